@@ -1,0 +1,89 @@
+"""Shared fixtures: every storage test runs on SQLite and on the real PostgreSQL.
+
+``store_url`` yields a fresh, empty database URL per test for each backend: a temporary
+SQLite file, or a fresh PostgreSQL schema (selected through ``search_path`` in the URL)
+inside the ``yteso_test`` database on 127.0.0.1:5432. Under ``CI=true`` an unreachable
+PostgreSQL or a missing ``../shared`` is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("YTESO_SHARED", REPO.parent / "shared"))
+PG_ADMIN_URL = os.environ.get("YTESO_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_TEST_DB = "yteso_test"
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared; skips (fails under CI=true) when it is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        message = f"{path} is absent: the external suites live in ../shared"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def _pg_base_url() -> str:
+    try:
+        import psycopg
+    except ImportError as exc:  # pragma: no cover - psycopg is a hard dependency
+        pytest.fail(f"psycopg missing: {exc}")
+    try:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (PG_TEST_DB,)
+            ).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{PG_TEST_DB}"')
+    except psycopg.Error as exc:
+        message = f"PostgreSQL at {PG_ADMIN_URL} unreachable: {exc}"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + PG_TEST_DB
+
+
+@pytest.fixture(scope="session")
+def pg_base_url() -> str:
+    return _pg_base_url()
+
+
+def fresh_pg_url(base_url: str) -> tuple[str, str]:
+    import psycopg
+
+    schema = "t_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(base_url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    return base_url + "?options=" + quote(f"-csearch_path={schema}"), schema
+
+
+def drop_pg_schema(base_url: str, schema: str) -> None:
+    import psycopg
+
+    with psycopg.connect(base_url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL of a fresh, empty database, once per backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'yteso.db'}"
+        return
+    base = request.getfixturevalue("pg_base_url")
+    url, schema = fresh_pg_url(base)
+    try:
+        yield url
+    finally:
+        drop_pg_schema(base, schema)

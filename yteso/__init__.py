@@ -1,0 +1,12 @@
+"""Yteso: an open national digital health platform on an HL7 FHIR R4 backbone."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("yteso")
+except PackageNotFoundError:  # running from a source tree without installation
+    __version__ = "0.0.0"
+
+__all__ = ["__version__"]

@@ -1,0 +1,118 @@
+"""The storage contract every backend (SQLite, PostgreSQL) implements.
+
+Everything above ``store`` (api, modules, cli) talks to a :class:`Store`; nothing above it
+knows which backend runs. Resources are stored whole as JSON bytes that already carry
+``meta.versionId`` and ``meta.lastUpdated``, so a read returns the stored bytes unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+import orjson
+
+from yteso.fhir.types import Json
+
+
+@dataclass(frozen=True)
+class StoredVersion:
+    """One version of one resource as stored."""
+
+    resource_type: str
+    id: str
+    version: int
+    last_updated: datetime  # timezone-aware, UTC
+    deleted: bool
+    body: bytes  # the resource JSON (with meta); b"" for a delete marker
+    method: str = "PUT"  # POST | PUT | DELETE | PATCH: how this version was made (history)
+
+    def resource(self) -> Json:
+        data: Json = orjson.loads(self.body)
+        return data
+
+
+@dataclass(frozen=True)
+class SearchParam:
+    """One search parameter occurrence: ``name[:modifier]=v1,v2`` (values are ORed)."""
+
+    name: str
+    values: tuple[str, ...]
+    modifier: str | None = None
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """A parsed search: parameters (ANDed) plus result controls."""
+
+    params: tuple[SearchParam, ...] = ()
+    count: int | None = None
+    cursor: str | None = None  # opaque paging cursor from a previous page's link
+    total: str | None = None  # none | estimate | accurate
+    sort: tuple[str, ...] = ()  # "-_lastUpdated", "_id", ...
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    matches: list[StoredVersion]
+    total: int | None = None
+    next_cursor: str | None = None
+    previous_cursor: str | None = None
+    included: list[StoredVersion] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    stored: StoredVersion
+    created: bool  # True when a new resource came into being (create, update-as-create)
+    changed: bool = True  # False when conditional create found an existing match
+
+
+class StoreSession(Protocol):
+    """Operations inside one atomic database transaction (a FHIR transaction Bundle uses one)."""
+
+    def create(
+        self, resource: Json, *, id: str | None = None, if_none_exist: SearchQuery | None = None
+    ) -> WriteResult: ...
+
+    def update(self, resource: Json, *, if_match: int | None = None) -> WriteResult: ...
+
+    def delete(self, resource_type: str, id: str, *, if_match: int | None = None) -> bool: ...
+
+    def read(self, resource_type: str, id: str) -> StoredVersion: ...
+
+    def search(self, resource_type: str | None, query: SearchQuery) -> SearchResult: ...
+
+
+class Store(Protocol):
+    url: str
+    dialect: str  # "sqlite" | "postgresql"
+
+    def session(self) -> AbstractContextManager[StoreSession]: ...
+
+    def read(self, resource_type: str, id: str) -> StoredVersion: ...
+
+    def vread(self, resource_type: str, id: str, version: int) -> StoredVersion: ...
+
+    def history(
+        self,
+        resource_type: str | None = None,
+        id: str | None = None,
+        *,
+        since: datetime | None = None,
+        count: int = 100,
+        cursor: str | None = None,
+    ) -> SearchResult: ...
+
+    def search(self, resource_type: str | None, query: SearchQuery) -> SearchResult: ...
+
+    def counts(self) -> dict[str, int]: ...
+
+    def bulk_write(self, resources: Sequence[Json]) -> int: ...
+
+    def iter_current(self, resource_type: str | None = None) -> Iterator[StoredVersion]: ...
+
+    def close(self) -> None: ...
