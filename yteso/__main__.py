@@ -1,0 +1,7 @@
+"""``python -m yteso`` runs the command line."""
+
+from __future__ import annotations
+
+from yteso.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The ``yteso`` command line."""

@@ -1,0 +1,99 @@
+"""``yteso``: serve the platform, load data, make a synthetic population.
+
+Commands follow the contracts in DESIGN.md (``serve``, ``load``, ``synth``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from yteso import __version__
+
+app = typer.Typer(
+    name="yteso",
+    help="Yteso — y tế số: an HL7 FHIR R4 national digital health platform.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="sqlite:///PATH (default sqlite:///$YTESO_HOME/yteso.db) or postgresql://user@host:port/db",
+    ),
+]
+
+
+@app.command()
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Fill an empty database with demo data first.")
+    ] = False,
+    demo_people: Annotated[int, typer.Option(help="People in the demo population.")] = 2000,
+) -> None:
+    """Start the FHIR server and web pages on http://HOST:PORT (FHIR base /fhir)."""
+    import uvicorn
+
+    from yteso.app import create_app, default_database_url
+    from yteso.cli.demo import fill_demo_if_empty
+    from yteso.store import open_store
+
+    url = db or default_database_url()
+    store = open_store(url)
+    if demo:
+        fill_demo_if_empty(store, people=demo_people)
+    typer.echo(f"Yteso {__version__} on {store.dialect}; FHIR base http://{host}:{port}/fhir")
+    uvicorn.run(create_app(store), host=host, port=port, log_level="info", access_log=False)
+
+
+@app.command()
+def load(
+    paths: Annotated[list[Path], typer.Argument(help="NDJSON files, Bundle JSON files, folders.")],
+    db: DbOption = None,
+) -> None:
+    """Bulk-load resources, validated and indexed, with a progress bar."""
+    from yteso.app import default_database_url
+    from yteso.cli.progress import load_with_progress
+    from yteso.store import open_store
+
+    store = open_store(db or default_database_url())
+    try:
+        report = load_with_progress(store, paths)
+    finally:
+        store.close()
+    if report.failed:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def synth(
+    people: Annotated[int, typer.Option("--people", help="Number of people.")],
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same bytes).")] = 1,
+    out: Annotated[Path, typer.Option(help="Output folder for the NDJSON files.")] = Path(
+        "synth-out"
+    ),
+    duplicates: Annotated[
+        float, typer.Option(help="Share of people re-registered with noise (for MPI tests).")
+    ] = 0.0,
+) -> None:
+    """Write a synthetic Vietnamese population as FHIR R4 NDJSON."""
+    from yteso.cli.progress import synth_with_progress
+
+    synth_with_progress(people, seed, out, duplicates)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    app()

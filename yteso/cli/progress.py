@@ -1,0 +1,59 @@
+"""Rich progress bars around the long-running commands (load, synth)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from yteso.store import LoadReport, load_paths
+from yteso.store.base import Store
+
+console = Console(stderr=True)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )
+
+
+def load_with_progress(store: Store, paths: Sequence[Path]) -> LoadReport:
+    with _progress() as bar:
+        task = bar.add_task("Loading", total=None)
+
+        def on_progress(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        report = load_paths(store, [Path(p) for p in paths], progress=on_progress)
+    console.print(report.summary())
+    for failure in report.failures[:20]:
+        console.print(f"[red]{failure}[/red]")
+    return report
+
+
+def synth_with_progress(people: int, seed: int, out: Path, duplicates: float) -> None:
+    from yteso.synth import generate
+
+    with _progress() as bar:
+        task = bar.add_task("People", total=people)
+
+        def on_progress(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        report = generate(people, seed, out, duplicates=duplicates, progress=on_progress)
+    console.print(str(report))
