@@ -1,0 +1,189 @@
+"""The synthetic population: where people live, and each household with its members' records.
+
+Small populations are concentrated in a sample of wards (about 250 people per active ward, at
+least one ward per province) so that a demo of a few thousand people still has busy commune
+health stations; from about 830,000 people on, every one of the 3,321 wards is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from random import Random
+
+from yteso.fhir.types import Json
+from yteso.synth.facilities import CareNetwork, Facility, build_network, facility_resources
+from yteso.synth.identifiers import weighted_prefix_pool
+from yteso.synth.names import NameSampler
+from yteso.synth.people import (
+    BIRTH_PROVINCE_STAYERS,
+    DAYS_PER_YEAR,
+    HOUSEHOLD_SIZES,
+    INSURED_SHARE,
+    Person,
+    address_line,
+    annual_mortality,
+    assign_phone,
+    household_resource,
+    patient_resource,
+)
+from yteso.synth.reference import Province, Ward, population_tables, provinces
+from yteso.synth.sampling import WeightedChoice
+
+DEFAULT_AS_OF = date(2026, 6, 30)
+HISTORY_YEARS = 3
+PEOPLE_PER_ACTIVE_WARD = 250
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """The simulated period: care history runs from ``start`` to ``as_of`` (ordinals)."""
+
+    as_of: int
+    start: int
+
+    @classmethod
+    def ending(cls, as_of: date, years: int = HISTORY_YEARS) -> Timeline:
+        end = as_of.toordinal()
+        return cls(end, end - int(years * DAYS_PER_YEAR))
+
+
+@dataclass(slots=True)
+class Household:
+    id: str
+    members: list[Person]
+    resources: list[Json] = field(default_factory=list)
+
+
+#: A care step adds records for one person: (population, person, rng) -> resources.
+CareStep = Callable[["Population", Person, Random], list[Json]]
+
+
+def active_wards(people: int, seed: int) -> dict[str, tuple[Ward, ...]]:
+    """Per province, the wards where this population lives."""
+    all_provinces = provinces()
+    total_wards = sum(len(p.wards) for p in all_provinces)
+    wanted = min(total_wards, max(len(all_provinces), people // PEOPLE_PER_ACTIVE_WARD))
+    total_pop = sum(p.population_thousands for p in all_provinces)
+    rng = Random(f"{seed}:wards")  # noqa: S311 - reproducible test data, not secrets
+    chosen: dict[str, tuple[Ward, ...]] = {}
+    for province in all_provinces:
+        share = round(wanted * province.population_thousands / total_pop)
+        count = min(len(province.wards), max(1, share))
+        if wanted == total_wards:
+            count = len(province.wards)
+        picked = rng.sample(province.wards, count)
+        chosen[province.code] = tuple(sorted(picked, key=lambda w: w.code))
+    return chosen
+
+
+class Population:
+    """Everything shared while generating: tables, facilities, timeline, random stream."""
+
+    def __init__(self, people: int, seed: int, *, as_of: date = DEFAULT_AS_OF) -> None:
+        self.people = people
+        self.seed = seed
+        self.timeline = Timeline.ending(as_of)
+        self.rng = Random(seed)  # noqa: S311 - reproducible test data, not secrets
+        self.salt = Random(f"{seed}:salt").randrange(1_000_000)  # noqa: S311
+        self.names = NameSampler()
+        self.network: CareNetwork = build_network(provinces())
+        self.wards = active_wards(people, seed)
+        living = [p for p in provinces() if self.wards[p.code]]
+        self.province_choice = WeightedChoice(living, [p.population_thousands for p in living])
+        tables = population_tables()
+        self.age_band = WeightedChoice(range(18), tables["age_bands_percent"])
+        self.male_share: list[float] = tables["male_share_by_band"]
+        self.household_size = WeightedChoice(*zip(*HOUSEHOLD_SIZES, strict=True))
+        self.phone_prefixes = weighted_prefix_pool()
+        self.all_prefixes = [prefix for p in provinces() for prefix in p.cccd_prefixes]
+        self.care_steps: list[CareStep] = []
+
+    def facilities(self) -> list[Facility]:
+        """Facilities serving the active wards, plus every provincial and central hospital."""
+        seen: dict[str, Facility] = {}
+        for group in self.network.central.values():
+            seen.update((f.code, f) for f in group)
+        seen.update((f.code, f) for f in self.network.provincial.values())
+        for wards in self.wards.values():
+            for ward in wards:
+                for facility in (self.network.regional[ward.code], self.network.station[ward.code]):
+                    seen[facility.code] = facility
+        return [seen[code] for code in sorted(seen)]
+
+    def facility_resources(self) -> Iterator[Json]:
+        for facility in self.facilities():
+            yield from facility_resources(facility, self.seed, self.names)
+
+    def households(self) -> Iterator[Household]:
+        index = 0
+        number = 0
+        while index < self.people:
+            number += 1
+            size = min(self.household_size.pick(self.rng), self.people - index)
+            household = self._household(f"hh-{number}", index, size)
+            index += size
+            yield household
+
+    def _household(self, household_id: str, first_index: int, size: int) -> Household:
+        rng = self.rng
+        province: Province = self.province_choice.pick(rng)
+        wards = self.wards[province.code]
+        ward = wards[int(rng.random() * len(wards))]
+        line = address_line(rng, ward)
+        family = self.names.family(rng, province.code)
+        members = [
+            self._person(first_index + k, household_id, province, ward, line, family)
+            for k in range(size)
+        ]
+        members.sort(key=lambda p: (p.birth, p.index))
+        household = Household(household_id, members)
+        as_of = self.timeline.as_of
+        for person in members:
+            household.resources.append(patient_resource(person, rng, as_of, self.salt))
+        household.resources.append(household_resource(household_id, members))
+        for person in members:
+            for step in self.care_steps:
+                household.resources.extend(step(self, person, rng))
+        return household
+
+    def _person(
+        self, index: int, household_id: str, province: Province, ward: Ward, line: str, family: str
+    ) -> Person:
+        rng = self.rng
+        band = self.age_band.pick(rng)
+        years = band * 5 + rng.random() * (5 if band < 17 else 15)
+        birth = self.timeline.as_of - int(years * DAYS_PER_YEAR)
+        sex = "male" if rng.random() < self.male_share[band] else "female"
+        birth_year = date.fromordinal(birth).year
+        if sex == "female" and years >= 20 and rng.random() < 0.6:
+            family = self.names.family(rng, province.code)
+        if rng.random() < BIRTH_PROVINCE_STAYERS:
+            prefix = province.cccd_prefixes[int(rng.random() * len(province.cccd_prefixes))]
+        else:
+            prefix = self.all_prefixes[int(rng.random() * len(self.all_prefixes))]
+        person = Person(
+            id=f"pat-{index + 1}",
+            index=index,
+            sex=sex,
+            birth=birth,
+            name=self.names.person(rng, sex, birth_year, family),
+            ward=ward,
+            province=province,
+            station=self.network.station[ward.code],
+            household_id=household_id,
+            address_line=line,
+            birth_prefix=prefix,
+            insured=rng.random() < INSURED_SHARE,
+        )
+        assign_phone(person, rng, self.timeline.as_of, self.phone_prefixes)
+        self._maybe_die(person, rng)
+        return person
+
+    def _maybe_die(self, person: Person, rng: Random) -> None:
+        start = max(self.timeline.start, person.birth)
+        years = (self.timeline.as_of - start) / DAYS_PER_YEAR
+        risk = 1.0 - (1.0 - annual_mortality(person.age_at(self.timeline.as_of))) ** years
+        if rng.random() < risk:
+            person.death = start + int(rng.random() * (self.timeline.as_of - start))
