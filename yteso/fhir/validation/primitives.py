@@ -1,0 +1,168 @@
+"""Checks of FHIR primitive values in their JSON form.
+
+https://hl7.org/fhir/R4/datatypes.html#primitive and https://hl7.org/fhir/R4/json.html#primitive
+Each checker takes the parsed JSON value and returns (issue code, message), or None when valid.
+Regexes come from the generated definitions (the spec's own), compiled once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from yteso.fhir.definitions import type_definition
+
+#: (issue code, message) for an invalid value: ``structure`` for a wrong JSON type, else ``value``.
+Problem = tuple[str, str]
+PrimitiveCheck = Callable[[object], "Problem | None"]
+
+MAX_STRING_LENGTH = 1024 * 1024  # https://hl7.org/fhir/R4/datatypes.html#string
+INTEGER_MIN, INTEGER_MAX = -(2**31), 2**31 - 1
+# R4's published base64Binary regex forgets "/"; this is RFC 4648 with optional whitespace.
+_BASE64 = re.compile(r"[A-Za-z0-9+/\s]*(={0,2})\s*")
+_BASE64_CHARS = re.compile(r"[^A-Za-z0-9+/=\s]")
+_DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_NUMBER_TYPES = frozenset({"decimal", "integer", "positiveInt", "unsignedInt"})
+_XHTML_NAMESPACE = 'xmlns="http://www.w3.org/1999/xhtml"'
+# Narrative is restricted to basic HTML: https://hl7.org/fhir/R4/narrative.html#xhtml (txt-1/2)
+_XHTML_FORBIDDEN_TAG = re.compile(
+    r"<\s*(script|iframe|object|embed|applet|form|input|button|style|link|meta|base|frame)\b",
+    re.IGNORECASE,
+)
+_XHTML_EVENT_ATTRIBUTE = re.compile(r"<[^>]*\s(on[a-z]+)\s*=", re.IGNORECASE)
+_XHTML_ENTITY = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")
+_XML_ENTITIES = frozenset({"lt", "gt", "amp", "quot", "apos"})
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return "null"
+
+
+def _valid_calendar_day(text: str) -> bool:
+    """Regexes allow 2023-02-30; the spec says dates SHALL be valid dates."""
+    if len(text) < 10:
+        return True
+    year, month, day = int(text[0:4]), int(text[5:7]), int(text[8:10])
+    if month == 2 and day == 29:
+        return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    return day <= _DAYS_IN_MONTH[month - 1]
+
+
+def _string_check(type_name: str) -> PrimitiveCheck:
+    definition = type_definition(type_name)
+    regex = definition.regex if definition is not None else None
+    # re.ASCII: the spec's regexes are Java ones, where \s and \S are ASCII-only classes.
+    fullmatch = re.compile(regex, re.ASCII).fullmatch if regex is not None else None
+    calendar = type_name in ("date", "dateTime", "instant")
+
+    def check(value: object) -> Problem | None:
+        if type(value) is not str:
+            return (
+                "structure",
+                f"expected a JSON string for {type_name}, found {_describe(value)}",
+            )
+        if not value:
+            return ("value", f"{type_name} must not be empty (ele-1)")
+        if len(value) > MAX_STRING_LENGTH:
+            return (
+                "value",
+                f"value is longer than the permitted maximum length of 1 MB for {type_name}",
+            )
+        if fullmatch is not None and fullmatch(value) is None:
+            return ("value", f"invalid {type_name} value {_excerpt(value)!r}")
+        if calendar and not _valid_calendar_day(value):
+            return ("value", f"invalid {type_name} value {value!r}: not a calendar date")
+        return None
+
+    return check
+
+
+def _excerpt(value: str) -> str:
+    return value if len(value) <= 80 else value[:77] + "..."
+
+
+def _number_check(type_name: str) -> PrimitiveCheck:
+    integral = type_name != "decimal"
+    minimum = {"positiveInt": 1, "unsignedInt": 0}.get(type_name, INTEGER_MIN)
+
+    def check(value: object) -> Problem | None:
+        if type(value) is int:
+            if integral and not minimum <= value <= INTEGER_MAX:
+                return ("value", f"{type_name} value {value} is out of range")
+            return None
+        if type(value) is float and not integral:
+            return None
+        found = "a decimal number" if type(value) is float else _describe(value)
+        kind = "integer" if integral else "number"
+        return ("structure", f"expected a JSON {kind} for {type_name}, found {found}")
+
+    return check
+
+
+def _check_boolean(value: object) -> Problem | None:
+    if type(value) is bool:
+        return None
+    return ("structure", f"expected a JSON boolean (true or false), found {_describe(value)}")
+
+
+def _check_base64(value: object) -> Problem | None:
+    if type(value) is not str:
+        return ("structure", f"expected a JSON string for base64Binary, found {_describe(value)}")
+    if _BASE64.fullmatch(value) is None:
+        bad = _BASE64_CHARS.search(value)
+        where = f": illegal character {bad.group()!r}" if bad else ""
+        return ("value", f"invalid base64Binary value{where}")
+    return None
+
+
+def _check_xhtml(value: object) -> Problem | None:
+    if type(value) is not str:
+        return ("structure", f"expected a JSON string for xhtml, found {_describe(value)}")
+    text = value.lstrip()
+    if not text.startswith("<div"):
+        return ("value", "narrative must be an xhtml <div> element")
+    opening = text[: text.find(">") + 1]
+    if _XHTML_NAMESPACE not in opening:
+        return (
+            "value",
+            "narrative <div> must be in the xhtml namespace (http://www.w3.org/1999/xhtml)",
+        )
+    tag = _XHTML_FORBIDDEN_TAG.search(text)
+    if tag is not None:
+        return ("value", f"invalid element name in the xhtml ({tag.group(1).lower()!r})")
+    attribute = _XHTML_EVENT_ATTRIBUTE.search(text)
+    if attribute is not None:
+        return ("value", f"invalid attribute name in the xhtml ({attribute.group(1).lower()!r})")
+    for entity in _XHTML_ENTITY.findall(text):
+        if entity not in _XML_ENTITIES:
+            return ("value", f"invalid entity in the xhtml ('&{entity};')")
+    return None
+
+
+def primitive_check(type_name: str) -> PrimitiveCheck:
+    """The checker for one primitive type; unknown names get the string checker."""
+    if type_name == "boolean":
+        return _check_boolean
+    if type_name == "base64Binary":
+        return _check_base64
+    if type_name == "xhtml":
+        return _check_xhtml
+    if type_name in _NUMBER_TYPES:
+        return _number_check(type_name)
+    definition = type_definition(type_name)
+    if definition is None or not definition.is_primitive:
+        return _string_check("string")
+    return _string_check(type_name)
+
+
+__all__ = ["MAX_STRING_LENGTH", "PrimitiveCheck", "Problem", "primitive_check"]

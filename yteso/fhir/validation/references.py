@@ -1,0 +1,70 @@
+"""The shape of references and coding systems.
+
+https://hl7.org/fhir/R4/references.html#Reference: ``reference`` is a relative ``Type/id``
+(optionally ``/_history/vid``), an absolute URL, a ``#id`` to a contained resource, a
+``urn:uuid:`` or ``urn:oid:``, or (in transactions) a conditional ``Type?search``. The type must
+be a resource type the element allows (its targetProfiles).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from yteso.fhir.definitions import is_resource_type
+from yteso.fhir.errors import Issue
+
+_RELATIVE = re.compile(r"([A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/([A-Za-z0-9\-.]{1,64}))?")
+_ABSOLUTE_REST = re.compile(
+    r"[a-z][a-z0-9+.\-]*://.*/([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?"
+)
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+
+
+def _issue(issues: list[Issue], message: str, path: str) -> None:
+    issues.append(Issue("error", "value", message, (path,)))
+
+
+def _check_type(
+    type_name: str, targets: frozenset[str] | None, path: str, issues: list[Issue]
+) -> None:
+    if not is_resource_type(type_name):
+        _issue(issues, f"unknown resource type {type_name!r} in reference", path)
+    elif targets is not None and type_name not in targets:
+        allowed = ", ".join(sorted(targets))
+        _issue(issues, f"a reference to {type_name} is not allowed here (allowed: {allowed})", path)
+
+
+def check_reference(
+    value: dict[str, Any], targets: frozenset[str] | None, path: str, issues: list[Issue]
+) -> None:
+    """Check ``Reference.reference`` (its string type is checked before this)."""
+    reference = value.get("reference")
+    if type(reference) is not str or not reference or reference[0] == "#":
+        return
+    where = path + ".reference"
+    if reference.startswith("urn:"):
+        return  # urn:uuid / urn:oid: resolved within a Bundle, shape not constrained further
+    if _SCHEME.match(reference):
+        rest = _ABSOLUTE_REST.fullmatch(reference)
+        if rest is not None and is_resource_type(rest.group(1)):
+            _check_type(rest.group(1), targets, where, issues)
+        return
+    if "?" in reference:  # conditional reference, resolved in transactions
+        _check_type(reference.partition("?")[0], targets, where, issues)
+        return
+    relative = _RELATIVE.fullmatch(reference)
+    if relative is None:
+        _issue(issues, f"relative references must be [Type]/[id], found {reference!r}", where)
+        return
+    _check_type(relative.group(1), targets, where, issues)
+
+
+def check_coding_system(value: dict[str, Any], path: str, issues: list[Issue]) -> None:
+    """``Coding.system`` must be an absolute URI (https://hl7.org/fhir/R4/datatypes.html#Coding)."""
+    system = value.get("system")
+    if type(system) is str and system and _SCHEME.match(system) is None:
+        _issue(issues, f"Coding.system must be an absolute URI, found {system!r}", path + ".system")
+
+
+__all__ = ["check_coding_system", "check_reference"]

@@ -1,0 +1,235 @@
+"""Structural validation of a FHIR R4 resource in its JSON form, reporting every problem at once.
+
+https://hl7.org/fhir/R4/json.html (representation), https://hl7.org/fhir/R4/validation.html
+(what validation covers), https://hl7.org/fhir/R4/references.html,
+https://hl7.org/fhir/R4/extensibility.html. FHIRPath invariants other than the structural
+ones (ele-1, ext-1, dom-2, dom-4, dom-5) are left to ``yteso.fhirpath``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from yteso.fhir.definitions import is_resource_type
+from yteso.fhir.errors import Issue
+from yteso.fhir.validation.primitives import primitive_check
+from yteso.fhir.validation.references import check_coding_system, check_reference
+from yteso.fhir.validation.rules import check_attachment, check_bundle, check_contained
+from yteso.fhir.validation.specs import (
+    PRIMITIVE,
+    RESOURCE,
+    ComplexSpec,
+    Field,
+    element_spec,
+    spec_for,
+)
+
+_check_id = primitive_check("id")
+
+
+def _error(issues: list[Issue], code: str, message: str, path: str) -> None:
+    issues.append(Issue("error", code, message, (path,) if path else ()))
+
+
+def validate_resource(resource: object, path: str, issues: list[Issue], contained: bool) -> None:
+    """Validate one resource; ``path`` is the FHIRPath of the resource itself."""
+    if type(resource) is not dict:
+        _error(issues, "structure", "a resource must be a JSON object", path)
+        return
+    resource_type = resource.get("resourceType")
+    if type(resource_type) is not str:
+        _error(issues, "structure", "resourceType is missing", path)
+        return
+    if not is_resource_type(resource_type):
+        _error(issues, "structure", f"unknown resourceType {resource_type!r}", path)
+        return
+    spec = spec_for(resource_type)
+    assert spec is not None
+    base = path or resource_type
+    check_object(resource, spec, base, issues)
+    if contained:
+        check_contained(resource, base, issues)
+    if resource_type == "Bundle":
+        check_bundle(resource, base, issues)
+
+
+def check_object(obj: dict[str, Any], spec: ComplexSpec, path: str, issues: list[Issue]) -> None:
+    fields = spec.fields
+    choices: dict[str, str] | None = None
+    for key, value in obj.items():
+        field = fields.get(key)
+        if field is None:
+            if key[0] == "_":
+                _primitive_extension(obj, key, value, spec, path, issues)
+            elif key != "resourceType" or not spec.is_resource:
+                _error(issues, "structure", f"unknown element {key!r}", f"{path}.{key}")
+            continue
+        if field.choice is not None:
+            if choices is None:
+                choices = {}
+            other = choices.setdefault(field.choice, key)
+            if other != key:
+                _error(
+                    issues,
+                    "structure",
+                    f"only one of {other!r} and {key!r} is allowed "
+                    f"({field.choice}[x] is a single choice)",
+                    f"{path}.{key}",
+                )
+        if field.is_array:
+            _array(obj, field, value, path, issues)
+        elif type(value) is list:
+            _error(
+                issues,
+                "structure",
+                f"{key!r} must be a single value, not a JSON array",
+                f"{path}.{field.segment}",
+            )
+        else:
+            _item(field, value, f"{path}.{field.segment}", issues)
+    for name, keys, minimum in spec.required:
+        if not any(k in obj for k in keys):
+            _error(
+                issues,
+                "required",
+                f"{name}: minimum required = {minimum}, found 0",
+                f"{path}.{name}",
+            )
+    if spec.is_extension:
+        _extension_shape(obj, path, issues)
+
+
+def _array(
+    obj: dict[str, Any], field: Field, value: object, path: str, issues: list[Issue]
+) -> None:
+    base = f"{path}.{field.segment}"
+    if type(value) is not list:
+        _error(issues, "structure", f"{field.key!r} must be a JSON array", base)
+        return
+    if not value:
+        _error(issues, "structure", "arrays must not be empty (ele-1)", base)
+        return
+    if field.max_count is not None and len(value) > field.max_count:
+        _error(issues, "structure", f"at most {field.max_count} allowed, found {len(value)}", base)
+    extensions = obj.get("_" + field.key) if field.kind == PRIMITIVE else None
+    for index, item in enumerate(value):
+        if item is None:
+            if type(extensions) is not list or index >= len(extensions) or not extensions[index]:
+                _error(
+                    issues,
+                    "structure",
+                    "null is only allowed where the matching _ array entry has an id or extensions",
+                    f"{base}[{index}]",
+                )
+            continue
+        _item(field, item, f"{base}[{index}]", issues)
+
+
+def _item(field: Field, value: object, path: str, issues: list[Issue]) -> None:
+    if field.kind == PRIMITIVE:
+        assert field.check is not None
+        problem = field.check(value)
+        if problem is not None:
+            _error(issues, problem[0], problem[1], path)
+        elif field.codes is not None and value not in field.codes:
+            _error(
+                issues,
+                "code-invalid",
+                f"{value!r} is not in the required value set {field.value_set}",
+                path,
+            )
+        return
+    if field.kind == RESOURCE:
+        validate_resource(value, path, issues, contained=field.key == "contained")
+        return
+    if type(value) is not dict:
+        _error(issues, "structure", f"expected a JSON object for {field.type_code}", path)
+        return
+    if not value or value.keys() == {"id"}:
+        _error(issues, "invariant", "ele-1: all FHIR elements must have a value or children", path)
+        return
+    assert field.spec is not None
+    check_object(value, field.spec, path, issues)
+    _datatype_rules(field, value, path, issues)
+
+
+def _datatype_rules(field: Field, value: dict[str, Any], path: str, issues: list[Issue]) -> None:
+    type_code = field.type_code
+    if type_code == "Reference":
+        check_reference(value, field.targets, path, issues)
+    elif type_code == "Coding":
+        check_coding_system(value, path, issues)
+        if field.concepts is not None and not _coding_in(value, field.concepts):
+            _error(
+                issues,
+                "code-invalid",
+                f"coding is not in the required value set {field.value_set}",
+                path,
+            )
+    elif type_code == "CodeableConcept" and field.concepts is not None:
+        codings = value.get("coding")
+        if type(codings) is list and codings:
+            if not any(type(c) is dict and _coding_in(c, field.concepts) for c in codings):
+                _error(
+                    issues,
+                    "code-invalid",
+                    f"no coding is in the required value set {field.value_set}",
+                    path,
+                )
+    elif type_code == "Attachment":
+        check_attachment(value, path, issues)
+
+
+def _coding_in(coding: dict[str, Any], concepts: dict[str, frozenset[str]]) -> bool:
+    code = coding.get("code")
+    if code is None:
+        return True  # nothing coded; other rules decide whether a code is needed
+    system = coding.get("system")
+    if system is None:
+        return any(code in codes for codes in concepts.values())
+    codes = concepts.get(system)
+    return codes is not None and code in codes
+
+
+def _primitive_extension(
+    obj: dict[str, Any], key: str, value: object, spec: ComplexSpec, path: str, issues: list[Issue]
+) -> None:
+    """``_birthDate`` beside ``birthDate``: id and extensions of a primitive value."""
+    field = spec.fields.get(key[1:])
+    where = f"{path}.{key}"
+    if field is None or field.kind != PRIMITIVE:
+        _error(issues, "structure", f"unknown element {key!r}", where)
+        return
+    values = obj.get(field.key)
+    if not field.is_array:
+        _element_object(value, values is not None, where, issues)
+        return
+    if type(value) is not list:
+        _error(issues, "structure", f"{key!r} must be a JSON array", where)
+        return
+    if values is not None and (type(values) is not list or len(values) != len(value)):
+        _error(issues, "structure", f"{key!r} must have as many entries as {field.key!r}", where)
+    for index, item in enumerate(value):
+        if item is not None:
+            has_value = type(values) is list and index < len(values) and values[index] is not None
+            _element_object(item, has_value, f"{where}[{index}]", issues)
+
+
+def _element_object(value: object, has_value: bool, path: str, issues: list[Issue]) -> None:
+    if type(value) is not dict:
+        _error(issues, "structure", "expected a JSON object with id and/or extension", path)
+    elif not value or (not has_value and value.keys() == {"id"}):
+        _error(issues, "invariant", "ele-1: all FHIR elements must have a value or children", path)
+    else:
+        check_object(value, element_spec(), path, issues)
+
+
+def _extension_shape(obj: dict[str, Any], path: str, issues: list[Issue]) -> None:
+    has_value = any(key.startswith("value") for key in obj)
+    if has_value == ("extension" in obj):
+        _error(
+            issues,
+            "invariant",
+            "ext-1: an extension must have either extensions or value[x], not both",
+            path,
+        )
