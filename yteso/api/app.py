@@ -1,0 +1,117 @@
+"""The FHIR REST API as a Starlette application — https://hl7.org/fhir/R4/http.html
+
+One catch-all route: the path is parsed into a :class:`FhirRequest`, the interaction runs in a
+worker thread (the store is synchronous), and the :class:`FhirResponse` becomes HTTP. Every
+error is an OperationOutcome with its status; nothing a client sends can produce a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import orjson
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from yteso.api.dispatch import dispatch
+from yteso.api.exchange import ApiContext, ApiSettings, FhirResponse, SearchParamsOf
+from yteso.api.headers import version_headers
+from yteso.api.http_requests import fhir_request, route_path
+from yteso.api.negotiation import FHIR_JSON_UTF8, check_response_format
+from yteso.api.operations import Operation, builtin_operations, operation_table
+from yteso.fhir.definitions import resource_types
+from yteso.fhir.errors import FhirError, Invalid, Processing
+from yteso.store.base import Store
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+BASIC_SEARCH_PARAMS = frozenset({"_id", "_lastUpdated"})
+
+
+def _store_search_params(store: Store) -> SearchParamsOf:
+    """The store's own list when it offers one (not part of the protocol yet)."""
+    offered: SearchParamsOf | None = getattr(store, "supported_search_params", None)
+    return offered or (lambda resource_type: BASIC_SEARCH_PARAMS)
+
+
+def _headers(response: FhirResponse) -> dict[str, str]:
+    headers = dict(response.headers)
+    if response.stored is not None:
+        headers.update(version_headers(response.stored))
+    if response.location is not None:
+        headers["Location"] = response.location
+    return headers
+
+
+def render(response: FhirResponse, pretty: bool) -> Response:
+    """A FhirResponse as HTTP; stored bytes go out untouched unless ``_pretty`` asks."""
+    headers = _headers(response)
+    if response.status in (204, 304):
+        return Response(status_code=response.status, headers=headers)
+    option = orjson.OPT_INDENT_2 if pretty else 0
+    if response.raw is not None:
+        body = orjson.dumps(orjson.loads(response.raw), option=option) if pretty else response.raw
+    elif response.resource is not None:
+        body = orjson.dumps(response.resource, option=option)
+    elif response.outcome is not None:
+        body = orjson.dumps(response.outcome, option=option)
+    else:
+        body = b""
+    return Response(body, status_code=response.status, headers=headers, media_type=FHIR_JSON_UTF8)
+
+
+def error_response(error: FhirError, pretty: bool = False) -> Response:
+    return render(FhirResponse(error.status, resource=error.outcome()), pretty)
+
+
+def create_fhir_app(
+    store: Store,
+    *,
+    base_url_path: str = "/fhir",
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    operations: Sequence[Operation] = (),
+    search_params: SearchParamsOf | None = None,
+) -> Starlette:
+    """The FHIR API over ``store``; mount it at ``base_url_path`` (or serve it standalone)."""
+    settings = ApiSettings(
+        resource_types=resource_types(),
+        operations=operation_table([*builtin_operations(), *operations]),
+        search_params=search_params or _store_search_params(store),
+    )
+
+    async def endpoint(request: Request) -> Response:
+        pretty = request.query_params.get("_pretty") == "true"
+        try:
+            path, base_path = route_path(request, base_url_path)
+            check_response_format(
+                request.headers.get("accept"), request.query_params.get("_format")
+            )
+            fhir = await fhir_request(request, path, settings.resource_types, max_body_bytes)
+            ctx = ApiContext(store, settings, _origin(request) + base_path)
+            return render(await run_in_threadpool(dispatch, ctx, fhir), pretty)
+        except FhirError as error:
+            return error_response(error, pretty)
+        except RecursionError:
+            return error_response(Invalid("The content is nested too deeply"), pretty)
+        except Exception:
+            logger.exception("unexpected error on %s %s", request.method, request.url.path)
+            return error_response(Processing("Internal error; it has been logged"), pretty)
+
+    routes = [Route("/{path:path}", endpoint, methods=METHODS)]
+    return Starlette(routes=routes)
+
+
+def _origin(request: Request) -> str:
+    host = request.headers.get("host") or "localhost"
+    return f"{request.url.scheme}://{host}"
+
+
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "create_fhir_app", "error_response", "render"]

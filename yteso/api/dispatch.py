@@ -1,0 +1,84 @@
+"""Which interaction answers a request: one table keyed by (level, method).
+
+https://hl7.org/fhir/R4/http.html#summary — the level is what the URL names (system, type,
+instance, version, history, operation); a method the level does not take is 405.
+"""
+
+from __future__ import annotations
+
+from yteso.api.exchange import ApiContext, FhirRequest, FhirResponse
+from yteso.api.interactions import (
+    capabilities,
+    create,
+    delete,
+    history,
+    patch,
+    read,
+    search,
+    transaction,
+    update,
+    vread,
+)
+from yteso.api.operations import OperationHandler
+from yteso.fhir.errors import NotFound, NotSupported
+
+
+def _transaction(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
+    return transaction.transaction(ctx, request, dispatch)
+
+
+INTERACTIONS: dict[tuple[str, str], OperationHandler] = {
+    ("system", "GET"): search.search,
+    ("system", "POST"): _transaction,
+    ("metadata", "GET"): capabilities.capabilities,
+    ("history", "GET"): history.history,
+    ("type", "GET"): search.search,
+    ("type", "POST"): create.create,
+    ("type", "PUT"): update.conditional_update,
+    ("type", "DELETE"): delete.conditional_delete,
+    ("type", "PATCH"): patch.conditional_patch,
+    ("search", "POST"): search.search,
+    ("search", "GET"): search.search,
+    ("instance", "GET"): read.read,
+    ("instance", "PUT"): update.update,
+    ("instance", "DELETE"): delete.delete,
+    ("instance", "PATCH"): patch.patch,
+    ("version", "GET"): vread.vread,
+}
+
+
+def level(request: FhirRequest) -> str:
+    if request.operation == "metadata":
+        return "metadata"
+    if request.operation == "_history":
+        return "history"
+    if request.operation == "_search":
+        return "search"
+    if request.version is not None:
+        return "version"
+    if request.id is not None:
+        return "instance"
+    return "type" if request.resource_type is not None else "system"
+
+
+def _operation(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
+    assert request.operation is not None
+    operation = ctx.settings.operations.get(request.operation)
+    if operation is None or not operation.allowed_at(request.resource_type, request.id):
+        raise NotFound(f"Operation {request.operation} is not supported here")
+    if request.method not in operation.methods:
+        raise NotSupported(f"{request.method} is not allowed for {request.operation}")
+    return operation.handler(ctx, request)
+
+
+def dispatch(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
+    """Run the interaction or operation ``request`` names."""
+    if request.operation is not None and request.operation.startswith("$"):
+        return _operation(ctx, request)
+    handler = INTERACTIONS.get((level(request), request.method))
+    if handler is None:
+        raise NotSupported(f"{request.method} is not allowed on this URL")
+    return handler(ctx, request)
+
+
+__all__ = ["INTERACTIONS", "dispatch", "level"]

@@ -1,0 +1,98 @@
+"""capabilities: ``GET [base]/metadata`` — https://hl7.org/fhir/R4/http.html#capabilities
+
+Generated from what this server really does: every resource type of the definitions with the
+interactions implemented here, the search parameters the store evaluates, and the operations
+of the operation table (https://hl7.org/fhir/R4/capabilitystatement.html).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from yteso import __version__
+from yteso.api.exchange import ApiContext, FhirRequest, FhirResponse
+from yteso.api.operations import Operation
+from yteso.fhir.definitions import search_parameters
+from yteso.fhir.types import FHIR_VERSION, Json
+
+TYPE_INTERACTIONS = (
+    "read",
+    "vread",
+    "update",
+    "patch",
+    "delete",
+    "history-instance",
+    "history-type",
+    "create",
+    "search-type",
+)
+SYSTEM_INTERACTIONS = ("transaction", "batch", "search-system", "history-system")
+_SPECIAL_TYPES = {"_id": "token", "_lastUpdated": "date", "_type": "token"}
+
+
+def _search_param(resource_type: str | None, code: str) -> Json:
+    definition = search_parameters(resource_type).get(code) if resource_type else None
+    if definition is None:
+        definition = search_parameters("Resource").get(code)
+    entry: Json = {"name": code, "type": definition.type if definition else _SPECIAL_TYPES[code]}
+    if definition is not None:
+        entry["definition"] = definition.url
+    return entry
+
+
+def _operations(operations: list[Operation]) -> list[Json]:
+    return [{"name": op.name, "definition": op.definition} for op in operations]
+
+
+def _resource(ctx: ApiContext, resource_type: str) -> Json:
+    operations = [
+        op
+        for op in ctx.settings.operations.values()
+        if op.allowed_at(resource_type, None) or op.allowed_at(resource_type, "id")
+    ]
+    entry: Json = {
+        "type": resource_type,
+        "interaction": [{"code": code} for code in TYPE_INTERACTIONS],
+        "versioning": "versioned-update",
+        "readHistory": True,
+        "updateCreate": True,
+        "conditionalCreate": True,
+        "conditionalRead": "modified-since",
+        "conditionalUpdate": True,
+        "conditionalDelete": "single",
+        "searchParam": [
+            _search_param(resource_type, code)
+            for code in sorted(ctx.supported_params(resource_type))
+        ],
+    }
+    if operations:
+        entry["operation"] = _operations(operations)
+    return entry
+
+
+def capability_statement(ctx: ApiContext) -> Json:
+    system_ops = [op for op in ctx.settings.operations.values() if op.system]
+    rest: Json = {
+        "mode": "server",
+        "resource": [_resource(ctx, name) for name in sorted(ctx.resource_types)],
+        "interaction": [{"code": code} for code in SYSTEM_INTERACTIONS],
+        "searchParam": [_search_param(None, code) for code in sorted(ctx.supported_params(None))],
+    }
+    if system_ops:
+        rest["operation"] = _operations(system_ops)
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": datetime.now(UTC).date().isoformat(),
+        "kind": "instance",
+        "software": {"name": "Yteso", "version": __version__},
+        "implementation": {"description": "Yteso FHIR R4 server", "url": ctx.base_url},
+        "fhirVersion": FHIR_VERSION,
+        "format": ["json", "application/fhir+json"],
+        "patchFormat": ["application/json-patch+json", "application/fhir+json"],
+        "rest": [rest],
+    }
+
+
+def capabilities(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
+    return FhirResponse(200, resource=capability_statement(ctx))

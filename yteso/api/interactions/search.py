@@ -1,0 +1,74 @@
+"""search: ``GET [base]/[type]?...``, ``POST [base]/[type]/_search``, ``GET [base]?_type=...``.
+
+https://hl7.org/fhir/R4/http.html#search and https://hl7.org/fhir/R4/search.html — a
+``searchset`` Bundle with ``self``/``next``/``previous`` links, ``fullUrl`` and ``search.mode``;
+ignored parameters are reported in an OperationOutcome entry (``search.mode = outcome``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from yteso.api.bundle_builders import bundle, embedded, paging_links
+from yteso.api.exchange import ApiContext, FhirRequest, FhirResponse
+from yteso.api.search_params import ParsedSearch, parse_search
+from yteso.fhir.errors import Invalid, Issue, operation_outcome
+from yteso.fhir.types import Json
+from yteso.store.base import SearchParam, SearchResult, StoredVersion
+
+
+def _entry(ctx: ApiContext, stored: StoredVersion, mode: str, parsed: ParsedSearch) -> Json:
+    elements = ",".join(parsed.elements) or None
+    return {
+        "fullUrl": f"{ctx.base_url}/{stored.resource_type}/{stored.id}",
+        "resource": embedded(stored, parsed.summary, elements),
+        "search": {"mode": mode},
+    }
+
+
+def _outcome_entry(unknown: tuple[str, ...]) -> Json:
+    issue = Issue(
+        "warning",
+        "not-supported",
+        f"Search parameter(s) ignored (unknown or not supported): {', '.join(unknown)}",
+    )
+    return {"resource": operation_outcome([issue]), "search": {"mode": "outcome"}}
+
+
+def _parse(ctx: ApiContext, request: FhirRequest) -> ParsedSearch:
+    parsed = parse_search(
+        request.params, ctx.supported_params(request.resource_type), strict=request.prefer_strict
+    )
+    if request.resource_type is None and parsed.types:
+        unknown = [t for t in parsed.types if t not in ctx.resource_types]
+        if unknown:
+            raise Invalid(f"_type: unknown resource type(s) {', '.join(unknown)}")
+        criteria = (*parsed.query.params, SearchParam("_type", parsed.types))
+        parsed = replace(parsed, query=replace(parsed.query, params=criteria))
+    if parsed.summary == "count":
+        parsed = replace(parsed, query=replace(parsed.query, count=0, total="accurate"))
+    return parsed
+
+
+def _run(ctx: ApiContext, request: FhirRequest, parsed: ParsedSearch) -> SearchResult:
+    resource_type = request.resource_type
+    if resource_type is None and len(parsed.types) == 1:
+        params = tuple(p for p in parsed.query.params if p.name != "_type")
+        resource_type = parsed.types[0]
+        return ctx.store.search(resource_type, replace(parsed.query, params=params))
+    if ctx.session is not None:
+        return ctx.session.search(resource_type, parsed.query)
+    return ctx.store.search(resource_type, parsed.query)
+
+
+def search(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
+    parsed = _parse(ctx, request)
+    result = _run(ctx, request, parsed)
+    entries = [_entry(ctx, stored, "match", parsed) for stored in result.matches]
+    entries += [_entry(ctx, stored, "include", parsed) for stored in result.included]
+    if parsed.unknown:
+        entries.append(_outcome_entry(parsed.unknown))
+    if parsed.summary == "count":
+        entries = []
+    links = paging_links(ctx, request, result)
+    return FhirResponse(200, resource=bundle("searchset", links, entries, result.total))

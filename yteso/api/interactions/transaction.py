@@ -1,0 +1,193 @@
+"""batch and transaction: ``POST [base]`` with a Bundle — https://hl7.org/fhir/R4/http.html#transaction
+
+A transaction runs in ONE store session: conditional creates, conditional updates and
+conditional references are resolved first, fullUrls of new resources get their ids and every
+reference is rewritten (:mod:`yteso.fhir.bundles`), then entries run DELETE, POST, PUT/PATCH,
+GET through the same interaction code as single requests. The first failure aborts it all
+(nothing is written) with that entry's status and OperationOutcome. Batch entries are
+independent: each runs in its own session and fails on its own.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from dataclasses import replace
+from http import HTTPStatus
+
+import orjson
+
+from yteso.api.bundle_builders import bundle
+from yteso.api.conditional import conditional_matches
+from yteso.api.exchange import ApiContext, FhirRequest, FhirResponse
+from yteso.api.headers import etag, instant
+from yteso.api.negotiation import JSON_PATCH
+from yteso.api.routing import parse_target, relative_path
+from yteso.fhir.bundles import (
+    BUNDLE_KINDS,
+    PlannedEntry,
+    assign_identities,
+    check_duplicates,
+    conditional_references,
+    processing_order,
+    read_entries,
+    rewrite_references,
+)
+from yteso.fhir.errors import FhirError, Invalid, Issue, PreconditionFailed
+from yteso.fhir.types import Json
+from yteso.store.base import StoreSession
+
+Dispatch = Callable[[ApiContext, FhirRequest], FhirResponse]
+
+
+def _patch_body(resource: Json) -> tuple[object, str]:
+    """R4 carries a JSON Patch in a Binary (https://hl7.org/fhir/R4/http.html#patch)."""
+    if resource.get("resourceType") != "Binary":
+        return resource, "application/fhir+json"
+    try:
+        return orjson.loads(base64.b64decode(str(resource.get("data", "")))), JSON_PATCH
+    except (binascii.Error, ValueError) as exc:
+        raise Invalid("The Binary of a PATCH entry holds no JSON Patch") from exc
+
+
+def entry_request(
+    ctx: ApiContext, entry: PlannedEntry, resource: Json | None, prefer: str | None
+) -> FhirRequest:
+    path, query = relative_path(entry.url, ctx.base_url)
+    target = parse_target(entry.method, path, query, ctx.resource_types)
+    if target.resource_type is None or (target.operation == "_search" and entry.method != "GET"):
+        raise Invalid(f"Entry {entry.index}: {entry.method} {entry.url} is not allowed in a Bundle")
+    body: object = resource
+    content_type = "application/fhir+json"
+    if entry.method == "PATCH" and resource is not None:
+        body, content_type = _patch_body(resource)
+    return replace(
+        target,
+        body=body,
+        content_type=content_type,
+        if_match=entry.if_match,
+        if_none_match=entry.if_none_match,
+        if_modified_since=entry.if_modified_since,
+        if_none_exist=entry.if_none_exist,
+        prefer_return=prefer,
+    )
+
+
+def response_entry(ctx: ApiContext, response: FhirResponse) -> Json:
+    status = HTTPStatus(response.status)
+    result: Json = {"status": f"{status.value} {status.phrase}"}
+    entry: Json = {}
+    if response.location:
+        result["location"] = response.location
+    if response.stored is not None:
+        stored = response.stored
+        entry["fullUrl"] = f"{ctx.base_url}/{stored.resource_type}/{stored.id}"
+        result["etag"] = etag(stored.version)
+        result["lastModified"] = instant(stored.last_updated)
+    if response.outcome is not None:
+        result["outcome"] = response.outcome
+    if response.raw is not None:
+        entry["resource"] = orjson.Fragment(response.raw)
+    elif response.resource is not None:
+        entry["resource"] = response.resource
+    entry["response"] = result
+    return entry
+
+
+def _failure_entry(error: FhirError) -> Json:
+    status = HTTPStatus(error.status)
+    return {"response": {"status": f"{status.value} {status.phrase}", "outcome": error.outcome()}}
+
+
+def _resolve_conditionals(
+    ctx: ApiContext, session: StoreSession, entries: list[PlannedEntry]
+) -> dict[str, str]:
+    """fullUrl or ``Type?criteria`` → ``Type/id`` for what already exists (one match only)."""
+    found: dict[str, str] = {}
+    for entry in entries:
+        criteria = entry.if_none_exist if entry.method == "POST" else None
+        if entry.method == "PUT" and entry.is_conditional:
+            criteria = entry.url.split("?", 1)[1]
+        if criteria is None or not entry.full_url or entry.resource is None:
+            continue
+        resource_type = str(entry.resource.get("resourceType"))
+        matches = conditional_matches(ctx, session, resource_type, criteria)
+        if len(matches) > 1:
+            raise PreconditionFailed(
+                f"Entry {entry.index}: several {resource_type} match {criteria!r}"
+            )
+        if matches:
+            found[entry.full_url] = f"{resource_type}/{matches[0].id}"
+    for entry in entries:
+        for reference in conditional_references(entry.resource):
+            resource_type, _, criteria = reference.partition("?")
+            matches = conditional_matches(ctx, session, resource_type, criteria)
+            if len(matches) != 1:
+                raise PreconditionFailed(
+                    f"Entry {entry.index}: the reference {reference!r} matches {len(matches)} "
+                    "resources; it must match exactly one",
+                    expression=f"Bundle.entry[{entry.index}].resource",
+                )
+            found[reference] = f"{resource_type}/{matches[0].id}"
+    return found
+
+
+def _with_entry_context(error: FhirError, entry: PlannedEntry) -> FhirError:
+    where = Issue(
+        "error",
+        error.code,
+        f"Entry {entry.index} ({entry.method} {entry.url}) failed; the transaction was not applied",
+        (f"Bundle.entry[{entry.index}]",),
+    )
+    return type(error)(issues=[*error.issues, where])
+
+
+def _run_transaction(
+    ctx: ApiContext, entries: list[PlannedEntry], dispatch: Dispatch, prefer: str | None
+) -> list[Json]:
+    check_duplicates(entries)
+    responses: dict[int, Json] = {}
+    with ctx.store.session() as session:
+        inner = ctx.in_session(session)
+        mapping = assign_identities(entries)
+        mapping.update(_resolve_conditionals(inner, session, entries))
+        for entry in processing_order(entries):
+            resource = rewrite_references(entry.resource, mapping) if entry.resource else None
+            request = entry_request(inner, entry, resource, prefer)
+            target = mapping.get(entry.full_url or "")
+            if target and entry.method in ("POST", "PUT"):
+                request = replace(request, assigned_id=target.split("/", 1)[1])
+            try:
+                responses[entry.index] = response_entry(inner, dispatch(inner, request))
+            except FhirError as error:
+                raise _with_entry_context(error, entry) from error
+    return [responses[i] for i in range(len(entries))]
+
+
+def _run_batch(
+    ctx: ApiContext, entries: list[PlannedEntry], dispatch: Dispatch, prefer: str | None
+) -> list[Json]:
+    responses: list[Json] = []
+    for entry in entries:
+        try:
+            with ctx.store.session() as session:
+                inner = ctx.in_session(session)
+                request = entry_request(inner, entry, entry.resource, prefer)
+                responses.append(response_entry(inner, dispatch(inner, request)))
+        except FhirError as error:
+            responses.append(_failure_entry(error))
+    return responses
+
+
+def transaction(ctx: ApiContext, request: FhirRequest, dispatch: Dispatch) -> FhirResponse:
+    if not isinstance(request.body, dict):
+        raise Invalid("POST to the base needs a batch or transaction Bundle")
+    kind, entries = read_entries(request.body)
+    run = _run_transaction if kind == "transaction" else _run_batch
+    responses = run(ctx, entries, dispatch, request.prefer_return)
+    links = [{"relation": "self", "url": ctx.base_url}]
+    return FhirResponse(200, resource=bundle(BUNDLE_KINDS[kind], links, responses, None))
+
+
+__all__ = ["entry_request", "response_entry", "transaction"]
