@@ -27,9 +27,12 @@ def validate(resource: Json) -> list[Issue]:
 
 
 def validate_json_bytes(data: bytes) -> tuple[Json | None, list[Issue]]:
-    """Parse and validate; malformed JSON gives ``(None, [fatal structure issue])``."""
+    """Parse and validate; malformed JSON gives ``(None, [fatal structure issue])``.
+
+    A leading UTF-8 byte order mark is ignored (RFC 8259 allows parsers to do so).
+    """
     try:
-        parsed = orjson.loads(data)
+        parsed = orjson.loads(data.removeprefix(b"\xef\xbb\xbf"))  # a UTF-8 BOM is tolerated
     except orjson.JSONDecodeError as exc:
         return None, [Issue("fatal", "structure", f"malformed JSON: {exc}")]
     if type(parsed) is not dict:

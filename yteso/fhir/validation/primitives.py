@@ -21,6 +21,7 @@ INTEGER_MIN, INTEGER_MAX = -(2**31), 2**31 - 1
 # R4's published base64Binary regex forgets "/"; this is RFC 4648 with optional whitespace.
 _BASE64 = re.compile(r"[A-Za-z0-9+/\s]*(={0,2})\s*")
 _BASE64_CHARS = re.compile(r"[^A-Za-z0-9+/=\s]")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 _DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _NUMBER_TYPES = frozenset({"decimal", "integer", "positiveInt", "unsignedInt"})
 _XHTML_NAMESPACE = 'xmlns="http://www.w3.org/1999/xhtml"'
@@ -91,6 +92,21 @@ def _excerpt(value: str) -> str:
     return value if len(value) <= 80 else value[:77] + "..."
 
 
+def _canonical_check() -> PrimitiveCheck:
+    """Canonical references are absolute URLs or ``#id`` fragments (references.html#canonical)."""
+    check_format = _string_check("canonical")
+
+    def check(value: object) -> Problem | None:
+        problem = check_format(value)
+        if problem is not None or type(value) is not str or value[0] == "#":
+            return problem
+        if _SCHEME.match(value) is None:
+            return ("value", f"canonical URLs must be absolute (or #fragments), found {value!r}")
+        return None
+
+    return check
+
+
 def _number_check(type_name: str) -> PrimitiveCheck:
     integral = type_name != "decimal"
     minimum = {"positiveInt": 1, "unsignedInt": 0}.get(type_name, INTEGER_MIN)
@@ -157,6 +173,8 @@ def primitive_check(type_name: str) -> PrimitiveCheck:
         return _check_base64
     if type_name == "xhtml":
         return _check_xhtml
+    if type_name == "canonical":
+        return _canonical_check()
     if type_name in _NUMBER_TYPES:
         return _number_check(type_name)
     definition = type_definition(type_name)
