@@ -1,0 +1,95 @@
+"""``/metadata`` and ``$validate`` — https://hl7.org/fhir/R4/http.html#capabilities,
+https://hl7.org/fhir/R4/resource-operation-validate.html"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.api.fhir_client import FHIR_JSON, FhirClient, create, patient
+from yteso.api import FhirResponse, Operation, create_fhir_app
+from yteso.fhir.definitions import resource_types
+from yteso.store import open_store
+
+
+def test_capability_statement_says_what_is_supported(fhir: FhirClient) -> None:
+    response = fhir.get("/fhir/metadata")
+    assert response.status_code == 200
+    statement = response.json()
+    assert statement["resourceType"] == "CapabilityStatement"
+    assert statement["fhirVersion"] == "4.0.1"
+    rest = statement["rest"][0]
+    by_type = {r["type"]: r for r in rest["resource"]}
+    assert set(by_type) == resource_types()
+    patient_caps = by_type["Patient"]
+    interactions = {i["code"] for i in patient_caps["interaction"]}
+    assert {"read", "vread", "update", "patch", "delete", "create", "search-type"} <= interactions
+    assert {p["name"] for p in patient_caps["searchParam"]} == {"_id", "_lastUpdated"}
+    assert {"name": "validate", "definition": patient_caps["operation"][0]["definition"]} in (
+        patient_caps["operation"]
+    )
+    assert {i["code"] for i in rest["interaction"]} >= {"transaction", "batch"}
+
+
+def test_a_declared_operation_is_served_and_listed(store_url: str) -> None:
+    def everything(ctx: Any, request: Any) -> FhirResponse:
+        return FhirResponse(200, resource={"resourceType": "Parameters", "id": request.id})
+
+    operation = Operation(
+        name="everything",
+        definition="http://hl7.org/fhir/OperationDefinition/Patient-everything",
+        handler=everything,
+        instance=True,
+        resource_types=frozenset({"Patient"}),
+        methods=frozenset({"GET"}),
+    )
+    store = open_store(store_url)
+    try:
+        with FhirClient(create_fhir_app(store, operations=[operation])) as client:
+            assert client.get("/fhir/Patient/7/$everything").json()["id"] == "7"
+            assert client.get("/fhir/Observation/7/$everything").status_code == 404
+            assert client.post("/fhir/Patient/7/$everything").status_code == 405
+            statement = client.get("/fhir/metadata").json()
+            by_type = {r["type"]: r for r in statement["rest"][0]["resource"]}
+            assert "everything" in {o["name"] for o in by_type["Patient"]["operation"]}
+            assert "everything" not in {o["name"] for o in by_type["Observation"]["operation"]}
+    finally:
+        store.close()
+
+
+def _parameters(resource: dict[str, Any]) -> dict[str, Any]:
+    return {"resourceType": "Parameters", "parameter": [{"name": "resource", "resource": resource}]}
+
+
+@pytest.mark.parametrize(
+    ("body", "clean"),
+    [
+        (patient(), True),
+        (_parameters(patient()), True),
+        (patient(birthDate="yesterday"), False),
+        (_parameters(patient(gender="unknown-gender")), False),
+        ({"resourceType": "Observation", "status": "final", "code": {"text": "x"}}, False),
+    ],
+)
+def test_type_validate(fhir: FhirClient, body: dict[str, Any], clean: bool) -> None:
+    response = fhir.post("/fhir/Patient/$validate", json=body, headers=FHIR_JSON)
+    assert response.status_code == 200
+    issues = response.json()["issue"]
+    if clean:
+        assert issues == [
+            {"severity": "information", "code": "informational", "diagnostics": "All OK"}
+        ]
+    else:
+        assert any(i["severity"] == "error" and i.get("expression") for i in issues)
+    assert fhir.get("/fhir/Patient?_summary=count").json()["total"] == 0  # nothing stored
+
+
+def test_instance_validate(fhir: FhirClient) -> None:
+    created = create(fhir, patient())
+    stored = fhir.get(f"/fhir/Patient/{created['id']}/$validate")
+    assert stored.json()["issue"][0]["diagnostics"] == "All OK"
+    changed = {**created, "birthDate": "1990-13-40"}
+    posted = fhir.post(f"/fhir/Patient/{created['id']}/$validate", json=changed, headers=FHIR_JSON)
+    assert any(i["severity"] == "error" for i in posted.json()["issue"])
+    assert fhir.get("/fhir/Patient/missing/$validate").status_code == 404
