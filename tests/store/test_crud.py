@@ -1,0 +1,158 @@
+"""Create, read, vread, update, delete and sessions on both backends."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import orjson
+import pytest
+
+from yteso.fhir.errors import Conflict, Gone, Invalid, NotFound, PreconditionFailed
+from yteso.store import SqlStore, open_store
+from yteso.store.instants import parse_instant
+
+PATIENT = {
+    "resourceType": "Patient",
+    "meta": {
+        "profile": ["http://fhir.hl7.org.vn/core/StructureDefinition/vn-core-patient"],
+        "tag": [{"system": "urn:t", "code": "demo"}],
+        "versionId": "99",
+        "source": "urn:src",
+    },
+    "name": [{"family": "Nguyễn", "given": ["Văn", "An"]}],
+    "gender": "male",
+    "birthDate": "1990-01-02",
+}
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[SqlStore]:
+    opened = open_store(store_url)
+    yield opened
+    opened.close()
+
+
+def test_create_assigns_id_and_meta_keeping_client_meta(store: SqlStore) -> None:
+    with store.session() as session:
+        result = session.create(PATIENT)
+    assert result.created and result.changed
+    stored = store.read("Patient", result.stored.id)
+    assert stored.body == result.stored.body  # the exact bytes written
+    body = orjson.loads(stored.body)
+    assert body["meta"]["versionId"] == "1"
+    assert parse_instant(body["meta"]["lastUpdated"]) == stored.last_updated
+    assert body["meta"]["lastUpdated"].endswith("Z") and len(body["meta"]["lastUpdated"]) == 24
+    for kept in ("profile", "tag", "source"):
+        assert body["meta"][kept] == PATIENT["meta"][kept]
+    assert {k: v for k, v in body.items() if k not in ("id", "meta")} == {
+        k: v for k, v in PATIENT.items() if k != "meta"
+    }
+    assert len(stored.id) >= 20 and stored.method == "POST"
+
+
+def test_server_ids_are_unique_and_sortable(store: SqlStore) -> None:
+    with store.session() as session:
+        ids = [
+            session.create({"resourceType": "Basic", "code": {"text": "x"}}).stored.id
+            for _ in range(50)
+        ]
+    assert len(set(ids)) == 50
+    assert ids == sorted(ids)
+
+
+def test_update_versions_and_vread(store: SqlStore) -> None:
+    with store.session() as session:
+        first = session.update({**PATIENT, "id": "p1"})
+        second = session.update({**PATIENT, "id": "p1", "gender": "female"}, if_match=1)
+    assert first.created and not second.created
+    assert (first.stored.version, second.stored.version) == (1, 2)
+    assert store.read("Patient", "p1").resource()["gender"] == "female"
+    assert store.vread("Patient", "p1", 1).resource()["gender"] == "male"
+    with pytest.raises(NotFound):
+        store.vread("Patient", "p1", 3)
+
+
+@pytest.mark.parametrize(("if_match", "error"), [(1, PreconditionFailed), (3, PreconditionFailed)])
+def test_update_if_match_mismatch(store: SqlStore, if_match: int, error: type[Exception]) -> None:
+    with store.session() as session:
+        session.update({**PATIENT, "id": "p1"})
+        session.update({**PATIENT, "id": "p1"})
+    with pytest.raises(error), store.session() as session:
+        session.update({**PATIENT, "id": "p1"}, if_match=if_match)
+    assert store.read("Patient", "p1").version == 2
+
+
+def test_delete_is_idempotent_and_update_recreates(store: SqlStore) -> None:
+    with store.session() as session:
+        session.update({**PATIENT, "id": "p1"})
+        assert session.delete("Patient", "p1") is True
+        assert session.delete("Patient", "p1") is False
+        assert session.delete("Patient", "never") is False
+    with pytest.raises(Gone):
+        store.read("Patient", "p1")
+    with pytest.raises(Gone):
+        store.vread("Patient", "p1", 2)
+    with pytest.raises(NotFound):
+        store.read("Patient", "never")
+    with store.session() as session:
+        again = session.update({**PATIENT, "id": "p1"})
+    assert again.created and again.stored.version == 3
+    assert store.read("Patient", "p1").version == 3
+
+
+def test_create_with_existing_id_conflicts(store: SqlStore) -> None:
+    with store.session() as session:
+        session.create(PATIENT, id="fixed")
+    with pytest.raises(Conflict), store.session() as session:
+        session.create(PATIENT, id="fixed")
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        {"id": "x"},
+        {"resourceType": "Patient", "id": "bad id with spaces"},
+        {"resourceType": 7},
+    ],
+)
+def test_invalid_resources_are_never_stored(store: SqlStore, resource: dict[str, object]) -> None:
+    with pytest.raises(Invalid) as caught, store.session() as session:
+        session.update({**resource, "id": resource.get("id", "x")})
+    assert caught.value.issues
+    assert store.counts() == {}
+    with pytest.raises(Invalid):
+        store.bulk_write([PATIENT, resource])
+    assert store.counts() == {}
+
+
+def test_session_is_all_or_nothing(store: SqlStore) -> None:
+    with pytest.raises(RuntimeError), store.session() as session:
+        session.update({**PATIENT, "id": "a"})
+        session.create(PATIENT)
+        raise RuntimeError("boom")
+    assert store.counts() == {}
+    assert store.history().matches == []
+
+
+def test_counts_and_iter_current(store: SqlStore) -> None:
+    store.bulk_write([{**PATIENT, "id": f"p{i}"} for i in range(3)])
+    store.bulk_write([{"resourceType": "Basic", "id": "b", "code": {"text": "x"}}])
+    with store.session() as session:
+        session.delete("Patient", "p0")
+    assert store.counts() == {"Patient": 2, "Basic": 1}
+    assert sorted(s.id for s in store.iter_current()) == ["b", "p1", "p2"]
+    assert [s.id for s in store.iter_current("Patient")] == ["p1", "p2"]
+
+
+def test_bulk_write_updates_existing_with_next_version(store: SqlStore) -> None:
+    store.bulk_write([{**PATIENT, "id": "p"}])
+    store.bulk_write([{**PATIENT, "id": "p", "gender": "other"}, {**PATIENT, "id": "p"}])
+    current = store.read("Patient", "p")
+    assert current.version == 3
+    assert current.resource()["meta"]["versionId"] == "3"
+    assert store.vread("Patient", "p", 2).resource()["gender"] == "other"
+
+
+def test_unsupported_url(tmp_path: object) -> None:
+    with pytest.raises(ValueError, match="unsupported"):
+        open_store("mysql://x")

@@ -1,0 +1,217 @@
+"""Bulk load of NDJSON and Bundle files: parallel preparation, one batching writer.
+
+Validation and indexing are CPU-bound, so worker processes parse, validate and stamp chunks
+of the input while the calling process writes prepared rows in large batches (COPY on
+PostgreSQL, ``executemany`` in one transaction per batch on SQLite). Invalid resources are
+reported with their file and line (or Bundle entry) and not stored; the rest load.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from multiprocessing.pool import AsyncResult
+from pathlib import Path
+
+from yteso.fhir.errors import Issue
+from yteso.store.base import Store
+from yteso.store.bulk_prepare import PreparedResource, prepare_resource
+from yteso.store.bundle_entries import SourcedResource, json_file_resources, ndjson_resources
+from yteso.store.instants import now_utc
+
+ProgressCallback = Callable[[int, int | None], None]
+
+CHUNK_LINES = 1000
+BATCH_SIZE = 5000
+INLINE_BELOW = 5000  # resources: under this, starting worker processes costs more than it saves
+FILE_SUFFIXES = (".ndjson", ".json", ".jsonl")
+
+
+@dataclass(frozen=True)
+class LoadFailure:
+    file: str
+    line: int | None
+    entry: int | None
+    issues: tuple[Issue, ...]
+
+    def __str__(self) -> str:
+        where = self.file
+        where += f":{self.line}" if self.line is not None else ""
+        where += f" entry[{self.entry}]" if self.entry is not None else ""
+        problems = "; ".join(
+            f"{issue.diagnostics}"
+            + (f" ({', '.join(issue.expression)})" if issue.expression else "")
+            for issue in self.issues
+            if issue.severity in ("error", "fatal")
+        )
+        return f"{where}: {problems}"
+
+
+@dataclass
+class LoadReport:
+    loaded: int = 0
+    failures: list[LoadFailure] = field(default_factory=list)
+    seconds: float = 0.0
+    by_type: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def failed(self) -> int:
+        """How many resources were rejected."""
+        return len(self.failures)
+
+    @property
+    def rate(self) -> float:
+        """Resources stored per second."""
+        return self.loaded / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> str:
+        return (
+            f"Loaded {self.loaded:,} resources in {self.seconds:.1f} s ({self.rate:,.0f}/s);"
+            f" {len(self.failures):,} rejected"
+        )
+
+
+@dataclass(frozen=True)
+class _Task:
+    file: str
+    first_line: int | None  # NDJSON chunk; None: a whole JSON file in ``content``
+    lines: list[bytes]
+    content: bytes = b""
+
+
+_Prepared = tuple[list[PreparedResource], list[LoadFailure]]
+
+
+def input_files(paths: Sequence[Path | str]) -> list[Path]:
+    """The files to load: the paths given, with folders expanded to their data files."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.suffix in FILE_SUFFIXES))
+        else:
+            files.append(path)
+    return files
+
+
+def _tasks(files: list[Path]) -> Iterator[_Task]:
+    for path in files:
+        if path.suffix == ".json":
+            yield _Task(str(path), None, [], path.read_bytes())
+            continue
+        with path.open("rb") as handle:
+            chunk: list[bytes] = []
+            first = 1
+            for number, line in enumerate(handle, start=1):
+                chunk.append(line)
+                if len(chunk) == CHUNK_LINES:
+                    yield _Task(str(path), first, chunk)
+                    chunk, first = [], number + 1
+            if chunk:
+                yield _Task(str(path), first, chunk)
+
+
+def _estimate_total(files: list[Path]) -> int | None:
+    """The number of NDJSON lines; unknown (``None``) when Bundles are among the files."""
+    total = 0
+    for path in files:
+        if path.suffix == ".json":
+            return None
+        with path.open("rb") as handle:
+            total += sum(1 for line in handle if line.strip())
+    return total
+
+
+def prepare_task(task: _Task) -> _Prepared:
+    """Worker side: parse, validate and stamp one chunk (module-level so it pickles)."""
+    sourced = (
+        json_file_resources(task.content)
+        if task.first_line is None
+        else ndjson_resources(task.lines, task.first_line)
+    )
+    now = now_utc()
+    prepared: list[PreparedResource] = []
+    failures: list[LoadFailure] = []
+    for item in sourced:
+        outcome = _prepare_one(item, now)
+        if isinstance(outcome, PreparedResource):
+            prepared.append(outcome)
+        else:
+            failures.append(LoadFailure(task.file, item.line, item.entry, tuple(outcome)))
+    return prepared, failures
+
+
+def _prepare_one(item: SourcedResource, now: datetime) -> PreparedResource | list[Issue]:
+    if item.problem is not None:
+        return [item.problem]
+    if not isinstance(item.resource, dict):
+        return [Issue("fatal", "structure", "a resource must be a JSON object")]
+    return prepare_resource(item.resource, now, id=item.id)
+
+
+def _prepared_stream(tasks: Iterator[_Task], workers: int) -> Iterator[_Prepared]:
+    """Prepared chunks in input order, at most a few chunks per worker in flight."""
+    if workers <= 1:
+        yield from map(prepare_task, tasks)
+        return
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(workers) as pool:
+        pending: deque[AsyncResult[_Prepared]] = deque()
+        for task in tasks:
+            pending.append(pool.apply_async(prepare_task, (task,)))
+            if len(pending) >= workers * 3:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+
+def load_paths(
+    store: Store,
+    paths: Sequence[Path | str],
+    progress: ProgressCallback | None = None,
+    *,
+    workers: int | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> LoadReport:
+    """Load NDJSON files, Bundle JSON files or folders of them into ``store``.
+
+    ``progress(done, total)`` is called after every written batch (``total`` is ``None`` when
+    it is not known in advance). ``workers``: preparation processes (default: one per CPU, or
+    none for small inputs)."""
+    write_prepared = getattr(store, "write_prepared", None)
+    if write_prepared is None:
+        raise TypeError("bulk load needs a store with write_prepared (open_store gives one)")
+    started = time.perf_counter()
+    files = input_files(paths)
+    total = _estimate_total(files)
+    if workers is None:
+        small = total is not None and total < INLINE_BELOW
+        workers = 1 if small else max(1, os.cpu_count() or 1)
+    report = LoadReport()
+    done = 0
+    batch: list[PreparedResource] = []
+
+    def flush() -> None:
+        nonlocal batch
+        report.loaded += write_prepared(batch)
+        report.by_type.update(item.resource_type for item in batch)
+        batch = []
+
+    for prepared, failures in _prepared_stream(_tasks(files), workers):
+        batch.extend(prepared)
+        report.failures.extend(failures)
+        done += len(prepared) + len(failures)
+        if len(batch) >= batch_size:
+            flush()
+            if progress is not None:
+                progress(done, total)
+    if batch:
+        flush()
+    if progress is not None:
+        progress(done, done)
+    report.seconds = time.perf_counter() - started
+    return report

@@ -1,0 +1,54 @@
+"""The CPU-bound half of a bulk write: validate, assign ids, stamp meta, extract index rows.
+
+Runs in the bulk loader's worker processes (or inline); what it returns is cheap to pickle so
+one writer process can insert it in large batches. The version is stamped as 1; the writer,
+which alone knows what already exists, restamps the few resources that are updates.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import NamedTuple
+
+from yteso.fhir.errors import Issue
+from yteso.fhir.types import Json
+from yteso.store.compartments import patient_compartment_key
+from yteso.store.index_rows import IndexRow, extract_index_rows
+from yteso.store.meta_stamp import stamped_body
+from yteso.store.resource_ids import new_resource_id
+from yteso.store.validation_gate import rejecting, resource_issues
+
+
+class PreparedResource(NamedTuple):
+    resource_type: str
+    id: str
+    last_updated: datetime
+    method: str  # POST (server id) | PUT (client id)
+    compartment: str | None
+    body: bytes  # stamped with meta.versionId "1"
+    index_rows: list[IndexRow]
+
+
+def prepare_resource(
+    resource: Json, now: datetime, *, id: str | None = None
+) -> PreparedResource | list[Issue]:
+    """The row to write, or the issues that reject ``resource``.
+
+    ``id`` overrides the resource's own id (a Bundle entry's ``request.url``); with neither,
+    the server assigns one (``POST``)."""
+    issues = resource_issues(resource)
+    if rejecting(issues):
+        return issues
+    resource_id = id or resource.get("id")
+    method = "PUT"
+    if not isinstance(resource_id, str):
+        resource_id, method = new_resource_id(), "POST"
+    return PreparedResource(
+        resource["resourceType"],
+        resource_id,
+        now,
+        method,
+        patient_compartment_key({**resource, "id": resource_id}),
+        stamped_body(resource, resource_id, 1, now),
+        extract_index_rows(resource),
+    )

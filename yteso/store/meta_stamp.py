@@ -1,0 +1,38 @@
+"""``meta.versionId`` and ``meta.lastUpdated`` are the server's; all other content is the client's.
+
+https://hl7.org/fhir/R4/resource.html#Meta — the store sets these two on every version and keeps
+the client's ``profile``, ``tag``, ``security`` and ``source``; nothing else is touched.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import orjson
+
+from yteso.fhir.types import Json
+from yteso.store.instants import format_instant
+
+
+def stamped(resource: Json, resource_id: str, version: int, last_updated: datetime) -> Json:
+    """A copy of ``resource`` with its id and server meta (``resourceType``, ``id``, ``meta``
+    first, as the spec's examples order them)."""
+    meta = dict(resource.get("meta") or {})
+    meta["versionId"] = str(version)
+    meta["lastUpdated"] = format_instant(last_updated)
+    out: Json = {"resourceType": resource["resourceType"], "id": resource_id, "meta": meta}
+    for key, value in resource.items():
+        if key not in out:
+            out[key] = value
+    return out
+
+
+def stamped_body(resource: Json, resource_id: str, version: int, last_updated: datetime) -> bytes:
+    return orjson.dumps(stamped(resource, resource_id, version, last_updated))
+
+
+def restamp_version(body: bytes, version: int) -> bytes:
+    """The same stored JSON with another ``meta.versionId`` (bulk loads guess version 1)."""
+    resource = orjson.loads(body)
+    resource["meta"]["versionId"] = str(version)
+    return orjson.dumps(resource)

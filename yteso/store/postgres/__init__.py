@@ -1,0 +1,1 @@
+"""SQL files of the PostgreSQL backend (``queries.sql``, ``migrations/``)."""

@@ -1,0 +1,82 @@
+-- name: create_schema_version
+CREATE TABLE IF NOT EXISTS schema_version (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at TIMESTAMPTZ NOT NULL
+);
+
+-- name: applied_versions
+SELECT version FROM schema_version;
+
+-- name: record_migration
+INSERT INTO schema_version (version, name, applied_at) VALUES (%s, %s, %s);
+
+-- name: read_current
+SELECT c.version, c.last_updated, c.deleted, h.body, h.method
+FROM resource_current c JOIN resource_history h ON h.seq = c.seq
+WHERE c.resource_type = %s AND c.id = %s;
+
+-- name: current_version
+SELECT version, deleted FROM resource_current WHERE resource_type = %s AND id = %s;
+
+-- name: read_version
+SELECT last_updated, deleted, body, method FROM resource_history
+WHERE resource_type = %s AND id = %s AND version = %s;
+
+-- name: insert_history
+INSERT INTO resource_history
+    (resource_type, id, version, last_updated, deleted, method, compartment, body)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+RETURNING seq;
+
+-- name: insert_history_with_seq
+INSERT INTO resource_history
+    (seq, resource_type, id, version, last_updated, deleted, method, compartment, body)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s);
+
+-- name: upsert_current
+INSERT INTO resource_current
+    (resource_type, id, version, seq, last_updated, deleted, compartment, content)
+VALUES (%s, %s, %s, %s, %s, %s, %s, CAST(%s AS jsonb))
+ON CONFLICT (resource_type, id) DO UPDATE SET
+    version = excluded.version,
+    seq = excluded.seq,
+    last_updated = excluded.last_updated,
+    deleted = excluded.deleted,
+    compartment = excluded.compartment,
+    content = excluded.content;
+
+-- name: existing_versions
+SELECT id, version FROM resource_current
+WHERE resource_type = %s AND id = ANY(%s);
+
+-- name: reserve_seqs
+SELECT nextval('resource_seq') FROM generate_series(1, %s);
+
+-- name: lock_key
+SELECT pg_advisory_xact_lock(hashtextextended(%s, 0));
+
+-- name: counts
+SELECT resource_type, count(*) FROM resource_current WHERE NOT deleted GROUP BY resource_type;
+
+-- name: iter_current_all
+SELECT c.resource_type, c.id, c.version, c.last_updated, h.body, h.method, c.seq
+FROM resource_current c JOIN resource_history h ON h.seq = c.seq
+WHERE NOT c.deleted AND c.seq > %s
+ORDER BY c.seq LIMIT %s;
+
+-- name: iter_current_type
+SELECT c.resource_type, c.id, c.version, c.last_updated, h.body, h.method, c.seq
+FROM resource_current c JOIN resource_history h ON h.seq = c.seq
+WHERE NOT c.deleted AND c.resource_type = %s AND c.seq > %s
+ORDER BY c.seq LIMIT %s;
+
+-- name: copy_history
+COPY resource_history
+    (seq, resource_type, id, version, last_updated, deleted, method, compartment, body)
+FROM STDIN;
+
+-- name: copy_current
+COPY resource_current
+    (resource_type, id, version, seq, last_updated, deleted, compartment, content)
+FROM STDIN;

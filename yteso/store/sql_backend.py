@@ -1,0 +1,84 @@
+"""The execution seam between the shared store logic and one database backend.
+
+Rendering differences live in :mod:`yteso.store.sql_dialect`; this protocol is about *running*
+SQL (connections, transactions, locks, bulk transfer), as splink separates ``DatabaseAPI``
+from its dialects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from yteso.store.index_rows import IndexRow
+from yteso.store.sql_dialect import SqlDialect
+
+Row = tuple[Any, ...]
+
+
+class Executor(Protocol):
+    """One open connection, inside or outside a transaction."""
+
+    def rows(self, sql: str, params: Sequence[object] = ()) -> list[Row]: ...
+
+    def run(self, sql: str, params: Sequence[object] = ()) -> None: ...
+
+    def run_many(self, sql: str, rows: Sequence[Sequence[object]]) -> None: ...
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    """One version about to be written to the history and current-version tables."""
+
+    resource_type: str
+    id: str
+    version: int
+    last_updated: datetime
+    deleted: bool
+    method: str
+    compartment: str | None
+    body: bytes  # b"" for a delete marker
+
+
+class Backend(Protocol):
+    dialect: SqlDialect
+    queries: dict[str, str]
+
+    def reading(self) -> AbstractContextManager[Executor]:
+        """A connection outside any explicit transaction (each statement sees committed data)."""
+        ...
+
+    def writing(self) -> AbstractContextManager[Executor]:
+        """One write transaction: committed on normal exit, rolled back on an exception."""
+        ...
+
+    def lock(self, db: Executor, key: str) -> None:
+        """Serialise writers that use the same key until the transaction ends."""
+        ...
+
+    def reserve_seqs(self, db: Executor, count: int) -> list[int]: ...
+
+    def existing_versions(
+        self, db: Executor, resource_type: str, ids: list[str]
+    ) -> dict[str, int]: ...
+
+    def insert_version(self, db: Executor, row: VersionRow) -> int:
+        """Write one version to both tables; returns its sequence number."""
+        ...
+
+    def insert_versions(
+        self, db: Executor, rows: list[VersionRow], seqs: list[int], new_keys: set[tuple[str, str]]
+    ) -> None:
+        """Write many versions at bulk speed; ``new_keys`` have no current row yet."""
+        ...
+
+    def replace_index_rows(
+        self, db: Executor, resource_type: str, id: str, rows: list[IndexRow]
+    ) -> None:
+        """Replace a resource's search index rows (the seam for the search issue)."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,167 @@
+"""Writes inside one database transaction: create, update, delete and their conditional forms.
+
+https://hl7.org/fhir/R4/http.html#create, #update, #delete, #cond-update, #concurrency.
+Every write validates first (nothing invalid is stored), then takes a lock on the resource
+(PostgreSQL advisory lock; SQLite already holds the database write lock from
+``BEGIN IMMEDIATE``), so concurrent version-aware updates never lose one another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from yteso.fhir.errors import Conflict, Invalid, PreconditionFailed
+from yteso.fhir.types import Json
+from yteso.store.base import SearchQuery, SearchResult, StoredVersion, WriteResult
+from yteso.store.compartments import patient_compartment_key
+from yteso.store.index_rows import extract_index_rows
+from yteso.store.meta_stamp import stamped_body
+from yteso.store.resource_ids import new_resource_id
+from yteso.store.sql_backend import Backend, Executor, VersionRow
+from yteso.store.sql_reads import read_current, run_search
+from yteso.store.validation_gate import require_valid
+
+
+def criteria_key(resource_type: str, query: SearchQuery) -> str:
+    """A canonical text for search criteria, so equal criteria share one lock."""
+    parts = sorted(
+        f"{p.name}{':' + p.modifier if p.modifier else ''}={','.join(p.values)}"
+        for p in query.params
+    )
+    return f"criteria:{resource_type}?{'&'.join(parts)}"
+
+
+class SqlSession:
+    """A :class:`~yteso.store.base.StoreSession` over one open transaction."""
+
+    def __init__(self, backend: Backend, db: Executor, clock: Callable[[], datetime]) -> None:
+        self.backend = backend
+        self.db = db
+        self.clock = clock
+
+    def read(self, resource_type: str, id: str) -> StoredVersion:
+        return read_current(self.backend, self.db, resource_type, id)
+
+    def search(self, resource_type: str | None, query: SearchQuery) -> SearchResult:
+        return run_search(self.backend, self.db, resource_type, query, self.clock())
+
+    def create(
+        self, resource: Json, *, id: str | None = None, if_none_exist: SearchQuery | None = None
+    ) -> WriteResult:
+        """Create with a server id (or ``id`` for a caller that assigned one, e.g. a
+        transaction); ``if_none_exist``: 0 matches create, 1 returns it, more fail (412)."""
+        require_valid(resource)
+        resource_type: str = resource["resourceType"]
+        if if_none_exist is not None:
+            self.backend.lock(self.db, criteria_key(resource_type, if_none_exist))
+            found = self._matches(resource_type, if_none_exist)
+            if found:
+                return WriteResult(found[0], created=False, changed=False)
+        if id is None:
+            return WriteResult(self._write(resource, new_resource_id(), 1, "POST"), created=True)
+        self.backend.lock(self.db, f"{resource_type}/{id}")
+        current = self._current(resource_type, id)
+        if current is not None and not current[1]:
+            raise Conflict(f"{resource_type}/{id} already exists", expression=f"{resource_type}.id")
+        version = current[0] + 1 if current else 1
+        return WriteResult(self._write(resource, id, version, "POST"), created=True)
+
+    def update(self, resource: Json, *, if_match: int | None = None) -> WriteResult:
+        """Update, or create with the client's id when absent or deleted (update-as-create)."""
+        require_valid(resource)
+        resource_type: str = resource["resourceType"]
+        resource_id = resource.get("id")
+        if not isinstance(resource_id, str):
+            raise Invalid("an update needs the resource id", expression=f"{resource_type}.id")
+        self.backend.lock(self.db, f"{resource_type}/{resource_id}")
+        current = self._current(resource_type, resource_id)
+        self._check_version(resource_type, resource_id, current, if_match)
+        version = current[0] + 1 if current else 1
+        stored = self._write(resource, resource_id, version, "PUT")
+        return WriteResult(stored, created=current is None or current[1])
+
+    def delete(self, resource_type: str, id: str, *, if_match: int | None = None) -> bool:
+        """Write a delete marker; ``False`` (and nothing written) when already absent."""
+        self.backend.lock(self.db, f"{resource_type}/{id}")
+        current = self._current(resource_type, id)
+        self._check_version(resource_type, id, current, if_match)
+        if current is None or current[1]:
+            return False
+        row = VersionRow(resource_type, id, current[0] + 1, self.clock(), True, "DELETE", None, b"")
+        self.backend.insert_version(self.db, row)
+        return True
+
+    def conditional_update(self, resource: Json, query: SearchQuery) -> WriteResult:
+        """PUT ``Type?criteria``: 0 matches create (with the body's id if any), 1 updates it
+        (the body's id, if any, must be its id), more fail with 412."""
+        resource_type = resource.get("resourceType")
+        if not isinstance(resource_type, str):
+            require_valid(resource)
+            raise Invalid("resourceType is missing", expression="resourceType")
+        self.backend.lock(self.db, criteria_key(resource_type, query))
+        found = self._matches(resource_type, query)
+        if not found:
+            if "id" in resource:
+                return self.update(resource)
+            return self.create(resource)
+        match = found[0]
+        if resource.get("id", match.id) != match.id:
+            raise Invalid(
+                f"the resource id does not match the one found ({match.id})",
+                expression=f"{resource_type}.id",
+            )
+        return self.update({**resource, "id": match.id})
+
+    def conditional_delete(
+        self, resource_type: str, query: SearchQuery, *, multiple: bool = False
+    ) -> int:
+        """DELETE ``Type?criteria``: deletes the match (or every match when ``multiple``);
+        returns how many were deleted. More than one match without ``multiple`` fails (412)."""
+        self.backend.lock(self.db, criteria_key(resource_type, query))
+        found = self._matches(resource_type, query, limit=None if multiple else 2)
+        return sum(self.delete(resource_type, stored.id) for stored in found)
+
+    def _matches(
+        self, resource_type: str, query: SearchQuery, *, limit: int | None = 2
+    ) -> list[StoredVersion]:
+        page = SearchQuery(params=query.params, count=1000 if limit is None else limit)
+        found: list[StoredVersion] = []
+        while True:
+            result = self.search(resource_type, page)
+            found.extend(result.matches)
+            if limit is not None and len(found) > 1:
+                raise PreconditionFailed(
+                    f"the criteria match more than one {resource_type}", expression=resource_type
+                )
+            if result.next_cursor is None:
+                return found
+            page = SearchQuery(params=query.params, count=page.count, cursor=result.next_cursor)
+
+    def _current(self, resource_type: str, id: str) -> tuple[int, bool] | None:
+        found = self.db.rows(self.backend.queries["current_version"], (resource_type, id))
+        return (int(found[0][0]), bool(found[0][1])) if found else None
+
+    @staticmethod
+    def _check_version(
+        resource_type: str, id: str, current: tuple[int, bool] | None, if_match: int | None
+    ) -> None:
+        if if_match is None:
+            return
+        if current is None:
+            raise PreconditionFailed(f"{resource_type}/{id} does not exist; If-Match cannot hold")
+        if current[0] != if_match:
+            raise PreconditionFailed(
+                f"{resource_type}/{id} is at version {current[0]}, not {if_match}",
+                expression=resource_type,
+            )
+
+    def _write(self, resource: Json, id: str, version: int, method: str) -> StoredVersion:
+        moment = self.clock()
+        body = stamped_body(resource, id, version, moment)
+        resource_type: str = resource["resourceType"]
+        compartment = patient_compartment_key({**resource, "id": id})
+        row = VersionRow(resource_type, id, version, moment, False, method, compartment, body)
+        self.backend.insert_version(self.db, row)
+        self.backend.replace_index_rows(self.db, resource_type, id, extract_index_rows(resource))
+        return StoredVersion(resource_type, id, version, moment, False, body, method)

@@ -1,0 +1,1 @@
+"""SQL files of the SQLite backend (``queries.sql``, ``migrations/``)."""

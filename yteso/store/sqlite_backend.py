@@ -1,0 +1,175 @@
+"""SQLite backend: one file in WAL mode, many readers, one writer at a time.
+
+Durability choice (https://www.sqlite.org/pragma.html#pragma_synchronous): WAL with
+``synchronous=FULL`` syncs the WAL on every commit, so an acknowledged write survives power
+loss as well as a killed process. ``NORMAL`` would survive ``SIGKILL`` but may lose the last
+commits on power loss; the platform promises that nothing acknowledged is lost, and bulk loads
+commit in large batches, so the fsync per commit costs little.
+
+Writes begin with ``BEGIN IMMEDIATE``: the session holds the write lock from its first
+statement, so read-then-write sequences (version checks, conditional creates) cannot race.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import orjson
+
+from yteso.store.index_rows import IndexRow
+from yteso.store.sql_backend import Executor, Row, VersionRow
+from yteso.store.sql_dialect import SqlDialect, SqliteDialect
+from yteso.store.sql_files import load_queries
+
+BUSY_TIMEOUT_SECONDS = 60.0
+_POOL_LIMIT = 16
+
+
+class SqliteExecutor:
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+
+    def rows(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
+        return self.connection.execute(sql, params).fetchall()
+
+    def run(self, sql: str, params: Sequence[object] = ()) -> None:
+        self.connection.execute(sql, params)
+
+    def run_many(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+        self.connection.executemany(sql, rows)
+
+
+class SqliteBackend:
+    """Connections are pooled per store; ``:memory:`` shares one connection under a lock."""
+
+    dialect: SqlDialect = SqliteDialect()
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.queries = load_queries("yteso.store.sqlite")
+        self._idle: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._memory_lock: threading.RLock | None = None
+        if path == ":memory:":
+            self._memory_lock = threading.RLock()
+            self._idle.append(self._connect())
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
+        )
+        if self.path != ":memory:":
+            connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=FULL")
+        connection.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache per connection
+        return connection
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        if self._memory_lock is not None:
+            with self._memory_lock:
+                yield self._idle[0]
+            return
+        with self._lock:
+            connection = self._idle.pop() if self._idle else None
+        connection = connection or self._connect()
+        try:
+            yield connection
+        finally:
+            with self._lock:
+                if len(self._idle) < _POOL_LIMIT and not connection.in_transaction:
+                    self._idle.append(connection)
+                    connection = None
+            if connection is not None:
+                connection.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[Executor]:
+        with self._connection() as connection:
+            yield SqliteExecutor(connection)
+
+    @contextmanager
+    def writing(self) -> Iterator[Executor]:
+        with self._connection() as connection:
+            if connection.in_transaction:  # a nested session on the shared :memory: connection
+                raise RuntimeError("sessions do not nest")
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield SqliteExecutor(connection)
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+
+    def lock(self, db: Executor, key: str) -> None:
+        """Nothing to do: ``BEGIN IMMEDIATE`` already holds the database write lock."""
+
+    def reserve_seqs(self, db: Executor, count: int) -> list[int]:
+        # Safe without a sequence object: this transaction holds the only write lock.
+        start = int(db.rows(self.queries["max_seq"])[0][0]) + 1
+        return list(range(start, start + count))
+
+    def existing_versions(self, db: Executor, resource_type: str, ids: list[str]) -> dict[str, int]:
+        found = db.rows(
+            self.queries["existing_versions"], (resource_type, orjson.dumps(ids).decode())
+        )
+        return {id: int(version) for id, version in found}
+
+    def insert_version(self, db: Executor, row: VersionRow) -> int:
+        seq = int(db.rows(self.queries["insert_history"], _history_params(row))[0][0])
+        db.run(self.queries["upsert_current"], _current_params(row, seq))
+        return seq
+
+    def insert_versions(
+        self, db: Executor, rows: list[VersionRow], seqs: list[int], new_keys: set[tuple[str, str]]
+    ) -> None:
+        del new_keys  # the upsert handles new and existing rows alike, at the same speed
+        db.run_many(
+            self.queries["insert_history_with_seq"],
+            [(seq, *_history_params(row)) for seq, row in zip(seqs, rows, strict=True)],
+        )
+        last = {
+            (row.resource_type, row.id): (row, seq) for row, seq in zip(rows, seqs, strict=True)
+        }
+        db.run_many(
+            self.queries["upsert_current"], [_current_params(r, s) for r, s in last.values()]
+        )
+
+    def replace_index_rows(
+        self, db: Executor, resource_type: str, id: str, rows: list[IndexRow]
+    ) -> None:
+        """No index tables yet (only ``_id``/``_lastUpdated``, which are columns)."""
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
+
+
+def _history_params(row: VersionRow) -> tuple[object, ...]:
+    return (
+        row.resource_type,
+        row.id,
+        row.version,
+        SqliteDialect().bind_instant(row.last_updated),
+        row.deleted,
+        row.method,
+        row.compartment,
+        row.body.decode(),
+    )
+
+
+def _current_params(row: VersionRow, seq: int) -> tuple[object, ...]:
+    return (
+        row.resource_type,
+        row.id,
+        row.version,
+        seq,
+        SqliteDialect().bind_instant(row.last_updated),
+        row.deleted,
+        row.compartment,
+    )
