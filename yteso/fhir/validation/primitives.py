@@ -15,6 +15,7 @@ from yteso.fhir.definitions import type_definition
 #: (issue code, message) for an invalid value: ``structure`` for a wrong JSON type, else ``value``.
 Problem = tuple[str, str]
 PrimitiveCheck = Callable[[object], "Problem | None"]
+Matcher = Callable[[str], "re.Match[str] | None"]
 
 MAX_STRING_LENGTH = 1024 * 1024  # https://hl7.org/fhir/R4/datatypes.html#string
 INTEGER_MIN, INTEGER_MAX = -(2**31), 2**31 - 1
@@ -63,29 +64,32 @@ def _string_check(type_name: str) -> PrimitiveCheck:
     definition = type_definition(type_name)
     regex = definition.regex if definition is not None else None
     # re.ASCII: the spec's regexes are Java ones, where \s and \S are ASCII-only classes.
-    fullmatch = re.compile(regex, re.ASCII).fullmatch if regex is not None else None
+    fullmatch = re.compile(regex or ".+", re.ASCII | re.DOTALL).fullmatch
     calendar = type_name in ("date", "dateTime", "instant")
 
     def check(value: object) -> Problem | None:
-        if type(value) is not str:
-            return (
-                "structure",
-                f"expected a JSON string for {type_name}, found {_describe(value)}",
-            )
-        if not value:
-            return ("value", f"{type_name} must not be empty (ele-1)")
-        if len(value) > MAX_STRING_LENGTH:
-            return (
-                "value",
-                f"value is longer than the permitted maximum length of 1 MB for {type_name}",
-            )
-        if fullmatch is not None and fullmatch(value) is None:
-            return ("value", f"invalid {type_name} value {_excerpt(value)!r}")
-        if calendar and not _valid_calendar_day(value):
-            return ("value", f"invalid {type_name} value {value!r}: not a calendar date")
-        return None
+        if (
+            type(value) is str
+            and fullmatch(value) is not None
+            and len(value) <= MAX_STRING_LENGTH
+            and (not calendar or _valid_calendar_day(value))
+        ):
+            return None
+        return _string_problem(type_name, value, fullmatch)
 
     return check
+
+
+def _string_problem(type_name: str, value: object, fullmatch: Matcher) -> Problem:
+    if type(value) is not str:
+        return ("structure", f"expected a JSON string for {type_name}, found {_describe(value)}")
+    if not value:
+        return ("value", f"{type_name} must not be empty (ele-1)")
+    if len(value) > MAX_STRING_LENGTH:
+        return ("value", f"value is longer than the permitted maximum length of 1 MB ({type_name})")
+    if fullmatch(value) is None:
+        return ("value", f"invalid {type_name} value {_excerpt(value)!r}")
+    return ("value", f"invalid {type_name} value {value!r}: not a calendar date")
 
 
 def _excerpt(value: str) -> str:

@@ -25,6 +25,10 @@ PRIMITIVE, COMPLEX, RESOURCE = 0, 1, 2
 _INLINE_TYPES = ("BackboneElement", "Element")
 
 
+def _accept(value: object) -> None:
+    return None
+
+
 class Field:
     """One JSON key of an object: ``name``, ``birthDate``, ``valueQuantity``."""
 
@@ -33,6 +37,7 @@ class Field:
         "choice",
         "codes",
         "concepts",
+        "has_rules",
         "is_array",
         "key",
         "kind",
@@ -52,12 +57,14 @@ class Field:
         self.type_code = type_code
         self.choice = element.name if element.is_choice else None
         self.kind = COMPLEX
-        self.check: PrimitiveCheck | None = None
+        self.check: PrimitiveCheck = _accept  # replaced for primitive fields
         self.spec: ComplexSpec | None = None
         self.codes: frozenset[str] | None = None
         self.concepts: dict[str, frozenset[str]] | None = None
         self.value_set: str | None = None
         self.targets: frozenset[str] | None = None
+        # Reference, Coding, CodeableConcept and Attachment carry rules beyond their elements.
+        self.has_rules = type_code in ("Reference", "Coding", "CodeableConcept", "Attachment")
 
 
 class ComplexSpec:

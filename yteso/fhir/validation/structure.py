@@ -85,16 +85,21 @@ def check_object(obj: dict[str, Any], spec: ComplexSpec, path: str, issues: list
                 f"{key!r} must be a single value, not a JSON array",
                 f"{path}.{field.segment}",
             )
+        elif field.kind == PRIMITIVE:
+            # Fast path: most values are valid primitives; their path is built only on error.
+            if field.check(value) is not None or (
+                field.codes is not None and value not in field.codes
+            ):
+                _primitive_problem(field, value, f"{path}.{field.segment}", issues)
         else:
             _item(field, value, f"{path}.{field.segment}", issues)
     for name, keys, minimum in spec.required:
-        if not any(k in obj for k in keys):
-            _error(
-                issues,
-                "required",
-                f"{name}: minimum required = {minimum}, found 0",
-                f"{path}.{name}",
-            )
+        for required_key in keys:
+            if required_key in obj:
+                break
+        else:
+            message = f"{name}: minimum required = {minimum}, found 0"
+            _error(issues, "required", message, f"{path}.{name}")
     if spec.is_extension:
         _extension_shape(obj, path, issues)
 
@@ -111,34 +116,42 @@ def _array(
         return
     if field.max_count is not None and len(value) > field.max_count:
         _error(issues, "structure", f"at most {field.max_count} allowed, found {len(value)}", base)
-    extensions = obj.get("_" + field.key) if field.kind == PRIMITIVE else None
+    if field.kind != PRIMITIVE:
+        for index, item in enumerate(value):
+            _item(field, item, f"{base}[{index}]", issues)
+        return
+    check, codes = field.check, field.codes
     for index, item in enumerate(value):
         if item is None:
-            if type(extensions) is not list or index >= len(extensions) or not extensions[index]:
-                _error(
-                    issues,
-                    "structure",
-                    "null is only allowed where the matching _ array entry has an id or extensions",
-                    f"{base}[{index}]",
-                )
-            continue
-        _item(field, item, f"{base}[{index}]", issues)
+            _null_in_array(obj, field, index, base, issues)
+        elif check(item) is not None or (codes is not None and item not in codes):
+            _primitive_problem(field, item, f"{base}[{index}]", issues)
+
+
+def _null_in_array(
+    obj: dict[str, Any], field: Field, index: int, base: str, issues: list[Issue]
+) -> None:
+    extensions = obj.get("_" + field.key)
+    if type(extensions) is not list or index >= len(extensions) or not extensions[index]:
+        _error(
+            issues,
+            "structure",
+            "null is only allowed where the matching _ array entry has an id or extensions",
+            f"{base}[{index}]",
+        )
+
+
+def _primitive_problem(field: Field, value: object, path: str, issues: list[Issue]) -> None:
+    problem = field.check(value)
+    if problem is not None:
+        _error(issues, problem[0], problem[1], path)
+    else:
+        message = f"{value!r} is not in the required value set {field.value_set}"
+        _error(issues, "code-invalid", message, path)
 
 
 def _item(field: Field, value: object, path: str, issues: list[Issue]) -> None:
-    if field.kind == PRIMITIVE:
-        assert field.check is not None
-        problem = field.check(value)
-        if problem is not None:
-            _error(issues, problem[0], problem[1], path)
-        elif field.codes is not None and value not in field.codes:
-            _error(
-                issues,
-                "code-invalid",
-                f"{value!r} is not in the required value set {field.value_set}",
-                path,
-            )
-        return
+    """One complex or resource value (primitives take the fast paths above)."""
     if field.kind == RESOURCE:
         validate_resource(value, path, issues, contained=field.key == "contained")
         return
@@ -150,7 +163,8 @@ def _item(field: Field, value: object, path: str, issues: list[Issue]) -> None:
         return
     assert field.spec is not None
     check_object(value, field.spec, path, issues)
-    _datatype_rules(field, value, path, issues)
+    if field.has_rules:
+        _datatype_rules(field, value, path, issues)
 
 
 def _datatype_rules(field: Field, value: dict[str, Any], path: str, issues: list[Issue]) -> None:
