@@ -47,12 +47,24 @@ class Person:
     ward: Ward
     province: Province
     station: Facility
+    regional: Facility
+    provincial: Facility
+    central: Facility
     household_id: str
     address_line: str
     birth_prefix: str
     death: int | None = None
     insured: bool = True
     phone: str | None = None
+    serial: int = 0
+
+    def next_id(self, kind: str) -> str:
+        """A deterministic id for this person's next record, e.g. ``pat-12-enc3``."""
+        self.serial += 1
+        return f"{self.id}-{kind}{self.serial}"
+
+    def alive_on(self, ordinal: int) -> bool:
+        return ordinal >= self.birth and (self.death is None or ordinal <= self.death)
 
     def age_at(self, ordinal: int) -> float:
         return (ordinal - self.birth) / DAYS_PER_YEAR

@@ -7,13 +7,14 @@ health stations; from about 830,000 people on, every one of the 3,321 wards is u
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from random import Random
 
 from yteso.fhir.types import Json
 from yteso.synth.facilities import CareNetwork, Facility, build_network, facility_resources
+from yteso.synth.history import care_history
 from yteso.synth.identifiers import weighted_prefix_pool
 from yteso.synth.names import NameSampler
 from yteso.synth.people import (
@@ -56,10 +57,6 @@ class Household:
     resources: list[Json] = field(default_factory=list)
 
 
-#: A care step adds records for one person: (population, person, rng) -> resources.
-CareStep = Callable[["Population", Person, Random], list[Json]]
-
-
 def active_wards(people: int, seed: int) -> dict[str, tuple[Ward, ...]]:
     """Per province, the wards where this population lives."""
     all_provinces = provinces()
@@ -98,7 +95,6 @@ class Population:
         self.household_size = WeightedChoice(*zip(*HOUSEHOLD_SIZES, strict=True))
         self.phone_prefixes = weighted_prefix_pool()
         self.all_prefixes = [prefix for p in provinces() for prefix in p.cccd_prefixes]
-        self.care_steps: list[CareStep] = []
 
     def facilities(self) -> list[Facility]:
         """Facilities serving the active wards, plus every provincial and central hospital."""
@@ -143,9 +139,9 @@ class Population:
         for person in members:
             household.resources.append(patient_resource(person, rng, as_of, self.salt))
         household.resources.append(household_resource(household_id, members))
+        start = self.timeline.start
         for person in members:
-            for step in self.care_steps:
-                household.resources.extend(step(self, person, rng))
+            household.resources.extend(care_history(person, rng, start, as_of))
         return household
 
     def _person(
@@ -163,6 +159,7 @@ class Population:
             prefix = province.cccd_prefixes[int(rng.random() * len(province.cccd_prefixes))]
         else:
             prefix = self.all_prefixes[int(rng.random() * len(self.all_prefixes))]
+        station, regional, provincial, central = self.network.for_ward(ward)
         person = Person(
             id=f"pat-{index + 1}",
             index=index,
@@ -171,7 +168,10 @@ class Population:
             name=self.names.person(rng, sex, birth_year, family),
             ward=ward,
             province=province,
-            station=self.network.station[ward.code],
+            station=station,
+            regional=regional,
+            provincial=provincial,
+            central=central,
             household_id=household_id,
             address_line=line,
             birth_prefix=prefix,
