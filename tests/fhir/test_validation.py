@@ -344,6 +344,16 @@ CASES: list[tuple[str, dict[str, Any], set[tuple[str, str]]]] = [
         changed(OBSERVATION, subject={"reference": "http://x.vn/fhir/Medication/1"}),
         {("value", "Observation.subject.reference")},
     ),
+    (
+        "SimpleQuantity comparator",
+        {
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"text": "x"},
+            "valueRange": {"low": {"value": 1, "comparator": "<"}},
+        },
+        {("structure", "Observation.value.ofType(Range).low.comparator")},
+    ),
     ("required binding code", changed(PATIENT, gender="man"), {("code-invalid", "Patient.gender")}),
     (
         "required binding status",

@@ -70,13 +70,15 @@ class Field:
 class ComplexSpec:
     """What one kind of JSON object (a datatype, a backbone element, a resource) may contain."""
 
-    __slots__ = ("fields", "is_extension", "is_resource", "name", "required")
+    __slots__ = ("fields", "is_extension", "is_resource", "name", "prohibited", "required")
 
     def __init__(self, name: str, is_resource: bool) -> None:
         self.name = name
         self.is_resource = is_resource
         self.is_extension = name == "Extension"
         self.fields: dict[str, Field] = {}
+        # Keys a constraint profile forbids (max 0), e.g. SimpleQuantity.comparator.
+        self.prohibited: frozenset[str] = frozenset()
         # (FHIRPath name, JSON keys any of which satisfies it, min)
         self.required: tuple[tuple[str, tuple[str, ...], int], ...] = ()
 
@@ -108,12 +110,22 @@ def spec_for(type_name: str, path: str | None = None) -> ComplexSpec | None:
 
 
 def _fill(spec: ComplexSpec, type_name: str, path: str) -> None:
-    required = []
+    required, prohibited = [], []
     for element in _children(type_name).get(path, []):
+        if element.max == "0":
+            prohibited.extend(_json_keys(element))
+            continue
         keys = _add_fields(spec, type_name, element)
         if element.min > 0:
             required.append((element.name, tuple(keys), element.min))
     spec.required = tuple(required)
+    spec.prohibited = frozenset(prohibited)
+
+
+def _json_keys(element: ElementDefinition) -> list[str]:
+    if not element.is_choice:
+        return [element.name, "_" + element.name]
+    return [element.name + t.code[0].upper() + t.code[1:] for t in element.types]
 
 
 def _add_fields(spec: ComplexSpec, type_name: str, element: ElementDefinition) -> list[str]:
@@ -133,7 +145,7 @@ def _add_fields(spec: ComplexSpec, type_name: str, element: ElementDefinition) -
         else:
             key, segment = element.name, element.name
         field = Field(key, segment, element, code)
-        _classify(field, type_name, element)
+        _classify(field, type_name, element, element_type.profiles)
         spec.fields[key] = field
         keys.append(key)
         if field.kind == PRIMITIVE:
@@ -141,7 +153,9 @@ def _add_fields(spec: ComplexSpec, type_name: str, element: ElementDefinition) -
     return keys
 
 
-def _classify(field: Field, type_name: str, element: ElementDefinition) -> None:
+def _classify(
+    field: Field, type_name: str, element: ElementDefinition, profiles: tuple[str, ...]
+) -> None:
     code = field.type_code
     definition = type_definition(code)
     if code == "Resource" or (definition is not None and definition.is_resource):
@@ -152,7 +166,7 @@ def _classify(field: Field, type_name: str, element: ElementDefinition) -> None:
     elif code in _INLINE_TYPES and element.path in _children(type_name):
         field.spec = spec_for(type_name, element.path)
     else:
-        field.spec = spec_for(code)
+        field.spec = _profiled_spec(code, profiles) or spec_for(code)
     binding = element.binding
     if binding is not None and binding.strength == "required":
         field.concepts = value_set_concepts(binding.value_set)
@@ -162,6 +176,15 @@ def _classify(field: Field, type_name: str, element: ElementDefinition) -> None:
     targets = {t for element_type in element.types for t in element_type.target_types}
     if code == "Reference" and targets and "Resource" not in targets:
         field.targets = frozenset(targets)
+
+
+def _profiled_spec(code: str, profiles: tuple[str, ...]) -> ComplexSpec | None:
+    """Core constraint profiles on datatypes (``SimpleQuantity``, ``MoneyQuantity``)."""
+    for url in profiles:
+        profile = type_definition(url.rsplit("/", 1)[-1])
+        if profile is not None and profile.derivation == "constraint" and profile.type == code:
+            return spec_for(profile.name, code)
+    return None
 
 
 def element_spec() -> ComplexSpec:

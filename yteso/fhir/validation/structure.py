@@ -59,7 +59,9 @@ def check_object(obj: dict[str, Any], spec: ComplexSpec, path: str, issues: list
     for key, value in obj.items():
         field = fields.get(key)
         if field is None:
-            if key[0] == "_":
+            if key in spec.prohibited:
+                _error(issues, "structure", f"{key!r} is not allowed here", f"{path}.{key}")
+            elif key[0] == "_":
                 _primitive_extension(obj, key, value, spec, path, issues)
             elif key != "resourceType" or not spec.is_resource:
                 _error(issues, "structure", f"unknown element {key!r}", f"{path}.{key}")
