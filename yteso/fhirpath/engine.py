@@ -1,0 +1,83 @@
+"""The public entry points: ``compile(expression)`` and ``evaluate(resource, expression)``.
+
+Compiled expressions are cached (LRU) by their text, so the hot paths (search-parameter
+extraction, invariants) parse each expression once per process.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from yteso.fhirpath.compiler import Compiler
+from yteso.fhirpath.context import Collection, Environment, Evaluator, Services
+from yteso.fhirpath.nodes import Expression
+from yteso.fhirpath.parser import parse
+from yteso.fhirpath.values import Node, plain, resource_node
+
+CACHE_SIZE = 4096
+
+
+class CompiledExpression:
+    """A parsed and compiled expression; call it with a resource (JSON) and variables."""
+
+    __slots__ = ("evaluator", "source", "tree")
+
+    def __init__(self, source: str, tree: Expression, evaluator: Evaluator) -> None:
+        self.source = source
+        self.tree = tree
+        self.evaluator = evaluator
+
+    def __repr__(self) -> str:
+        return f"CompiledExpression({self.source!r})"
+
+    def __call__(
+        self,
+        resource: Any,
+        variables: dict[str, Any] | None = None,
+        *,
+        services: Services | None = None,
+    ) -> list[Any]:
+        """The result as plain values: JSON for FHIR elements, System values otherwise."""
+        return [plain(item) for item in self.evaluate_items(resource, variables, services)]
+
+    def evaluate_items(
+        self,
+        resource: Any,
+        variables: dict[str, Any] | None = None,
+        services: Services | None = None,
+        *,
+        root: Any = None,
+    ) -> Collection:
+        """The raw result items (typed :class:`Node` values and System values)."""
+        focus = resource if type(resource) is Node else resource_node(resource)
+        start: Collection = [] if resource is None else [focus]
+        roots: Collection | None = None if root is None else [resource_node(root)]
+        env = Environment(start, variables, services, root_resource=roots)
+        return self.evaluator(start, env)
+
+    def evaluate_in(self, focus: Collection, env: Environment) -> Collection:
+        """Evaluate against an explicit focus and environment (invariants use this)."""
+        return self.evaluator(focus, env)
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def compile(expression: str, *, strict: bool = False) -> CompiledExpression:
+    """Parse and compile once; raises FhirPathSyntaxError with line and column.
+
+    ``strict`` also checks the paths against the R4 model before running (unknown elements,
+    wrong resource types, ordered functions on unordered collections are errors).
+    """
+    tree = parse(expression)
+    return CompiledExpression(expression, tree, Compiler(expression, strict=strict).compile(tree))
+
+
+def evaluate(
+    resource: Any,
+    expression: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    services: Services | None = None,
+) -> list[Any]:
+    """Evaluate ``expression`` against ``resource`` (FHIR JSON)."""
+    return compile(expression)(resource, variables, services=services)
