@@ -37,6 +37,7 @@ from yteso.fhir.bundles import (
 from yteso.fhir.errors import FhirError, Invalid, Issue, PreconditionFailed
 from yteso.fhir.types import Json
 from yteso.store.base import StoreSession
+from yteso.store.resource_ids import new_resource_id
 
 Dispatch = Callable[[ApiContext, FhirRequest], FhirResponse]
 
@@ -150,7 +151,7 @@ def _run_transaction(
     responses: dict[int, Json] = {}
     with ctx.store.session() as session:
         inner = ctx.in_session(session)
-        mapping = assign_identities(entries)
+        mapping = assign_identities(entries, new_id=new_resource_id)
         mapping.update(_resolve_conditionals(inner, session, entries))
         for entry in processing_order(entries):
             resource = rewrite_references(entry.resource, mapping) if entry.resource else None
