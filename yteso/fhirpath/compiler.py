@@ -55,7 +55,7 @@ class Compiler:
 
     def __init__(self, source: str, *, strict: bool = False) -> None:
         self.source = source
-        self.strict = strict
+        self.strict = strict  # checked against the context type by the engine, per type
 
     def compile(self, node: nodes.Expression) -> Evaluator:
         method: Callable[[nodes.Expression], Evaluator] = getattr(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from yteso.fhirpath import strict as strict_mode
 from yteso.fhirpath.compiler import Compiler
 from yteso.fhirpath.context import Collection, Environment, Evaluator, Services
 from yteso.fhirpath.nodes import Expression
@@ -21,12 +22,16 @@ CACHE_SIZE = 4096
 class CompiledExpression:
     """A parsed and compiled expression; call it with a resource (JSON) and variables."""
 
-    __slots__ = ("evaluator", "source", "tree")
+    __slots__ = ("checked", "evaluator", "source", "strict", "tree")
 
-    def __init__(self, source: str, tree: Expression, evaluator: Evaluator) -> None:
+    def __init__(
+        self, source: str, tree: Expression, evaluator: Evaluator, *, strict: bool = False
+    ) -> None:
         self.source = source
         self.tree = tree
         self.evaluator = evaluator
+        self.strict = strict
+        self.checked: set[str | None] = set()  # context types strict mode has accepted
 
     def __repr__(self) -> str:
         return f"CompiledExpression({self.source!r})"
@@ -51,6 +56,9 @@ class CompiledExpression:
     ) -> Collection:
         """The raw result items (typed :class:`Node` values and System values)."""
         focus = resource if type(resource) is Node else resource_node(resource)
+        if self.strict and focus.type not in self.checked:
+            strict_mode.check(self.tree, focus.type)
+            self.checked.add(focus.type)
         start: Collection = [] if resource is None else [focus]
         roots: Collection | None = None if root is None else [resource_node(root)]
         env = Environment(start, variables, services, root_resource=roots)
@@ -69,7 +77,8 @@ def compile(expression: str, *, strict: bool = False) -> CompiledExpression:
     wrong resource types, ordered functions on unordered collections are errors).
     """
     tree = parse(expression)
-    return CompiledExpression(expression, tree, Compiler(expression, strict=strict).compile(tree))
+    evaluator = Compiler(expression, strict=strict).compile(tree)
+    return CompiledExpression(expression, tree, evaluator, strict=strict)
 
 
 def evaluate(
