@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import copy
+import sys
+import threading
 from typing import Any
 
 import pytest
 
-from yteso.fhir.validation import has_errors, validate, validate_json_bytes
+from yteso.fhir.errors import Issue
+from yteso.fhir.validation import has_errors, specs, validate, validate_json_bytes
 
 PATIENT: dict[str, Any] = {
     "resourceType": "Patient",
@@ -440,3 +443,26 @@ def test_validate_json_bytes(data: bytes, parsed: bool, codes: list[str]) -> Non
     assert [i.code for i in issues] == codes
     if not parsed:
         assert issues[0].severity == "fatal"
+
+
+def test_concurrent_first_use_sees_only_complete_specs() -> None:
+    """Threads racing to build the same specs never see a half-filled one."""
+    specs._specs.clear()
+    barrier = threading.Barrier(8)
+    results: list[list[Issue]] = []
+
+    def work(resource: dict[str, Any]) -> None:
+        barrier.wait()
+        results.append(validate(resource))
+
+    threads = [threading.Thread(target=work, args=(VALID[i % len(VALID)],)) for i in range(8)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often so a race would show
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert results == [[]] * 8

@@ -11,6 +11,7 @@ https://hl7.org/fhir/R4/elementdefinition.html, https://hl7.org/fhir/R4/json.htm
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 
 from yteso.fhir.definitions import (
@@ -83,7 +84,9 @@ class ComplexSpec:
         self.required: tuple[tuple[str, tuple[str, ...], int], ...] = ()
 
 
-_specs: dict[tuple[str, str], ComplexSpec] = {}
+_specs: dict[tuple[str, str], ComplexSpec] = {}  # complete specs only: read without the lock
+_pending: dict[tuple[str, str], ComplexSpec] = {}  # being filled by the thread holding the lock
+_build_lock = threading.RLock()
 
 
 @cache
@@ -100,12 +103,20 @@ def spec_for(type_name: str, path: str | None = None) -> ComplexSpec | None:
     spec = _specs.get(key)
     if spec is not None:
         return spec
-    definition = type_definition(type_name)
-    if definition is None:
-        return None
-    spec = ComplexSpec(key[1], definition.is_resource and path is None)
-    _specs[key] = spec  # registered before filling: recursive structures find it
-    _fill(spec, type_name, key[1])
+    with _build_lock:
+        spec = _specs.get(key) or _pending.get(key)
+        if spec is not None:
+            return spec  # recursive structures find the spec being filled
+        definition = type_definition(type_name)
+        if definition is None:
+            return None
+        outermost = not _pending
+        spec = ComplexSpec(key[1], definition.is_resource and path is None)
+        _pending[key] = spec
+        _fill(spec, type_name, key[1])
+        if outermost:  # publish only when every spec reachable from here is filled
+            _specs.update(_pending)
+            _pending.clear()
     return spec
 
 

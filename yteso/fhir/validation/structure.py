@@ -54,39 +54,21 @@ def validate_resource(resource: object, path: str, issues: list[Issue], containe
 
 
 def check_object(obj: dict[str, Any], spec: ComplexSpec, path: str, issues: list[Issue]) -> None:
+    """Validate one JSON object against its spec, appending every problem to ``issues``."""
     fields = spec.fields
     choices: dict[str, str] | None = None
     for key, value in obj.items():
         field = fields.get(key)
         if field is None:
-            if key in spec.prohibited:
-                _error(issues, "structure", f"{key!r} is not allowed here", f"{path}.{key}")
-            elif key[0] == "_":
-                _primitive_extension(obj, key, value, spec, path, issues)
-            elif key != "resourceType" or not spec.is_resource:
-                _error(issues, "structure", f"unknown element {key!r}", f"{path}.{key}")
+            _key_without_field(obj, key, value, spec, path, issues)
             continue
         if field.choice is not None:
-            if choices is None:
-                choices = {}
-            other = choices.setdefault(field.choice, key)
-            if other != key:
-                _error(
-                    issues,
-                    "structure",
-                    f"only one of {other!r} and {key!r} is allowed "
-                    f"({field.choice}[x] is a single choice)",
-                    f"{path}.{key}",
-                )
+            choices = _note_choice(choices, field, key, path, issues)
         if field.is_array:
             _array(obj, field, value, path, issues)
         elif type(value) is list:
-            _error(
-                issues,
-                "structure",
-                f"{key!r} must be a single value, not a JSON array",
-                f"{path}.{field.segment}",
-            )
+            message = f"{key!r} must be a single value, not a JSON array"
+            _error(issues, "structure", message, f"{path}.{field.segment}")
         elif field.kind == PRIMITIVE:
             # Fast path: most values are valid primitives; their path is built only on error.
             if field.check(value) is not None or (
@@ -104,6 +86,30 @@ def check_object(obj: dict[str, Any], spec: ComplexSpec, path: str, issues: list
             _error(issues, "required", message, f"{path}.{name}")
     if spec.is_extension:
         _extension_shape(obj, path, issues)
+
+
+def _key_without_field(
+    obj: dict[str, Any], key: str, value: object, spec: ComplexSpec, path: str, issues: list[Issue]
+) -> None:
+    if key in spec.prohibited:
+        _error(issues, "structure", f"{key!r} is not allowed here", f"{path}.{key}")
+    elif key[0] == "_":
+        _primitive_extension(obj, key, value, spec, path, issues)
+    elif key != "resourceType" or not spec.is_resource:
+        _error(issues, "structure", f"unknown element {key!r}", f"{path}.{key}")
+
+
+def _note_choice(
+    choices: dict[str, str] | None, field: Field, key: str, path: str, issues: list[Issue]
+) -> dict[str, str]:
+    """Record which type a choice element uses; a second one is an error."""
+    if choices is None:
+        choices = {}
+    other = choices.setdefault(field.choice or "", key)
+    if other != key:
+        message = f"only one of {other!r} and {key!r} is allowed ({field.choice}[x] is one choice)"
+        _error(issues, "structure", message, f"{path}.{key}")
+    return choices
 
 
 def _array(
