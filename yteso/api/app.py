@@ -37,15 +37,6 @@ METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 INLINE_LEVELS = frozenset({"instance", "version"})
 
 
-BASIC_SEARCH_PARAMS = frozenset({"_id", "_lastUpdated"})
-
-
-def _store_search_params(store: Store) -> SearchParamsOf:
-    """The store's own list when it offers one (not part of the protocol yet)."""
-    offered: SearchParamsOf | None = getattr(store, "supported_search_params", None)
-    return offered or (lambda resource_type: BASIC_SEARCH_PARAMS)
-
-
 def _headers(response: FhirResponse) -> dict[str, str]:
     headers = dict(response.headers)
     if response.stored is not None:
@@ -88,7 +79,7 @@ def create_fhir_app(
     settings = ApiSettings(
         resource_types=resource_types(),
         operations=operation_table([*builtin_operations(), *operations]),
-        search_params=search_params or _store_search_params(store),
+        search_params=search_params or store.supported_search_params,
     )
 
     async def endpoint(request: Request) -> Response:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from yteso.api.conditional import conditional_matches
+from yteso.api.conditional import conditional_matches, conditional_query
 from yteso.api.exchange import ApiContext, FhirRequest, FhirResponse
 from yteso.api.headers import parse_version_tag
 from yteso.api.results import information
@@ -33,17 +33,21 @@ def delete(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
 
 
 def conditional_delete(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
+    """The store deletes the single match under a lock on the criteria (several: 412)."""
     assert request.resource_type is not None
     criteria = urlencode(request.params)
-    if_match = parse_version_tag(request.if_match) if request.if_match else None
+    query = conditional_query(ctx, request.resource_type, criteria)
+    what = f"{request.resource_type}?{criteria}"
+    if request.if_match is None:
+        with ctx.writing() as session:
+            deleted = session.conditional_delete(request.resource_type, query)
+        return _deleted(request, what, deleted > 0)
+    if_match = parse_version_tag(request.if_match)
     with ctx.writing() as session:
         matches = conditional_matches(ctx, session, request.resource_type, criteria)
         if len(matches) > 1:
-            raise PreconditionFailed(
-                f"Several {request.resource_type} match {criteria!r}; this server deletes one"
-            )
+            raise PreconditionFailed(f"Several {request.resource_type} match {criteria!r}")
         if not matches:
-            return _deleted(request, f"{request.resource_type}?{criteria}", False)
-        target = matches[0]
-        session.delete(target.resource_type, target.id, if_match=if_match)
-    return _deleted(request, f"{target.resource_type}/{target.id}", True)
+            return _deleted(request, what, False)
+        session.delete(request.resource_type, matches[0].id, if_match=if_match)
+    return _deleted(request, what, True)

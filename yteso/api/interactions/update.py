@@ -30,27 +30,28 @@ def update(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
 
 
 def conditional_update(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
-    """0 matches: create (under the store's criteria lock, so concurrent conditional updates
-    never create twice); 1 match: update it; several: 412."""
+    """0 matches: create; 1 match: update it; several: 412. The store holds a lock on the
+    criteria meanwhile, so concurrent conditional updates never create twice."""
     assert request.resource_type is not None
     resource = require_resource(request)
     criteria = urlencode(request.params)
-    if_match = parse_version_tag(request.if_match) if request.if_match else None
+    query = conditional_query(ctx, request.resource_type, criteria)
+    if request.if_match is None:
+        with ctx.writing() as session:
+            result = session.conditional_update(resource, query)
+        return write_response(ctx, request, result)
+    if_match = parse_version_tag(request.if_match)
     with ctx.writing() as session:
         matches = conditional_matches(ctx, session, request.resource_type, criteria)
-        if len(matches) > 1:
-            raise PreconditionFailed(f"Several {request.resource_type} match {criteria!r}")
-        body_id = resource.get("id")
-        if matches and body_id is not None and body_id != matches[0].id:
+        if len(matches) != 1:
+            raise PreconditionFailed(
+                f"If-Match needs exactly one {request.resource_type} matching {criteria!r}; "
+                f"found {'several' if matches else 'none'}"
+            )
+        if resource.get("id", matches[0].id) != matches[0].id:
             raise Invalid(
-                f"The body's id {body_id!r} differs from the match {matches[0].id!r}",
+                f"The body's id {resource.get('id')!r} differs from the match {matches[0].id!r}",
                 expression=f"{request.resource_type}.id",
             )
-        if matches:
-            result = session.update({**resource, "id": matches[0].id}, if_match=if_match)
-        elif body_id is not None:
-            result = session.update(resource, if_match=if_match)
-        else:
-            query = conditional_query(ctx, request.resource_type, criteria)
-            result = session.create(resource, id=request.assigned_id, if_none_exist=query)
+        result = session.update({**resource, "id": matches[0].id}, if_match=if_match)
     return write_response(ctx, request, result)
