@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import importlib.util
 
 import orjson
 import pytest
@@ -137,3 +138,31 @@ def test_patch_inside_a_transaction_uses_a_binary(fhir: FhirClient) -> None:
     assert response.status_code == 200, response.text
     assert response.json()["entry"][0]["response"]["status"].startswith("200")
     assert fhir.get(f"/fhir/Patient/{created['id']}").json()["gender"] == "male"
+
+
+def test_fhirpath_patch_applies_or_is_unsupported_until_the_engine_lands(fhir: FhirClient) -> None:
+    created = create(fhir, patient())
+    parameters = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {
+                "name": "operation",
+                "part": [
+                    {"name": "type", "valueCode": "add"},
+                    {"name": "path", "valueString": "Patient"},
+                    {"name": "name", "valueString": "gender"},
+                    {"name": "value", "valueCode": "female"},
+                ],
+            }
+        ],
+    }
+    url = f"/fhir/Patient/{created['id']}"
+    response = fhir.patch(url, json=parameters, headers=FHIR_JSON)
+    if importlib.util.find_spec("yteso.fhirpath.patch") is None:
+        assert response.status_code == 415
+        assert response.json()["resourceType"] == "OperationOutcome"
+    else:
+        assert response.status_code == 200, response.text
+        assert fhir.get(url).json()["gender"] == "female"
+    not_parameters = fhir.patch(url, json=patient(), headers=FHIR_JSON)
+    assert not_parameters.status_code == 400

@@ -8,6 +8,7 @@ resource is written like any update, so it is validated; a patch that cannot app
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 from urllib.parse import urlencode
 
@@ -49,17 +50,21 @@ def _fhirpath_patch(resource: Json, parameters: Any) -> Json:
     if not isinstance(parameters, dict) or parameters.get("resourceType") != "Parameters":
         raise Invalid("A FHIRPath Patch body is a Parameters resource")
     try:
-        from yteso.fhirpath.patch import apply_fhirpath_patch  # type: ignore[import-not-found]
+        # Looked up by name: the FHIRPath Patch module lands separately (until then, 415).
+        module = importlib.import_module("yteso.fhirpath.patch")
     except ImportError as exc:
         raise UnsupportedMediaType(
             "FHIRPath Patch is not available yet; use application/json-patch+json"
         ) from exc
+    apply_fhirpath_patch = module.apply_fhirpath_patch
     try:
-        patched: Json = apply_fhirpath_patch(resource, parameters)
+        patched = apply_fhirpath_patch(resource, parameters)
     except FhirError:
         raise
     except (ValueError, TypeError, KeyError, IndexError) as exc:
         raise Unprocessable(f"The FHIRPath Patch cannot be applied: {exc}") from exc
+    if not isinstance(patched, dict):
+        raise Unprocessable("The FHIRPath Patch did not produce a resource")
     return patched
 
 
