@@ -214,11 +214,23 @@ class Terminology:
         return result
 
 
-def build_value_sets(source: Path, urls: set[str]) -> Json:
+def read_terminology(source: Path) -> Terminology:
     resources: list[Json] = []
     for name in ("valuesets.json", "v3-codesystems.json", "v2-tables.json"):
         resources.extend(read_bundle(source / name))
-    terminology = Terminology(resources)
+    return Terminology(resources)
+
+
+def build_terminology_urls(terminology: Terminology) -> Json:
+    """Canonical URLs of every core CodeSystem and ValueSet (e.g. to catch a ValueSet URL used
+    as ``Coding.system``)."""
+    return {
+        "code_systems": sorted(terminology.code_systems),
+        "value_sets": sorted(terminology.value_sets),
+    }
+
+
+def build_value_sets(terminology: Terminology, urls: set[str]) -> Json:
     out: Json = {}
     for url in sorted(urls):
         try:
@@ -319,9 +331,11 @@ def build_patient_compartment(source: Path) -> Json:
 def generate(source: Path, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     types = build_types(source)
+    terminology = read_terminology(source)
     files = {
         "types.json.gz": types,
-        "value_sets.json.gz": build_value_sets(source, required_value_sets(types["types"])),
+        "value_sets.json.gz": build_value_sets(terminology, required_value_sets(types["types"])),
+        "terminology_urls.json.gz": build_terminology_urls(terminology),
         "search_parameters.json.gz": build_search_parameters(source),
         "compartment_patient.json.gz": build_patient_compartment(source),
     }

@@ -141,6 +141,20 @@ def test_value_sets_not_enumerable_are_none() -> None:
     assert definitions.value_set_codes("http://example.org/unknown") is None
 
 
+@pytest.mark.parametrize(
+    ("url", "code_system", "value_set"),
+    [
+        ("http://hl7.org/fhir/administrative-gender", True, False),
+        ("http://hl7.org/fhir/ValueSet/administrative-gender|4.0.1", False, True),
+        ("http://terminology.hl7.org/CodeSystem/v2-0203", True, False),
+        ("http://loinc.org", False, False),
+    ],
+)
+def test_terminology_urls(url: str, code_system: bool, value_set: bool) -> None:
+    assert definitions.is_code_system_url(url) == code_system
+    assert definitions.is_value_set_url(url) == value_set
+
+
 def test_resource_types() -> None:
     types = definitions.resource_types()
     assert {"Patient", "Observation", "Bundle", "Parameters"} <= types

@@ -369,6 +369,18 @@ CASES: list[tuple[str, dict[str, Any], set[tuple[str, str]]]] = [
         {("value", "Observation.code.coding[0].system")},
     ),
     (
+        "value set as coding system",
+        changed(
+            OBSERVATION,
+            code={
+                "coding": [
+                    {"system": "http://hl7.org/fhir/ValueSet/observation-codes", "code": "1"}
+                ]
+            },
+        ),
+        {("value", "Observation.code.coding[0].system")},
+    ),
+    (
         "div without namespace",
         changed(PATIENT, text={"status": "generated", "div": "<div>x</div>"}),
         {("value", "Patient.text.div")},

@@ -16,6 +16,8 @@ The data under ``data/`` is generated from the official definitions by
 - ``primitive_regex(type_name) -> re.Pattern[str] | None`` (use ``fullmatch``).
 - ``value_set_codes(url) -> frozenset[str] | None`` and ``value_set_concepts(url)`` (codes by
   system) for value sets bound with ``required`` strength; None when not enumerable.
+- ``is_code_system_url(url)`` / ``is_value_set_url(url)``: canonical URLs of the core
+  CodeSystems and ValueSets (FHIR, v2, v3).
 - ``search_parameters(resource_type) -> dict[str, SearchParameterDefinition]`` by code, with the
   common ``Resource``/``DomainResource`` ones (``_id``, ``_lastUpdated``, ``_tag``...);
   ``expression`` is the part of the official union for that type, ``full_expression`` verbatim.
@@ -29,7 +31,9 @@ from yteso.fhir.definitions.loader import (
     all_search_parameters,
     element,
     elements_of,
+    is_code_system_url,
     is_resource_type,
+    is_value_set_url,
     patient_compartment,
     primitive_regex,
     resource_types,
@@ -60,7 +64,9 @@ __all__ = [
     "all_search_parameters",
     "element",
     "elements_of",
+    "is_code_system_url",
     "is_resource_type",
+    "is_value_set_url",
     "patient_compartment",
     "primitive_regex",
     "resource_types",

@@ -179,6 +179,22 @@ def value_set_codes(url: str) -> frozenset[str] | None:
     return frozenset().union(*concepts.values())
 
 
+@cache
+def _terminology_urls(kind: str) -> frozenset[str]:
+    urls: list[str] = _load("terminology_urls.json.gz")[kind]
+    return frozenset(urls)
+
+
+def is_code_system_url(url: str) -> bool:
+    """True for the canonical URL of a CodeSystem defined by the core specification."""
+    return url.split("|", 1)[0] in _terminology_urls("code_systems")
+
+
+def is_value_set_url(url: str) -> bool:
+    """True for the canonical URL of a ValueSet defined by the core specification."""
+    return url.split("|", 1)[0] in _terminology_urls("value_sets")
+
+
 def _search_parameter(raw: dict[str, Any], base: str) -> SearchParameterDefinition:
     return SearchParameterDefinition(
         url=raw["url"],

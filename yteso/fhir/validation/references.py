@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from yteso.fhir.definitions import is_resource_type
+from yteso.fhir.definitions import is_code_system_url, is_resource_type, is_value_set_url
 from yteso.fhir.errors import Issue
 
 _RELATIVE = re.compile(r"([A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/([A-Za-z0-9\-.]{1,64}))?")
@@ -63,8 +63,13 @@ def check_reference(
 def check_coding_system(value: dict[str, Any], path: str, issues: list[Issue]) -> None:
     """``Coding.system`` must be an absolute URI (https://hl7.org/fhir/R4/datatypes.html#Coding)."""
     system = value.get("system")
-    if type(system) is str and system and _SCHEME.match(system) is None:
+    if type(system) is not str or not system:
+        return
+    if _SCHEME.match(system) is None:
         _issue(issues, f"Coding.system must be an absolute URI, found {system!r}", path + ".system")
+    elif is_value_set_url(system) and not is_code_system_url(system):
+        message = f"Coding.system {system!r} is a ValueSet, not a CodeSystem"
+        _issue(issues, message, path + ".system")
 
 
 __all__ = ["check_coding_system", "check_reference"]
