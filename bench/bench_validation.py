@@ -122,6 +122,16 @@ OBSERVATION = {
     "performer": [{"reference": "Practitioner/bs-1"}],
     "note": [{"text": "Đo sau khi nghỉ 5 phút, tư thế ngồi, tay trái."}],
     "device": {"reference": "Device/omron-hem-7120"},
+    "bodySite": {
+        "coding": [
+            {
+                "system": "http://snomed.info/sct",
+                "code": "368208006",
+                "display": "Left upper arm structure",
+            }
+        ]
+    },
+    "method": {"text": "Máy đo huyết áp điện tử, bắp tay"},
     "interpretation": [
         {
             "coding": [

@@ -56,6 +56,22 @@ def errors(resource: dict[str, Any]) -> set[tuple[str, str]]:
 
 VALID = [
     PATIENT,
+    changed(
+        PATIENT,
+        extension=[
+            {
+                "url": "http://x.org/e",
+                "_valueCode": {
+                    "extension": [
+                        {
+                            "url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason",
+                            "valueCode": "unknown",
+                        }
+                    ]
+                },
+            }
+        ],
+    ),
     OBSERVATION,
     changed(PATIENT, _birthDate={"extension": [{"url": "http://x.org/e", "valueBoolean": True}]}),
     changed(

@@ -247,7 +247,7 @@ def _element_object(value: object, has_value: bool, path: str, issues: list[Issu
 
 
 def _extension_shape(obj: dict[str, Any], path: str, issues: list[Issue]) -> None:
-    has_value = any(key.startswith("value") for key in obj)
+    has_value = any(key.startswith(("value", "_value")) for key in obj)
     if has_value == ("extension" in obj):
         _error(
             issues,
