@@ -48,8 +48,8 @@ def test_one_file_per_type_and_all_references_resolve(small_sample: SynthReport)
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_same_seed_gives_byte_identical_files(tmp_path: Path, seed: int) -> None:
-    generate(800, seed, tmp_path / "a")
-    generate(800, seed, tmp_path / "b")
+    generate(400, seed, tmp_path / "a")
+    generate(400, seed, tmp_path / "b")
     assert digests(tmp_path / "a") == digests(tmp_path / "b")
 
 
@@ -62,15 +62,15 @@ def test_other_seed_gives_other_people(tmp_path: Path) -> None:
 
 
 def test_iter_resources_matches_the_files(tmp_path: Path) -> None:
-    report = generate(500, 3, tmp_path)
-    streamed = list(iter_resources(500, 3))
+    report = generate(300, 3, tmp_path)
+    streamed = list(iter_resources(300, 3))
     assert len(streamed) == report.resources
     patients = [r["id"] for r in streamed if r["resourceType"] == "Patient"]
-    assert len(patients) == 500
+    assert len(patients) == 300
 
 
 def test_progress_reaches_total(tmp_path: Path) -> None:
     calls: list[tuple[int, int | None]] = []
-    generate(2500, 1, tmp_path, progress=lambda done, total: calls.append((done, total)))
-    assert calls[-1] == (2500, 2500)
+    generate(1500, 1, tmp_path, progress=lambda done, total: calls.append((done, total)))
+    assert calls[-1] == (1500, 1500)
     assert [done for done, _ in calls] == sorted(done for done, _ in calls)

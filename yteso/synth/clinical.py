@@ -42,20 +42,35 @@ VITAL_SIGNS = [concept(_OBSERVATION_CATEGORY, "vital-signs", "Vital Signs")]
 LABORATORY = [concept(_OBSERVATION_CATEGORY, "laboratory", "Laboratory")]
 
 
-@dataclass(frozen=True, slots=True)
 class Visit:
     """One encounter's who, where and when, reused by the records made during it."""
 
-    encounter_id: str
-    person: Person
-    facility: Facility
-    practitioner_id: str
-    ordinal: int
-    minute: int  # minute of the day the visit starts
+    __slots__ = (
+        "encounter_id",
+        "facility",
+        "minute",
+        "ordinal",
+        "person",
+        "practitioner_id",
+        "start",
+    )
 
-    @property
-    def start(self) -> str:
-        return instant(self.ordinal, self.minute)
+    def __init__(
+        self,
+        encounter_id: str,
+        person: Person,
+        facility: Facility,
+        practitioner_id: str,
+        ordinal: int,
+        minute: int,
+    ) -> None:
+        self.encounter_id = encounter_id
+        self.person = person
+        self.facility = facility
+        self.practitioner_id = practitioner_id
+        self.ordinal = ordinal
+        self.minute = minute
+        self.start = instant(ordinal, minute)
 
 
 def encounter(

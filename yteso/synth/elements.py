@@ -22,14 +22,20 @@ SYNTHETIC_TAG: Json = {
 VN_OFFSET = "+07:00"
 
 
+_DAYS: dict[int, str] = {}  # ordinal -> ISO date; bounded by the ~40,000 days of a century
+_CLOCK = [f"T{m // 60:02d}:{m % 60:02d}:00{VN_OFFSET}" for m in range(24 * 60)]
+
+
 def day(ordinal: int) -> str:
-    return date.fromordinal(ordinal).isoformat()
+    text = _DAYS.get(ordinal)
+    if text is None:
+        text = _DAYS[ordinal] = date.fromordinal(ordinal).isoformat()
+    return text
 
 
 def instant(ordinal: int, minute_of_day: int) -> str:
     """A FHIR dateTime with seconds and the Vietnamese offset."""
-    hours, minutes = divmod(minute_of_day, 60)
-    return f"{date.fromordinal(ordinal).isoformat()}T{hours:02d}:{minutes:02d}:00{VN_OFFSET}"
+    return day(ordinal) + _CLOCK[minute_of_day]
 
 
 def ref(resource_type: str, resource_id: str) -> Json:

@@ -8,6 +8,7 @@ from yteso.fhir.types import Json
 from yteso.synth.acute import acute_episodes
 from yteso.synth.chronic import chronic_care, draw_health
 from yteso.synth.growth import growth_checks
+from yteso.synth.immunizations import immunizations
 from yteso.synth.people import Person
 
 
@@ -18,4 +19,5 @@ def care_history(person: Person, rng: Random, start: int, as_of: int) -> list[Js
         records.extend(chronic_care(person, health, rng, start, as_of))
     records.extend(acute_episodes(person, health, rng, start, as_of))
     records.extend(growth_checks(person, rng, start, as_of))
+    records.extend(immunizations(person, rng, as_of))
     return records
