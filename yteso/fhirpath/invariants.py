@@ -1,0 +1,217 @@
+"""The R4 invariants (``ElementDefinition.constraint``) of a resource, evaluated by FHIRPath.
+
+https://hl7.org/fhir/R4/conformance-rules.html#constraints. Every node is checked against the
+constraints of its element (``pat-1`` on ``Patient.contact``) and of its datatype (``per-1`` on
+any Period); contained resources, Bundle entries and ``Parameters`` resources are checked as
+resources of their own (``%resource`` is the nearest resource, ``%rootResource`` the outermost).
+Keys the structural validator already enforces (``ele-1``, ``ext-1``, ``dom-2/4/5``) are skipped,
+as are the few expressions naming types R4 does not have (``dom-r4b``). Plans are compiled once
+per element and type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from yteso.fhir import definitions
+from yteso.fhir.errors import Issue
+from yteso.fhir.types import Json
+from yteso.fhirpath import model
+from yteso.fhirpath.context import Environment, Services, truth
+from yteso.fhirpath.engine import CompiledExpression, compile
+from yteso.fhirpath.errors import FhirPathError
+from yteso.fhirpath.values import Node
+
+STRUCTURAL_KEYS = frozenset({"ele-1", "ext-1", "dom-2", "dom-4", "dom-5"})
+_RESOURCE_TYPES = frozenset({"Resource", "DomainResource"})
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    key: str
+    severity: str
+    human: str
+    expression: CompiledExpression
+
+
+@cache
+def _compiled(expression: str) -> CompiledExpression | None:
+    # R4 invariants predate the normative rule that as() takes a single item, and apply it to
+    # collections (dom-3: ``descendants().as(canonical)``): they mean ofType().
+    expression = expression.replace(".as(", ".ofType(")
+    try:
+        return compile(expression)
+    except FhirPathError:
+        return None  # names a type R4 lacks (dom-r4b): cannot hold or fail on R4 content
+
+
+def _rules(constraints: tuple[definitions.Constraint, ...]) -> tuple[Rule, ...]:
+    rules: dict[str, Rule] = {}
+    for constraint in constraints:
+        if constraint.key in STRUCTURAL_KEYS or constraint.key in rules:
+            continue
+        compiled = _compiled(constraint.expression) if constraint.expression else None
+        if compiled is not None:
+            rules[constraint.key] = Rule(
+                constraint.key, constraint.severity, constraint.human, compiled
+            )
+    return tuple(rules.values())
+
+
+@cache
+def type_rules(type_name: str) -> tuple[Rule, ...]:
+    """The root invariants of a type (resource or datatype); backbone paths have none."""
+    definition = definitions.type_definition(type_name) if "." not in type_name else None
+    return _rules(definition.constraints) if definition else ()
+
+
+@dataclass(frozen=True, slots=True)
+class ChildPlan:
+    """How to check the values of ``<parent type>.<json key>``."""
+
+    type: str | None
+    rules: tuple[Rule, ...]
+    label: str  # the key as a FHIRPath step: ``name`` or ``value.ofType(Quantity)``
+    descend: bool  # whether anything below can have rules
+
+
+@cache
+def child_plan(parent_type: str, key: str) -> ChildPlan | None:
+    found = model.child(parent_type, key)
+    name, label, type_name = key, key, None
+    if found is not None and found.type is not None:
+        type_name = found.type
+    else:
+        choice = model.choice_key(parent_type, key)
+        if choice is None:
+            return None
+        name, type_name = choice
+        label = f"{name}.ofType({type_name})"
+    element = definitions.element(f"{parent_type}.{name}") or definitions.element(
+        f"{parent_type}.{name}[x]"
+    )
+    element_rules = _rules(element.constraints) if element else ()
+    own = type_rules(type_name) if type_name not in _RESOURCE_TYPES else ()
+    keys = {rule.key for rule in element_rules}
+    rules = element_rules + tuple(r for r in own if r.key not in keys)
+    descend = type_name is not None and needs_visit(type_name)
+    return ChildPlan(type_name, rules, label, descend)
+
+
+def _element_names(type_name: str) -> list[str]:
+    if "." in type_name:
+        prefix = type_name + "."
+        head = type_name.split(".", 1)[0]
+        paths = [p for p in definitions.elements_of(head) if p.startswith(prefix)]
+    else:
+        prefix = type_name + "."
+        paths = list(definitions.elements_of(type_name))
+    return [p[len(prefix) :].removesuffix("[x]") for p in paths if "." not in p[len(prefix) :]]
+
+
+@cache
+def needs_visit(type_name: str | None, _seen: frozenset[str] = frozenset()) -> bool:
+    """Whether a node of this type, or anything below it, has rules to evaluate."""
+    if type_name is None or type_name in _RESOURCE_TYPES or model.is_resource_type(type_name):
+        return True
+    if type_name in _seen:
+        return False
+    if type_rules(type_name):
+        return True
+    seen = _seen | {type_name}
+    for name in _element_names(type_name):
+        found = model.child(type_name, name)
+        if found is None:
+            continue
+        types = [found.type] if found.type else list(found.choices.values())
+        if found.type is None and any(needs_visit(t, seen) for t in types):
+            return True
+        if found.type is not None and (
+            _has_element_rules(type_name, name) or needs_visit(found.type, seen)
+        ):
+            return True
+    return False
+
+
+def _has_element_rules(type_name: str, name: str) -> bool:
+    element = definitions.element(f"{type_name}.{name}")
+    return element is not None and bool(_rules(element.constraints))
+
+
+class _Checker:
+    def __init__(self, services: Services | None) -> None:
+        self.services = services
+        self.issues: list[Issue] = []
+
+    def resource(self, data: Json, location: str, root: Node | None) -> None:
+        type_name = data.get("resourceType")
+        if not isinstance(type_name, str) or not model.is_resource_type(type_name):
+            return
+        node = Node(data, type_name)
+        env = Environment([node], None, self.services, root_resource=[root or node])
+        rules = type_rules(type_name)
+        if location.endswith("]") and ".contained[" in location:
+            # a contained resource's narrative is its container's (dom-6 is for the container)
+            rules = tuple(rule for rule in rules if rule.key != "dom-6")
+        self.apply(rules, node, env, location or type_name)
+        self.children(node, env, location or type_name, root or node)
+
+    def children(self, node: Node, env: Environment, location: str, root: Node) -> None:
+        assert node.type is not None
+        for key, value in node.data.items():
+            if key.startswith("_") or key == "resourceType":
+                continue
+            plan = child_plan(node.type, key)
+            if plan is None:
+                continue
+            step = f"{location}.{plan.label}"
+            if isinstance(value, list):
+                for index, item in enumerate(value):
+                    self.value(item, plan, env, f"{step}[{index}]", root)
+            else:
+                self.value(value, plan, env, step, root)
+
+    def value(
+        self, data: Any, plan: ChildPlan, env: Environment, location: str, root: Node
+    ) -> None:
+        if plan.type in _RESOURCE_TYPES:
+            if isinstance(data, dict):
+                contained = location.rsplit(".", 1)[-1].startswith("contained[")
+                self.resource(data, location, root if contained else None)
+            return
+        if not plan.rules and not plan.descend:
+            return
+        node = Node(data, plan.type)
+        if plan.rules:
+            self.apply(plan.rules, node, env, location)
+        if plan.descend and isinstance(data, dict):
+            self.children(node, env, location, root)
+
+    def apply(self, rules: tuple[Rule, ...], node: Node, env: Environment, location: str) -> None:
+        for rule in rules:
+            try:
+                outcome = truth(rule.expression.evaluate_in([node], env))
+            except FhirPathError as exc:
+                self.issues.append(
+                    Issue(
+                        "error", "invariant", f"{rule.key}: cannot be evaluated: {exc}", (location,)
+                    )
+                )
+                continue
+            if outcome is False:
+                diagnostics = f"{rule.key}: {rule.human}"
+                self.issues.append(Issue(rule.severity, "invariant", diagnostics, (location,)))
+
+
+def check_invariants(resource: Json, services: Services | None = None) -> list[Issue]:
+    """Every violated R4 invariant of ``resource`` as an OperationOutcome issue.
+
+    Severity comes from the constraint (``error`` or ``warning``); ``diagnostics`` is
+    ``"<key>: <human>"``; ``expression`` is the FHIRPath location of the node
+    (``Patient.contact[0]``). Run it after the structural validator.
+    """
+    checker = _Checker(services)
+    checker.resource(resource, "", None)
+    return checker.issues
