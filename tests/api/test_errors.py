@@ -84,6 +84,8 @@ def test_garbage_never_gives_a_server_error(fhir: FhirClient) -> None:
         ("GET", "/fhir/$nothing", 404),
         ("GET", "/fhir/Patient/$nothing", 404),
         ("GET", "/elsewhere", 404),
+        ("OPTIONS", "/fhir/Patient", 405),
+        ("FOO", "/fhir/Patient/1", 405),
     ],
 )
 def test_status_codes(fhir: FhirClient, method: str, url: str, status: int) -> None:
@@ -136,3 +138,12 @@ def test_oversized_body_is_413(fhir: FhirClient) -> None:
     response = fhir.post("/fhir/Patient", content=big, headers=FHIR_JSON)
     assert response.status_code == 413
     assert response.json()["issue"][0]["code"] == "too-costly"
+
+
+def test_head_is_get_without_a_body(fhir: FhirClient) -> None:
+    created = fhir.put("/fhir/Patient/h1", json=patient(id="h1"), headers=FHIR_JSON)
+    head = fhir.request("HEAD", "/fhir/Patient/h1")
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["ETag"] == created.headers["ETag"]
+    assert fhir.request("HEAD", "/fhir/Patient/none").status_code == 404

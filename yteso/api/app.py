@@ -8,7 +8,7 @@ error is an OperationOutcome with its status; nothing a client sends can produce
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import orjson
 from starlette.applications import Starlette
@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from yteso.api.dispatch import dispatch, level
 from yteso.api.exchange import ApiContext, ApiSettings, FhirResponse, SearchParamsOf
@@ -30,7 +31,6 @@ from yteso.store.base import Store
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
-METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 # read and vread are one primary-key lookup (~15 us on SQLite, ~70-140 us on PostgreSQL): run
 # them on the event loop, since a hop to a worker thread costs more (~250 us measured) than the
 # lookup itself. Everything else (writes, searches, transactions) runs in the thread pool.
@@ -101,8 +101,23 @@ def create_fhir_app(
             logger.exception("unexpected error on %s %s", request.method, request.url.path)
             return error_response(Processing("Internal error; it has been logged"), pretty)
 
-    routes = [Route("/{path:path}", endpoint, methods=METHODS)]
-    return Starlette(routes=routes)
+    return Starlette(routes=[Route("/{path:path}", AnyMethod(endpoint))])
+
+
+class AnyMethod:
+    """An ASGI app for a request handler that accepts every method, so that even an unknown one
+    (OPTIONS, FOO) gets the FHIR 405 OperationOutcome rather than Starlette's plain-text one.
+    HEAD is answered as GET without the body."""
+
+    def __init__(self, handle: Callable[[Request], Awaitable[Response]]) -> None:
+        self.handle = handle
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.handle(Request(scope, receive))
+        if scope["method"] == "HEAD":
+            headers = {k: v for k, v in response.headers.items() if k != "content-length"}
+            response = Response(status_code=response.status_code, headers=headers)
+        await response(scope, receive, send)
 
 
 def _origin(request: Request) -> str:

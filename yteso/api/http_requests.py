@@ -81,8 +81,9 @@ async def fhir_request(
     request: Request, path: str, resource_types: frozenset[str], body_limit: int
 ) -> FhirRequest:
     headers = request.headers
+    method = "GET" if request.method == "HEAD" else request.method
     target = parse_target(
-        request.method,
+        method,
         path,
         request.scope.get("query_string", b"").decode("latin-1"),
         resource_types,
