@@ -170,3 +170,32 @@ def test_malformed_bundles_are_client_errors(fhir: FhirClient, body: object) -> 
     response = fhir.post("/fhir", json=body, headers=FHIR_JSON)
     assert 400 <= response.status_code < 500, response.text
     assert response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_conditional_put_gets_its_id_before_references_are_rewritten(fhir: FhirClient) -> None:
+    existing = create(fhir, patient())
+    request = bundle(
+        "transaction",
+        post(observation("urn:uuid:new")),
+        post(observation("urn:uuid:old")),
+        {
+            "fullUrl": "urn:uuid:new",
+            "resource": patient(gender="male"),
+            "request": {"method": "PUT", "url": "Patient?_id=nobody-has-this"},
+        },
+        {
+            "fullUrl": "urn:uuid:old",
+            "resource": patient(gender="female"),
+            "request": {"method": "PUT", "url": f"Patient?_id={existing['id']}"},
+        },
+    )
+    response = fhir.post("/fhir", json=request, headers=FHIR_JSON)
+    assert response.status_code == 200, response.text
+    entries = response.json()["entry"]
+    assert entries[2]["response"]["status"] == "201 Created"
+    assert entries[3]["response"]["status"] == "200 OK"
+    for observation_entry, put_entry in ((entries[0], entries[2]), (entries[1], entries[3])):
+        stored = fhir.get(observation_entry["response"]["location"]).json()
+        put_id = put_entry["resource"]["id"]
+        assert stored["subject"]["reference"] == f"Patient/{put_id}"
+    assert entries[3]["resource"]["id"] == existing["id"]

@@ -120,6 +120,8 @@ def _resolve_conditionals(
             )
         if matches:
             found[entry.full_url] = f"{resource_type}/{matches[0].id}"
+        elif entry.method == "PUT" and "id" not in entry.resource:
+            found[entry.full_url] = f"{resource_type}/{new_resource_id()}"  # created by the PUT
     for entry in entries:
         for reference in conditional_references(entry.resource):
             resource_type, _, criteria = reference.partition("?")

@@ -36,6 +36,8 @@ def conditional_update(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
     resource = require_resource(request)
     criteria = urlencode(request.params)
     query = conditional_query(ctx, request.resource_type, criteria)
+    if request.assigned_id is not None and "id" not in resource:
+        resource = {**resource, "id": request.assigned_id}  # a transaction's chosen id
     if request.if_match is None:
         with ctx.writing() as session:
             result = session.conditional_update(resource, query)
