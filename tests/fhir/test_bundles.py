@@ -146,3 +146,15 @@ def test_identities_and_rewriting_reach_extensions_and_contained() -> None:
 )
 def test_conditional_references(resource: dict[str, Any], expected: set[str]) -> None:
     assert conditional_references(resource) == expected
+
+
+def test_narrative_links_are_rewritten_too() -> None:
+    div = (
+        '<div xmlns="http://www.w3.org/1999/xhtml"><a href="urn:uuid:p">An</a>'
+        "<img src='urn:uuid:p'/><a href=\"urn:uuid:other\">x</a> urn:uuid:p</div>"
+    )
+    rewritten = rewrite_references({"text": {"div": div}}, {"urn:uuid:p": "Patient/1"})
+    assert rewritten["text"]["div"] == (
+        '<div xmlns="http://www.w3.org/1999/xhtml"><a href="Patient/1">An</a>'
+        "<img src='Patient/1'/><a href=\"urn:uuid:other\">x</a> urn:uuid:p</div>"
+    )

@@ -8,6 +8,7 @@ become ``Type/newid`` and every reference to them in the Bundle is rewritten
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -150,7 +151,8 @@ def assign_identities(
 
 
 def rewrite_references(value: Any, mapping: Mapping[str, str]) -> Any:
-    """A copy of ``value`` with every ``reference`` found in ``mapping`` replaced."""
+    """A copy of ``value`` with every ``reference`` found in ``mapping`` replaced, and the
+    narrative's ``href``/``src`` links too (https://hl7.org/fhir/R4/bundle.html#references)."""
     if isinstance(value, list):
         return [rewrite_references(item, mapping) for item in value]
     if not isinstance(value, dict):
@@ -159,9 +161,19 @@ def rewrite_references(value: Any, mapping: Mapping[str, str]) -> Any:
     for key, item in value.items():
         if key == "reference" and isinstance(item, str):
             out[key] = mapping.get(item, item)
+        elif key == "div" and isinstance(item, str) and mapping:
+            out[key] = _NARRATIVE_LINK.sub(lambda m: _relinked(m, mapping), item)
         else:
             out[key] = rewrite_references(item, mapping)
     return out
+
+
+_NARRATIVE_LINK = re.compile(r"""\b(href|src)=(["'])([^"']*)\2""")
+
+
+def _relinked(match: re.Match[str], mapping: Mapping[str, str]) -> str:
+    attribute, quote, target = match.groups()
+    return f"{attribute}={quote}{mapping.get(target, target)}{quote}"
 
 
 def conditional_references(value: Any) -> set[str]:
