@@ -12,7 +12,9 @@ from __future__ import annotations
 from yteso.fhirpath.context import Environment, Services
 from yteso.fhirpath.engine import CompiledExpression, compile, evaluate
 from yteso.fhirpath.errors import FhirPathError, FhirPathEvaluationError, FhirPathSyntaxError
+from yteso.fhirpath.invariants import check_invariants
 from yteso.fhirpath.parser import parse
+from yteso.fhirpath.patch import apply_fhirpath_patch
 from yteso.fhirpath.quantity import Quantity
 from yteso.fhirpath.temporal import Temporal
 from yteso.fhirpath.values import Node
@@ -27,6 +29,8 @@ __all__ = [
     "Quantity",
     "Services",
     "Temporal",
+    "apply_fhirpath_patch",
+    "check_invariants",
     "compile",
     "evaluate",
     "parse",

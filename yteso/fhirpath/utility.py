@@ -16,6 +16,7 @@ from yteso.fhirpath.equality import compare
 from yteso.fhirpath.nodes import TypeSpecifier
 from yteso.fhirpath.registry import function
 from yteso.fhirpath.type_checks import matches, type_info
+from yteso.fhirpath.values import plain
 
 
 @function("trace", "ve", required=1)
@@ -23,7 +24,8 @@ def trace(
     items: Collection, env: Environment, name: Collection, projection: Evaluator | None = None
 ) -> Collection:
     label = string_input(name, "trace()") or ""
-    env.services.tracer(label, projection(items, env) if projection else items)
+    shown = projection(items, env) if projection else items
+    env.services.tracer(label, [plain(item) for item in shown])
     return items
 
 

@@ -1,0 +1,151 @@
+"""The public API and the FHIR extras the official suite does not reach."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from yteso.fhirpath import (
+    FhirPathEvaluationError,
+    FhirPathSyntaxError,
+    Quantity,
+    Services,
+    compile,
+    evaluate,
+)
+
+PATIENT: dict[str, Any] = {
+    "resourceType": "Patient",
+    "id": "p1",
+    "active": True,
+    "gender": "female",
+    "birthDate": "1985-06-01",
+    "name": [
+        {"use": "official", "family": "Nguyễn", "given": ["Thị", "Lan"]},
+        {"use": "nickname", "given": ["Lan"]},
+    ],
+    "identifier": [{"system": "http://fhir.hl7.org.vn/core/sid/cccd", "value": "001085012345"}],
+    "managingOrganization": {"reference": "#org"},
+    "contained": [{"resourceType": "Organization", "id": "org", "name": "Trạm Y tế"}],
+    "_gender": {"extension": [{"url": "http://example.org/x", "valueString": "note"}]},
+}
+OBSERVATION: dict[str, Any] = {
+    "resourceType": "Observation",
+    "status": "final",
+    "code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+    "valueQuantity": {
+        "value": 142.5,
+        "unit": "mmHg",
+        "system": "http://unitsofmeasure.org",
+        "code": "mm[Hg]",
+    },
+    "subject": {"reference": "Patient/p1"},
+}
+BUNDLE: dict[str, Any] = {
+    "resourceType": "Bundle",
+    "type": "collection",
+    "entry": [
+        {"fullUrl": "http://x/Patient/p1", "resource": PATIENT},
+        {"fullUrl": "http://x/Observation/o1", "resource": OBSERVATION},
+    ],
+}
+
+CASES = [
+    (PATIENT, "Patient.name.where(use='official').given.first()", ["Thị"]),
+    (PATIENT, "Patient.name.given.distinct()", ["Thị", "Lan"]),
+    (
+        PATIENT,
+        "Patient.identifier.where(system='http://fhir.hl7.org.vn/core/sid/cccd').value",
+        ["001085012345"],
+    ),
+    (PATIENT, "Patient.birthDate < @1990-01-01 and Patient.active", [True]),
+    (PATIENT, "Patient.birthDate + 1 year", None),
+    (PATIENT, "Patient.gender.extension('http://example.org/x').value", ["note"]),
+    (PATIENT, "Patient.managingOrganization.resolve().name", ["Trạm Y tế"]),
+    (
+        PATIENT,
+        "Patient.gender.memberOf('http://hl7.org/fhir/ValueSet/administrative-gender')",
+        [True],
+    ),
+    (PATIENT, "Patient.children().count() > 5", [True]),
+    (OBSERVATION, "Observation.value.ofType(Quantity).value > 100", [True]),
+    (OBSERVATION, "Observation.value > 18 'kPa'", [True]),
+    (OBSERVATION, "Observation.code.coding.where(system='http://loinc.org').code", ["8480-6"]),
+    (OBSERVATION, "(Observation.value as Quantity).value", [Decimal("142.5")]),
+    (BUNDLE, "Bundle.entry.resource.ofType(Observation).count()", [1]),
+    (BUNDLE, "Bundle.entry.resource.ofType(Observation).subject.resolve().id", ["p1"]),
+    (None, "1 'kg' = 1000 'g'", [True]),
+    (None, "(1 | 2 | 3).aggregate($total + $this, 0)", [6]),
+    (None, "(3 | 1 | 2).sort()", [1, 2, 3]),
+    (None, "'abc'.toChars().select($this + $index.toString())", ["a0", "b1", "c2"]),
+]
+
+
+@pytest.mark.parametrize(("resource", "expression", "expected"), CASES)
+def test_evaluate(resource: Any, expression: str, expected: list[Any] | None) -> None:
+    result = evaluate(resource, expression)
+    if expected is None:
+        assert [str(r) for r in result] == ["1986-06-01"]
+    else:
+        assert result == expected
+
+
+def test_compile_is_cached_and_reusable() -> None:
+    first = compile("Patient.name.given")
+    assert compile("Patient.name.given") is first
+    assert first(PATIENT) == ["Thị", "Lan", "Lan"]
+    assert first({"resourceType": "Patient"}) == []
+
+
+def test_variables_and_environment() -> None:
+    assert evaluate(PATIENT, "%who = 'Lan'", {"who": "Lan"}) == [True]
+    assert evaluate(PATIENT, "%resource.id | %context.id | %rootResource.id") == ["p1"]
+    assert evaluate(None, "%ucum & ' ' & %`ext-patient-birthTime`") == [
+        "http://unitsofmeasure.org http://hl7.org/fhir/StructureDefinition/patient-birthTime"
+    ]
+    with pytest.raises(FhirPathEvaluationError, match="undefined environment variable"):
+        evaluate(PATIENT, "%nobody")
+
+
+def test_injected_services() -> None:
+    traced: list[tuple[str, list[Any]]] = []
+    services = Services(
+        resolver=lambda reference: {"resourceType": "Patient", "id": reference.split("/")[1]},
+        terminology=lambda system, code, value_set: code == "8480-6",
+        tracer=lambda name, items: traced.append((name, items)),
+    )
+    assert evaluate(OBSERVATION, "subject.resolve().id", services=services) == ["p1"]
+    assert evaluate(OBSERVATION, "code.memberOf('http://x/vs')", services=services) == [True]
+    evaluate(OBSERVATION, "status.trace('s')", services=services)
+    assert traced == [("s", ["final"])]
+
+
+@pytest.mark.parametrize(
+    ("expression", "error"),
+    [
+        ("Patient.name.single()", FhirPathEvaluationError),
+        ("Patient.name.given + 1", FhirPathEvaluationError),
+        ("Patient.birthDate > 'x'", FhirPathEvaluationError),
+        ("Patient.nosuchfunction()", FhirPathSyntaxError),
+        ("Patient.name.where()", FhirPathSyntaxError),
+        ("Patient.gender.as(Strng)", FhirPathEvaluationError),
+    ],
+)
+def test_typed_errors(expression: str, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        evaluate(PATIENT, expression)
+
+
+def test_system_values_come_back_typed() -> None:
+    (quantity,) = evaluate(None, "2 'mg' * 3")
+    assert quantity == Quantity(Decimal(6), "mg")
+    assert evaluate(None, "1.50 + 1") == [Decimal("2.50")]
+    assert [str(d) for d in evaluate(None, "@2024-01-31 + 1 month")] == ["2024-02-29"]
+
+
+def test_strict_mode_checks_paths_against_the_model() -> None:
+    assert compile("Patient.name.given1")(PATIENT) == []
+    with pytest.raises(FhirPathEvaluationError, match="no element given1"):
+        compile("Patient.name.given1", strict=True)(PATIENT)
