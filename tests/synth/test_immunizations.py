@@ -52,7 +52,7 @@ def test_coverage(
     cohort = children(resources, 15, 60)
     given = doses_by_child(resources)
     covered = sum((series, dose) in given.get(ref, {}) for ref in cohort)
-    assert covered / len(cohort) == pytest.approx(coverage, abs=0.04)  # x0.98: zero-dose children
+    assert covered / len(cohort) == pytest.approx(coverage, abs=0.03)  # x0.98: zero-dose children
 
 
 def test_no_dose_before_its_age_and_intervals_of_four_weeks(

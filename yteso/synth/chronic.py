@@ -115,8 +115,12 @@ def glucose(visit: Visit, health: Health, rng: Random, treated_visits: int) -> J
     )
 
 
-def chronic_care(person: Person, health: Health, rng: Random, start: int, as_of: int) -> list[Json]:
-    """Diagnosis, then a follow-up visit about every 90 days until the end (or death)."""
+def chronic_care(
+    person: Person, health: Health, rng: Random, start: int, as_of: int
+) -> tuple[list[Json], list[str]]:
+    """Diagnosis, then a follow-up visit about every 90 days until the end (or death).
+
+    Returns the records and the ids of the problem-list Conditions."""
     first = min(
         d for d in (health.diagnosed_hypertension, health.diagnosed_diabetes) if d is not None
     )
@@ -143,7 +147,7 @@ def chronic_care(person: Person, health: Health, rng: Random, start: int, as_of:
                 out.append(medication_request(visit, drug, condition_ids[key], active=last))
         treated += 1
         visit_day += FOLLOW_UP_DAYS + int(rng.gauss(0, 10))
-    return out
+    return out, list(condition_ids.values())
 
 
 def _diagnoses(visit: Visit, health: Health, condition_ids: dict[str, str]) -> list[Json]:

@@ -87,7 +87,7 @@ def immunizations(person: Person, rng: Random, as_of: int) -> list[Json]:
     out: list[Json] = []
     for _vaccine, doses in SERIES:
         coverage = doses[-1].coverage
-        starts = min(1.0, coverage + DROPOUT)
+        starts = min(1.0, coverage + DROPOUT) if len(doses) > 1 else coverage
         if rng.random() >= starts:
             continue
         keep_going = (coverage / starts) ** (1 / max(len(doses) - 1, 1))

@@ -13,6 +13,7 @@ from datetime import date
 from random import Random
 
 from yteso.fhir.types import Json
+from yteso.synth.duplicates import answer_row, duplicate_patient
 from yteso.synth.facilities import CareNetwork, Facility, build_network, facility_resources
 from yteso.synth.history import care_history
 from yteso.synth.identifiers import weighted_prefix_pool
@@ -31,6 +32,7 @@ from yteso.synth.people import (
 )
 from yteso.synth.reference import Province, Ward, population_tables, provinces
 from yteso.synth.sampling import WeightedChoice
+from yteso.synth.surveillance import Surveillance, plan_outbreaks
 
 DEFAULT_AS_OF = date(2026, 6, 30)
 HISTORY_YEARS = 3
@@ -55,6 +57,7 @@ class Household:
     id: str
     members: list[Person]
     resources: list[Json] = field(default_factory=list)
+    answers: list[str] = field(default_factory=list)  # duplicates-answer.csv rows
 
 
 def active_wards(people: int, seed: int) -> dict[str, tuple[Ward, ...]]:
@@ -78,8 +81,15 @@ def active_wards(people: int, seed: int) -> dict[str, tuple[Ward, ...]]:
 class Population:
     """Everything shared while generating: tables, facilities, timeline, random stream."""
 
-    def __init__(self, people: int, seed: int, *, as_of: date = DEFAULT_AS_OF) -> None:
+    def __init__(
+        self, people: int, seed: int, *, as_of: date = DEFAULT_AS_OF, duplicates: float = 0.0
+    ) -> None:
+        if not 0.0 <= duplicates <= 1.0:
+            raise ValueError("duplicates must be a share between 0 and 1")
         self.people = people
+        self.duplicates = duplicates
+        # A stream of its own, so that adding duplicates leaves everyone else byte-identical.
+        self.duplicate_rng = Random(f"{seed}:duplicates")  # noqa: S311
         self.seed = seed
         self.timeline = Timeline.ending(as_of)
         self.rng = Random(seed)  # noqa: S311 - reproducible test data, not secrets
@@ -95,6 +105,9 @@ class Population:
         self.household_size = WeightedChoice(*zip(*HOUSEHOLD_SIZES, strict=True))
         self.phone_prefixes = weighted_prefix_pool()
         self.all_prefixes = [prefix for p in provinces() for prefix in p.cccd_prefixes]
+        active = [ward for wards in self.wards.values() for ward in wards]
+        self.outbreaks = plan_outbreaks(seed, people, active)
+        self.surveillance = Surveillance(self.outbreaks, self.timeline.start, self.timeline.as_of)
 
     def facilities(self) -> list[Facility]:
         """Facilities serving the active wards, plus every provincial and central hospital."""
@@ -137,12 +150,23 @@ class Population:
         household = Household(household_id, members)
         as_of = self.timeline.as_of
         for person in members:
-            household.resources.append(patient_resource(person, rng, as_of, self.salt))
+            patient = patient_resource(person, rng, as_of, self.salt)
+            household.resources.append(patient)
+            if self.duplicates and self.duplicate_rng.random() < self.duplicates:
+                self._register_again(household, person, patient)
         household.resources.append(household_resource(household_id, members))
         start = self.timeline.start
         for person in members:
-            household.resources.extend(care_history(person, rng, start, as_of))
+            records = care_history(person, rng, start, as_of, self.surveillance)
+            household.resources.extend(records)
         return household
+
+    def _register_again(self, household: Household, person: Person, patient: Json) -> None:
+        twin, noise = duplicate_patient(
+            patient, person, self.duplicate_rng, self.salt, self.phone_prefixes
+        )
+        household.resources.append(twin)
+        household.answers.append(answer_row(twin, patient, noise))
 
     def _person(
         self, index: int, household_id: str, province: Province, ward: Ward, line: str, family: str
