@@ -117,11 +117,8 @@ def test_identities_and_rewriting_reach_extensions_and_contained() -> None:
     _, entries = read_entries(bundle)
     ids = (f"id{n}" for n in itertools.count())
     mapping = assign_identities(entries, new_id=lambda: next(ids))
-    assert mapping == {
-        "urn:uuid:p": "Patient/id0",
-        "urn:oid:1.2.3": "Practitioner/dr",
-        "http://other/Observation/9": "Observation/id1",
-    }
+    assert mapping == {"urn:uuid:p": "Patient/id0", "urn:oid:1.2.3": "Practitioner/dr"}
+    # nothing links to the Observation: the store assigns its id when it writes it
     rewritten = rewrite_references(entries[2].resource, mapping)
     assert rewritten["subject"] == {"reference": "Patient/id0"}
     assert rewritten["performer"] == [
@@ -158,3 +155,23 @@ def test_narrative_links_are_rewritten_too() -> None:
         '<div xmlns="http://www.w3.org/1999/xhtml"><a href="Patient/1">An</a>'
         "<img src='Patient/1'/><a href=\"urn:uuid:other\">x</a> urn:uuid:p</div>"
     )
+
+
+def test_only_linked_posts_get_ids_in_advance() -> None:
+    div = '<div xmlns="http://www.w3.org/1999/xhtml"><a href="urn:uuid:n">n</a></div>'
+    bundle = transaction(
+        entry("POST", "Patient", "urn:uuid:referenced", resourceType="Patient"),
+        entry("POST", "Patient", "urn:uuid:narrated", resourceType="Patient"),
+        entry("POST", "Patient", "urn:uuid:alone", resourceType="Patient"),
+        entry("POST", "Patient", "urn:uuid:n", resourceType="Patient"),
+        entry(
+            "POST",
+            "Observation",
+            None,
+            resourceType="Observation",
+            subject={"reference": "urn:uuid:referenced"},
+            text={"status": "generated", "div": div.replace("urn:uuid:n", "urn:uuid:narrated")},
+        ),
+    )
+    _, entries = read_entries(bundle)
+    assert set(assign_identities(entries)) == {"urn:uuid:referenced", "urn:uuid:narrated"}

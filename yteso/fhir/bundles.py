@@ -19,6 +19,8 @@ from yteso.fhir.types import Json
 
 PROCESSING_ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
 BUNDLE_KINDS = {"transaction": "transaction-response", "batch": "batch-response"}
+# Links in a narrative that point at a Bundle entry (https://hl7.org/fhir/R4/bundle.html#references)
+_NARRATIVE_LINK = re.compile(r"""\b(href|src)=(["'])([^"']*)\2""")
 
 
 @dataclass(frozen=True)
@@ -137,17 +139,43 @@ def _duplicate(index: int, field: str, value: str, first: int) -> Issue:
 def assign_identities(
     entries: Iterable[PlannedEntry], new_id: Callable[[], str] = lambda: str(uuid.uuid4())
 ) -> dict[str, str]:
-    """fullUrl → ``Type/id``: new ids for POSTs, the URL's id for plain PUTs."""
+    """fullUrl → ``Type/id`` for what the Bundle links to: new ids for POSTs whose fullUrl is
+    referenced somewhere (the others keep the store's own id, assigned at write time, which
+    spares a lookup), and the URL's id for plain PUTs."""
+    entries = list(entries)
+    references: set[str] = set()
+    for entry in entries:
+        _collect_links(entry.resource, references)
     mapping: dict[str, str] = {}
     for entry in entries:
         if not entry.full_url or entry.resource is None:
             continue
         resource_type = str(entry.resource.get("resourceType", ""))
         if entry.method == "POST":
-            mapping[entry.full_url] = f"{resource_type}/{new_id()}"
+            url = entry.full_url
+            if url in references:
+                mapping[url] = f"{resource_type}/{new_id()}"
         elif entry.method == "PUT" and not entry.is_conditional:
             mapping[entry.full_url] = entry.path
     return mapping
+
+
+def _collect_links(value: Any, references: set[str]) -> None:
+    """Add every ``reference`` and every narrative ``href``/``src`` target in ``value``."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if isinstance(child, str):
+                    if key == "reference":
+                        references.add(child)
+                    elif key == "div":
+                        references.update(m.group(3) for m in _NARRATIVE_LINK.finditer(child))
+                else:
+                    stack.append(child)
 
 
 def rewrite_references(value: Any, mapping: Mapping[str, str]) -> Any:
@@ -168,9 +196,6 @@ def rewrite_references(value: Any, mapping: Mapping[str, str]) -> Any:
     return out
 
 
-_NARRATIVE_LINK = re.compile(r"""\b(href|src)=(["'])([^"']*)\2""")
-
-
 def _relinked(match: re.Match[str], mapping: Mapping[str, str]) -> str:
     attribute, quote, target = match.groups()
     return f"{attribute}={quote}{mapping.get(target, target)}{quote}"
@@ -178,19 +203,9 @@ def _relinked(match: re.Match[str], mapping: Mapping[str, str]) -> str:
 
 def conditional_references(value: Any) -> set[str]:
     """Every ``Type?query`` reference in ``value`` (resolved by search before writing)."""
-    found: set[str] = set()
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            for key, child in item.items():
-                if key == "reference" and isinstance(child, str) and _is_conditional(child):
-                    found.add(child)
-                else:
-                    stack.append(child)
-    return found
+    references: set[str] = set()
+    _collect_links(value, references)
+    return {reference for reference in references if _is_conditional(reference)}
 
 
 def _is_conditional(reference: str) -> bool:
