@@ -101,6 +101,8 @@ class Compiler:
             return lambda this, env: navigate(this)
 
         def type_or_member(this: Collection, env: Environment) -> Collection:
+            if len(this) == 1 and type(this[0]) is Node and this[0].type == name:
+                return this  # the usual ``Patient.`` at the start of a path
             typed = [item for item in this if type(item) is Node and _has_type(item, name)]
             return typed if typed else navigate(this)
 
@@ -160,6 +162,8 @@ class Compiler:
     def _compile_Binary(self, node: nodes.Binary) -> Evaluator:
         left, right = self.compile(node.left), self.compile(node.right)
         operator = LOGIC.get(node.operator) or BINARY[node.operator]
+        if node.operator in ("=", "!=") and isinstance(node.right, nodes.StringLiteral):
+            return _string_equality(left, node.right.value, operator, node.operator == "!=")
         return lambda this, env: operator(left(this, env), right(this, env))
 
     def _compile_TypeOperation(self, node: nodes.TypeOperation) -> Evaluator:
@@ -200,6 +204,32 @@ class Compiler:
                 return self.compile(argument.operand), True
             return self.compile(argument), False
         return self.compile(argument)
+
+
+_STRING_TYPES = frozenset(
+    name for name, system in model.PRIMITIVE_SYSTEM_TYPES.items() if system == "String"
+)
+
+
+def _string_equality(
+    left: Evaluator,
+    constant: str,
+    operator: Callable[[Collection, Collection], Collection],
+    negate: bool,
+) -> Evaluator:
+    """``path = 'text'``: compare a single string node directly (the usual ``where`` test)."""
+    constant_items = [constant]
+    same, different = [not negate], [negate]
+
+    def equality(this: Collection, env: Environment) -> Collection:
+        items = left(this, env)
+        if len(items) == 1:
+            item = items[0]
+            if type(item) is Node and type(item.data) is str and item.type in _STRING_TYPES:
+                return same if item.data == constant else different
+        return operator(items, constant_items)
+
+    return equality
 
 
 def _arity(required: int, kinds: str) -> str:

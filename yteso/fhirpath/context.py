@@ -37,6 +37,11 @@ class Services:
     tracer: Tracer = field(default=_no_trace)
 
 
+DEFAULT_SERVICES = Services()
+_NO_VARIABLES: dict[str, Any] = {}
+_NOTHING: Collection = []
+
+
 class Environment:
     """Per-evaluation state: the roots, user variables, and ``$index``/``$total``."""
 
@@ -54,10 +59,10 @@ class Environment:
         self.resource = resource
         self.root_resource = resource if root_resource is None else root_resource
         self.context = resource if context is None else context
-        self.variables = variables or {}
-        self.services = services or Services()
+        self.variables = variables or _NO_VARIABLES
+        self.services = services or DEFAULT_SERVICES
         self.index: int | None = None
-        self.total: Collection = []
+        self.total: Collection = _NOTHING
 
 
 def single(items: Collection, what: str) -> Any:
@@ -81,7 +86,10 @@ def truth(items: Collection, what: str = "a boolean test") -> bool | None:
         return None
     if len(items) > 1:
         raise FhirPathEvaluationError(f"{what} expects a single boolean, got {len(items)} items")
-    value = to_system(items[0])
+    value = items[0]
+    if value is True or value is False:
+        return value
+    value = to_system(value)
     if isinstance(value, bool):
         return value
     return None if value is None else True

@@ -12,9 +12,9 @@ from typing import Any
 from yteso.fhirpath import strict as strict_mode
 from yteso.fhirpath.compiler import Compiler
 from yteso.fhirpath.context import Collection, Environment, Evaluator, Services
-from yteso.fhirpath.nodes import Expression
+from yteso.fhirpath.nodes import EnvironmentVariable, Expression, FunctionCall, SpecialVariable
 from yteso.fhirpath.parser import parse
-from yteso.fhirpath.values import Node, plain, resource_node
+from yteso.fhirpath.values import Node, resource_node
 
 CACHE_SIZE = 4096
 
@@ -22,7 +22,7 @@ CACHE_SIZE = 4096
 class CompiledExpression:
     """A parsed and compiled expression; call it with a resource (JSON) and variables."""
 
-    __slots__ = ("checked", "evaluator", "source", "strict", "tree")
+    __slots__ = ("checked", "evaluator", "shared_environment", "source", "strict", "tree")
 
     def __init__(
         self, source: str, tree: Expression, evaluator: Evaluator, *, strict: bool = False
@@ -32,6 +32,9 @@ class CompiledExpression:
         self.evaluator = evaluator
         self.strict = strict
         self.checked: set[str | None] = set()  # context types strict mode has accepted
+        # Expressions that never read %resource, $index, variables or services can share one
+        # environment (functions still write $index into it, but nothing reads it back).
+        self.shared_environment = None if reads_environment(tree) else Environment([])
 
     def __repr__(self) -> str:
         return f"CompiledExpression({self.source!r})"
@@ -44,7 +47,17 @@ class CompiledExpression:
         services: Services | None = None,
     ) -> list[Any]:
         """The result as plain values: JSON for FHIR elements, System values otherwise."""
-        return [plain(item) for item in self.evaluate_items(resource, variables, services)]
+        if self.strict or type(resource) is not dict:
+            items = self.evaluate_items(resource, variables, services)
+        elif self.shared_environment is not None and not variables and not services:
+            # nothing reads the environment: skip building one per call
+            items = self.evaluator(
+                [Node(resource, resource.get("resourceType"))], self.shared_environment
+            )
+        else:  # a resource as parsed JSON
+            start: Collection = [Node(resource, resource.get("resourceType"))]
+            items = self.evaluator(start, Environment(start, variables, services))
+        return [item.data if type(item) is Node else item for item in items]
 
     def evaluate_items(
         self,
@@ -67,6 +80,27 @@ class CompiledExpression:
     def evaluate_in(self, focus: Collection, env: Environment) -> Collection:
         """Evaluate against an explicit focus and environment (invariants use this)."""
         return self.evaluator(focus, env)
+
+
+_ENVIRONMENT_FUNCTIONS = frozenset(
+    {"resolve", "memberOf", "trace", "aggregate", "conformsTo", "htmlChecks", "defineVariable"}
+)
+
+
+def reads_environment(tree: Expression) -> bool:
+    """Whether evaluating the tree may read the environment (variables, roots, services)."""
+    if isinstance(tree, (EnvironmentVariable, SpecialVariable)):
+        return not (isinstance(tree, SpecialVariable) and tree.name == "this")
+    if isinstance(tree, FunctionCall) and tree.name in _ENVIRONMENT_FUNCTIONS:
+        return True
+    return any(
+        reads_environment(value)
+        for value in (getattr(tree, name) for name in tree.__dataclass_fields__)
+        if isinstance(value, Expression)
+    ) or any(
+        reads_environment(argument)
+        for argument in (tree.arguments if isinstance(tree, FunctionCall) else ())
+    )
 
 
 @lru_cache(maxsize=CACHE_SIZE)

@@ -124,6 +124,9 @@ def _json_equivalent(left: Any, right: Any) -> bool:
 
 def compare(left: Any, right: Any) -> int | None:
     """-1/0/1 for ``<``-style operators; None when undetermined; raises on mismatched types."""
+    if type(left) is Node and type(left.data) is float and left.type == "decimal":
+        if type(right) in (int, Decimal):  # floats and Decimals compare exactly in Python
+            return int(left.data > right) - int(left.data < right)
     a, b = to_system(left), to_system(right)
     if a is None or b is None:
         return None

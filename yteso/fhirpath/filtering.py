@@ -10,6 +10,7 @@ from yteso.fhirpath.equality import contains
 from yteso.fhirpath.nodes import TypeSpecifier
 from yteso.fhirpath.registry import function
 from yteso.fhirpath.type_checks import matches
+from yteso.fhirpath.values import Node
 
 
 @function("where", "e")
@@ -19,7 +20,8 @@ def where(items: Collection, env: Environment, criteria: Evaluator) -> Collectio
     try:
         for index, item in enumerate(items):
             env.index = index
-            if truth(criteria([item], env), "where()") is True:
+            result = criteria([item], env)
+            if result and (result[0] is True if len(result) == 1 else truth(result, "where()")):
                 out.append(item)
     finally:
         env.index = saved
@@ -56,4 +58,12 @@ def repeat(items: Collection, env: Environment, projection: Evaluator) -> Collec
 
 @function("ofType", "t")
 def of_type(items: Collection, env: Environment, spec: TypeSpecifier) -> Collection:
-    return [item for item in items if matches(item, spec, exact=True)]
+    name = spec.name
+    if spec.namespace == "System":
+        return [item for item in items if matches(item, spec, exact=True)]
+    return [
+        item
+        for item in items
+        if (item.type == name if item.type is not None else matches(item, spec, exact=True))
+        if type(item) is Node
+    ] + [item for item in items if type(item) is not Node and matches(item, spec, exact=True)]

@@ -11,6 +11,7 @@ per element and type.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -36,11 +37,22 @@ class Rule:
     expression: CompiledExpression
 
 
+# An invariant holds only when it evaluates to true; empty is a failure (conformance-rules.html,
+# and the Java validator agrees: per-1 with start and end at different precisions fails). A few
+# R4 expressions lean on the Java engine's startsWith()/matches() giving false on no input
+# (ref-1 on a display-only Reference, the ``name.matches(...)`` warnings): guard them the way
+# later FHIR versions publish them, ``name.exists() implies (...)``.
+_GUARDED_START = re.compile(r"^([a-z][A-Za-z]*)\.(?:startsWith|matches)\(")
+
+
 @cache
 def _compiled(expression: str) -> CompiledExpression | None:
     # R4 invariants predate the normative rule that as() takes a single item, and apply it to
     # collections (dom-3: ``descendants().as(canonical)``): they mean ofType().
     expression = expression.replace(".as(", ".ofType(")
+    guarded = _GUARDED_START.match(expression)
+    if guarded is not None:
+        expression = f"{guarded.group(1)}.exists() implies ({expression})"
     try:
         return compile(expression)
     except FhirPathError:
@@ -200,7 +212,7 @@ class _Checker:
                     )
                 )
                 continue
-            if outcome is False:
+            if outcome is not True:
                 diagnostics = f"{rule.key}: {rule.human}"
                 self.issues.append(Issue(rule.severity, "invariant", diagnostics, (location,)))
 

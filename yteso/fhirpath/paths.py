@@ -39,14 +39,23 @@ def _resolved(type_name: str | None, value: Any) -> str | None:
     return type_name
 
 
+def _emit_resources(value: Any, out: Collection) -> None:
+    """Children typed ``Resource`` (``contained``, ``Bundle.entry.resource``) get their own type."""
+    for item in value if type(value) is list else (value,):
+        if type(item) is dict:
+            out.append(Node(item, item.get("resourceType")))
+
+
 class Plan:
     """How to read one element name off one parent type (computed once per pair)."""
 
-    __slots__ = ("choices", "type")
+    __slots__ = ("choices", "simple", "type")
 
     def __init__(self, type_name: str | None, choices: dict[str, str] | None) -> None:
         self.type = type_name
         self.choices = choices
+        # a plain element of a known, fixed type: the navigator's inlined fast path
+        self.simple = choices is None and type_name not in (None, _RESOURCE)
 
 
 _UNTYPED = Plan(None, None)
@@ -99,22 +108,40 @@ def _read_untyped_choice(data: dict[str, Any], name: str, out: Collection) -> No
 class Navigator:
     """``focus.name`` for one name, with the per-parent-type plan cached."""
 
-    __slots__ = ("name", "plans")
+    __slots__ = ("name", "plans", "shadow")
 
     def __init__(self, name: str) -> None:
         self.name = name
+        self.shadow = "_" + name
         self.plans: dict[str | None, Plan] = {}
 
     def __call__(self, items: Collection) -> Collection:
         out: Collection = []
-        name, plans = self.name, self.plans
+        name, shadow, plans = self.name, self.shadow, self.plans
         for item in items:
-            if type(item) is not Node or type(item.data) is not dict:
+            if type(item) is not Node:
+                continue
+            data = item.data
+            if type(data) is not dict:
                 continue
             step = plans.get(item.type)
             if step is None:
                 step = plans[item.type] = plan(item.type, name)
-            read(item, name, step, out)
+            if not step.simple:
+                if step.type == _RESOURCE and shadow not in data:
+                    _emit_resources(data.get(name), out)
+                else:
+                    read(item, name, step, out)
+                continue
+            value = data.get(name)
+            extra = data.get(shadow)
+            if extra is not None:
+                _emit(value, extra, step.type, out)
+            elif type(value) is list:
+                child_type = step.type
+                out.extend([Node(v, child_type) for v in value if v is not None])
+            elif value is not None:
+                out.append(Node(value, step.type))
         return out
 
 

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 DATE = "Date"
 DATETIME = "DateTime"
@@ -103,7 +104,13 @@ def _valid_time(parts: tuple[int, ...]) -> bool:
     return all(0 <= value <= limit for value, limit in zip(parts, limits, strict=False))
 
 
+@lru_cache(maxsize=16384)
 def parse_date(text: str) -> Temporal | None:
+    if len(text) == 10 and text[4] == "-" and text[7] == "-":  # the common full date
+        year, month, day = text[:4], text[5:7], text[8:]
+        if year.isdigit() and month.isdigit() and day.isdigit():
+            full: tuple[int, ...] = (int(year), int(month), int(day))
+            return Temporal(DATE, full) if _valid(full, DATE) else None
     match = _DATE_RE.fullmatch(text)
     if match is None:
         return None
@@ -111,6 +118,7 @@ def parse_date(text: str) -> Temporal | None:
     return Temporal(DATE, parts) if _valid(parts, DATE) else None
 
 
+@lru_cache(maxsize=16384)
 def parse_datetime(text: str, *, literal: bool = False) -> Temporal | None:
     """A DateTime from a FHIRPath literal body (``literal``) or a FHIR/ISO string."""
     match = (_DATETIME_RE if literal else _FHIR_DATETIME_RE).fullmatch(text)
@@ -126,6 +134,7 @@ def parse_datetime(text: str, *, literal: bool = False) -> Temporal | None:
     return Temporal(DATETIME, parts, tz) if _valid(parts, DATETIME) else None
 
 
+@lru_cache(maxsize=4096)
 def parse_time(text: str) -> Temporal | None:
     match = _TIME_RE.fullmatch(text)
     if match is None:
@@ -211,6 +220,18 @@ def _comparison_key(parts: tuple[int, ...]) -> list[int | Decimal]:
 
 def compare(left: Temporal, right: Temporal) -> int | None:
     """-1, 0 or 1, or None when the precisions differ and the answer is undetermined."""
+    a_parts, b_parts = left.parts, right.parts
+    seconds = 2 if left.kind == TIME else 5
+    if (
+        left.tz is None
+        and right.tz is None
+        and left.kind == right.kind
+        and max(len(a_parts), len(b_parts)) <= seconds
+    ):
+        common = min(len(a_parts), len(b_parts))  # no offsets, no seconds: compare the parts
+        if a_parts[:common] != b_parts[:common]:
+            return -1 if a_parts[:common] < b_parts[:common] else 1
+        return 0 if len(a_parts) == len(b_parts) else None
     both_zoned = left.tz is not None and right.tz is not None
     a = _comparison_key(_in_utc(left) if both_zoned else left.full_parts)
     b = _comparison_key(_in_utc(right) if both_zoned else right.full_parts)
