@@ -89,6 +89,25 @@ class CareNetwork:
         )
 
 
+def regional_hospitals(province: Province) -> dict[str, Facility]:
+    """One regional hospital per ~30 wards (in code order), seated in the middle ward."""
+    hospitals = -(-len(province.wards) // WARDS_PER_REGIONAL_HOSPITAL)
+    chunk = -(-len(province.wards) // hospitals)
+    by_ward: dict[str, Facility] = {}
+    for start in range(0, len(province.wards), chunk):
+        wards = province.wards[start : start + chunk]
+        seat = wards[len(wards) // 2]
+        hospital = Facility(
+            f"{province.code}{10 + start // chunk:03d}",
+            f"Bệnh viện Đa khoa khu vực {short_name(seat.name)}",
+            "regional",
+            seat,
+            province,
+        )
+        by_ward.update((ward.code, hospital) for ward in wards)
+    return by_ward
+
+
 def build_network(provinces: tuple[Province, ...]) -> CareNetwork:
     by_code = {p.code: p for p in provinces}
     station: dict[str, Facility] = {}
@@ -108,19 +127,7 @@ def build_network(provinces: tuple[Province, ...]) -> CareNetwork:
             province.wards[0],
             province,
         )
-        chunk = -(-len(province.wards) // -(-len(province.wards) // WARDS_PER_REGIONAL_HOSPITAL))
-        for start in range(0, len(province.wards), chunk):
-            wards = province.wards[start : start + chunk]
-            seat = wards[len(wards) // 2]
-            hospital = Facility(
-                f"{province.code}{10 + start // chunk:03d}",
-                f"Bệnh viện Đa khoa khu vực {short_name(seat.name)}",
-                "regional",
-                seat,
-                province,
-            )
-            for ward in wards:
-                regional[ward.code] = hospital
+        regional.update(regional_hospitals(province))
         for index, ward in enumerate(province.wards):
             station[ward.code] = Facility(
                 f"{province.code}{100 + index:03d}",

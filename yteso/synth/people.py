@@ -93,37 +93,38 @@ def address_line(rng: Random, ward: Ward) -> str:
     return f"{word} {1 + int(rng.random() * 15)}"
 
 
-def patient_resource(person: Person, rng: Random, as_of: int, salt: int) -> Json:
-    age = int(person.age_at(as_of))
-    identifiers: list[Json] = [
+NATIONAL_ID_TYPE = {
+    "coding": [
         {
-            "use": "official",
-            "type": {
-                "coding": [
-                    {
-                        "system": "http://terminology.hl7.org/CodeSystem/v2-0203",
-                        "code": "NI",
-                        "display": "National unique individual identifier",
-                    }
-                ]
-            },
-            "system": CCCD_SYSTEM,
-            "value": cccd(person.birth_prefix, person.birth_year, person.sex, person.index, salt),
+            "system": "http://terminology.hl7.org/CodeSystem/v2-0203",
+            "code": "NI",
+            "display": "National unique individual identifier",
         }
     ]
+}
+
+
+def identifiers(person: Person, rng: Random, as_of: int, salt: int) -> list[Json]:
+    """CCCD for everyone (the personal identification number), BHYT for the insured."""
+    number = cccd(person.birth_prefix, person.birth_year, person.sex, person.index, salt)
+    out: list[Json] = [
+        {"use": "official", "type": NATIONAL_ID_TYPE, "system": CCCD_SYSTEM, "value": number}
+    ]
     if person.insured:
-        card = bhyt_card(rng, age, person.province.code, person.index, salt)
-        end_year = int(day(as_of)[:4])
-        identifiers.append(
-            {"use": "official", "system": BHYT_SYSTEM, "value": card,
-             "period": {"end": f"{end_year}-12-31"}}
-        )  # fmt: skip
+        card = bhyt_card(rng, int(person.age_at(as_of)), person.province.code, person.index, salt)
+        period = {"end": f"{day(as_of)[:4]}-12-31"}
+        out.append({"use": "official", "system": BHYT_SYSTEM, "value": card, "period": period})
+    return out
+
+
+def patient_resource(person: Person, rng: Random, as_of: int, salt: int) -> Json:
+    identifiers_ = identifiers(person, rng, as_of, salt)
     name = person.name
     patient: Json = {
         "resourceType": "Patient",
         "id": person.id,
         "meta": SYNTHETIC_TAG,
-        "identifier": identifiers,
+        "identifier": identifiers_,
         "active": True,
         "name": [
             {"use": "official", "text": name.text, "family": name.family,
