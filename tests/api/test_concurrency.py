@@ -52,3 +52,27 @@ def test_parallel_transactions_are_each_atomic(fhir: FhirClient) -> None:
         statuses = list(pool.map(transaction, range(8)))
     assert statuses == [200, 400] * 4
     assert fhir.get("/fhir/Patient?_summary=count").json()["total"] == 4 * 5
+
+
+def test_crossing_transactions_end_in_200_or_409_never_500(fhir: FhirClient) -> None:
+    """A deletes x then writes y while B deletes y then writes x: on PostgreSQL they may
+    deadlock; the loser gets a 409 to retry, never a 500, and the winner is applied whole."""
+    for name in ("x", "y"):
+        fhir.put(f"/fhir/Patient/{name}", json=patient(id=name), headers=FHIR_JSON)
+
+    def crossing(n: int) -> int:
+        delete, write = ("x", "y") if n % 2 else ("y", "x")
+        entries = [
+            {"request": {"method": "DELETE", "url": f"Patient/{delete}"}},
+            {
+                "resource": patient(id=write),
+                "request": {"method": "PUT", "url": f"Patient/{write}"},
+            },
+        ]
+        body = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+        return fhir.post("/fhir", json=body, headers=FHIR_JSON).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        statuses = list(pool.map(crossing, range(8)))  # a deadlock costs 1 s
+    assert set(statuses) <= {200, 409}
+    assert 200 in statuses

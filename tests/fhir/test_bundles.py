@@ -44,6 +44,19 @@ def test_processing_order_is_delete_post_put_patch_get_and_stable() -> None:
     assert [e.index for e in processing_order(entries)] == [3, 2, 5, 1, 4, 0]
 
 
+def test_writes_are_ordered_by_target_within_their_group() -> None:
+    bundle = transaction(
+        entry("PUT", "Patient/b", resourceType="Patient", id="b"),
+        entry("GET", "Patient/z"),
+        entry("PATCH", "Patient/a", resourceType="Parameters"),
+        entry("DELETE", "Patient/y"),
+        entry("GET", "Patient/c"),
+        entry("DELETE", "Patient/x"),
+    )
+    _, entries = read_entries(bundle)
+    assert [e.index for e in processing_order(entries)] == [5, 3, 2, 0, 1, 4]
+
+
 @pytest.mark.parametrize(
     ("bundle", "expression"),
     [

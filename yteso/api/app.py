@@ -24,6 +24,7 @@ from yteso.api.headers import version_headers
 from yteso.api.http_requests import fhir_request, route_path
 from yteso.api.negotiation import FHIR_JSON_UTF8, check_response_format
 from yteso.api.operations import Operation, builtin_operations, operation_table
+from yteso.api.transient_errors import as_transient_conflict
 from yteso.fhir.definitions import resource_types
 from yteso.fhir.errors import FhirError, Invalid, Processing
 from yteso.store.base import Store
@@ -97,7 +98,10 @@ def create_fhir_app(
             return error_response(error, pretty)
         except RecursionError:
             return error_response(Invalid("The content is nested too deeply"), pretty)
-        except Exception:
+        except Exception as unexpected:
+            conflict = as_transient_conflict(unexpected)
+            if conflict is not None:
+                return error_response(conflict, pretty)
             logger.exception("unexpected error on %s %s", request.method, request.url.path)
             return error_response(Processing("Internal error; it has been logged"), pretty)
 

@@ -109,8 +109,15 @@ def read_entries(bundle: Json) -> tuple[str, list[PlannedEntry]]:
 
 
 def processing_order(entries: Iterable[PlannedEntry]) -> list[PlannedEntry]:
-    """DELETE, POST, PUT/PATCH, GET/HEAD; stable within each group."""
-    return sorted(entries, key=lambda e: PROCESSING_ORDER[e.method])
+    """DELETE, POST, PUT/PATCH, GET/HEAD. Within DELETE and PUT/PATCH, by target URL: concurrent
+    transactions then lock the resources they share in the same order and cannot deadlock on
+    them (the outcome of a transaction does not depend on the order of its entries)."""
+    return sorted(entries, key=_processing_key)
+
+
+def _processing_key(entry: PlannedEntry) -> tuple[int, str]:
+    locks = entry.method in ("DELETE", "PUT", "PATCH")
+    return PROCESSING_ORDER[entry.method], entry.url if locks else ""
 
 
 def check_duplicates(entries: Iterable[PlannedEntry]) -> None:

@@ -24,6 +24,7 @@ from yteso.api.exchange import ApiContext, FhirRequest, FhirResponse
 from yteso.api.headers import etag, instant
 from yteso.api.negotiation import JSON_PATCH
 from yteso.api.routing import parse_target, relative_path
+from yteso.api.transient_errors import as_transient_conflict
 from yteso.fhir.bundles import (
     BUNDLE_KINDS,
     PlannedEntry,
@@ -180,6 +181,11 @@ def _run_batch(
                 responses.append(response_entry(inner, dispatch(inner, request)))
         except FhirError as error:
             responses.append(_failure_entry(error))
+        except Exception as unexpected:
+            conflict = as_transient_conflict(unexpected)
+            if conflict is None:
+                raise
+            responses.append(_failure_entry(conflict))
     return responses
 
 
