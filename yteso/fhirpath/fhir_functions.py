@@ -9,6 +9,7 @@ with the definitions.
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from typing import Any
 
@@ -16,6 +17,7 @@ from yteso.fhir import definitions
 from yteso.fhirpath import model
 from yteso.fhirpath.context import Collection, Environment, single, string_input
 from yteso.fhirpath.errors import FhirPathEvaluationError
+from yteso.fhirpath.nodes import TypeSpecifier
 from yteso.fhirpath.registry import function
 from yteso.fhirpath.values import Node, resource_node, to_system
 
@@ -177,3 +179,34 @@ def html_checks(items: Collection, env: Environment) -> Collection:
     checker.feed(text)
     checker.close()
     return [checker.safe and text.lstrip().startswith("<div")]
+
+
+@function("getResourceKey")
+def get_resource_key(items: Collection, env: Environment) -> Collection:
+    """SQL-on-FHIR: the key of a resource (its id)."""
+    keys: Collection = []
+    for item in items:
+        if type(item) is Node and isinstance(item.data, dict):
+            key = item.data.get("id")
+            if isinstance(key, str):
+                keys.append(key)
+    return keys
+
+
+_REFERENCE = re.compile(r"(?:.*/)?([A-Za-z]+)/([^/]+?)(?:/_history/[^/]+)?")
+
+
+@function("getReferenceKey", "t", required=0)
+def get_reference_key(
+    items: Collection, env: Environment, resource_type: TypeSpecifier | None = None
+) -> Collection:
+    """SQL-on-FHIR: the key (id) a Reference points to, optionally only for one type."""
+    keys: Collection = []
+    for item in items:
+        reference = _reference_of(item) if type(item) is Node else None
+        match = _REFERENCE.fullmatch(reference or "")
+        if match is None:
+            continue
+        if resource_type is None or match.group(1) == resource_type.name:
+            keys.append(match.group(2))
+    return keys

@@ -1,0 +1,435 @@
+"""Compile the SQL-on-FHIR subset of FHIRPath to SQL (sqlglot trees) for DuckDB and PostgreSQL.
+
+https://build.fhir.org/ig/FHIR/sql-on-fhir-v2/ (FHIRPath subset): paths, ``where``, ``first``,
+``exists``, ``empty``, ``join``, ``ofType``, ``extension``, ``getResourceKey``,
+``getReferenceKey``, ``not``, comparisons and boolean logic. A FHIRPath collection becomes a
+JSON list (DuckDB ``JSON[]``) or a ``jsonb`` array (PostgreSQL); each dialect is a small class
+of templates whose ``:name`` placeholders take sqlglot subtrees, so values are rendered by
+sqlglot (escaped), never pasted as text. Where FHIRPath would raise (``=`` on several items) SQL
+compares the first item. :func:`supported` says whether an expression is in the subset.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import ClassVar
+
+import sqlglot
+from sqlglot import exp
+
+from yteso.fhirpath import model, nodes
+from yteso.fhirpath.errors import FhirPathError
+from yteso.fhirpath.parser import parse
+
+COMPARISONS = {"=": exp.EQ, "!=": exp.NEQ, "<": exp.LT, ">": exp.GT, "<=": exp.LTE, ">=": exp.GTE}
+_BOOLEAN_FUNCTIONS = frozenset({"exists", "empty", "not"})
+
+
+class NotCompilable(FhirPathError):
+    """The expression uses FHIRPath outside the SQL-on-FHIR subset."""
+
+
+class Dialect:
+    """Templates for one SQL dialect; ``:c`` is a collection, ``:p`` a predicate, ``:s`` text."""
+
+    name: ClassVar[str]
+    root: ClassVar[str]
+    member: ClassVar[str]
+    filter: ClassVar[str]
+    first: ClassVar[str]
+    count: ClassVar[str]
+    join: ClassVar[str]
+    text_of: ClassVar[str]
+    number_of: ClassVar[str]
+    boolean_of: ClassVar[str]
+    item_text: ClassVar[str]  # :v is one item
+    concat: ClassVar[str]
+    single: ClassVar[str]  # a collection of the one JSON item :v
+    reference_key: ClassVar[str]
+    empty: ClassVar[str]
+
+    def __init__(self) -> None:
+        self.names = itertools.count(1)
+
+    def build(self, template: str, **parts: exp.Expression) -> exp.Expression:
+        tree = sqlglot.parse_one(template, read=self.name)
+
+        def swap(node: exp.Expression) -> exp.Expression:
+            if isinstance(node, exp.Placeholder) and node.name in parts:
+                return parts[node.name].copy()
+            return node
+
+        return tree.transform(swap)
+
+    def variable(self) -> str:
+        return f"v{next(self.names)}"
+
+    def path(self, name: str) -> exp.Expression:
+        """The JSON path literal selecting element ``name`` of every item."""
+        raise NotImplementedError
+
+    def lambda_filter(
+        self, collection: exp.Expression, variable: str, predicate: exp.Expression
+    ) -> exp.Expression:
+        """Keep the items of ``collection`` (each bound to ``variable``) where ``predicate``."""
+        raise NotImplementedError
+
+    def item(self, variable: str) -> exp.Expression:
+        """The one-item collection of the item bound to ``variable``."""
+        raise NotImplementedError
+
+
+class DuckDB(Dialect):
+    name = "duckdb"
+    root = "[CAST(:c AS JSON)]"
+    member = (
+        "flatten(list_transform(:c, lambda x: CASE WHEN json_type(x, :k) = 'ARRAY' "
+        "THEN CAST(json_extract(x, :k) AS JSON[]) WHEN json_extract(x, :k) IS NULL "
+        "OR json_type(x, :k) = 'NULL' THEN [] ELSE [json_extract(x, :k)] END))"
+    )
+    filter = "list_filter(:c, lambda {v}: :p)"
+    first = "list_slice(:c, 1, 1)"
+    count = "len(:c)"
+    join = "array_to_string(list_transform(:c, lambda x: json_extract_string(x, '$')), :s)"
+    text_of = "json_extract_string(:c[1], '$')"
+    number_of = "CAST(json_extract_string(:c[1], '$') AS DOUBLE)"
+    boolean_of = "CAST(json_extract_string(:c[1], '$') AS BOOLEAN)"
+    item_text = "json_extract_string(:v, :k)"
+    concat = "list_concat(:a, :b)"
+    single = "[:v]"
+    reference_key = (
+        "list_transform(list_filter(:c, lambda x: json_extract_string(x, '$.reference') "
+        "SIMILAR TO :pattern), lambda x: CAST(to_json(regexp_extract("
+        "json_extract_string(x, '$.reference'), '([^/]+)(/_history/[^/]+)?$', 1)) AS JSON))"
+    )
+    empty = "CAST([] AS JSON[])"
+
+    def path(self, name: str) -> exp.Expression:
+        escaped = name.replace('"', '\\"')
+        return exp.Literal.string(f'$."{escaped}"')
+
+    def lambda_filter(
+        self, collection: exp.Expression, variable: str, predicate: exp.Expression
+    ) -> exp.Expression:
+        return self.build(self.filter.format(v=variable), c=collection, p=predicate)
+
+    def item(self, variable: str) -> exp.Expression:
+        return self.build(self.single, v=exp.column(variable))
+
+
+class Postgres(Dialect):
+    name = "postgres"
+    root = "jsonb_build_array(CAST(:c AS JSONB))"
+    member = "jsonb_path_query_array(:c, CAST(:k AS JSONPATH))"
+    first = "jsonb_path_query_array(:c, '$[0]')"
+    count = "jsonb_array_length(:c)"
+    join = (
+        "(SELECT COALESCE(string_agg(t.value #>> '{}', :s ORDER BY t.ordinality), '') "
+        "FROM jsonb_array_elements(:c) WITH ORDINALITY AS t(value, ordinality))"
+    )
+    text_of = "(:c ->> 0)"
+    number_of = "CAST((:c ->> 0) AS DOUBLE PRECISION)"
+    boolean_of = "CAST((:c ->> 0) AS BOOLEAN)"
+    item_text = "(:v #>> :k)"
+    concat = "(:a || :b)"
+    single = "jsonb_build_array(:v)"
+    reference_key = (
+        "(SELECT COALESCE(jsonb_agg(to_jsonb(substring(t.value ->> 'reference' FROM "
+        "'([^/]+)(?:/_history/[^/]+)?$')) ORDER BY t.ordinality), '[]'::jsonb) "
+        "FROM jsonb_array_elements(:c) WITH ORDINALITY AS t(value, ordinality) "
+        "WHERE (t.value ->> 'reference') SIMILAR TO :pattern)"
+    )
+    empty = "CAST('[]' AS JSONB)"
+
+    def path(self, name: str) -> exp.Expression:
+        escaped = name.replace('"', '\\"')
+        return exp.Literal.string(f'$[*]."{escaped}"[*]')
+
+    def lambda_filter(
+        self, collection: exp.Expression, variable: str, predicate: exp.Expression
+    ) -> exp.Expression:
+        template = (
+            "(SELECT COALESCE(jsonb_agg({v}.value ORDER BY {v}.ordinality), '[]'::jsonb) "
+            "FROM jsonb_array_elements(:c) WITH ORDINALITY AS {v}(value, ordinality) WHERE :p)"
+        )
+        return self.build(template.format(v=variable), c=collection, p=predicate)
+
+    def item(self, variable: str) -> exp.Expression:
+        return self.build(self.single, v=exp.column("value", table=variable))
+
+
+DIALECTS: dict[str, type[Dialect]] = {"duckdb": DuckDB, "postgres": Postgres}
+
+
+class SqlCompiler:
+    """FHIRPath tree -> sqlglot tree: collections, or booleans for tests."""
+
+    def __init__(self, dialect: str, resource_type: str | None) -> None:
+        if dialect not in DIALECTS:
+            raise NotCompilable(f"unknown SQL dialect {dialect}")
+        self.dialect = DIALECTS[dialect]()
+        self.resource_type = resource_type
+
+    # -- collections ---------------------------------------------------------------------------
+    def collection(
+        self, node: nodes.Expression, focus: exp.Expression, types: frozenset[str]
+    ) -> tuple[exp.Expression, frozenset[str]]:
+        if isinstance(node, nodes.Identifier):
+            if node.name in types or node.name == self.resource_type:
+                return focus, types
+            return self.member(focus, types, node.name)
+        if isinstance(node, nodes.Member):
+            source, source_types = self.collection(node.source, focus, types)
+            return self.member(source, source_types, node.name)
+        if isinstance(node, nodes.SpecialVariable) and node.name == "this":
+            return focus, types
+        if isinstance(node, nodes.FunctionCall):
+            return self.function(node, focus, types)
+        if isinstance(node, nodes.StringLiteral):
+            return self.dialect.build(
+                self.dialect.single, v=self._json_literal(node.value)
+            ), frozenset()
+        raise NotCompilable(f"{type(node).__name__} is outside the SQL subset")
+
+    def _json_literal(self, value: str) -> exp.Expression:
+        return self._json_text(exp.Literal.string(value))
+
+    def _json_text(self, text: exp.Expression) -> exp.Expression:
+        if self.dialect.name == "duckdb":
+            return exp.cast(exp.func("to_json", text), "JSON")
+        return exp.Anonymous(this="to_jsonb", expressions=[exp.cast(text, "TEXT")])
+
+    def member(
+        self, source: exp.Expression, types: frozenset[str], name: str
+    ) -> tuple[exp.Expression, frozenset[str]]:
+        keys: dict[str, frozenset[str]] = {}
+        for type_name in types:
+            found = model.child(type_name, name)
+            if found is not None and found.type is None:
+                for suffix, code in found.choices.items():
+                    keys[name + suffix] = frozenset({code})
+            elif found is not None and found.type is not None:
+                keys[name] = keys.get(name, frozenset()) | {found.type}
+        if not keys:
+            keys[name] = frozenset()
+        result: exp.Expression | None = None
+        result_types: frozenset[str] = frozenset()
+        for key, key_types in keys.items():
+            step = self.dialect.build(self.dialect.member, c=source, k=self.dialect.path(key))
+            result = (
+                step
+                if result is None
+                else self.dialect.build(self.dialect.concat, a=result, b=step)
+            )
+            result_types |= key_types
+        assert result is not None
+        return result, result_types
+
+    def function(
+        self, node: nodes.FunctionCall, focus: exp.Expression, types: frozenset[str]
+    ) -> tuple[exp.Expression, frozenset[str]]:
+        source, source_types = (
+            self.collection(node.source, focus, types)
+            if node.source is not None
+            else (focus, types)
+        )
+        name, arguments = node.name, node.arguments
+        if name == "where" and len(arguments) == 1:
+            variable = self.dialect.variable()
+            item = self.dialect.item(variable)
+            predicate = self.boolean(arguments[0], item, source_types)
+            return self.dialect.lambda_filter(source, variable, predicate), source_types
+        if name == "first" and not arguments:
+            return self.dialect.build(self.dialect.first, c=source), source_types
+        if name == "ofType" and len(arguments) == 1:
+            return self.of_type(node, focus, types, source, source_types)
+        if (
+            name == "extension"
+            and len(arguments) == 1
+            and isinstance(arguments[0], nodes.StringLiteral)
+        ):
+            extensions, _ = self.member(source, source_types, "extension")
+            variable = self.dialect.variable()
+            url = self.dialect.build(
+                self.dialect.item_text, v=self._raw_item(variable), k=self._key("url")
+            )
+            predicate = exp.EQ(this=url, expression=exp.Literal.string(arguments[0].value))
+            return self.dialect.lambda_filter(extensions, variable, predicate), frozenset(
+                {"Extension"}
+            )
+        if name == "join" and len(arguments) <= 1:
+            separator = arguments[0] if arguments else nodes.StringLiteral("")
+            if not isinstance(separator, nodes.StringLiteral):
+                raise NotCompilable("join() needs a literal separator")
+            text = self.dialect.build(
+                self.dialect.join, c=source, s=exp.Literal.string(separator.value)
+            )
+            return self.dialect.build(self.dialect.single, v=self._json_text(text)), frozenset()
+        if name == "getResourceKey" and not arguments:
+            return self.member(source, source_types, "id")[0], frozenset({"id"})
+        if name == "getReferenceKey" and len(arguments) <= 1:
+            target = _type_name(arguments[0]) if arguments else None
+            pattern = f"{target}/[^/]+(/_history/[^/]+)?" if target else "[^#]*"
+            key = self.dialect.build(
+                self.dialect.reference_key, c=source, pattern=exp.Literal.string(pattern)
+            )
+            return key, frozenset({"id"})
+        raise NotCompilable(f"{name}() is outside the SQL subset")
+
+    def _raw_item(self, variable: str) -> exp.Expression:
+        if self.dialect.name == "duckdb":
+            return exp.column(variable)
+        return exp.column("value", table=variable)
+
+    def _key(self, name: str) -> exp.Expression:
+        if self.dialect.name == "duckdb":
+            return exp.Literal.string(f"$.{name}")
+        return exp.Literal.string("{" + name + "}")
+
+    def of_type(
+        self,
+        node: nodes.FunctionCall,
+        focus: exp.Expression,
+        types: frozenset[str],
+        source: exp.Expression,
+        source_types: frozenset[str],
+    ) -> tuple[exp.Expression, frozenset[str]]:
+        wanted = _type_name(node.arguments[0])
+        if wanted is None:
+            raise NotCompilable("ofType() needs a type name")
+        origin = node.source
+        if isinstance(origin, nodes.Member):
+            parent, parent_types = self.collection(origin.source, focus, types)
+            for type_name in parent_types:
+                found = model.child(type_name, origin.name)
+                if found is not None and found.type is None:
+                    key = origin.name + wanted[0].upper() + wanted[1:]
+                    step = self.dialect.build(
+                        self.dialect.member, c=parent, k=self.dialect.path(key)
+                    )
+                    return step, frozenset({wanted})
+        if model.is_resource_type(wanted):
+            variable = self.dialect.variable()
+            kind = self.dialect.build(
+                self.dialect.item_text, v=self._raw_item(variable), k=self._key("resourceType")
+            )
+            predicate = exp.EQ(this=kind, expression=exp.Literal.string(wanted))
+            return self.dialect.lambda_filter(source, variable, predicate), frozenset({wanted})
+        if source_types == {wanted}:
+            return source, source_types
+        raise NotCompilable(
+            f"ofType({wanted}) on {', '.join(sorted(source_types)) or 'untyped'} values"
+        )
+
+    # -- booleans -------------------------------------------------------------------------------
+    def boolean(
+        self, node: nodes.Expression, focus: exp.Expression, types: frozenset[str]
+    ) -> exp.Expression:
+        if isinstance(node, nodes.BooleanLiteral):
+            return exp.Boolean(this=node.value)
+        if isinstance(node, nodes.Binary) and node.operator in ("and", "or"):
+            left = self.boolean(node.left, focus, types)
+            right = self.boolean(node.right, focus, types)
+            combined = exp.And if node.operator == "and" else exp.Or
+            return exp.paren(combined(this=exp.paren(left), expression=exp.paren(right)))
+        if isinstance(node, nodes.Binary) and node.operator in COMPARISONS:
+            return self.comparison(node, focus, types)
+        if isinstance(node, nodes.FunctionCall) and node.name in _BOOLEAN_FUNCTIONS:
+            return self.boolean_function(node, focus, types)
+        collection, _ = self.collection(node, focus, types)
+        return self.dialect.build(self.dialect.boolean_of, c=collection)
+
+    def boolean_function(
+        self, node: nodes.FunctionCall, focus: exp.Expression, types: frozenset[str]
+    ) -> exp.Expression:
+        if node.name == "not" and not node.arguments:
+            if node.source is None:
+                raise NotCompilable("not() needs an input")
+            return exp.Not(this=exp.paren(self.boolean(node.source, focus, types)))
+        source = self.collection(node.source, focus, types)[0] if node.source is not None else focus
+        if node.name == "exists" and node.arguments:
+            filtered = nodes.FunctionCall(node.source, "where", node.arguments)
+            source, _ = self.collection(filtered, focus, types)
+        elif node.arguments:
+            raise NotCompilable(f"{node.name}() with arguments is outside the SQL subset")
+        count = self.dialect.build(self.dialect.count, c=source)
+        if node.name == "empty":
+            return exp.EQ(this=count, expression=exp.Literal.number(0))
+        return exp.GT(this=count, expression=exp.Literal.number(0))
+
+    def comparison(
+        self, node: nodes.Binary, focus: exp.Expression, types: frozenset[str]
+    ) -> exp.Expression:
+        left, right = node.left, node.right
+        flipped = False
+        if _literal(left) is not None and _literal(right) is None:
+            left, right, flipped = right, left, True
+        literal = _literal(right)
+        if literal is None:
+            raise NotCompilable("comparisons need a literal on one side")
+        collection, _ = self.collection(left, focus, types)
+        if isinstance(literal, bool):
+            value: exp.Expression = self.dialect.build(self.dialect.boolean_of, c=collection)
+            constant: exp.Expression = exp.Boolean(this=literal)
+        elif isinstance(literal, str):
+            value = self.dialect.build(self.dialect.text_of, c=collection)
+            constant = exp.Literal.string(literal)
+        else:
+            value = self.dialect.build(self.dialect.number_of, c=collection)
+            constant = exp.Literal.number(literal)
+        operator = node.operator
+        if flipped:
+            operator = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}.get(operator, operator)
+        return exp.paren(COMPARISONS[operator](this=value, expression=constant))
+
+
+def _literal(node: nodes.Expression) -> str | bool | int | float | None:
+    if isinstance(node, (nodes.StringLiteral, nodes.BooleanLiteral)):
+        return node.value
+    if isinstance(node, nodes.NumberLiteral):
+        return node.value if isinstance(node.value, int) else float(node.value)
+    if isinstance(node, nodes.DateTimeLiteral) and not node.text.startswith("T"):
+        return node.text.removesuffix("T")
+    return None
+
+
+def _type_name(node: nodes.Expression) -> str | None:
+    if isinstance(node, nodes.Identifier):
+        return node.name
+    if isinstance(node, nodes.Member) and isinstance(node.source, nodes.Identifier):
+        return node.name
+    return None
+
+
+def _is_boolean(node: nodes.Expression) -> bool:
+    if isinstance(node, nodes.Binary):
+        return node.operator in COMPARISONS or node.operator in ("and", "or")
+    return isinstance(node, nodes.FunctionCall) and node.name in _BOOLEAN_FUNCTIONS
+
+
+def to_sql(
+    expression: str, *, dialect: str, resource_type: str | None, column: str = "resource"
+) -> exp.Expression:
+    """The SQL for ``expression`` over a JSON ``column``: a JSON list/array, or a boolean."""
+    tree = parse(expression)
+    compiler = SqlCompiler(dialect, resource_type)
+    root = compiler.dialect.build(compiler.dialect.root, c=exp.column(column))
+    types = frozenset({resource_type}) if resource_type else frozenset()
+    if _is_boolean(tree):
+        return compiler.boolean(tree, root, types)
+    return compiler.collection(tree, root, types)[0]
+
+
+def supported(expression: str, resource_type: str | None = None) -> bool:
+    """Whether ``expression`` compiles to SQL (for both dialects)."""
+    try:
+        for dialect in DIALECTS:
+            to_sql(expression, dialect=dialect, resource_type=resource_type)
+    except NotCompilable:
+        return False
+    return True
+
+
+def is_boolean(expression: str) -> bool:
+    """Whether :func:`to_sql` gives a boolean (else a JSON collection)."""
+    return _is_boolean(parse(expression))
