@@ -28,3 +28,25 @@ def test_round_trip_over_http(store_url: str) -> None:
             assert http.get("/fhir/metadata").json()["resourceType"] == "CapabilityStatement"
     finally:
         store.close()
+
+
+def test_mounted_under_a_larger_app(store_url: str) -> None:
+    from starlette.applications import Starlette
+
+    from yteso.api import fhir_routes
+
+    store = open_store(store_url)
+    try:
+        outer = Starlette(routes=fhir_routes(create_fhir_app(store), "/fhir"))
+        with serve_in_thread(outer) as base, httpx.Client(base_url=base) as http:
+            batch = b'{"resourceType": "Bundle", "type": "batch", "entry": []}'
+            headers = {"Content-Type": "application/fhir+json"}
+            for url in ("/fhir", "/fhir/"):
+                response = http.post(url, content=batch, headers=headers)
+                assert response.status_code == 200, url
+                assert response.json()["type"] == "batch-response"
+            statement = http.get("/fhir/metadata").json()
+            assert statement["implementation"]["url"] == f"{base}/fhir"
+            assert http.get("/fhir/Patient/none").status_code == 404
+    finally:
+        store.close()

@@ -6,7 +6,7 @@ operations are declared as data (:class:`Operation`) and listed in the Capabilit
 
 from __future__ import annotations
 
-from yteso.api.app import DEFAULT_MAX_BODY_BYTES, create_fhir_app
+from yteso.api.app import DEFAULT_MAX_BODY_BYTES, create_fhir_app, fhir_routes
 from yteso.api.exchange import ApiContext, FhirRequest, FhirResponse
 from yteso.api.operations import Operation, OperationHandler
 
@@ -18,4 +18,5 @@ __all__ = [  # noqa: RUF022 - plain sorted order, as tests/test_public_api.py ch
     "Operation",
     "OperationHandler",
     "create_fhir_app",
+    "fhir_routes",
 ]

@@ -15,8 +15,8 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from yteso.api.dispatch import dispatch, level
 from yteso.api.exchange import ApiContext, ApiSettings, FhirResponse, SearchParamsOf
@@ -124,10 +124,18 @@ class AnyMethod:
         await response(scope, receive, send)
 
 
+def fhir_routes(fhir_app: ASGIApp, base_url_path: str = "/fhir") -> list[BaseRoute]:
+    """Routes that put ``fhir_app`` at ``base_url_path``: the ``Mount`` for everything below it
+    and a ``Route`` for the base itself, so ``POST [base]`` (batch/transaction) is answered
+    instead of being redirected to ``[base]/`` (which Starlette's Mount alone would do)."""
+    base = base_url_path.rstrip("/")
+    return [Route(base, fhir_app), Mount(base, app=fhir_app)]
+
+
 def _origin(request: Request) -> str:
     """``scheme://host`` from the scope and Host header (cheaper than building ``request.url``)."""
     host = request.headers.get("host") or "localhost"
     return f"{request.scope.get('scheme', 'http')}://{host}"
 
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "create_fhir_app", "error_response", "render"]
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "create_fhir_app", "error_response", "fhir_routes", "render"]
