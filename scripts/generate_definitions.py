@@ -328,6 +328,57 @@ def build_patient_compartment(source: Path) -> Json:
     return {item["code"]: item.get("param", []) for item in definition["resource"]}
 
 
+# --- Extension definitions ------------------------------------------------------------------
+
+
+def extension_value_types(elements: list[Json], prefix: str) -> list[str] | None:
+    """Allowed ``value[x]`` type codes of the extension (or slice) ``prefix`` by element id;
+    None when the value is prohibited (a complex extension)."""
+    for element in elements:
+        if element["id"] == f"{prefix}.value[x]":
+            if element.get("max") == "0":
+                return None
+            return sorted({element_type_code(t) for t in element.get("type", [])})
+    return None
+
+
+def extension_record(definition: Json) -> Json:
+    """Value types, contexts, cardinality and sub-extensions of one extension definition."""
+    elements = definition["snapshot"]["element"]
+    root = elements[0]
+    record: Json = {
+        "contexts": sorted(c["expression"] for c in definition.get("context", [])),
+        "max": root.get("max", "*"),
+        "modifier": bool(root.get("isModifier", False)),
+        "types": extension_value_types(elements, "Extension"),
+    }
+    parts: Json = {}
+    for element in elements:
+        slice_name = element.get("sliceName")
+        if element["path"] != "Extension.extension" or not slice_name:
+            continue
+        prefix = element["id"]  # ``Extension.extension:ombCategory``
+        urls = [e.get("fixedUri") for e in elements if e["id"] == f"{prefix}.url"]
+        parts[urls[0] if urls and urls[0] else slice_name] = {
+            "max": element.get("max", "*"),
+            "types": extension_value_types(elements, prefix),
+        }
+    if parts:
+        record["extensions"] = parts
+    return record
+
+
+def build_extensions(source: Path) -> Json:
+    """The core extensions of ``extension-definitions.json`` by canonical URL."""
+    return {
+        definition["url"]: extension_record(definition)
+        for definition in read_bundle(source / "extension-definitions.json")
+        if definition["resourceType"] == "StructureDefinition"
+        and definition.get("type") == "Extension"
+        and "snapshot" in definition
+    }
+
+
 def generate(source: Path, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     types = build_types(source)
@@ -338,6 +389,7 @@ def generate(source: Path, out: Path) -> list[Path]:
         "terminology_urls.json.gz": build_terminology_urls(terminology),
         "search_parameters.json.gz": build_search_parameters(source),
         "compartment_patient.json.gz": build_patient_compartment(source),
+        "extensions.json.gz": build_extensions(source),
     }
     written = []
     for name, data in files.items():

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from yteso.fhir.errors import Invalid, Issue
 from yteso.fhir.types import Json
+from yteso.fhir.validation import ValidationOptions, validate
 
 Checker = Callable[[Json], list[Issue]]
 
@@ -56,13 +57,34 @@ def _checkers() -> list[Checker]:
 _CHECKERS = _checkers()
 
 
-def resource_issues(resource: Json) -> list[Issue]:
-    """All issues (any severity) the checkers report for ``resource``."""
+def resource_issues(resource: Json, options: ValidationOptions | None = None) -> list[Issue]:
+    """All issues (any severity) the checkers report for ``resource``.
+
+    ``options`` selects the validator's optional checks (the HL7 validator suite runs the Java
+    validator's settings through here); writes use the platform's defaults.
+    """
     if not isinstance(resource, dict):
         return [Issue("fatal", "structure", "a resource must be a JSON object")]
+    if options is not None:
+        return _issues_with_options(resource, options)
     issues: list[Issue] = []
     for check in _CHECKERS:
         issues.extend(check(resource))
+    return issues
+
+
+def _issues_with_options(resource: Json, options: ValidationOptions) -> list[Issue]:
+    issues = validate(resource, options)
+    for check in _CHECKERS[1:]:  # the invariants
+        found = check(resource)
+        if not options.validate_contained:  # contained resources are not looked at (dom-3 too)
+            found = [
+                issue
+                for issue in found
+                if not issue.diagnostics.startswith("dom-3:")
+                and not any(".contained[" in path for path in issue.expression)
+            ]
+        issues.extend(found)
     return issues
 
 

@@ -18,6 +18,8 @@ The data under ``data/`` is generated from the official definitions by
   system) for value sets bound with ``required`` strength; None when not enumerable.
 - ``is_code_system_url(url)`` / ``is_value_set_url(url)``: canonical URLs of the core
   CodeSystems and ValueSets (FHIR, v2, v3).
+- ``extension_definition(url) -> ExtensionDefinition | None``: the 393 core extensions
+  (``extension-definitions.json``) with contexts, cardinality, value types and sub-extensions.
 - ``search_parameters(resource_type) -> dict[str, SearchParameterDefinition]`` by code, with the
   common ``Resource``/``DomainResource`` ones (``_id``, ``_lastUpdated``, ``_tag``...);
   ``expression`` is the part of the official union for that type, ``full_expression`` verbatim.
@@ -31,6 +33,7 @@ from yteso.fhir.definitions.loader import (
     all_search_parameters,
     element,
     elements_of,
+    extension_definition,
     is_code_system_url,
     is_resource_type,
     is_value_set_url,
@@ -48,6 +51,8 @@ from yteso.fhir.definitions.models import (
     Constraint,
     ElementDefinition,
     ElementType,
+    ExtensionDefinition,
+    ExtensionPart,
     SearchParameterComponent,
     SearchParameterDefinition,
     TypeDefinition,
@@ -58,12 +63,15 @@ __all__ = [
     "Constraint",
     "ElementDefinition",
     "ElementType",
+    "ExtensionDefinition",
+    "ExtensionPart",
     "SearchParameterComponent",
     "SearchParameterDefinition",
     "TypeDefinition",
     "all_search_parameters",
     "element",
     "elements_of",
+    "extension_definition",
     "is_code_system_url",
     "is_resource_type",
     "is_value_set_url",

@@ -19,6 +19,8 @@ from yteso.fhir.definitions.models import (
     Constraint,
     ElementDefinition,
     ElementType,
+    ExtensionDefinition,
+    ExtensionPart,
     SearchParameterComponent,
     SearchParameterDefinition,
     TypeDefinition,
@@ -193,6 +195,27 @@ def is_code_system_url(url: str) -> bool:
 def is_value_set_url(url: str) -> bool:
     """True for the canonical URL of a ValueSet defined by the core specification."""
     return url.split("|", 1)[0] in _terminology_urls("value_sets")
+
+
+@cache
+def extension_definition(url: str) -> ExtensionDefinition | None:
+    """A core extension definition by canonical URL (a ``|version`` suffix is ignored)."""
+    raw = _load("extensions.json.gz").get(url.split("|", 1)[0])
+    if raw is None:
+        return None
+    return ExtensionDefinition(
+        url=url.split("|", 1)[0],
+        contexts=tuple(raw["contexts"]),
+        max=raw["max"],
+        is_modifier=raw["modifier"],
+        value_types=tuple(raw["types"]) if raw["types"] is not None else None,
+        parts=tuple(
+            ExtensionPart(
+                part_url, part["max"], tuple(part["types"]) if part["types"] is not None else None
+            )
+            for part_url, part in sorted(raw.get("extensions", {}).items())
+        ),
+    )
 
 
 def _search_parameter(raw: dict[str, Any], base: str) -> SearchParameterDefinition:

@@ -94,6 +94,28 @@ class TypeDefinition:
 
 
 @dataclass(frozen=True, slots=True)
+class ExtensionPart:
+    """A sub-extension of a complex extension (``ombCategory`` of US Core race)."""
+
+    url: str  # relative name (``ombCategory``) or absolute URL
+    max: str
+    value_types: tuple[str, ...] | None  # None: no value (it has sub-extensions itself)
+
+
+@dataclass(frozen=True, slots=True)
+class ExtensionDefinition:
+    """A core extension (https://hl7.org/fhir/R4/extensibility.html#Extension): where it may
+    be used (``contexts``: type names or element paths), how often, and its value types."""
+
+    url: str
+    contexts: tuple[str, ...]  # ``Patient``, ``HumanName.family``, ``Element`` (anywhere)
+    max: str  # how often per element: ``1`` or ``*``
+    is_modifier: bool
+    value_types: tuple[str, ...] | None  # None: a complex extension (value prohibited)
+    parts: tuple[ExtensionPart, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class SearchParameterComponent:
     definition: str
     expression: str
@@ -122,6 +144,8 @@ __all__ = [
     "Constraint",
     "ElementDefinition",
     "ElementType",
+    "ExtensionDefinition",
+    "ExtensionPart",
     "SearchParameterComponent",
     "SearchParameterDefinition",
     "TypeDefinition",

@@ -6,8 +6,11 @@ problem at once as OperationOutcome issues with FHIRPath expressions (``Patient.
 Checked: resourceType, unknown elements, JSON types, cardinality, choice types, primitive
 formats, primitive extensions, extensions (ext-1), contained resources (dom-2/4/5), Bundle
 entries, references' shape and targets, required bindings to enumerable value sets, narrative
-xhtml, and ele-1 (no empty objects, arrays or strings). Other FHIRPath invariants are checked by
-``yteso.fhirpath`` after this.
+xhtml, ele-1 (no empty objects, arrays or strings), and extensions against the core extension
+definitions (value types, contexts, cardinality). Other FHIRPath invariants are checked by
+``yteso.fhirpath`` after this. ``ValidationOptions`` selects the checks the HL7 Java validator
+makes optional (example URLs, security checks, HTML in markdown, contained resources, local
+reference resolution, how unknown extensions are reported).
 """
 
 from __future__ import annotations
@@ -16,17 +19,31 @@ import orjson
 
 from yteso.fhir.errors import Issue
 from yteso.fhir.types import Json
+from yteso.fhir.validation.extensions import current_options
+from yteso.fhir.validation.optional_checks import optional_issues
+from yteso.fhir.validation.options import PLATFORM_OPTIONS, VN_CORE_DOMAIN, ValidationOptions
 from yteso.fhir.validation.structure import validate_resource
 
 
-def validate(resource: Json) -> list[Issue]:
+def validate(resource: Json, options: ValidationOptions = PLATFORM_OPTIONS) -> list[Issue]:
     """All structural problems of one resource (an empty list when it is valid)."""
     issues: list[Issue] = []
-    validate_resource(resource, "", issues, contained=False)
+    if options is PLATFORM_OPTIONS:
+        validate_resource(resource, "", issues, contained=False)
+        return issues
+    token = current_options.set(options)
+    try:
+        validate_resource(resource, "", issues, contained=False)
+    finally:
+        current_options.reset(token)
+    if type(resource) is dict:
+        issues.extend(optional_issues(resource, options))
     return issues
 
 
-def validate_json_bytes(data: bytes) -> tuple[Json | None, list[Issue]]:
+def validate_json_bytes(
+    data: bytes, options: ValidationOptions = PLATFORM_OPTIONS
+) -> tuple[Json | None, list[Issue]]:
     """Parse and validate; malformed JSON gives ``(None, [fatal structure issue])``.
 
     A leading UTF-8 byte order mark is ignored (RFC 8259 allows parsers to do so).
@@ -37,7 +54,7 @@ def validate_json_bytes(data: bytes) -> tuple[Json | None, list[Issue]]:
         return None, [Issue("fatal", "structure", f"malformed JSON: {exc}")]
     if type(parsed) is not dict:
         return None, [Issue("fatal", "structure", "a resource must be a JSON object")]
-    return parsed, validate(parsed)
+    return parsed, validate(parsed, options)
 
 
 def has_errors(issues: list[Issue]) -> bool:
@@ -45,4 +62,11 @@ def has_errors(issues: list[Issue]) -> bool:
     return any(issue.severity in ("error", "fatal") for issue in issues)
 
 
-__all__ = ["has_errors", "validate", "validate_json_bytes"]
+__all__ = [
+    "PLATFORM_OPTIONS",
+    "VN_CORE_DOMAIN",
+    "ValidationOptions",
+    "has_errors",
+    "validate",
+    "validate_json_bytes",
+]

@@ -3,7 +3,8 @@
 - contained resources (https://hl7.org/fhir/R4/references.html#contained, dom-2/4/5): no
   nested contained, no meta.versionId / meta.lastUpdated / meta.security;
 - Bundle (https://hl7.org/fhir/R4/bundle.html): entry.fullUrl absolute and agreeing with the
-  resource's type and id, search results with ids, each paging link relation at most once;
+  resource's type and id, search results with ids, each paging link relation at most once,
+  a document's or message's references resolving inside it (``bundle_references.py``);
 - Attachment (https://hl7.org/fhir/R4/datatypes.html#Attachment): ``size`` matches ``data``.
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 
 from yteso.fhir.definitions import is_resource_type
 from yteso.fhir.errors import Issue
+from yteso.fhir.validation.bundle_references import check_bundle_references
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 _REST_TAIL = re.compile(r".*/([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})")
@@ -68,6 +70,7 @@ def check_bundle(bundle: dict[str, Any], path: str, issues: list[Issue]) -> None
                 )
             if type(relation) is str:
                 seen.add(relation)
+    check_bundle_references(bundle, path, issues)
 
 
 def _check_entry(entry: dict[str, Any], path: str, searchset: bool, issues: list[Issue]) -> None:

@@ -30,6 +30,20 @@ def _accept(value: object) -> None:
     return None
 
 
+@cache
+def type_contexts(type_name: str, element_path: str = "") -> frozenset[str]:
+    """What a node is, for matching extension contexts: its type, the types it specializes
+    (``Age`` is a ``Quantity``, ``Patient`` a ``DomainResource``) and its element path."""
+    names = {type_name}
+    definition = type_definition(type_name)
+    while definition is not None and definition.base is not None:
+        names.add(definition.base)
+        definition = type_definition(definition.base)
+    if element_path:
+        names.add(element_path)
+    return frozenset(names)
+
+
 class Field:
     """One JSON key of an object: ``name``, ``birthDate``, ``valueQuantity``."""
 
@@ -38,6 +52,7 @@ class Field:
         "choice",
         "codes",
         "concepts",
+        "contexts",
         "has_rules",
         "is_array",
         "key",
@@ -64,6 +79,8 @@ class Field:
         self.concepts: dict[str, frozenset[str]] | None = None
         self.value_set: str | None = None
         self.targets: frozenset[str] | None = None
+        # What an extension on a value of this field sees as its context (extensions.py).
+        self.contexts = type_contexts(type_code, element.path)
         # Reference, Coding, CodeableConcept and Attachment carry rules beyond their elements.
         self.has_rules = type_code in ("Reference", "Coding", "CodeableConcept", "Attachment")
 
@@ -146,6 +163,7 @@ def _add_fields(spec: ComplexSpec, type_name: str, element: ElementDefinition) -
         target = element.content_reference.lstrip("#")
         field = Field(element.name, element.name, element, "BackboneElement")
         field.spec = spec_for(target.partition(".")[0], target)
+        field.contexts = field.contexts | {target}
         spec.fields[field.key] = field
         return [field.key]
     for element_type in element.types:
@@ -205,4 +223,13 @@ def element_spec() -> ComplexSpec:
     return spec
 
 
-__all__ = ["COMPLEX", "PRIMITIVE", "RESOURCE", "ComplexSpec", "Field", "element_spec", "spec_for"]
+__all__ = [
+    "COMPLEX",
+    "PRIMITIVE",
+    "RESOURCE",
+    "ComplexSpec",
+    "Field",
+    "element_spec",
+    "spec_for",
+    "type_contexts",
+]

@@ -12,6 +12,11 @@ from typing import Any
 
 from yteso.fhir.definitions import is_resource_type
 from yteso.fhir.errors import Issue
+from yteso.fhir.validation.extensions import (
+    check_extensions,
+    check_sub_extensions,
+    current_options,
+)
 from yteso.fhir.validation.primitives import primitive_check
 from yteso.fhir.validation.references import check_coding_system, check_reference
 from yteso.fhir.validation.rules import check_attachment, check_bundle, check_contained
@@ -22,6 +27,7 @@ from yteso.fhir.validation.specs import (
     Field,
     element_spec,
     spec_for,
+    type_contexts,
 )
 
 _check_id = primitive_check("id")
@@ -47,6 +53,8 @@ def validate_resource(resource: object, path: str, issues: list[Issue], containe
     assert spec is not None
     base = path or resource_type
     check_object(resource, spec, base, issues)
+    if "extension" in resource or "modifierExtension" in resource:
+        check_extensions(resource, type_contexts(resource_type), base, issues)
     if contained:
         check_contained(resource, base, issues)
     if resource_type == "Bundle":
@@ -161,7 +169,9 @@ def _primitive_problem(field: Field, value: object, path: str, issues: list[Issu
 def _item(field: Field, value: object, path: str, issues: list[Issue]) -> None:
     """One complex or resource value (primitives take the fast paths above)."""
     if field.kind == RESOURCE:
-        validate_resource(value, path, issues, contained=field.key == "contained")
+        contained = field.key == "contained"
+        if not contained or current_options.get().validate_contained:
+            validate_resource(value, path, issues, contained=contained)
         return
     if type(value) is not dict:
         _error(issues, "structure", f"expected a JSON object for {field.type_code}", path)
@@ -173,6 +183,11 @@ def _item(field: Field, value: object, path: str, issues: list[Issue]) -> None:
     check_object(value, field.spec, path, issues)
     if field.has_rules:
         _datatype_rules(field, value, path, issues)
+    if "extension" in value or "modifierExtension" in value:
+        if field.type_code == "Extension":
+            check_sub_extensions(value, path, issues)
+        else:
+            check_extensions(value, field.contexts, path, issues)
 
 
 def _datatype_rules(field: Field, value: dict[str, Any], path: str, issues: list[Issue]) -> None:
@@ -224,7 +239,7 @@ def _primitive_extension(
         return
     values = obj.get(field.key)
     if not field.is_array:
-        _element_object(value, values is not None, where, issues)
+        _element_object(value, values is not None, field, where, issues)
         return
     if type(value) is not list:
         _error(issues, "structure", f"{key!r} must be a JSON array", where)
@@ -234,16 +249,20 @@ def _primitive_extension(
     for index, item in enumerate(value):
         if item is not None:
             has_value = type(values) is list and index < len(values) and values[index] is not None
-            _element_object(item, has_value, f"{where}[{index}]", issues)
+            _element_object(item, has_value, field, f"{where}[{index}]", issues)
 
 
-def _element_object(value: object, has_value: bool, path: str, issues: list[Issue]) -> None:
+def _element_object(
+    value: object, has_value: bool, field: Field, path: str, issues: list[Issue]
+) -> None:
     if type(value) is not dict:
         _error(issues, "structure", "expected a JSON object with id and/or extension", path)
     elif not value or (not has_value and value.keys() == {"id"}):
         _error(issues, "invariant", "ele-1: all FHIR elements must have a value or children", path)
     else:
         check_object(value, element_spec(), path, issues)
+        if "extension" in value:
+            check_extensions(value, field.contexts, path, issues)
 
 
 def _extension_shape(obj: dict[str, Any], path: str, issues: list[Issue]) -> None:
