@@ -147,3 +147,46 @@ def test_head_is_get_without_a_body(fhir: FhirClient) -> None:
     assert head.content == b""
     assert head.headers["ETag"] == created.headers["ETag"]
     assert fhir.request("HEAD", "/fhir/Patient/none").status_code == 404
+
+
+GARBAGE_URLS = [
+    "/fhir/Patient?_count=%FF",
+    "/fhir/Patient?_count=99999999999999999999",
+    "/fhir/Patient/%00",
+    "/fhir/Patient/%FF%FE",
+    "/fhir/Patient?_lastUpdated=gt",
+    "/fhir/Patient?_lastUpdated=ge2020-02-30",
+    "/fhir/Patient?_lastUpdated=ge2020-02-29T25:00:00Z",
+    "/fhir/Patient?_lastUpdated=eq9999-12-31T23:59:59.999999999999Z",
+    "/fhir/Patient?_lastUpdated=ge-0001",
+    "/fhir/Patient?_id=",
+    "/fhir/Patient?_id=,,,",
+    "/fhir/Patient?_sort=",
+    "/fhir/Patient?_sort=-",
+    "/fhir/Patient?_cursor=garbage",
+    "/fhir/Patient?_cursor=%00%01",
+    "/fhir/Patient?_summary=count&_elements=,",
+    "/fhir/Patient?_elements=%FF",
+    "/fhir/_history?_since=2020-02-30T00:00:00Z",
+    "/fhir/_history?_since=2020-01-01",
+    "/fhir/_history?_count=-5",
+    "/fhir/_history?_cursor=%FF",
+    "/fhir?_type=Nonsense",
+    "/fhir?_type=Patient,Observation",
+    "/fhir?_type=",
+    "/fhir/Patient/1/_history/99999999999999999999",
+    "/fhir/Patient/1/_history/0",
+    "/fhir/Patient?_format=%FF",
+    "/fhir/metadata?_pretty=%FF",
+]
+
+
+def test_garbage_urls_never_give_a_server_error(fhir: FhirClient) -> None:
+    failures = []
+    for url in GARBAGE_URLS:
+        response = fhir.get(url)
+        if response.status_code >= 500:
+            failures.append((url, response.status_code, response.text[:200]))
+        if response.status_code >= 400:
+            assert response.json()["resourceType"] == "OperationOutcome"
+    assert failures == []

@@ -98,6 +98,8 @@ def create_fhir_app(
             return error_response(error, pretty)
         except RecursionError:
             return error_response(Invalid("The content is nested too deeply"), pretty)
+        except OverflowError as overflow:  # e.g. a date at the end of year 9999 plus its range
+            return error_response(Invalid(f"A value is out of range: {overflow}"), pretty)
         except Exception as unexpected:
             conflict = as_transient_conflict(unexpected)
             if conflict is not None:
