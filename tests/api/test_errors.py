@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import itertools
 
+import httpx
+import orjson
 import pytest
 
 from tests.api.fhir_client import FHIR_JSON, FhirClient, patient
@@ -189,4 +191,39 @@ def test_garbage_urls_never_give_a_server_error(fhir: FhirClient) -> None:
             failures.append((url, response.status_code, response.text[:200]))
         if response.status_code >= 400:
             assert response.json()["resourceType"] == "OperationOutcome"
+    assert failures == []
+
+
+GARBAGE_HEADERS = [
+    {"If-Match": "W/"},
+    {"If-Match": 'W/"99999999999999999999999"'},
+    {"If-None-Match": 'W/"x", *, ,'},
+    {"If-Modified-Since": "Mon, 99 Foo 99999 99:99:99 GMT"},
+    {"If-None-Exist": "%%%"},
+    {"If-None-Exist": "_lastUpdated=ge2020-02-30"},
+    {"If-None-Exist": "Observation?_id=x"},
+    {"Prefer": "return=,handling=;;;=="},
+    {"Accept": ";;;,,,"},
+    {"Content-Type": ";charset=utf-8"},
+    {"Content-Length": "-1"},
+]
+
+
+def test_garbage_headers_never_give_a_server_error(fhir: FhirClient) -> None:
+    fhir.put("/fhir/Patient/p1", json=patient(id="p1"), headers=FHIR_JSON)
+    failures = []
+    for headers in GARBAGE_HEADERS:
+        for method, url in [
+            ("GET", "/fhir/Patient/p1"),
+            ("POST", "/fhir/Patient"),
+            ("PUT", "/fhir/Patient/p1"),
+            ("DELETE", "/fhir/Patient?_id=zz"),
+        ]:
+            body = b"" if method in ("GET", "DELETE") else orjson.dumps(patient(id="p1"))
+            try:
+                response = fhir.request(method, url, content=body, headers=headers)
+            except httpx.LocalProtocolError:
+                continue  # the client itself refuses to send it
+            if response.status_code >= 500:
+                failures.append((method, headers, response.text[:200]))
     assert failures == []
