@@ -27,17 +27,13 @@ TYPE_INTERACTIONS = (
     "search-type",
 )
 SYSTEM_INTERACTIONS = ("transaction", "batch", "search-system", "history-system")
-_SPECIAL_TYPES = {"_id": "token", "_lastUpdated": "date", "_type": "token"}
-
-
 def _search_param(resource_type: str | None, code: str) -> Json:
-    definition = search_parameters(resource_type).get(code) if resource_type else None
+    """A searchParam entry; the type and URL come from the official definition when there is one
+    (a parameter a module adds without a definition is listed as ``special``)."""
+    definition = search_parameters(resource_type or "Resource").get(code)
     if definition is None:
-        definition = search_parameters("Resource").get(code)
-    entry: Json = {"name": code, "type": definition.type if definition else _SPECIAL_TYPES[code]}
-    if definition is not None:
-        entry["definition"] = definition.url
-    return entry
+        return {"name": code, "type": "special"}
+    return {"name": code, "definition": definition.url, "type": definition.type}
 
 
 def _operations(operations: list[Operation]) -> list[Json]:
