@@ -149,3 +149,31 @@ def test_strict_mode_checks_paths_against_the_model() -> None:
     assert compile("Patient.name.given1")(PATIENT) == []
     with pytest.raises(FhirPathEvaluationError, match="no element given1"):
         compile("Patient.name.given1", strict=True)(PATIENT)
+
+
+SUITE_PATIENT = "suites/fhirpath/r4/input-json/patient-example.json"
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "Patient.birthDate",
+        "Patient.name.given",
+        "Patient.name.family",
+        "Patient.telecom.value",
+        "Patient.contact.name.family",
+        "Patient.managingOrganization",
+        "Observation.status",
+    ],
+)
+def test_plain_path_shortcut_matches_the_evaluator(expression: str) -> None:
+    import json
+
+    from tests.conftest import shared_path
+
+    example = json.loads(shared_path(*SUITE_PATIENT.split("/")).read_text(encoding="utf-8"))
+    compiled = compile(expression)
+    assert compiled.plain_path is not None
+    for resource in (PATIENT, example, OBSERVATION):
+        expected = [item.data for item in compiled.evaluate_items(resource)]
+        assert compiled(resource) == expected

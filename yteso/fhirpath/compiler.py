@@ -30,7 +30,7 @@ from yteso.fhirpath import (  # noqa: F401 - importing a section registers its f
 from yteso.fhirpath.context import Collection, Environment, Evaluator, integer_argument, single
 from yteso.fhirpath.errors import FhirPathEvaluationError, FhirPathSyntaxError
 from yteso.fhirpath.operators import BINARY, LOGIC, negate
-from yteso.fhirpath.paths import Navigator
+from yteso.fhirpath.paths import ChoiceNavigator, Navigator
 from yteso.fhirpath.quantity import Quantity
 from yteso.fhirpath.registry import lookup
 from yteso.fhirpath.temporal import DATE, DATETIME, Temporal, parse_date, parse_datetime, parse_time
@@ -189,7 +189,25 @@ class Compiler:
             self._argument(kind, a) for kind, a in zip(spec.kinds, node.arguments, strict=False)
         ]
         kinds = spec.kinds[:count]
-        return _call(spec.implementation, source, arguments, kinds)
+        general = _call(spec.implementation, source, arguments, kinds)
+        if node.name == "ofType" and isinstance(node.source, nodes.Member):
+            if arguments[0].namespace != "System":
+                return self._choice_of_type(node.source, arguments[0])
+        return general
+
+    def _choice_of_type(self, member: nodes.Member, spec: nodes.TypeSpecifier) -> Evaluator:
+        """``value.ofType(Quantity)`` reads ``valueQuantity`` alone when ``value`` is a choice."""
+        parents = self.compile(member.source)
+        navigate = ChoiceNavigator(member.name, spec.name)
+
+        def choice(this: Collection, env: Environment) -> Collection:
+            parent_items = parents(this, env)
+            found = navigate(parent_items)
+            if found is None:  # not a choice element here: filter the plain children
+                return filtering.of_type(navigate.generic(parent_items), env, spec)
+            return found
+
+        return choice
 
     def _argument(self, kind: str, argument: nodes.Expression) -> Any:
         if kind == "t":

@@ -49,11 +49,17 @@ def _emit_resources(value: Any, out: Collection) -> None:
 class Plan:
     """How to read one element name off one parent type (computed once per pair)."""
 
-    __slots__ = ("choices", "simple", "type")
+    __slots__ = ("choice_keys", "choices", "simple", "type")
 
-    def __init__(self, type_name: str | None, choices: dict[str, str] | None) -> None:
+    def __init__(
+        self, type_name: str | None, choices: dict[str, str] | None, name: str = ""
+    ) -> None:
         self.type = type_name
         self.choices = choices
+        # (JSON key, its ``_`` companion, type code) for each type a choice element allows
+        self.choice_keys = tuple(
+            (name + suffix, "_" + name + suffix, code) for suffix, code in (choices or {}).items()
+        )
         # a plain element of a known, fixed type: the navigator's inlined fast path
         self.simple = choices is None and type_name not in (None, _RESOURCE)
 
@@ -66,7 +72,7 @@ def plan(parent_type: str | None, name: str) -> Plan:
         return _UNTYPED
     found = model.child(parent_type, name)
     if found is not None:
-        return Plan(found.type, found.choices or None)
+        return Plan(found.type, found.choices or None, name)
     if model.choice_key(parent_type, name) is not None:
         raise FhirPathEvaluationError(
             f"{parent_type}.{name} is not an element name: choice elements are named without "
@@ -79,10 +85,9 @@ def read(node: Node, name: str, step: Plan, out: Collection) -> None:
     """Append the children called ``name`` of one node."""
     data = node.data
     if step.choices is not None:
-        for suffix, code in step.choices.items():
-            key = name + suffix
-            if key in data or "_" + key in data:
-                _emit(data.get(key), data.get("_" + key), code, out)
+        for key, shadow, code in step.choice_keys:
+            if key in data or shadow in data:
+                _emit(data.get(key), data.get(shadow), code, out)
                 return
         return
     value = data.get(name)
@@ -142,6 +147,37 @@ class Navigator:
                 out.extend([Node(v, child_type) for v in value if v is not None])
             elif value is not None:
                 out.append(Node(value, step.type))
+        return out
+
+
+class ChoiceNavigator:
+    """``focus.name.ofType(T)``: read only ``nameT`` where ``name`` is a choice element."""
+
+    __slots__ = ("generic", "keys", "name", "wanted")
+
+    def __init__(self, name: str, wanted: str) -> None:
+        self.name = name
+        self.wanted = wanted
+        self.generic = Navigator(name)
+        self.keys: dict[str | None, tuple[str, str] | None] = {}
+
+    def __call__(self, items: Collection) -> Collection | None:
+        """The typed children, or None when some parent is not a typed choice owner."""
+        out: Collection = []
+        for item in items:
+            if type(item) is not Node or type(item.data) is not dict:
+                continue
+            if item.type not in self.keys:
+                step = self.generic.plans.get(item.type) or plan(item.type, self.name)
+                key = self.name + self.wanted[0].upper() + self.wanted[1:]
+                known = step.choices is not None and self.wanted in step.choices.values()
+                self.keys[item.type] = (key, "_" + key) if known else None
+            keys = self.keys[item.type]
+            if keys is None:
+                return None
+            value, extra = item.data.get(keys[0]), item.data.get(keys[1])
+            if value is not None or extra is not None:
+                _emit(value, extra, self.wanted, out)
         return out
 
 

@@ -92,11 +92,14 @@ def _offset(text: str | None) -> int | None:
 def _valid(parts: tuple[int, ...], kind: str) -> bool:
     if kind == TIME:
         return _valid_time(parts)
-    if len(parts) > 1 and not 1 <= parts[1] <= 12:
+    count = len(parts)
+    if count > 1 and not 1 <= parts[1] <= 12:
         return False
-    if len(parts) > 2 and not 1 <= parts[2] <= calendar.monthrange(parts[0], parts[1])[1]:
-        return False
-    return _valid_time(parts[HOUR:])
+    if count > 2:
+        day = parts[2]
+        if day < 1 or (day > 28 and day > calendar.monthrange(parts[0], parts[1])[1]):
+            return False
+    return count <= HOUR or _valid_time(parts[HOUR:])
 
 
 def _valid_time(parts: tuple[int, ...]) -> bool:
