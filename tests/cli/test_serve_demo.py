@@ -17,17 +17,16 @@ def test_serve_demo_starts_with_data_on_the_embedded_default(tmp_path: Path) -> 
     port = free_port()
     env = {**os.environ, "YTESO_HOME": str(tmp_path / "home")}
     cmd = [sys.executable, "-m", "yteso", "serve", "--demo", "--demo-people", "50"]
-    proc = subprocess.Popen(
-        [*cmd, "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    log_path = tmp_path / "serve.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [*cmd, "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 120
         while True:
-            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+            assert proc.poll() is None, log_path.read_text()
             try:
                 if httpx.get(base + "/readyz", timeout=2).status_code == 200:
                     break
