@@ -14,9 +14,8 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Mount
 
-from yteso.api import create_fhir_app
+from yteso.api import create_fhir_app, fhir_routes
 from yteso.store import open_store
 from yteso.store.base import Store
 from yteso.web import MetricsMiddleware, health_routes, landing_routes
@@ -38,7 +37,7 @@ def create_app(store: Store) -> Starlette:
     routes = [
         *landing_routes(store, FHIR_BASE),
         *health_routes(store, registry),
-        Mount(FHIR_BASE, app=fhir),
+        *fhir_routes(fhir, FHIR_BASE),
     ]
 
     @asynccontextmanager
