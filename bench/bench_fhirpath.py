@@ -183,6 +183,22 @@ def measure_js(data: dict[str, list[dict[str, Any]]], rounds: int, js_dir: Path)
     return [row["rate"] for row in json.loads(output)]
 
 
+def measure_invariants(data: dict[str, list[dict[str, Any]]], rounds: int) -> None:
+    """µs per resource of check_invariants vs the structural validator (same run)."""
+    from yteso.fhir.validation import validate
+    from yteso.fhirpath.invariants import check_invariants
+
+    print(f"\n{'invariants µs':>14} {'validate µs':>12}  resource")
+    for kind in ("Patient", "Observation"):
+        items = [dict(r, text=NARRATIVE) for r in data[kind][:2000]]
+        invariants = best_rate(_over(check_invariants, items), len(items), rounds)
+        structural = best_rate(_over(validate, items), len(items), rounds)
+        print(f"{1e6 / invariants:14.1f} {1e6 / structural:12.1f}  {kind}")
+
+
+NARRATIVE = {"status": "generated", "div": '<div xmlns="http://www.w3.org/1999/xhtml">x</div>'}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--resources", type=int, default=20000)
@@ -204,6 +220,7 @@ def main() -> None:
             f"{row['yteso'] / row['fhirpathpy']:6.1f} {ratio_js} {1e6 / row['yteso']:6.2f}  "
             f"{row['agree']}  {row['expression']}"
         )
+    measure_invariants(data, args.rounds)
 
 
 if __name__ == "__main__":

@@ -164,6 +164,8 @@ class Compiler:
         operator = LOGIC.get(node.operator) or BINARY[node.operator]
         if node.operator in ("=", "!=") and isinstance(node.right, nodes.StringLiteral):
             return _string_equality(left, node.right.value, operator, node.operator == "!=")
+        if node.operator in _DECIDED_BY_LEFT:
+            return _short_circuit(left, right, operator, _DECIDED_BY_LEFT[node.operator])
         return lambda this, env: operator(left(this, env), right(this, env))
 
     def _compile_TypeOperation(self, node: nodes.TypeOperation) -> Evaluator:
@@ -222,6 +224,29 @@ class Compiler:
                 return self.compile(argument.operand), True
             return self.compile(argument), False
         return self.compile(argument)
+
+
+# Boolean operators whose left operand alone can decide: ``true or x`` is true whatever x is.
+_DECIDED_BY_LEFT = {"or": (True, True), "and": (False, False), "implies": (False, True)}
+
+
+def _short_circuit(
+    left: Evaluator,
+    right: Evaluator,
+    operator: Callable[[Collection, Collection], Collection],
+    rule: tuple[bool, bool],
+) -> Evaluator:
+    """Skip the right operand when the left decides (the spec allows either order)."""
+    deciding, result = rule
+    decided = [result]
+
+    def logic(this: Collection, env: Environment) -> Collection:
+        first = left(this, env)
+        if len(first) == 1 and first[0] is deciding:
+            return decided
+        return operator(first, right(this, env))
+
+    return logic
 
 
 _STRING_TYPES = frozenset(

@@ -4,7 +4,8 @@ https://hl7.org/fhir/R4/conformance-rules.html#constraints. Every node is checke
 constraints of its element (``pat-1`` on ``Patient.contact``) and of its datatype (``per-1`` on
 any Period); contained resources, Bundle entries and ``Parameters`` resources are checked as
 resources of their own (``%resource`` is the nearest resource, ``%rootResource`` the outermost).
-Keys the structural validator already enforces (``ele-1``, ``ext-1``, ``dom-2/4/5``) are skipped,
+Keys the structural validator already enforces (``ele-1``, ``ext-1``, ``dom-2/4/5``,
+``txt-1/2``) are skipped,
 as are the few expressions naming types R4 does not have (``dom-r4b``). Plans are compiled once
 per element and type.
 """
@@ -25,7 +26,8 @@ from yteso.fhirpath.engine import CompiledExpression, compile
 from yteso.fhirpath.errors import FhirPathError
 from yteso.fhirpath.values import Node
 
-STRUCTURAL_KEYS = frozenset({"ele-1", "ext-1", "dom-2", "dom-4", "dom-5"})
+# Enforced by yteso.fhir.validation already (txt-1/txt-2: its narrative xhtml check).
+STRUCTURAL_KEYS = frozenset({"ele-1", "ext-1", "dom-2", "dom-4", "dom-5", "txt-1", "txt-2"})
 _RESOURCE_TYPES = frozenset({"Resource", "DomainResource"})
 
 
