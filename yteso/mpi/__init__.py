@@ -25,7 +25,6 @@ from yteso.mpi.model import MatchModel, train_model
 from yteso.mpi.normalize import PatientFeatures, patient_features
 
 __all__ = [
-    "SOCIAL_INSURANCE_SYSTEM",
     "Candidate",
     "Decision",
     "Grade",
@@ -35,6 +34,7 @@ __all__ = [
     "MatchModel",
     "Outcome",
     "PatientFeatures",
+    "SOCIAL_INSURANCE_SYSTEM",
     "ScoredPair",
     "Thresholds",
     "check_patient_identifiers",
