@@ -25,7 +25,7 @@ from yteso.api.http_requests import fhir_request, route_path
 from yteso.api.negotiation import FHIR_JSON_UTF8, check_response_format
 from yteso.api.operations import Operation, builtin_operations, operation_table
 from yteso.api.transient_errors import as_transient_conflict
-from yteso.fhir.definitions import resource_types
+from yteso.fhir.definitions import resource_types, value_set_codes
 from yteso.fhir.errors import FhirError, Invalid, Processing
 from yteso.store.base import Store
 
@@ -68,6 +68,16 @@ def error_response(error: FhirError, pretty: bool = False) -> Response:
     return render(FhirResponse(error.status, resource=error.outcome()), pretty)
 
 
+RESOURCE_TYPES_VALUE_SET = "http://hl7.org/fhir/ValueSet/resource-types"
+
+
+def served_resource_types() -> frozenset[str]:
+    """Concrete resource types that are also codes of R4's resource-types value set (the
+    definitions also carry types, such as SubscriptionStatus, that R4 4.0.1 does not list)."""
+    codes = value_set_codes(RESOURCE_TYPES_VALUE_SET)
+    return resource_types() & codes if codes else resource_types()
+
+
 def create_fhir_app(
     store: Store,
     *,
@@ -78,7 +88,7 @@ def create_fhir_app(
 ) -> Starlette:
     """The FHIR API over ``store``; mount it at ``base_url_path`` (or serve it standalone)."""
     settings = ApiSettings(
-        resource_types=resource_types(),
+        resource_types=served_resource_types(),
         operations=operation_table([*builtin_operations(), *operations]),
         search_params=search_params or store.supported_search_params,
     )

@@ -68,7 +68,9 @@ def bundle(kind: str, links: list[Json], entries: Iterable[Json], total: int | N
     if total is not None:
         out["total"] = total
     out["link"] = links
-    out["entry"] = list(entries)
+    listed = list(entries)
+    if listed:  # ele-1: no empty arrays
+        out["entry"] = listed
     return out
 
 
