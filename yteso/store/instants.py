@@ -6,6 +6,7 @@ https://hl7.org/fhir/R4/datatypes.html#instant
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 
 
 def now_utc() -> datetime:
@@ -14,10 +15,11 @@ def now_utc() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
+@lru_cache(maxsize=4096)  # bulk writes format the same few instants thousands of times
 def format_instant(moment: datetime) -> str:
     """``2026-11-25T23:58:20.123Z``: fixed width, so text order is time order (SQLite column)."""
     utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    return utc.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def parse_instant(text: str) -> datetime:

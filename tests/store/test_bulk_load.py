@@ -1,0 +1,120 @@
+"""Bulk load of NDJSON, Bundles and folders: invalid rows reported, the rest stored."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from yteso.store import SqlStore, load_paths, open_store
+
+
+def patient(i: int) -> dict[str, object]:
+    return {"resourceType": "Patient", "id": f"p{i}", "gender": "female", "birthDate": "1980-05-06"}
+
+
+def observation(i: int) -> dict[str, object]:
+    return {
+        "resourceType": "Observation",
+        "id": f"o{i}",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+        "subject": {"reference": f"Patient/p{i}"},
+        "valueQuantity": {"value": 72, "unit": "/min"},
+    }
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[SqlStore]:
+    opened = open_store(store_url)
+    yield opened
+    opened.close()
+
+
+def write_ndjson(path: Path, rows: list[object]) -> Path:
+    path.write_bytes(
+        b"".join(orjson.dumps(r) + b"\n" if not isinstance(r, bytes) else r + b"\n" for r in rows)
+    )
+    return path
+
+
+def test_ndjson_reports_bad_lines_and_loads_the_rest(store: SqlStore, tmp_path: Path) -> None:
+    rows: list[object] = [
+        patient(1),
+        b"{not json",
+        patient(2),
+        b"",
+        {"resourceType": "Patient", "gender": 5},
+    ]
+    path = write_ndjson(tmp_path / "patients.ndjson", rows)
+    calls: list[tuple[int, int | None]] = []
+    report = load_paths(store, [path], progress=lambda done, total: calls.append((done, total)))
+    assert report.loaded == 2 and report.failed == 2
+    assert [(f.file, f.line) for f in report.failures] == [(str(path), 2), (str(path), 5)]
+    assert "gender" in str(report.failures[1])
+    assert store.counts() == {"Patient": 2}
+    assert calls[-1] == (4, 4)
+    assert report.by_type == {"Patient": 2} and "Loaded 2" in report.summary()
+
+
+def test_transaction_bundle_honours_requests(store: SqlStore, tmp_path: Path) -> None:
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a",
+                "resource": {"resourceType": "Patient", "gender": "male"},
+                "request": {"method": "POST", "url": "Patient"},
+            },
+            {
+                "resource": {
+                    **observation(1),
+                    "id": "whatever",
+                    "subject": {"reference": "urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a"},
+                },
+                "request": {"method": "PUT", "url": "Observation/o-put"},
+            },
+            {"request": {"method": "DELETE", "url": "Patient/p1"}},
+        ],
+    }
+    path = tmp_path / "tx.json"
+    path.write_bytes(orjson.dumps(bundle))
+    report = load_paths(store, [path])
+    assert report.loaded == 2
+    assert [(f.line, f.entry) for f in report.failures] == [(None, 2)]
+    reference = store.read("Observation", "o-put").resource()["subject"]["reference"]
+    patient_id = reference.removeprefix("Patient/")
+    assert store.read("Patient", patient_id).resource()["gender"] == "male"
+
+
+def test_folders_collections_and_reloads(store: SqlStore, tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    (folder / "nested").mkdir(parents=True)
+    write_ndjson(folder / "Patient.ndjson", [patient(i) for i in range(5)])
+    write_ndjson(folder / "nested" / "Observation.ndjson", [observation(i) for i in range(5)])
+    collection = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": patient(9)}],
+    }
+    (folder / "collection.json").write_bytes(orjson.dumps(collection))
+    (folder / "notes.txt").write_text("ignored")
+    first = load_paths(store, [folder])
+    again = load_paths(store, [folder], batch_size=3)
+    assert (first.loaded, again.loaded, first.failed) == (11, 11, 0)
+    assert store.counts() == {"Patient": 6, "Observation": 5}
+    assert store.read("Patient", "p0").version == 2
+    assert store.read("Observation", "o0").resource()["meta"]["versionId"] == "2"
+
+
+def test_worker_processes_give_the_same_result(store: SqlStore, tmp_path: Path) -> None:
+    rows: list[object] = [patient(i) for i in range(2500)] + [{"resourceType": "Nope"}]
+    path = write_ndjson(tmp_path / "many.ndjson", rows)
+    report = load_paths(store, [path], workers=2, batch_size=1000)
+    assert (report.loaded, report.failed) == (2500, 1)
+    assert report.failures[0].line == 2501
+    assert store.counts() == {"Patient": 2500}
+    assert store.read("Patient", "p2499").resource()["birthDate"] == "1980-05-06"
