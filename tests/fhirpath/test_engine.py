@@ -15,6 +15,7 @@ from yteso.fhirpath import (
     compile,
     evaluate,
 )
+from yteso.fhirpath.values import plain
 
 PATIENT: dict[str, Any] = {
     "resourceType": "Patient",
@@ -164,6 +165,13 @@ SUITE_PATIENT = "suites/fhirpath/r4/input-json/patient-example.json"
         "Patient.contact.name.family",
         "Patient.managingOrganization",
         "Observation.status",
+        "Observation.value.ofType(Quantity).value",
+        "Observation.code.coding.code.first()",
+        "Patient.name.given.count()",
+        "Patient.contact.exists()",
+        "Patient.link.empty()",
+        "Bundle.entry.resource.ofType(Observation).count()",
+        "Bundle.entry.resource.ofType(Patient).name.family",
     ],
 )
 def test_plain_path_shortcut_matches_the_evaluator(expression: str) -> None:
@@ -174,6 +182,6 @@ def test_plain_path_shortcut_matches_the_evaluator(expression: str) -> None:
     example = json.loads(shared_path(*SUITE_PATIENT.split("/")).read_text(encoding="utf-8"))
     compiled = compile(expression)
     assert compiled.plain_path is not None
-    for resource in (PATIENT, example, OBSERVATION):
-        expected = [item.data for item in compiled.evaluate_items(resource)]
+    for resource in (PATIENT, example, OBSERVATION, BUNDLE):
+        expected = [plain(item) for item in compiled.evaluate_items(resource)]
         assert compiled(resource) == expected

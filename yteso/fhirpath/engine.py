@@ -9,19 +9,12 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from yteso.fhirpath import model
 from yteso.fhirpath import strict as strict_mode
 from yteso.fhirpath.compiler import Compiler
 from yteso.fhirpath.context import Collection, Environment, Evaluator, Services
-from yteso.fhirpath.nodes import (
-    EnvironmentVariable,
-    Expression,
-    FunctionCall,
-    Identifier,
-    Member,
-    SpecialVariable,
-)
+from yteso.fhirpath.nodes import EnvironmentVariable, Expression, FunctionCall, SpecialVariable
 from yteso.fhirpath.parser import parse
+from yteso.fhirpath.plain_paths import plain_path, walk
 from yteso.fhirpath.values import Node, resource_node
 
 CACHE_SIZE = 4096
@@ -65,7 +58,7 @@ class CompiledExpression:
     ) -> list[Any]:
         """The result as plain values: JSON for FHIR elements, System values otherwise."""
         if self.plain_path is not None and type(resource) is dict and not self.strict:
-            found = _walk_plain(resource, *self.plain_path)
+            found = walk(resource, self.plain_path)
             if found is not None:
                 return found
         if self.strict or type(resource) is not dict:
@@ -101,49 +94,6 @@ class CompiledExpression:
     def evaluate_in(self, focus: Collection, env: Environment) -> Collection:
         """Evaluate against an explicit focus and environment (invariants use this)."""
         return self.evaluator(focus, env)
-
-
-def plain_path(tree: Expression) -> tuple[str, tuple[str, ...]] | None:
-    """``Patient.name.given``: a resource type and plain (non-choice) element steps, else None.
-
-    Such paths are walked straight over the JSON by ``__call__`` (search-parameter extraction
-    is mostly this shape).
-    """
-    steps: list[str] = []
-    while isinstance(tree, Member):
-        steps.append(tree.name)
-        tree = tree.source
-    if not isinstance(tree, Identifier) or not steps or not model.is_resource_type(tree.name):
-        return None
-    type_name = tree.name
-    for step in reversed(steps):
-        found = model.child(type_name, step)
-        if found is None or found.type is None or found.type == "Resource":
-            return None
-        type_name = found.type
-    return tree.name, tuple(reversed(steps))
-
-
-def _walk_plain(resource: dict[str, Any], root: str, steps: tuple[str, ...]) -> list[Any] | None:
-    """The values at ``steps``, or None to fall back (other type, primitive extensions)."""
-    if resource.get("resourceType") != root:
-        return None
-    items: list[Any] = [resource]
-    for step in steps:
-        shadow = "_" + step
-        found: list[Any] = []
-        for data in items:
-            if type(data) is not dict:
-                continue
-            if shadow in data:
-                return None
-            value = data.get(step)
-            if type(value) is list:
-                found.extend([item for item in value if item is not None])
-            elif value is not None:
-                found.append(value)
-        items = found
-    return items
 
 
 _ENVIRONMENT_FUNCTIONS = frozenset(

@@ -1,0 +1,135 @@
+"""A shortcut for the commonest expressions: element paths walked straight over the JSON.
+
+``Patient.name.given``, ``Observation.value.ofType(Quantity).value``,
+``Bundle.entry.resource.ofType(Observation).count()``: when the R4 model fixes every step's
+type (no untyped choice, a ``Resource`` step always narrowed by ``ofType``), the answer needs
+no typed nodes, so :class:`~yteso.fhirpath.engine.CompiledExpression` walks the dicts and lists
+directly. Anything unusual at run time (another resource type, a primitive's ``_name``
+extension) falls back to the evaluator, which stays the reference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from yteso.fhirpath import model
+from yteso.fhirpath.nodes import Expression, FunctionCall, Identifier, Member
+
+TERMINALS = frozenset({"count", "exists", "empty", "first"})
+MEMBER = "member"
+RESOURCE = "resource"
+
+
+@dataclass(frozen=True, slots=True)
+class PlainPath:
+    root: str  # the resource type the expression starts from
+    steps: tuple[tuple[str, str], ...]  # (MEMBER, JSON key) or (RESOURCE, resource type)
+    terminal: str | None  # count | exists | empty | first, applied last
+
+
+def _type_argument(call: FunctionCall) -> str | None:
+    if len(call.arguments) != 1:
+        return None
+    argument = call.arguments[0]
+    if isinstance(argument, Identifier):
+        return argument.name
+    if isinstance(argument, Member) and isinstance(argument.source, Identifier):
+        return argument.name if argument.source.name == "FHIR" else None
+    return None
+
+
+def _chain(tree: Expression) -> tuple[Expression, list[tuple[str, str]]] | None:
+    chain: list[tuple[str, str]] = []
+    while True:
+        if isinstance(tree, Member):
+            chain.append(("member", tree.name))
+            tree = tree.source
+        elif isinstance(tree, FunctionCall) and tree.name == "ofType" and tree.source is not None:
+            wanted = _type_argument(tree)
+            if wanted is None:
+                return None
+            chain.append(("ofType", wanted))
+            tree = tree.source
+        else:
+            chain.reverse()
+            return tree, chain
+
+
+def plain_path(tree: Expression) -> PlainPath | None:
+    terminal = None
+    if isinstance(tree, FunctionCall) and tree.name in TERMINALS and tree.source is not None:
+        if tree.arguments:
+            return None
+        terminal, tree = tree.name, tree.source
+    found = _chain(tree)
+    if found is None:
+        return None
+    root, chain = found
+    if not isinstance(root, Identifier) or not chain or not model.is_resource_type(root.name):
+        return None
+    steps = _steps(root.name, chain)
+    return None if steps is None else PlainPath(root.name, steps, terminal)
+
+
+def _steps(type_name: str, chain: list[tuple[str, str]]) -> tuple[tuple[str, str], ...] | None:
+    steps: list[tuple[str, str]] = []
+    index = 0
+    while index < len(chain):
+        kind, name = chain[index]
+        following = chain[index + 1] if index + 1 < len(chain) else None
+        narrowed = following[1] if following and following[0] == "ofType" else None
+        if kind == "ofType":
+            if name != type_name:
+                return None
+            index += 1
+            continue
+        child = model.child(type_name, name)
+        if child is None:
+            return None
+        if child.type is None:  # a choice: only with ofType naming one of its types
+            if narrowed is None or narrowed not in child.choices.values():
+                return None
+            steps.append((MEMBER, name + narrowed[0].upper() + narrowed[1:]))
+            type_name, index = narrowed, index + 2
+        elif child.type == "Resource":
+            if narrowed is None or not model.is_resource_type(narrowed):
+                return None
+            steps += [(MEMBER, name), (RESOURCE, narrowed)]
+            type_name, index = narrowed, index + 2
+        else:
+            steps.append((MEMBER, name))
+            type_name, index = child.type, index + 1
+    return tuple(steps)
+
+
+def walk(resource: dict[str, Any], path: PlainPath) -> list[Any] | None:
+    """The plain result, or None to fall back to the evaluator."""
+    if resource.get("resourceType") != path.root:
+        return None
+    items: list[Any] = [resource]
+    for kind, name in path.steps:
+        if kind == RESOURCE:
+            items = [d for d in items if type(d) is dict and d.get("resourceType") == name]
+            continue
+        shadow = "_" + name
+        found: list[Any] = []
+        for data in items:
+            if type(data) is not dict:
+                continue
+            if shadow in data:
+                return None
+            value = data.get(name)
+            if type(value) is list:
+                found.extend([item for item in value if item is not None])
+            elif value is not None:
+                found.append(value)
+        items = found
+    terminal = path.terminal
+    if terminal is None:
+        return items
+    if terminal == "count":
+        return [len(items)]
+    if terminal == "first":
+        return items[:1]
+    return [bool(items)] if terminal == "exists" else [not items]
