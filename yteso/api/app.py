@@ -99,7 +99,7 @@ def create_fhir_app(
             path, base_path = route_path(request, base_url_path)
             fhir = await fhir_request(request, path, settings.resource_types, max_body_bytes)
             pretty = fhir.param("_pretty") == "true"
-            check_response_format(request.headers.get("accept"), fhir.param("_format"))
+            check_response_format(fhir.accept, fhir.param("_format"))
             ctx = ApiContext(store, settings, _origin(request) + base_path)
             if fhir.method == "GET" and level(fhir) in INLINE_LEVELS:
                 return render(dispatch(ctx, fhir), pretty)
@@ -146,8 +146,8 @@ def fhir_routes(fhir_app: ASGIApp, base_url_path: str = "/fhir") -> list[BaseRou
 
 def _origin(request: Request) -> str:
     """``scheme://host`` from the scope and Host header (cheaper than building ``request.url``)."""
-    host = request.headers.get("host") or "localhost"
-    return f"{request.scope.get('scheme', 'http')}://{host}"
+    host = next((v for k, v in request.scope["headers"] if k == b"host"), b"localhost")
+    return f"{request.scope.get('scheme', 'http')}://{host.decode('latin-1')}"
 
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "create_fhir_app", "error_response", "fhir_routes", "render"]

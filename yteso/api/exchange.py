@@ -33,6 +33,7 @@ class FhirRequest:
     params: tuple[tuple[str, str], ...] = ()
     body: Any = None  # parsed JSON (a resource, a JSON Patch list) or None
     content_type: str = ""  # media type without parameters
+    accept: str | None = None
     if_match: str | None = None
     if_none_match: str | None = None
     if_modified_since: str | None = None

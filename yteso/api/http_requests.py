@@ -80,7 +80,8 @@ def _with_body(target: FhirRequest, body: bytes, content_type: str) -> FhirReque
 async def fhir_request(
     request: Request, path: str, resource_types: frozenset[str], body_limit: int
 ) -> FhirRequest:
-    headers = request.headers
+    # ASGI header names are lowercase bytes; one dict beats repeated scans of the list.
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in request.scope["headers"]}
     method = "GET" if request.method == "HEAD" else request.method
     target = parse_target(
         method,
@@ -93,6 +94,7 @@ async def fhir_request(
     target = replace(
         target,
         content_type=content_type,
+        accept=headers.get("accept"),
         if_match=headers.get("if-match"),
         if_none_match=headers.get("if-none-match"),
         if_modified_since=headers.get("if-modified-since"),
