@@ -145,13 +145,16 @@ def test_batch_entries_are_independent(fhir: FhirClient) -> None:
         {"request": {"method": "GET", "url": f"Patient/{existing['id']}"}},
         {"request": {"method": "GET", "url": "Patient/missing"}},
         {"request": {"method": "DELETE", "url": f"Patient/{existing['id']}"}},
+        {"request": {"method": "GET", "url": f"Patient?_id={existing['id']}"}},
     )
     response = fhir.post("/fhir", json=request, headers=FHIR_JSON)
     assert response.status_code == 200, response.text
     result = response.json()
     assert result["type"] == "batch-response"
     statuses = [e["response"]["status"].split()[0] for e in result["entry"]]
-    assert statuses == ["201", "400", "200", "404", "204"]
+    assert statuses == ["201", "400", "200", "404", "204", "200"]
+    assert result["entry"][5]["resource"]["type"] == "searchset"
+    assert "entry" not in result["entry"][5]["resource"]  # deleted by the entry before it
     assert result["entry"][1]["response"]["outcome"]["resourceType"] == "OperationOutcome"
 
 
