@@ -9,7 +9,7 @@ dose is given where the child was born, mostly within 24 hours.
 
 Records start with the national immunization information system (mid-2017); Td at 7 years
 and rotavirus come in with Circular 10/2024 (1 August 2024), rotavirus only in the provinces
-of the first (2024) and second (2025) roll-out waves.
+of the first (late 2024) and second (2025) roll-out waves.
 """
 
 from __future__ import annotations
@@ -28,11 +28,13 @@ REGISTRY_START = date(2017, 6, 1).toordinal()
 ZERO_DOSE_SHARE = 0.02
 LATE_FAMILY_SHARE = 0.15
 DROPOUT = 0.04  # started a series but did not finish it
-#: Rotavirus roll-out (2025 province codes): first wave from Aug 2024, second from Jul 2025.
+#: Rotavirus roll-out (2025 province codes; the lists are illustrative): from late 2024 in
+#: 32 mountainous and remote (pre-2025) provinces, 9 more in 2025 (Ministry of Health via
+#: daibieunhandan.vn).
 ROTAVIRUS_WAVES = (
-    (date(2024, 8, 1).toordinal(), frozenset({"01", "04", "11", "12", "14", "20", "22", "31",
-                                             "38", "40", "46", "48", "52", "66", "79", "92"})),
-    (date(2025, 7, 1).toordinal(), frozenset({"08", "15", "19", "33", "44", "56", "86", "96"})),
+    (date(2024, 11, 1).toordinal(), frozenset({"04", "08", "11", "12", "14", "15", "19", "20",
+                                              "25", "38", "40", "44", "51", "52", "66", "68"})),
+    (date(2025, 7, 1).toordinal(), frozenset({"42", "46", "56", "86", "91", "92", "96"})),
 )  # fmt: skip
 VIETNAMESE_VACCINE_NAMES = {
     "08": "Vắc xin viêm gan B sơ sinh",
