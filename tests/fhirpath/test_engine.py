@@ -172,6 +172,11 @@ SUITE_PATIENT = "suites/fhirpath/r4/input-json/patient-example.json"
         "Patient.link.empty()",
         "Bundle.entry.resource.ofType(Observation).count()",
         "Bundle.entry.resource.ofType(Patient).name.family",
+        "Patient.name.where(use = 'official').given.first()",
+        "Patient.name.where(use = 'maiden').given",
+        "Observation.code.coding.where(system = 'http://loinc.org').code",
+        "Patient.identifier.where(system = 'http://fhir.hl7.org.vn/core/sid/cccd').value.exists()",
+        "Patient.telecom.where(use = 'home').where(system = 'phone').value",
     ],
 )
 def test_plain_path_shortcut_matches_the_evaluator(expression: str) -> None:

@@ -1,7 +1,8 @@
 """A shortcut for the commonest expressions: element paths walked straight over the JSON.
 
 ``Patient.name.given``, ``Observation.value.ofType(Quantity).value``,
-``Bundle.entry.resource.ofType(Observation).count()``: when the R4 model fixes every step's
+``Bundle.entry.resource.ofType(Observation).count()``, ``name.where(use = 'official').given``:
+when the R4 model fixes every step's
 type (no untyped choice, a ``Resource`` step always narrowed by ``ofType``), the answer needs
 no typed nodes, so :class:`~yteso.fhirpath.engine.CompiledExpression` walks the dicts and lists
 directly. Anything unusual at run time (another resource type, a primitive's ``_name``
@@ -13,18 +14,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from yteso.fhir import definitions
 from yteso.fhirpath import model
-from yteso.fhirpath.nodes import Expression, FunctionCall, Identifier, Member
+from yteso.fhirpath.nodes import (
+    Binary,
+    Expression,
+    FunctionCall,
+    Identifier,
+    Member,
+    StringLiteral,
+)
 
 TERMINALS = frozenset({"count", "exists", "empty", "first"})
 MEMBER = "member"
 RESOURCE = "resource"
+WHERE = "where"  # keep items whose single string element equals a text
+_STRING_TYPES = frozenset(
+    name for name, system in model.PRIMITIVE_SYSTEM_TYPES.items() if system == "String"
+)
 
 
 @dataclass(frozen=True, slots=True)
 class PlainPath:
     root: str  # the resource type the expression starts from
-    steps: tuple[tuple[str, str], ...]  # (MEMBER, JSON key) or (RESOURCE, resource type)
+    # (MEMBER, JSON key), (RESOURCE, resource type) or (WHERE, JSON key, text)
+    steps: tuple[tuple[str, ...], ...]
     terminal: str | None  # count | exists | empty | first, applied last
 
 
@@ -39,10 +53,27 @@ def _type_argument(call: FunctionCall) -> str | None:
     return None
 
 
-def _chain(tree: Expression) -> tuple[Expression, list[tuple[str, str]]] | None:
-    chain: list[tuple[str, str]] = []
+def _where_test(call: FunctionCall) -> tuple[str, str] | None:
+    """``where(key = 'text')`` as (key, text), else None."""
+    if len(call.arguments) != 1:
+        return None
+    test = call.arguments[0]
+    if isinstance(test, Binary) and test.operator == "=":
+        if isinstance(test.left, Identifier) and isinstance(test.right, StringLiteral):
+            return test.left.name, test.right.value
+    return None
+
+
+def _chain(tree: Expression) -> tuple[Expression, list[tuple[str, ...]]] | None:
+    chain: list[tuple[str, ...]] = []
     while True:
-        if isinstance(tree, Member):
+        if isinstance(tree, FunctionCall) and tree.name == WHERE and tree.source is not None:
+            test = _where_test(tree)
+            if test is None:
+                return None
+            chain.append((WHERE, *test))
+            tree = tree.source
+        elif isinstance(tree, Member):
             chain.append(("member", tree.name))
             tree = tree.source
         elif isinstance(tree, FunctionCall) and tree.name == "ofType" and tree.source is not None:
@@ -72,11 +103,25 @@ def plain_path(tree: Expression) -> PlainPath | None:
     return None if steps is None else PlainPath(root.name, steps, terminal)
 
 
-def _steps(type_name: str, chain: list[tuple[str, str]]) -> tuple[tuple[str, str], ...] | None:
-    steps: list[tuple[str, str]] = []
+def _single_string(type_name: str, key: str) -> bool:
+    child = model.child(type_name, key)
+    if child is None or child.type not in _STRING_TYPES:
+        return False
+    element = definitions.element(f"{type_name}.{key}")
+    return element is not None and not element.is_array
+
+
+def _steps(type_name: str, chain: list[tuple[str, ...]]) -> tuple[tuple[str, ...], ...] | None:
+    steps: list[tuple[str, ...]] = []
     index = 0
     while index < len(chain):
-        kind, name = chain[index]
+        kind, name = chain[index][:2]
+        if kind == WHERE:
+            if not _single_string(type_name, name):
+                return None
+            steps.append(chain[index])
+            index += 1
+            continue
         following = chain[index + 1] if index + 1 < len(chain) else None
         narrowed = following[1] if following and following[0] == "ofType" else None
         if kind == "ofType":
@@ -108,11 +153,20 @@ def walk(resource: dict[str, Any], path: PlainPath) -> list[Any] | None:
     if resource.get("resourceType") != path.root:
         return None
     items: list[Any] = [resource]
-    for kind, name in path.steps:
+    for step in path.steps:
+        kind, name = step[0], step[1]
         if kind == RESOURCE:
             items = [d for d in items if type(d) is dict and d.get("resourceType") == name]
             continue
         shadow = "_" + name
+        if kind == WHERE:
+            if any(
+                type(d) is not dict or shadow in d or type(d.get(name, "")) is not str
+                for d in items
+            ):
+                return None
+            items = [d for d in items if d.get(name) == step[2]]
+            continue
         found: list[Any] = []
         for data in items:
             if type(data) is not dict:
