@@ -120,3 +120,13 @@ def test_every_prescription_has_a_reason_and_encounter(
     for request in small_resources["MedicationRequest"]:
         reason = conditions[request["reasonReference"][0]["reference"]]
         assert reason["subject"] == request["subject"]
+
+
+def test_encounter_diagnosis_points_back(small_resources: dict[str, list[dict]]) -> None:
+    conditions = {f"Condition/{c['id']}": c for c in small_resources["Condition"]}
+    diagnosed = [e for e in small_resources["Encounter"] if "diagnosis" in e]
+    assert len(diagnosed) > len(small_resources["Encounter"]) / 4
+    for enc in diagnosed:
+        condition = conditions[enc["diagnosis"][0]["condition"]["reference"]]
+        assert condition["encounter"]["reference"] == f"Encounter/{enc['id']}"
+        assert condition["subject"] == enc["subject"]

@@ -205,9 +205,11 @@ def _episode(person: Person, health: Health, rng: Random, ordinal: int, as_of: i
     )  # fmt: skip
     stay = 3 + int(rng.random() * 7) if inpatient else 0
     type_text = "Điều trị nội trú" if inpatient else "Khám bệnh ngoại trú"
-    records = [encounter(visit, "IMP" if inpatient else "AMB", type_text, days=stay)]
-    resolved = ordinal + illness.days_to_resolve
     condition_id = person.next_id("cond")
+    records = [
+        encounter(visit, "IMP" if inpatient else "AMB", type_text, stay, diagnosis_id=condition_id)
+    ]
+    resolved = ordinal + illness.days_to_resolve
     records.append(
         condition(
             condition_id, visit, concept(ICD10, illness.code, illness.display, illness.text),

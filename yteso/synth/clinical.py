@@ -74,11 +74,17 @@ class Visit:
 
 
 def encounter(
-    visit: Visit, class_code: str, type_text: str, days: int = 0, minutes: int = 20
+    visit: Visit,
+    class_code: str,
+    type_text: str,
+    days: int = 0,
+    minutes: int = 20,
+    diagnosis_id: str | None = None,
 ) -> Json:
+    """A finished Encounter; ``diagnosis_id`` names the Condition diagnosed during it."""
     facility = visit.facility
     end_minute = visit.minute + minutes if days == 0 else 9 * 60
-    return {
+    resource: Json = {
         "resourceType": "Encounter",
         "id": visit.encounter_id,
         "meta": SYNTHETIC_TAG,
@@ -91,6 +97,9 @@ def encounter(
         "location": [{"location": ref("Location", facility.location_id)}],
         "serviceProvider": ref("Organization", facility.organization_id),
     }
+    if diagnosis_id:
+        resource["diagnosis"] = [{"condition": ref("Condition", diagnosis_id), "rank": 1}]
+    return resource
 
 
 def condition(

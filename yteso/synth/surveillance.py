@@ -145,10 +145,12 @@ class Surveillance:
         )  # fmt: skip
         stay = 3 + int(rng.random() * 5) if inpatient else 0
         resolved = seen + 7 + int(rng.random() * 7)
+        condition_id = person.next_id("cond")
+        class_code = "IMP" if inpatient else "AMB"
         return [
-            encounter(visit, "IMP" if inpatient else "AMB", "Khám bệnh truyền nhiễm", days=stay),
+            encounter(visit, class_code, "Khám bệnh truyền nhiễm", stay, diagnosis_id=condition_id),
             condition(
-                person.next_id("cond"), visit, code, category=ENCOUNTER_DIAGNOSIS, onset=day(onset),
+                condition_id, visit, code, category=ENCOUNTER_DIAGNOSIS, onset=day(onset),
                 abated=instant(resolved, 600) if resolved <= self.as_of else None,
             ),
         ]  # fmt: skip
