@@ -75,9 +75,7 @@ class PostgresBackend:
         return {id: int(version) for id, version in found}
 
     def insert_version(self, db: Executor, row: VersionRow) -> int:
-        seq = int(db.rows(self.queries["insert_history"], _history_params(row))[0][0])
-        db.run(self.queries["upsert_current"], _current_params(row, seq))
-        return seq
+        return int(db.rows(self.queries["insert_version"], _history_params(row))[0][0])
 
     def insert_versions(
         self, db: Executor, rows: list[VersionRow], seqs: list[int], new_keys: set[tuple[str, str]]

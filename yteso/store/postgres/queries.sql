@@ -23,12 +23,6 @@ SELECT version, deleted FROM resource_current WHERE resource_type = %s AND id = 
 SELECT last_updated, deleted, body, method FROM resource_history
 WHERE resource_type = %s AND id = %s AND version = %s;
 
--- name: insert_history
-INSERT INTO resource_history
-    (resource_type, id, version, last_updated, deleted, method, compartment, body)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
-RETURNING seq;
-
 -- name: insert_history_with_seq
 INSERT INTO resource_history
     (seq, resource_type, id, version, last_updated, deleted, method, compartment, body)
@@ -80,3 +74,25 @@ FROM STDIN;
 COPY resource_current
     (resource_type, id, version, seq, last_updated, deleted, compartment, content)
 FROM STDIN;
+
+-- name: insert_version
+-- One round trip for both tables: the history row, then the current row pointing at it.
+WITH h AS (
+    INSERT INTO resource_history
+        (resource_type, id, version, last_updated, deleted, method, compartment, body)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+    RETURNING seq, resource_type, id, version, last_updated, deleted, compartment, body
+)
+INSERT INTO resource_current AS c
+    (resource_type, id, version, seq, last_updated, deleted, compartment, content)
+SELECT resource_type, id, version, seq, last_updated, deleted, compartment,
+       CASE WHEN deleted THEN NULL ELSE CAST(body AS jsonb) END
+FROM h
+ON CONFLICT (resource_type, id) DO UPDATE SET
+    version = excluded.version,
+    seq = excluded.seq,
+    last_updated = excluded.last_updated,
+    deleted = excluded.deleted,
+    compartment = excluded.compartment,
+    content = excluded.content
+RETURNING c.seq;
