@@ -177,6 +177,12 @@ SUITE_PATIENT = "suites/fhirpath/r4/input-json/patient-example.json"
         "Observation.code.coding.where(system = 'http://loinc.org').code",
         "Patient.identifier.where(system = 'http://fhir.hl7.org.vn/core/sid/cccd').value.exists()",
         "Patient.telecom.where(use = 'home').where(system = 'phone').value",
+        "Patient.birthDate < @1970-01-01",
+        "Patient.birthDate >= @1985-06",
+        "Observation.value.ofType(Quantity).value > 100",
+        "Patient.identifier.where(system = 'http://fhir.hl7.org.vn/core/sid/cccd').value.exists()"
+        " and Patient.birthDate < @1990-01-01",
+        "Patient.name.exists() or Patient.birthDate > @2000",
     ],
 )
 def test_plain_path_shortcut_matches_the_evaluator(expression: str) -> None:

@@ -33,7 +33,7 @@ from yteso.fhirpath.operators import BINARY, LOGIC, negate
 from yteso.fhirpath.paths import ChoiceNavigator, Navigator
 from yteso.fhirpath.quantity import Quantity
 from yteso.fhirpath.registry import lookup
-from yteso.fhirpath.temporal import DATE, DATETIME, Temporal, parse_date, parse_datetime, parse_time
+from yteso.fhirpath.temporal import parse_literal
 from yteso.fhirpath.tokens import position
 from yteso.fhirpath.type_checks import (
     check_specifier,
@@ -91,7 +91,10 @@ class Compiler:
         return self._constant(Quantity(Decimal(node.value), node.unit))
 
     def _compile_DateTimeLiteral(self, node: nodes.DateTimeLiteral) -> Evaluator:
-        return self._constant(literal_temporal(node.text))
+        value = parse_literal(node.text)
+        if value is None:
+            raise self.error(node, f"invalid date/time literal @{node.text}")
+        return self._constant(value)
 
     # -- paths ---------------------------------------------------------------------------
     def _compile_Identifier(self, node: nodes.Identifier) -> Evaluator:
@@ -317,18 +320,3 @@ def is_type(items: Collection, spec: nodes.TypeSpecifier) -> Collection:
 def as_type(items: Collection, spec: nodes.TypeSpecifier) -> Collection:
     item = single(items, "as")
     return [item] if item is not None and matches(item, spec, exact=True) else []
-
-
-def literal_temporal(text: str) -> Temporal:
-    if text.startswith("T"):
-        value = parse_time(text[1:])
-    elif "T" in text:
-        value = parse_datetime(text.removesuffix("T"), literal=True)
-        if value is not None:
-            value = Temporal(DATETIME, value.parts, value.tz)
-    else:
-        value = parse_date(text)
-        value = Temporal(DATE, value.parts) if value is not None else None
-    if value is None:
-        raise FhirPathEvaluationError(f"invalid date/time literal @{text}")
-    return value

@@ -14,7 +14,7 @@ from yteso.fhirpath.compiler import Compiler
 from yteso.fhirpath.context import Collection, Environment, Evaluator, Services
 from yteso.fhirpath.nodes import EnvironmentVariable, Expression, FunctionCall, SpecialVariable
 from yteso.fhirpath.parser import parse
-from yteso.fhirpath.plain_paths import plain_path, walk
+from yteso.fhirpath.plain_paths import PlainEvaluator, plain_evaluator
 from yteso.fhirpath.values import Node, resource_node
 
 CACHE_SIZE = 4096
@@ -44,7 +44,7 @@ class CompiledExpression:
         # Expressions that never read %resource, $index, variables or services can share one
         # environment (functions still write $index into it, but nothing reads it back).
         self.shared_environment = None if reads_environment(tree) else Environment([])
-        self.plain_path = plain_path(tree)
+        self.plain_path: PlainEvaluator | None = plain_evaluator(tree)
 
     def __repr__(self) -> str:
         return f"CompiledExpression({self.source!r})"
@@ -58,7 +58,7 @@ class CompiledExpression:
     ) -> list[Any]:
         """The result as plain values: JSON for FHIR elements, System values otherwise."""
         if self.plain_path is not None and type(resource) is dict and not self.strict:
-            found = walk(resource, self.plain_path)
+            found = self.plain_path(resource)
             if found is not None:
                 return found
         if self.strict or type(resource) is not dict:

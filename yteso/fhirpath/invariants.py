@@ -45,13 +45,20 @@ class Rule:
 # (ref-1 on a display-only Reference, the ``name.matches(...)`` warnings): guard them the way
 # later FHIR versions publish them, ``name.exists() implies (...)``.
 _GUARDED_START = re.compile(r"^([a-z][A-Za-z]*)\.(?:startsWith|matches)\(")
+# ref-1 as R4B/R5 publish it: a contained resource may refer to its container as ``#``
+# (references.html#contained; R4's own dom-3 already counts such references).
+_REF_1 = (
+    "reference.startsWith('#').not() or (reference.substring(1).trace('url') in "
+    "%rootResource.contained.id.trace('ids'))"
+)
+_LATER_FORMS = {_REF_1: _REF_1 + " or (reference = '#' and %rootResource != %resource)"}
 
 
 @cache
 def _compiled(expression: str) -> CompiledExpression | None:
     # R4 invariants predate the normative rule that as() takes a single item, and apply it to
     # collections (dom-3: ``descendants().as(canonical)``): they mean ofType().
-    expression = expression.replace(".as(", ".ofType(")
+    expression = _LATER_FORMS.get(expression, expression).replace(".as(", ".ofType(")
     guarded = _GUARDED_START.match(expression)
     if guarded is not None:
         expression = f"{guarded.group(1)}.exists() implies ({expression})"

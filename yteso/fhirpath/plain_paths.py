@@ -11,19 +11,27 @@ extension) falls back to the evaluator, which stays the reference.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from yteso.fhir import definitions
 from yteso.fhirpath import model
+from yteso.fhirpath.equality import compare
+from yteso.fhirpath.errors import FhirPathError
 from yteso.fhirpath.nodes import (
     Binary,
+    DateTimeLiteral,
     Expression,
     FunctionCall,
     Identifier,
     Member,
+    NumberLiteral,
     StringLiteral,
 )
+from yteso.fhirpath.operators import LOGIC
+from yteso.fhirpath.temporal import parse_literal
+from yteso.fhirpath.values import Node
 
 TERMINALS = frozenset({"count", "exists", "empty", "first"})
 MEMBER = "member"
@@ -40,6 +48,7 @@ class PlainPath:
     # (MEMBER, JSON key), (RESOURCE, resource type) or (WHERE, JSON key, text)
     steps: tuple[tuple[str, ...], ...]
     terminal: str | None  # count | exists | empty | first, applied last
+    leaf_type: str  # the FHIR type of the values the steps reach
 
 
 def _type_argument(call: FunctionCall) -> str | None:
@@ -99,8 +108,11 @@ def plain_path(tree: Expression) -> PlainPath | None:
     root, chain = found
     if not isinstance(root, Identifier) or not chain or not model.is_resource_type(root.name):
         return None
-    steps = _steps(root.name, chain)
-    return None if steps is None else PlainPath(root.name, steps, terminal)
+    found_steps = _steps(root.name, chain)
+    if found_steps is None:
+        return None
+    steps, leaf_type = found_steps
+    return PlainPath(root.name, steps, terminal, leaf_type)
 
 
 def _single_string(type_name: str, key: str) -> bool:
@@ -111,7 +123,9 @@ def _single_string(type_name: str, key: str) -> bool:
     return element is not None and not element.is_array
 
 
-def _steps(type_name: str, chain: list[tuple[str, ...]]) -> tuple[tuple[str, ...], ...] | None:
+def _steps(
+    type_name: str, chain: list[tuple[str, ...]]
+) -> tuple[tuple[tuple[str, ...], ...], str] | None:
     steps: list[tuple[str, ...]] = []
     index = 0
     while index < len(chain):
@@ -145,7 +159,7 @@ def _steps(type_name: str, chain: list[tuple[str, ...]]) -> tuple[tuple[str, ...
         else:
             steps.append((MEMBER, name))
             type_name, index = child.type, index + 1
-    return tuple(steps)
+    return tuple(steps), type_name
 
 
 def walk(resource: dict[str, Any], path: PlainPath) -> list[Any] | None:
@@ -187,3 +201,79 @@ def walk(resource: dict[str, Any], path: PlainPath) -> list[Any] | None:
     if terminal == "first":
         return items[:1]
     return [bool(items)] if terminal == "exists" else [not items]
+
+
+PlainEvaluator = Callable[[dict[str, Any]], "list[Any] | None"]
+_ORDER_TESTS: dict[str, Callable[[int], bool]] = {
+    "<": lambda order: order < 0,
+    "<=": lambda order: order <= 0,
+    ">": lambda order: order > 0,
+    ">=": lambda order: order >= 0,
+}
+
+
+def plain_evaluator(tree: Expression) -> PlainEvaluator | None:
+    """A JSON-walking evaluator for paths, their comparisons with a literal, and and/or of
+    those; None when the expression has another shape. The evaluator itself returns None
+    whenever the data calls for the full engine."""
+    whole = plain_path(tree)
+    if whole is not None:
+        return lambda resource: walk(resource, whole)
+    if isinstance(tree, Binary) and tree.operator in ("and", "or"):
+        left, right = plain_evaluator(tree.left), plain_evaluator(tree.right)
+        if left is None or right is None:
+            return None
+        return _logic(left, right, LOGIC[tree.operator], tree.operator == "or")
+    if isinstance(tree, Binary) and tree.operator in _ORDER_TESTS:
+        path = plain_path(tree.left)
+        constant = _constant(tree.right)
+        if path is None or path.terminal is not None or constant is None:
+            return None
+        return _comparison(path, constant, _ORDER_TESTS[tree.operator])
+    return None
+
+
+def _constant(tree: Expression) -> Any:
+    if isinstance(tree, NumberLiteral):
+        return tree.value
+    if isinstance(tree, DateTimeLiteral):
+        return parse_literal(tree.text)
+    return None
+
+
+def _logic(
+    left: PlainEvaluator,
+    right: PlainEvaluator,
+    operator: Callable[[list[Any], list[Any]], list[Any]],
+    deciding: bool,
+) -> PlainEvaluator:
+    decided = [deciding]  # ``true or x`` / ``false and x``: the left side decides
+
+    def logic(resource: dict[str, Any]) -> list[Any] | None:
+        a = left(resource)
+        if a is None:
+            return None
+        if len(a) == 1 and a[0] is deciding:
+            return decided
+        b = right(resource)
+        return None if b is None else operator(a, b)
+
+    return logic
+
+
+def _comparison(path: PlainPath, constant: Any, test: Callable[[int], bool]) -> PlainEvaluator:
+    leaf_type = path.leaf_type
+
+    def comparison(resource: dict[str, Any]) -> list[Any] | None:
+        values = walk(resource, path)
+        if not values:
+            return values  # None (fall back) or [] (empty compares to empty)
+        if len(values) > 1:
+            return None  # the engine raises the proper error
+        try:
+            order = compare(Node(values[0], leaf_type), constant)
+        except FhirPathError:
+            return None
+        return [] if order is None else [test(order)]
+
+    return comparison

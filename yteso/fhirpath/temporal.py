@@ -156,6 +156,16 @@ def parse_fhir(text: str, fhir_type: str) -> Temporal | None:
     return parse_datetime(text)
 
 
+def parse_literal(text: str) -> Temporal | None:
+    """The value of a FHIRPath literal body: ``2015-02``, ``2015T``, ``T14:34``, ..."""
+    if text.startswith("T"):
+        return parse_time(text[1:])
+    if "T" in text:
+        value = parse_datetime(text.removesuffix("T"), literal=True)
+        return None if value is None else Temporal(DATETIME, value.parts, value.tz)
+    return parse_date(text)
+
+
 def format_temporal(value: Temporal) -> str:
     parts = value.parts
     if value.kind == TIME:
