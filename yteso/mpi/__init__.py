@@ -21,10 +21,11 @@ from yteso.mpi.identifiers import (
 )
 from yteso.mpi.linking import LinkResult, LinkSettings, ScoredPair, link_population
 from yteso.mpi.match_index import MatchIndex
+from yteso.mpi.match_operation import MatchRequest, match_request, run_match
 from yteso.mpi.model import MatchModel, train_model
 from yteso.mpi.normalize import PatientFeatures, patient_features
 
-__all__ = [
+__all__ = [  # noqa: RUF022 - plain sorted order, as tests/test_public_api.py checks
     "Candidate",
     "Decision",
     "Grade",
@@ -32,6 +33,7 @@ __all__ = [
     "LinkSettings",
     "MatchIndex",
     "MatchModel",
+    "MatchRequest",
     "Outcome",
     "PatientFeatures",
     "SOCIAL_INSURANCE_SYSTEM",
@@ -40,7 +42,9 @@ __all__ = [
     "check_patient_identifiers",
     "link_population",
     "match_bundle",
+    "match_request",
     "patient_features",
+    "run_match",
     "social_insurance_number",
     "train_model",
     "valid_cccd",
