@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,3 +77,12 @@ def test_progress_reaches_total(tmp_path: Path) -> None:
     generate(1500, 1, tmp_path, progress=lambda done, total: calls.append((done, total)))
     assert calls[-1] == (1500, 1500)
     assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+
+
+def test_same_bytes_in_another_process_with_another_hash_seed(tmp_path: Path) -> None:
+    generate(300, 9, tmp_path / "here", duplicates=0.1)
+    script = "import sys; from pathlib import Path; from yteso.synth import generate; "
+    script += "generate(300, 9, Path(sys.argv[1]), duplicates=0.1)"
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    subprocess.run([sys.executable, "-c", script, str(tmp_path / "there")], env=env, check=True)
+    assert digests(tmp_path / "here") == digests(tmp_path / "there")
