@@ -5,6 +5,7 @@ from dataclasses import replace
 import pytest
 
 from yteso.mpi import LinkSettings, Thresholds, link_population
+from yteso.mpi.linking import training_sample
 
 
 def quality(predicted: set[tuple[str, str]], truth: dict[str, str]) -> tuple[float, float]:
@@ -54,3 +55,15 @@ def test_never_joins_two_citizen_ids(population):
     assert result.clusters["twin"] != result.clusters[second.id]
     assert result.clusters["bridge"] in {result.clusters["twin"], result.clusters[second.id]}
     assert result.reviews
+
+
+def test_training_sample_keeps_a_person_together(population):
+    sample = {f.id for f in training_sample(population.features, 600)}
+    assert 400 < len(sample) < 800
+    assert all((dup in sample) == (orig in sample) for dup, orig in population.truth.items())
+
+
+def test_a_model_trained_on_a_sample_keeps_the_prior(population, tmp_path):
+    settings = LinkSettings(model_path=tmp_path / "m.json", training_sample=900, u_pairs=100_000)
+    result = link_population(population.features, settings)
+    assert abs(result.model.prior_weight - population.model.prior_weight) < 1.0

@@ -7,6 +7,7 @@ Splink predict and clustering: https://moj-analytical-services.github.io/splink/
 from __future__ import annotations
 
 import time
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,12 +106,22 @@ def _model(features: list[PatientFeatures], settings: LinkSettings, report: Prog
     if settings.model_path is not None and settings.model_path.exists():
         return MatchModel.load(settings.model_path)
     report("model", 0, None)
-    step = max(1, len(features) // settings.training_sample)
-    sample = features[::step]
+    sample = training_sample(features, settings.training_sample)
     path = settings.model_path or Path(".yteso") / "mpi-model.json"
-    model = train_model(sample, path, seed=settings.seed, u_pairs=settings.u_pairs)
+    model = train_model(
+        sample, path, seed=settings.seed, u_pairs=settings.u_pairs, population=len(features)
+    )
     report("model", len(sample), len(sample))
     return model
+
+
+def training_sample(features: list[PatientFeatures], size: int) -> list[PatientFeatures]:
+    """About ``size`` records, chosen by a hash of the birth key so that a person's records
+    (which share it, day/month swaps included) stay together whatever the input order."""
+    if len(features) <= size:
+        return features
+    cut = size * (1 << 32) // len(features)
+    return [f for f in features if zlib.crc32((f.birth_key or f.id).encode()) < cut]
 
 
 def _predict(

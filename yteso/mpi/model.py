@@ -67,10 +67,20 @@ def new_linker(
 
 
 def train_model(
-    features: Sequence[PatientFeatures], path: Path, *, seed: int = 1, u_pairs: int = 2_000_000
+    features: Sequence[PatientFeatures],
+    path: Path,
+    *,
+    seed: int = 1,
+    u_pairs: int = 2_000_000,
+    population: int | None = None,
 ) -> MatchModel:
     """Estimate u from ``u_pairs`` random pairs, the prior from CCCD links, m by EM; save the
-    model as Splink's JSON at ``path``."""
+    model as Splink's JSON at ``path``.
+
+    ``population``: the size of the whole population when ``features`` is a sample of it. The
+    prior (the chance that two random records match) is rescaled: matches grow with the
+    number of records, pairs with its square.
+    """
     linker = new_linker(features, splink_settings())
     training = linker.training
     training.estimate_probability_two_random_records_match(
@@ -80,6 +90,9 @@ def train_model(
     for rule in TRAINING_BLOCKING:
         training.estimate_parameters_using_expectation_maximisation(CustomRule(rule))
     model = bounded(linker.misc.save_model_to_json(out_path=None))
+    if population and population > len(features):
+        prior = cast(float, model["probability_two_random_records_match"])
+        model["probability_two_random_records_match"] = prior * len(features) / population
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(model, indent=1), encoding="utf-8")
     return MatchModel.from_json(model)
