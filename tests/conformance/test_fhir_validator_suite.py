@@ -3,7 +3,8 @@
 Each case runs through ``yteso.store.validation_gate.resource_issues`` -- the structure validator
 then the FHIRPath invariants, exactly what every write and ``$validate`` run -- with the Java
 validator's settings the manifest records for the case (example URLs, security checks, HTML in
-markdown, ``validateContains``, ``validateReference``, allowed extension domains) and its default
+markdown, experimental content, ``validateContains``, ``validateReference``, allowed extension
+domains) and its default
 that an extension without a known definition is an error. The verdict (valid, or invalid = any
 error/fatal issue) must equal the Java validator's. Cases whose expected errors all need a
 terminology server (display names and codes of CVX or SNOMED CT, which the core definitions do
@@ -71,6 +72,7 @@ def java_options(entry: dict[str, Any]) -> ValidationOptions:
         example_urls_allowed=entry.get("examples") is not False,
         security_checks=entry.get("security-checks") is True,
         no_html_in_markdown=entry.get("noHtmlInMarkdown") is True,
+        experimental_allowed=entry.get("no-experimental-content") is not True,
         validate_contained=entry.get("validateContains") != "IGNORE",
         resolve_local_references=entry.get("validateReference") == "CHECK_EXISTS_AND_TYPE",
     )

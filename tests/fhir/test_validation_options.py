@@ -75,6 +75,36 @@ OPTION_CASES: list[tuple[str, ValidationOptions, dict[str, Any], set[str]]] = [
         {"Communication.note[0].text"},
     ),
     (
+        "experimental content refused",
+        ValidationOptions(experimental_allowed=False),
+        {"resourceType": "ValueSet", "status": "draft", "experimental": True},
+        {"ValueSet.experimental"},
+    ),
+    (
+        "narrative without content (txt-2)",
+        PLATFORM_OPTIONS,
+        patient(
+            text={"status": "generated", "div": '<div xmlns="http://www.w3.org/1999/xhtml"> </div>'}
+        ),
+        {"Patient.text.div"},
+    ),
+    (
+        "a contained resource refers to its container as # (ref-1 as R4B/R5 publish it)",
+        PLATFORM_OPTIONS,
+        patient(
+            contained=[
+                {
+                    "resourceType": "Organization",
+                    "id": "o",
+                    "name": "BV",
+                    "partOf": {"reference": "#"},
+                }
+            ],
+            managingOrganization={"reference": "#o"},
+        ),
+        set(),
+    ),
+    (
         "contained resources not validated",
         ValidationOptions(validate_contained=False),
         {
@@ -219,3 +249,47 @@ def test_write_gate_runs_structure_and_invariants(
     resource: dict[str, Any], expected: set[str]
 ) -> None:
     assert error_paths(resource_issues(resource)) == expected
+
+
+_OUTCOME_ISSUE = {"severity": "information", "code": "informational"}
+_FILL: dict[str, dict[str, Any]] = {
+    "OperationOutcome": {"issue": [_OUTCOME_ISSUE]},
+    "Patient": {},
+    "Practitioner": {},
+}
+
+
+def searchset(self_url: str, *entries: tuple[str, str]) -> dict[str, Any]:
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "link": [{"relation": "self", "url": self_url}],
+        "entry": [
+            {"search": {"mode": mode}, "resource": {"resourceType": kind, "id": "x", **_FILL[kind]}}
+            for mode, kind in entries
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("bundle", "expected"),
+    [
+        (
+            searchset(BASE + "Patient?name=an", ("match", "Patient"), ("include", "Practitioner")),
+            set(),
+        ),
+        (
+            searchset(BASE + "Patient?name=an", ("match", "Practitioner")),
+            {"Bundle.entry[0].resource"},
+        ),
+        (searchset(BASE + "?_type=Patient,Practitioner", ("match", "Practitioner")), set()),
+        (
+            searchset(BASE + "?_type=Patient", ("match", "Practitioner")),
+            {"Bundle.entry[0].resource"},
+        ),
+        (searchset(BASE + "Patient", ("outcome", "OperationOutcome")), set()),
+        (searchset(BASE + "Patient", ("outcome", "Patient")), {"Bundle.entry[0].resource"}),
+    ],
+)
+def test_search_modes(bundle: dict[str, Any], expected: set[str]) -> None:
+    assert error_paths(validate(bundle)) == expected

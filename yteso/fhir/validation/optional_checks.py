@@ -6,6 +6,8 @@
 - security checks: HTML-looking tags in plain strings (https://hl7.org/fhir/R4/security.html#
   narrative: injection through strings that a receiver may render);
 - HTML in markdown (https://hl7.org/fhir/R4/datatypes.html#markdown, FHIR-38714);
+- experimental content (``experimental: true`` on a canonical resource, where the receiver
+  accepts production content only: https://hl7.org/fhir/R4/resource.html#canonical);
 - local reference resolution: a relative reference inside a Parameters resource must name one of
   its resources (https://hl7.org/fhir/R4/references.html#literal, no server to ask).
 
@@ -47,6 +49,8 @@ def optional_issues(resource: dict[str, Any], options: ValidationOptions) -> lis
         checks.append(_html_in_string)
     if options.no_html_in_markdown:
         checks.append(_html_in_markdown)
+    if not options.experimental_allowed:
+        checks.append(_experimental)
     issues: list[Issue] = []
     if checks:
         for field, value, path in walk_resource(resource, resource.get("resourceType", "")):
@@ -118,6 +122,12 @@ def _html_in_markdown(field: Field, value: object) -> str | None:
         return None
     start = value[tag.start() : tag.start() + 2]
     return f"the markdown contains content that appears to be an embedded HTML tag ({start!r})"
+
+
+def _experimental(field: Field, value: object) -> str | None:
+    if field.key == "experimental" and value is True:
+        return "experimental content is not allowed in this context"
+    return None
 
 
 def _unresolved_in_parameters(parameters: dict[str, Any]) -> list[Issue]:

@@ -30,6 +30,8 @@ class ValidationOptions:
     no_html_in_markdown: bool = False
     #: False: contained resources are not validated (Java ``validateContains=IGNORE``).
     validate_contained: bool = True
+    #: False: resources marked ``experimental`` are errors (Java ``no-experimental-content``).
+    experimental_allowed: bool = True
     #: True: relative references inside a Bundle or Parameters must resolve to one of its
     #: resources (Java ``validateReference=CHECK_EXISTS_AND_TYPE`` without a server to ask).
     resolve_local_references: bool = False

@@ -26,7 +26,8 @@ _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 _DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _NUMBER_TYPES = frozenset({"decimal", "integer", "positiveInt", "unsignedInt"})
 _XHTML_NAMESPACE = 'xmlns="http://www.w3.org/1999/xhtml"'
-# Narrative is restricted to basic HTML: https://hl7.org/fhir/R4/narrative.html#xhtml (txt-1/2)
+# Narrative is restricted to basic HTML and has content: https://hl7.org/fhir/R4/narrative.html#xhtml
+# (txt-1/txt-2, which the invariant checker leaves to this check)
 _XHTML_FORBIDDEN_TAG = re.compile(
     r"<\s*(script|iframe|object|embed|applet|form|input|button|style|link|meta|base|frame)\b",
     re.IGNORECASE,
@@ -34,6 +35,8 @@ _XHTML_FORBIDDEN_TAG = re.compile(
 _XHTML_EVENT_ATTRIBUTE = re.compile(r"<[^>]*\s(on[a-z]+)\s*=", re.IGNORECASE)
 _XHTML_ENTITY = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")
 _XML_ENTITIES = frozenset({"lt", "gt", "amp", "quot", "apos"})
+_XHTML_TEXT = re.compile(r">\s*[^<\s]")  # some character content after a tag
+_XHTML_IMAGE = re.compile(r"<img\b", re.IGNORECASE)
 
 
 def _describe(value: object) -> str:
@@ -166,6 +169,8 @@ def _check_xhtml(value: object) -> Problem | None:
     for entity in _XHTML_ENTITY.findall(text):
         if entity not in _XML_ENTITIES:
             return ("value", f"invalid entity in the xhtml ('&{entity};')")
+    if _XHTML_TEXT.search(text) is None and _XHTML_IMAGE.search(text) is None:
+        return ("value", "txt-2: the narrative SHALL have some non-whitespace content")
     return None
 
 

@@ -3,7 +3,8 @@
 - contained resources (https://hl7.org/fhir/R4/references.html#contained, dom-2/4/5): no
   nested contained, no meta.versionId / meta.lastUpdated / meta.security;
 - Bundle (https://hl7.org/fhir/R4/bundle.html): entry.fullUrl absolute and agreeing with the
-  resource's type and id, search results with ids, each paging link relation at most once,
+  resource's type and id, search results with ids and of the searched types (``search.mode``),
+  each paging link relation at most once,
   a document's or message's references resolving inside it (``bundle_references.py``);
 - Attachment (https://hl7.org/fhir/R4/datatypes.html#Attachment): ``size`` matches ``data``.
 """
@@ -70,7 +71,49 @@ def check_bundle(bundle: dict[str, Any], path: str, issues: list[Issue]) -> None
                 )
             if type(relation) is str:
                 seen.add(relation)
+    if searchset and type(entries) is list:
+        _check_search_modes(entries, _searched_types(links), path, issues)
     check_bundle_references(bundle, path, issues)
+
+
+def _searched_types(links: object) -> frozenset[str] | None:
+    """The types a searchset's ``self`` link searched (``base/Patient?...`` or ``_type=``)."""
+    if type(links) is not list:
+        return None
+    for link in links:
+        if type(link) is dict and link.get("relation") == "self" and type(link.get("url")) is str:
+            address, _, query = link["url"].partition("?")
+            last = address.rstrip("/").rsplit("/", 1)[-1]
+            if is_resource_type(last):
+                return frozenset({last})
+            for parameter in query.split("&"):
+                name, _, value = parameter.partition("=")
+                if name == "_type" and value:
+                    return frozenset(value.split(","))
+            return None
+    return None
+
+
+def _check_search_modes(
+    entries: list[Any], searched: frozenset[str] | None, path: str, issues: list[Issue]
+) -> None:
+    """``search.mode`` says what an entry is (https://hl7.org/fhir/R4/search.html#2.21.1.1):
+    an ``outcome`` is an OperationOutcome, a ``match`` is of a searched type."""
+    for index, entry in enumerate(entries):
+        search = entry.get("search") if type(entry) is dict else None
+        resource = entry.get("resource") if type(entry) is dict else None
+        if type(search) is not dict or type(resource) is not dict:
+            continue
+        found = resource.get("resourceType")
+        where = f"{path}.entry[{index}].resource"
+        if search.get("mode") == "outcome" and found != "OperationOutcome":
+            _error(
+                issues, "invalid", f"a search outcome must be an OperationOutcome ({found})", where
+            )
+        elif search.get("mode") == "match" and searched is not None and found not in searched:
+            expected = ", ".join(sorted(searched))
+            message = f"{found} is not a resource type the search asked for ({expected})"
+            _error(issues, "invalid", message, where)
 
 
 def _check_entry(entry: dict[str, Any], path: str, searchset: bool, issues: list[Issue]) -> None:
