@@ -198,14 +198,15 @@ def transaction_bundle(seed: int) -> bytes:
     return orjson.dumps({"resourceType": "Bundle", "type": "transaction", "entry": entries})
 
 
-def post_concurrently(url: str, bodies: list[bytes], clients: int) -> float:
+def post_concurrently(url: str, bodies: list[bytes], clients: int, minimal: bool = False) -> float:
     """Seconds for ``clients`` threads to POST all ``bodies`` (split between them)."""
     errors: list[str] = []
+    headers = {**FHIR_JSON, "Prefer": "return=minimal"} if minimal else FHIR_JSON
 
     def work(chunk: list[bytes]) -> None:
         with httpx.Client(timeout=120) as http:
             for body in chunk:
-                response = http.post(url, content=body, headers=FHIR_JSON)
+                response = http.post(url, content=body, headers=headers)
                 if response.status_code != 200:
                     errors.append(f"{response.status_code} {response.text[:300]}")
 
@@ -221,16 +222,17 @@ def post_concurrently(url: str, bodies: list[bytes], clients: int) -> float:
     return elapsed
 
 
-def bench_transactions(base: str, bundles: int) -> dict[str, float]:
+def bench_transactions(base: str, bundles: int, minimal: bool) -> dict[str, float]:
     warmup = [transaction_bundle(-1 - i) for i in range(CLIENTS)]
     post_concurrently(f"{base}/fhir", warmup, CLIENTS)
     bodies = [transaction_bundle(i) for i in range(bundles)]
     resources = bundles * 50
-    fhir_seconds = post_concurrently(f"{base}/fhir", bodies, CLIENTS)
+    fhir_seconds = post_concurrently(f"{base}/fhir", bodies, CLIENTS, minimal)
     bare_seconds = post_concurrently(f"{base}/bare", bodies, CLIENTS)
     rate, bare_rate = resources / fhir_seconds, resources / bare_seconds
     print(
-        f"  transactions: {bundles} x 50 resources, {CLIENTS} clients: {rate:,.0f} resources/s "
+        f"  transactions{' (Prefer: return=minimal)' if minimal else ''}: {bundles} x 50 "
+        f"resources, {CLIENTS} clients: {rate:,.0f} resources/s "
         f"({rate / TARGET_RESOURCES_PER_S:.2f}x the 2,000/s target); bare POST endpoint "
         f"{bare_rate:,.0f} resources/s; ratio fhir/bare {rate / bare_rate:.3f}"
     )
@@ -326,7 +328,8 @@ def main() -> None:
         with database(kind) as url, running_server(url, args.workers) as base:
             print(f"{kind}: uvicorn ({args.workers} worker(s)) at {base}")
             bench_reads(base, args.reads)
-            bench_transactions(base, args.bundles)
+            bench_transactions(base, args.bundles, minimal=False)
+            bench_transactions(base, args.bundles, minimal=True)
 
 
 if __name__ == "__main__":
