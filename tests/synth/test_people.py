@@ -126,3 +126,13 @@ def test_every_province_is_populated(resources: dict[str, list[dict]]) -> None:
     states = Counter(p["address"][0]["state"] for p in resources["Patient"])
     assert len(states) == 34
     assert states.most_common(1)[0][0] == "Thành phố Hồ Chí Minh"
+
+
+def test_every_household_has_an_adult(resources: dict[str, list[dict]]) -> None:
+    ages = {f"Patient/{p['id']}": age(p) for p in resources["Patient"]}
+    groups = resources["Group"]
+    sizes = [g["quantity"] for g in groups]
+    assert sum(sizes) == len(resources["Patient"])
+    assert 3.2 < sum(sizes) / len(sizes) < 4.0  # mean household size ~3.6
+    for group in groups[:-1]:  # the last one takes whoever is left
+        assert max(ages[m["entity"]["reference"]] for m in group["member"]) >= 18

@@ -2,9 +2,10 @@
 
 Ages come from the 5-year age pyramid and sex from the male share of each band (see
 ``scripts/generate_reference_tables.py`` for the sources). A household is a group of people
-drawn independently from the pyramid who share an address and a family-name line; women of
-20 and over keep their own family name 60% of the time (Vietnamese women keep their maiden
-name at marriage). Household composition is deliberately not a demographic model.
+drawn independently from the pyramid who share an address and a family-name line (children
+drawn without an adult join the next household that has one); women of 20 and over keep
+their own family name 60% of the time (Vietnamese women keep their maiden name at marriage).
+Household composition is deliberately not a demographic model.
 """
 
 from __future__ import annotations

@@ -37,6 +37,8 @@ from yteso.synth.surveillance import Surveillance, plan_outbreaks
 DEFAULT_AS_OF = date(2026, 6, 30)
 HISTORY_YEARS = 3
 PEOPLE_PER_ACTIVE_WARD = 250
+ADULT_AGE = 18
+MAX_CHILDREN_JOINING = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,16 +128,33 @@ class Population:
             yield from facility_resources(facility, self.seed, self.names)
 
     def households(self) -> Iterator[Household]:
-        index = 0
-        number = 0
+        """Households in order; children drawn without an adult join the next household that
+        has one, so every household has an adult and the age pyramid is kept exactly."""
+        index = number = 0
+        waiting: list[tuple[int, float]] = []  # (age band, years) of children without an adult
         while index < self.people:
+            remaining = self.people - index - len(waiting)
+            size = min(self.household_size.pick(self.rng), remaining)
+            ages = [self._age() for _ in range(size)]
+            if remaining > size and all(years < ADULT_AGE for _, years in ages):
+                waiting.extend(ages)
+                continue
+            ages += waiting[:MAX_CHILDREN_JOINING]
+            del waiting[:MAX_CHILDREN_JOINING]
+            if remaining == size:  # the last household takes whoever is left
+                ages += waiting
+                waiting.clear()
             number += 1
-            size = min(self.household_size.pick(self.rng), self.people - index)
-            household = self._household(f"hh-{number}", index, size)
-            index += size
-            yield household
+            yield self._household(f"hh-{number}", index, ages)
+            index += len(ages)
 
-    def _household(self, household_id: str, first_index: int, size: int) -> Household:
+    def _age(self) -> tuple[int, float]:
+        band = self.age_band.pick(self.rng)
+        return band, band * 5 + self.rng.random() * (5 if band < 17 else 15)
+
+    def _household(
+        self, household_id: str, first_index: int, ages: list[tuple[int, float]]
+    ) -> Household:
         rng = self.rng
         province: Province = self.province_choice.pick(rng)
         wards = self.wards[province.code]
@@ -143,8 +162,8 @@ class Population:
         line = address_line(rng, ward)
         family = self.names.family(rng, province.code)
         members = [
-            self._person(first_index + k, household_id, province, ward, line, family)
-            for k in range(size)
+            self._person(first_index + k, household_id, province, ward, line, family, band, years)
+            for k, (band, years) in enumerate(ages)
         ]
         members.sort(key=lambda p: (p.birth, p.index))
         household = Household(household_id, members)
@@ -169,11 +188,17 @@ class Population:
         household.answers.append(answer_row(twin, patient, noise))
 
     def _person(
-        self, index: int, household_id: str, province: Province, ward: Ward, line: str, family: str
+        self,
+        index: int,
+        household_id: str,
+        province: Province,
+        ward: Ward,
+        line: str,
+        family: str,
+        band: int,
+        years: float,
     ) -> Person:
         rng = self.rng
-        band = self.age_band.pick(rng)
-        years = band * 5 + rng.random() * (5 if band < 17 else 15)
         birth = self.timeline.as_of - int(years * DAYS_PER_YEAR)
         sex = "male" if rng.random() < self.male_share[band] else "female"
         birth_year = date.fromordinal(birth).year
