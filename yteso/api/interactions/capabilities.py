@@ -27,6 +27,8 @@ TYPE_INTERACTIONS = (
     "search-type",
 )
 SYSTEM_INTERACTIONS = ("transaction", "batch", "search-system", "history-system")
+
+
 def _search_param(resource_type: str | None, code: str) -> Json:
     """A searchParam entry; the type and URL come from the official definition when there is one
     (a parameter a module adds without a definition is listed as ``special``)."""
