@@ -13,6 +13,7 @@ Runtime code reads only the JSON written here, never ``../shared``.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import socket
@@ -217,20 +218,26 @@ def notifiable() -> list[dict[str, str]]:
     ]  # fmt: skip
 
 
-def write(name: str, data: Any) -> None:
+def write(out: Path, name: str, data: Any) -> None:
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=False)
-    (OUT / name).write_text(text + "\n", encoding="utf-8")
-    print(f"wrote {OUT / name} ({len(text):,} chars)")
+    (out / name).write_text(text + "\n", encoding="utf-8")
+    print(f"wrote {out / name} ({len(text):,} chars)")
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Build yteso/synth/data/ reference tables.")
+    parser.add_argument(
+        "--out", type=Path, default=OUT, help="output folder (default: %(default)s)"
+    )
+    out: Path = parser.parse_args(argv).out
     guard_network()
     if not SHARED_VN.exists():
         print(f"{SHARED_VN} is absent", file=sys.stderr)
         return 1
-    OUT.mkdir(parents=True, exist_ok=True)
-    write("admin_units.json", admin_units())
+    out.mkdir(parents=True, exist_ok=True)
+    write(out, "admin_units.json", admin_units())
     write(
+        out,
         "population.json",
         {
             "age_bands_percent": AGE_BANDS_PERCENT,
@@ -242,8 +249,8 @@ def main() -> int:
             "given_female": list(dict.fromkeys(GIVEN_FEMALE)),
         },
     )
-    write("epi_schedule.json", epi_schedule())
-    write("notifiable.json", notifiable())
+    write(out, "epi_schedule.json", epi_schedule())
+    write(out, "notifiable.json", notifiable())
     return 0
 
 

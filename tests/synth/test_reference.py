@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import shared_path
+from tests.conftest import REPO, shared_path
 from yteso.synth.reference import epi_schedule, population_tables, provinces
 
 
@@ -48,3 +51,16 @@ def test_tables_sum_to_whole() -> None:
     assert sum(share for _, share in tables["surnames_percent"]) == pytest.approx(101.0, abs=0.5)
     assert sum(tables["age_bands_percent"][:3]) == pytest.approx(23.9)  # 0-14, 1 Apr 2024
     assert sum(tables["age_bands_percent"][12:]) == pytest.approx(13.9)  # 60+
+
+
+def test_committed_tables_are_what_the_script_makes(tmp_path: Path) -> None:
+    shared_path("ref", "vn")
+    script = REPO / "scripts" / "generate_reference_tables.py"
+    subprocess.run(
+        [sys.executable, str(script), "--out", str(tmp_path)], check=True, capture_output=True
+    )
+    committed = REPO / "yteso" / "synth" / "data"
+    names = sorted(p.name for p in committed.glob("*.json"))
+    assert names == sorted(p.name for p in tmp_path.glob("*.json"))
+    for name in names:
+        assert (tmp_path / name).read_bytes() == (committed / name).read_bytes(), name
