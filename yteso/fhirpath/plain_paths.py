@@ -50,6 +50,16 @@ class PlainPath:
     terminal: str | None  # count | exists | empty | first, applied last
     leaf_type: str  # the FHIR type of the values the steps reach
 
+    # the steps as (kind, key, ``_key``, text), so the walk builds no strings
+    prepared: tuple[tuple[str, str, str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        prepared = tuple(
+            (step[0], step[1], "_" + step[1], step[2] if len(step) > 2 else "")
+            for step in self.steps
+        )
+        object.__setattr__(self, "prepared", prepared)
+
 
 def _type_argument(call: FunctionCall) -> str | None:
     if len(call.arguments) != 1:
@@ -167,32 +177,29 @@ def walk(resource: dict[str, Any], path: PlainPath) -> list[Any] | None:
     if resource.get("resourceType") != path.root:
         return None
     items: list[Any] = [resource]
-    for step in path.steps:
-        kind, name = step[0], step[1]
-        if kind == RESOURCE:
+    for kind, name, shadow, text in path.prepared:
+        if kind == MEMBER:
+            found: list[Any] = []
+            for data in items:
+                if type(data) is not dict:
+                    continue
+                if shadow in data:
+                    return None
+                value = data.get(name)
+                if type(value) is list:
+                    found.extend([item for item in value if item is not None])
+                elif value is not None:
+                    found.append(value)
+            items = found
+        elif kind == RESOURCE:
             items = [d for d in items if type(d) is dict and d.get("resourceType") == name]
-            continue
-        shadow = "_" + name
-        if kind == WHERE:
+        else:
             if any(
                 type(d) is not dict or shadow in d or type(d.get(name, "")) is not str
                 for d in items
             ):
                 return None
-            items = [d for d in items if d.get(name) == step[2]]
-            continue
-        found: list[Any] = []
-        for data in items:
-            if type(data) is not dict:
-                continue
-            if shadow in data:
-                return None
-            value = data.get(name)
-            if type(value) is list:
-                found.extend([item for item in value if item is not None])
-            elif value is not None:
-                found.append(value)
-        items = found
+            items = [d for d in items if d.get(name) == text]
     terminal = path.terminal
     if terminal is None:
         return items
