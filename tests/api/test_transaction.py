@@ -202,3 +202,16 @@ def test_conditional_put_gets_its_id_before_references_are_rewritten(fhir: FhirC
         put_id = put_entry["resource"]["id"]
         assert stored["subject"]["reference"] == f"Patient/{put_id}"
     assert entries[3]["resource"]["id"] == existing["id"]
+
+
+def test_batch_resolves_conditional_references_per_entry(fhir: FhirClient) -> None:
+    existing = create(fhir, patient())
+    request = bundle(
+        "batch",
+        post(observation(f"Patient?_id={existing['id']}")),
+        post(observation("Patient?_id=nobody")),
+    )
+    entries = fhir.post("/fhir", json=request, headers=FHIR_JSON).json()["entry"]
+    assert [e["response"]["status"].split()[0] for e in entries] == ["201", "412"]
+    stored = fhir.get(entries[0]["response"]["location"]).json()
+    assert stored["subject"]["reference"] == f"Patient/{existing['id']}"

@@ -102,10 +102,10 @@ def _failure_entry(error: FhirError) -> Json:
     return {"response": {"status": f"{status.value} {status.phrase}", "outcome": error.outcome()}}
 
 
-def _resolve_conditionals(
+def _resolve_conditional_writes(
     ctx: ApiContext, session: StoreSession, entries: list[PlannedEntry]
 ) -> dict[str, str]:
-    """fullUrl or ``Type?criteria`` → ``Type/id`` for what already exists (one match only)."""
+    """fullUrl → ``Type/id`` for conditional creates and updates (existing match or new id)."""
     found: dict[str, str] = {}
     for entry in entries:
         criteria = entry.if_none_exist if entry.method == "POST" else None
@@ -123,6 +123,14 @@ def _resolve_conditionals(
             found[entry.full_url] = f"{resource_type}/{matches[0].id}"
         elif entry.method == "PUT" and "id" not in entry.resource:
             found[entry.full_url] = f"{resource_type}/{new_resource_id()}"  # created by the PUT
+    return found
+
+
+def _resolve_conditional_references(
+    ctx: ApiContext, session: StoreSession, entries: list[PlannedEntry]
+) -> dict[str, str]:
+    """``Type?criteria`` references → ``Type/id`` of their single match (else 412)."""
+    found: dict[str, str] = {}
     for entry in entries:
         for reference in conditional_references(entry.resource):
             resource_type, _, criteria = reference.partition("?")
@@ -155,7 +163,8 @@ def _run_transaction(
     with ctx.store.session() as session:
         inner = ctx.in_session(session)
         mapping = assign_identities(entries, new_id=new_resource_id)
-        mapping.update(_resolve_conditionals(inner, session, entries))
+        mapping.update(_resolve_conditional_writes(inner, session, entries))
+        mapping.update(_resolve_conditional_references(inner, session, entries))
         for entry in processing_order(entries):
             resource = rewrite_references(entry.resource, mapping) if entry.resource else None
             request = entry_request(inner, entry, resource, prefer)
@@ -177,7 +186,11 @@ def _run_batch(
         try:
             with ctx.store.session() as session:
                 inner = ctx.in_session(session)
-                request = entry_request(inner, entry, entry.resource, prefer)
+                resource = entry.resource
+                if resource is not None:  # conditional references resolve per entry in a batch
+                    mapping = _resolve_conditional_references(inner, session, [entry])
+                    resource = rewrite_references(resource, mapping) if mapping else resource
+                request = entry_request(inner, entry, resource, prefer)
                 responses.append(response_entry(inner, dispatch(inner, request)))
         except FhirError as error:
             responses.append(_failure_entry(error))
