@@ -64,6 +64,8 @@ CASES = [
     (PATIENT, "Patient.birthDate < @1990-01-01 and Patient.active", [True]),
     (PATIENT, "Patient.birthDate + 1 year", None),
     (PATIENT, "Patient.gender.extension('http://example.org/x').value", ["note"]),
+    (PATIENT, "Patient.gender.extension.url", ["http://example.org/x"]),
+    (PATIENT, "Patient.gender.extension.exists() and Patient.gender.id.empty()", [True]),
     (PATIENT, "Patient.managingOrganization.resolve().name", ["Trạm Y tế"]),
     (
         PATIENT,

@@ -46,6 +46,15 @@ def _emit_resources(value: Any, out: Collection) -> None:
             out.append(Node(item, item.get("resourceType")))
 
 
+_PRIMITIVE_CHILDREN = frozenset({"id", "extension"})
+
+
+def _primitive_child(element: Any, name: str, out: Collection) -> None:
+    """``birthDate.extension``/``.id``: a primitive's children live in its ``_name`` object."""
+    if type(element) is dict:
+        _emit(element.get(name), None, "Extension" if name == "extension" else "string", out)
+
+
 class Plan:
     """How to read one element name off one parent type (computed once per pair)."""
 
@@ -128,6 +137,8 @@ class Navigator:
                 continue
             data = item.data
             if type(data) is not dict:
+                if item.element is not None and name in _PRIMITIVE_CHILDREN:
+                    _primitive_child(item.element, name, out)
                 continue
             step = plans.get(item.type)
             if step is None:

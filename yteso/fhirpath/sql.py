@@ -3,23 +3,20 @@
 https://build.fhir.org/ig/FHIR/sql-on-fhir-v2/ (FHIRPath subset): paths, ``where``, ``first``,
 ``exists``, ``empty``, ``join``, ``ofType``, ``extension``, ``getResourceKey``,
 ``getReferenceKey``, ``not``, comparisons and boolean logic. A FHIRPath collection becomes a
-JSON list (DuckDB ``JSON[]``) or a ``jsonb`` array (PostgreSQL); each dialect is a small class
-of templates whose ``:name`` placeholders take sqlglot subtrees, so values are rendered by
-sqlglot (escaped), never pasted as text. Where FHIRPath would raise (``=`` on several items) SQL
-compares the first item. :func:`supported` says whether an expression is in the subset.
+JSON list (DuckDB ``JSON[]``) or a ``jsonb`` array (PostgreSQL); the dialects are small
+classes of templates in :mod:`yteso.fhirpath.sql_dialects`. Where FHIRPath would raise (``=``
+on several items) SQL compares the first item. :func:`supported` says whether an expression is
+in the subset.
 """
 
 from __future__ import annotations
 
-import itertools
-from typing import ClassVar
-
-import sqlglot
 from sqlglot import exp
 
 from yteso.fhirpath import model, nodes
 from yteso.fhirpath.errors import FhirPathError
 from yteso.fhirpath.parser import parse
+from yteso.fhirpath.sql_dialects import DIALECTS
 
 COMPARISONS = {"=": exp.EQ, "!=": exp.NEQ, "<": exp.LT, ">": exp.GT, "<=": exp.LTE, ">=": exp.GTE}
 _BOOLEAN_FUNCTIONS = frozenset({"exists", "empty", "not"})
@@ -27,138 +24,6 @@ _BOOLEAN_FUNCTIONS = frozenset({"exists", "empty", "not"})
 
 class NotCompilable(FhirPathError):
     """The expression uses FHIRPath outside the SQL-on-FHIR subset."""
-
-
-class Dialect:
-    """Templates for one SQL dialect; ``:c`` is a collection, ``:p`` a predicate, ``:s`` text."""
-
-    name: ClassVar[str]
-    root: ClassVar[str]
-    member: ClassVar[str]
-    filter: ClassVar[str]
-    first: ClassVar[str]
-    count: ClassVar[str]
-    join: ClassVar[str]
-    text_of: ClassVar[str]
-    number_of: ClassVar[str]
-    boolean_of: ClassVar[str]
-    item_text: ClassVar[str]  # :v is one item
-    concat: ClassVar[str]
-    single: ClassVar[str]  # a collection of the one JSON item :v
-    reference_key: ClassVar[str]
-    empty: ClassVar[str]
-
-    def __init__(self) -> None:
-        self.names = itertools.count(1)
-
-    def build(self, template: str, **parts: exp.Expression) -> exp.Expression:
-        tree = sqlglot.parse_one(template, read=self.name)
-
-        def swap(node: exp.Expression) -> exp.Expression:
-            if isinstance(node, exp.Placeholder) and node.name in parts:
-                return parts[node.name].copy()
-            return node
-
-        return tree.transform(swap)
-
-    def variable(self) -> str:
-        return f"v{next(self.names)}"
-
-    def path(self, name: str) -> exp.Expression:
-        """The JSON path literal selecting element ``name`` of every item."""
-        raise NotImplementedError
-
-    def lambda_filter(
-        self, collection: exp.Expression, variable: str, predicate: exp.Expression
-    ) -> exp.Expression:
-        """Keep the items of ``collection`` (each bound to ``variable``) where ``predicate``."""
-        raise NotImplementedError
-
-    def item(self, variable: str) -> exp.Expression:
-        """The one-item collection of the item bound to ``variable``."""
-        raise NotImplementedError
-
-
-class DuckDB(Dialect):
-    name = "duckdb"
-    root = "[CAST(:c AS JSON)]"
-    member = (
-        "flatten(list_transform(:c, lambda x: CASE WHEN json_type(x, :k) = 'ARRAY' "
-        "THEN CAST(json_extract(x, :k) AS JSON[]) WHEN json_extract(x, :k) IS NULL "
-        "OR json_type(x, :k) = 'NULL' THEN [] ELSE [json_extract(x, :k)] END))"
-    )
-    filter = "list_filter(:c, lambda {v}: :p)"
-    first = "list_slice(:c, 1, 1)"
-    count = "len(:c)"
-    join = "array_to_string(list_transform(:c, lambda x: json_extract_string(x, '$')), :s)"
-    text_of = "json_extract_string(:c[1], '$')"
-    number_of = "CAST(json_extract_string(:c[1], '$') AS DOUBLE)"
-    boolean_of = "CAST(json_extract_string(:c[1], '$') AS BOOLEAN)"
-    item_text = "json_extract_string(:v, :k)"
-    concat = "list_concat(:a, :b)"
-    single = "[:v]"
-    reference_key = (
-        "list_transform(list_filter(:c, lambda x: json_extract_string(x, '$.reference') "
-        "SIMILAR TO :pattern), lambda x: CAST(to_json(regexp_extract("
-        "json_extract_string(x, '$.reference'), '([^/]+)(/_history/[^/]+)?$', 1)) AS JSON))"
-    )
-    empty = "CAST([] AS JSON[])"
-
-    def path(self, name: str) -> exp.Expression:
-        escaped = name.replace('"', '\\"')
-        return exp.Literal.string(f'$."{escaped}"')
-
-    def lambda_filter(
-        self, collection: exp.Expression, variable: str, predicate: exp.Expression
-    ) -> exp.Expression:
-        return self.build(self.filter.format(v=variable), c=collection, p=predicate)
-
-    def item(self, variable: str) -> exp.Expression:
-        return self.build(self.single, v=exp.column(variable))
-
-
-class Postgres(Dialect):
-    name = "postgres"
-    root = "jsonb_build_array(CAST(:c AS JSONB))"
-    member = "jsonb_path_query_array(:c, CAST(:k AS JSONPATH))"
-    first = "jsonb_path_query_array(:c, '$[0]')"
-    count = "jsonb_array_length(:c)"
-    join = (
-        "(SELECT COALESCE(string_agg(t.value #>> '{}', :s ORDER BY t.ordinality), '') "
-        "FROM jsonb_array_elements(:c) WITH ORDINALITY AS t(value, ordinality))"
-    )
-    text_of = "(:c ->> 0)"
-    number_of = "CAST((:c ->> 0) AS DOUBLE PRECISION)"
-    boolean_of = "CAST((:c ->> 0) AS BOOLEAN)"
-    item_text = "(:v #>> :k)"
-    concat = "(:a || :b)"
-    single = "jsonb_build_array(:v)"
-    reference_key = (
-        "(SELECT COALESCE(jsonb_agg(to_jsonb(substring(t.value ->> 'reference' FROM "
-        "'([^/]+)(?:/_history/[^/]+)?$')) ORDER BY t.ordinality), '[]'::jsonb) "
-        "FROM jsonb_array_elements(:c) WITH ORDINALITY AS t(value, ordinality) "
-        "WHERE (t.value ->> 'reference') SIMILAR TO :pattern)"
-    )
-    empty = "CAST('[]' AS JSONB)"
-
-    def path(self, name: str) -> exp.Expression:
-        escaped = name.replace('"', '\\"')
-        return exp.Literal.string(f'$[*]."{escaped}"[*]')
-
-    def lambda_filter(
-        self, collection: exp.Expression, variable: str, predicate: exp.Expression
-    ) -> exp.Expression:
-        template = (
-            "(SELECT COALESCE(jsonb_agg({v}.value ORDER BY {v}.ordinality), '[]'::jsonb) "
-            "FROM jsonb_array_elements(:c) WITH ORDINALITY AS {v}(value, ordinality) WHERE :p)"
-        )
-        return self.build(template.format(v=variable), c=collection, p=predicate)
-
-    def item(self, variable: str) -> exp.Expression:
-        return self.build(self.single, v=exp.column("value", table=variable))
-
-
-DIALECTS: dict[str, type[Dialect]] = {"duckdb": DuckDB, "postgres": Postgres}
 
 
 class SqlCompiler:
