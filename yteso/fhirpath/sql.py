@@ -108,38 +108,47 @@ class SqlCompiler:
             return self.dialect.build(self.dialect.first, c=source), source_types
         if name == "ofType" and len(arguments) == 1:
             return self.of_type(node, focus, types, source, source_types)
-        if (
-            name == "extension"
-            and len(arguments) == 1
-            and isinstance(arguments[0], nodes.StringLiteral)
-        ):
-            extensions, _ = self.member(source, source_types, "extension")
-            variable = self.dialect.variable()
-            url = self.dialect.build(
-                self.dialect.item_text, v=self._raw_item(variable), k=self._key("url")
-            )
-            predicate = exp.EQ(this=url, expression=exp.Literal.string(arguments[0].value))
-            return self.dialect.lambda_filter(extensions, variable, predicate), frozenset(
-                {"Extension"}
-            )
+        if name == "extension" and len(arguments) == 1:
+            return self.extension(source, source_types, arguments[0])
         if name == "join" and len(arguments) <= 1:
-            separator = arguments[0] if arguments else nodes.StringLiteral("")
-            if not isinstance(separator, nodes.StringLiteral):
-                raise NotCompilable("join() needs a literal separator")
-            text = self.dialect.build(
-                self.dialect.join, c=source, s=exp.Literal.string(separator.value)
-            )
-            return self.dialect.build(self.dialect.single, v=self._json_text(text)), frozenset()
+            return self.join(source, arguments[0] if arguments else nodes.StringLiteral(""))
         if name == "getResourceKey" and not arguments:
             return self.member(source, source_types, "id")[0], frozenset({"id"})
         if name == "getReferenceKey" and len(arguments) <= 1:
-            target = _type_name(arguments[0]) if arguments else None
-            pattern = f"{target}/[^/]+(/_history/[^/]+)?" if target else "[^#]*"
-            key = self.dialect.build(
-                self.dialect.reference_key, c=source, pattern=exp.Literal.string(pattern)
-            )
-            return key, frozenset({"id"})
+            return self.reference_key(source, _type_name(arguments[0]) if arguments else None)
         raise NotCompilable(f"{name}() is outside the SQL subset")
+
+    def extension(
+        self, source: exp.Expression, source_types: frozenset[str], url: nodes.Expression
+    ) -> tuple[exp.Expression, frozenset[str]]:
+        if not isinstance(url, nodes.StringLiteral):
+            raise NotCompilable("extension() needs a literal URL")
+        extensions, _ = self.member(source, source_types, "extension")
+        variable = self.dialect.variable()
+        found = self.dialect.build(
+            self.dialect.item_text, v=self._raw_item(variable), k=self._key("url")
+        )
+        predicate = exp.EQ(this=found, expression=exp.Literal.string(url.value))
+        return self.dialect.lambda_filter(extensions, variable, predicate), frozenset({"Extension"})
+
+    def join(
+        self, source: exp.Expression, separator: nodes.Expression
+    ) -> tuple[exp.Expression, frozenset[str]]:
+        if not isinstance(separator, nodes.StringLiteral):
+            raise NotCompilable("join() needs a literal separator")
+        text = self.dialect.build(
+            self.dialect.join, c=source, s=exp.Literal.string(separator.value)
+        )
+        return self.dialect.build(self.dialect.single, v=self._json_text(text)), frozenset()
+
+    def reference_key(
+        self, source: exp.Expression, target: str | None
+    ) -> tuple[exp.Expression, frozenset[str]]:
+        pattern = f"{target}/[^/]+(/_history/[^/]+)?" if target else "[^#]*"
+        key = self.dialect.build(
+            self.dialect.reference_key, c=source, pattern=exp.Literal.string(pattern)
+        )
+        return key, frozenset({"id"})
 
     def _raw_item(self, variable: str) -> exp.Expression:
         if self.dialect.name == "duckdb":
