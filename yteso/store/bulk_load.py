@@ -28,6 +28,8 @@ ProgressCallback = Callable[[int, int | None], None]
 
 CHUNK_BYTES = 1 << 20  # about 700 resources of 1.4 KB per task
 BATCH_SIZE = 5000
+# Tasks queued per worker: enough that workers stay busy while the writer commits a batch.
+IN_FLIGHT_PER_WORKER = 8
 INLINE_BELOW = 5000  # resources: under this, starting worker processes costs more than it saves
 FILE_SUFFIXES = (".ndjson", ".json", ".jsonl")
 
@@ -170,7 +172,7 @@ def _prepared_stream(tasks: Iterator[_Task], workers: int) -> Iterator[_Prepared
         pending: deque[AsyncResult[_Prepared]] = deque()
         for task in tasks:
             pending.append(pool.apply_async(prepare_task, (task,)))
-            if len(pending) >= workers * 3:
+            if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
                 yield pending.popleft().get()
         while pending:
             yield pending.popleft().get()
