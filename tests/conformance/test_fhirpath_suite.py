@@ -206,3 +206,17 @@ def test_date_groups_in_other_time_zones(local_time_zone: str) -> None:
 def test_suite_is_complete() -> None:
     assert len(CASES) == 935
     assert Path(SUITE / "input-json").is_dir()
+
+
+def test_strict_mode_accepts_every_valid_case() -> None:
+    """Strict mode rejects what the suite says is invalid, and nothing the suite says is fine."""
+    rejected = []
+    for case in CASES:
+        if case.invalid:
+            continue
+        resource = _resource(case.inputfile) if case.inputfile else None
+        try:
+            compile(case.expression, strict=True).evaluate_items(resource)
+        except FhirPathError as exc:
+            rejected.append(f"{case.name}: {exc}")
+    assert not rejected, "\n".join(rejected)

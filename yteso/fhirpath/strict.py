@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from yteso.fhirpath import model, nodes
 from yteso.fhirpath.errors import FhirPathEvaluationError
+from yteso.fhirpath.registry import lookup
 
 _ORDERED = frozenset({"first", "last", "tail", "skip", "take", "single"})
 _UNORDERED_SOURCES = frozenset({"children", "descendants"})
@@ -84,9 +85,11 @@ def _member(source: Shape, name: str) -> Shape:
         if type_name.startswith("System.") or type_name in ("Resource", "DomainResource"):
             return UNKNOWN
         child = model.child(type_name, name)
-        if child is None:
-            raise FhirPathEvaluationError(f"{type_name} has no element {name}")
-        found |= {child.type} if child.type else set(child.choices.values())
+        if child is not None:  # one alternative of a choice having it is enough
+            found |= {child.type} if child.type else set(child.choices.values())
+    if not found:
+        shown = " | ".join(sorted(source.types))
+        raise FhirPathEvaluationError(f"{shown} has no element {name}")
     return Shape(frozenset(found), source.ordered)
 
 
@@ -102,7 +105,13 @@ def _function(node: nodes.FunctionCall, focus: Shape) -> Shape:
             if criterion.types != {"System.Boolean"}:
                 raise FhirPathEvaluationError("iif() criterion must be a Boolean")
         return UNKNOWN
-    arguments = [_infer(argument, item) for argument in node.arguments]
+    spec = lookup(name)
+    kinds = spec.kinds if spec else ""
+    arguments = [
+        _infer(argument, item if kind in "es" else focus)  # value arguments see the outer $this
+        for kind, argument in zip(kinds, node.arguments, strict=False)
+        if kind != "t"
+    ]
     if name in _UNORDERED_SOURCES:
         return Shape(None, ordered=False)
     if name in ("ofType", "as") and node.arguments:
@@ -110,6 +119,8 @@ def _function(node: nodes.FunctionCall, focus: Shape) -> Shape:
         return Shape(frozenset({target})) if target else UNKNOWN
     if name == "select" and arguments:
         return Shape(arguments[0].types, source.ordered)
+    if name == "is":
+        return Shape(frozenset({"System.Boolean"}))
     if name in _SAME_SHAPE:
         return source
     return UNKNOWN
