@@ -30,7 +30,7 @@ CHUNK_BYTES = 1 << 20  # about 700 resources of 1.4 KB per task
 BATCH_SIZE = 5000
 # Tasks queued per worker: enough that workers stay busy while the writer commits a batch.
 IN_FLIGHT_PER_WORKER = 8
-INLINE_BELOW = 5000  # resources: under this, starting worker processes costs more than it saves
+INLINE_BELOW_BYTES = 4 << 20  # smaller inputs: starting worker processes costs more than it saves
 FILE_SUFFIXES = (".ndjson", ".json", ".jsonl")
 
 
@@ -198,7 +198,7 @@ def load_paths(
     files = input_files(paths)
     total = _estimate_total(files)
     if workers is None:
-        small = total is not None and total < INLINE_BELOW
+        small = sum(path.stat().st_size for path in files) < INLINE_BELOW_BYTES
         workers = 1 if small else max(1, os.cpu_count() or 1)
     report = LoadReport()
     done = 0
