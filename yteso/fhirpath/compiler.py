@@ -318,5 +318,6 @@ def is_type(items: Collection, spec: nodes.TypeSpecifier) -> Collection:
 
 
 def as_type(items: Collection, spec: nodes.TypeSpecifier) -> Collection:
-    item = single(items, "as")
-    return [item] if item is not None and matches(item, spec, exact=True) else []
+    """The ``as`` operator. On several items it filters, as R4's own search parameters
+    (``Observation.component.value as Quantity``) require; the ``as()`` function stays strict."""
+    return [item for item in items if matches(item, spec, exact=True)]
