@@ -12,6 +12,7 @@ from typing import Any
 from yteso.fhirpath import strict as strict_mode
 from yteso.fhirpath.compiler import Compiler
 from yteso.fhirpath.context import Collection, Environment, Evaluator, Services
+from yteso.fhirpath.errors import FhirPathEvaluationError
 from yteso.fhirpath.nodes import EnvironmentVariable, Expression, FunctionCall, SpecialVariable
 from yteso.fhirpath.parser import parse
 from yteso.fhirpath.plain_paths import PlainEvaluator, plain_evaluator
@@ -57,6 +58,14 @@ class CompiledExpression:
         services: Services | None = None,
     ) -> list[Any]:
         """The result as plain values: JSON for FHIR elements, System values otherwise."""
+        try:
+            return self._plain_result(resource, variables, services)
+        except _DATA_ERRORS as exc:
+            raise self._failure(exc) from exc
+
+    def _plain_result(
+        self, resource: Any, variables: dict[str, Any] | None, services: Services | None
+    ) -> list[Any]:
         if self.plain_path is not None and type(resource) is dict and not self.strict:
             found = self.plain_path(resource)
             if found is not None:
@@ -89,12 +98,22 @@ class CompiledExpression:
         start: Collection = [] if resource is None else [focus]
         roots: Collection | None = None if root is None else [resource_node(root)]
         env = Environment(start, variables, services, root_resource=roots)
-        return self.evaluator(start, env)
+        return self.evaluate_in(start, env)
 
     def evaluate_in(self, focus: Collection, env: Environment) -> Collection:
         """Evaluate against an explicit focus and environment (invariants use this)."""
-        return self.evaluator(focus, env)
+        try:
+            return self.evaluator(focus, env)
+        except _DATA_ERRORS as exc:
+            raise self._failure(exc) from exc
 
+    def _failure(self, exc: Exception) -> FhirPathEvaluationError:
+        return FhirPathEvaluationError(f"{self.source}: cannot evaluate on this data ({exc!r})")
+
+
+# Python errors that malformed data (a number where an object belongs...) can cause deep inside
+# a function; the caller sees them as the typed evaluation error.
+_DATA_ERRORS = (TypeError, ValueError, AttributeError, KeyError, IndexError, ArithmeticError)
 
 _ENVIRONMENT_FUNCTIONS = frozenset(
     {"resolve", "memberOf", "trace", "aggregate", "conformsTo", "htmlChecks", "defineVariable"}

@@ -36,7 +36,8 @@ def extension(items: Collection, env: Environment, url: Collection) -> Collectio
         holder = item.data if isinstance(item.data, dict) else item.element
         if not isinstance(holder, dict):
             continue
-        for entry in holder.get("extension") or ():
+        entries = holder.get("extension")
+        for entry in entries if isinstance(entries, list) else ():
             if isinstance(entry, dict) and entry.get("url") == wanted:
                 out.append(Node(entry, "Extension"))
     return out

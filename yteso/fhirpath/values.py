@@ -49,14 +49,18 @@ def _decimal(data: Any) -> Decimal:
 
 
 def _primitive(data: Any, system: str) -> Any:
+    """A FHIR primitive's JSON value as its System value. Values of the wrong JSON type (which
+    the structural validator reports) stay as they are, so operators reject them with a typed
+    error instead of crashing."""
     if system == "String":
         return data if isinstance(data, str) else str(data)
-    if system == "Boolean":
-        return data
-    if system == "Integer":
+    if system in ("Boolean", "Integer"):
         return data
     if system == "Decimal":
-        return _decimal(data)
+        number = isinstance(data, (int, float, Decimal)) and not isinstance(data, bool)
+        return _decimal(data) if number else data
+    if not isinstance(data, str):
+        return data
     if system == "Date":
         return parse_date(data)
     if system == "DateTime":
@@ -66,10 +70,12 @@ def _primitive(data: Any, system: str) -> Any:
 
 def fhir_quantity(data: dict[str, Any]) -> Quantity | None:
     value = data.get("value")
-    if value is None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         return None
     unit = data.get("code") if data.get("system") == UCUM else None
-    return Quantity(_decimal(value), unit or data.get("unit") or "1")
+    if not isinstance(unit, str) or not unit:
+        unit = data.get("unit")
+    return Quantity(_decimal(value), unit if isinstance(unit, str) and unit else "1")
 
 
 def to_system(item: Any) -> Any:
