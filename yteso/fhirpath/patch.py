@@ -52,13 +52,28 @@ def apply_fhirpath_patch(resource: Json, parameters: Json) -> Json:
     if not isinstance(parameters, dict) or parameters.get("resourceType") != "Parameters":
         raise Invalid("a FHIRPath Patch body must be a Parameters resource")
     patched = copy.deepcopy(resource)
-    for number, parameter in enumerate(parameters.get("parameter") or ()):
-        operation = _operation(parameter, number)
+    operations = parameters.get("parameter") or ()
+    if not isinstance(operations, list):
+        raise Invalid("Parameters.parameter must be an array")
+    for number, parameter in enumerate(operations):
+        try:
+            operation = _operation(parameter, number)
+        except _MALFORMED as exc:
+            raise Invalid(f"operation {number} is malformed: {exc!r}") from exc
         try:
             _APPLY[operation.type](patched, operation)
         except FhirPathError as exc:
             raise Invalid(f"operation {number}: {exc}", expression=operation.path) from None
+        except _MALFORMED as exc:
+            raise Unprocessable(
+                f"operation {number} ({operation.type}) cannot apply: {exc!r}",
+                expression=operation.path,
+            ) from exc
     return patched
+
+
+# What malformed parts (a string where a part list belongs...) can raise while being read.
+_MALFORMED = (TypeError, ValueError, AttributeError, KeyError, IndexError)
 
 
 # -- reading the Parameters ---------------------------------------------------------------
