@@ -52,7 +52,7 @@ def apply_fhirpath_patch(resource: Json, parameters: Json) -> Json:
     if not isinstance(parameters, dict) or parameters.get("resourceType") != "Parameters":
         raise Invalid("a FHIRPath Patch body must be a Parameters resource")
     patched = copy.deepcopy(resource)
-    operations = parameters.get("parameter") or ()
+    operations = parameters.get("parameter") or []
     if not isinstance(operations, list):
         raise Invalid("Parameters.parameter must be an array")
     for number, parameter in enumerate(operations):
