@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import copy
+import random
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from yteso.fhir.errors import FhirError, Invalid, Unprocessable
 from yteso.fhirpath.patch import apply_fhirpath_patch
@@ -111,3 +115,55 @@ def test_operations(operation: dict[str, Any], expected: dict[str, Any]) -> None
 def test_errors(body: dict[str, Any], error: type[FhirError], message: str) -> None:
     with pytest.raises(error, match=message.replace("(", r"\(")):
         apply_fhirpath_patch(PATIENT, body)
+
+
+JUNK: list[Any] = [1, "x", None, [], {}, [1], {"name": 1}, {"name": "value", "part": "x"}, True]
+
+
+def _mutate(node: Any, rng: random.Random) -> None:
+    if isinstance(node, dict) and node:
+        key = rng.choice(list(node))
+        if rng.random() < 0.5 or not isinstance(node[key], (dict, list)):
+            node[key] = copy.deepcopy(rng.choice(JUNK))
+        else:
+            _mutate(node[key], rng)
+    elif isinstance(node, list) and node:
+        index = rng.randrange(len(node))
+        if rng.random() < 0.5 or not isinstance(node[index], (dict, list)):
+            node[index] = copy.deepcopy(rng.choice(JUNK))
+        else:
+            _mutate(node[index], rng)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=0, max_value=2**32))
+def test_malformed_parameters_raise_only_fhir_errors(seed: int) -> None:
+    rng = random.Random(seed)
+    operations = [
+        _operation(
+            "add",
+            "Patient",
+            name=("valueString", "contact"),
+            value=("part", [{"name": "name", "valueHumanName": {"text": "a"}}]),
+        ),
+        _operation(
+            "insert",
+            "Patient.name",
+            index=("valueInteger", 0),
+            value=("valueHumanName", {"family": "x"}),
+        ),
+        _operation(
+            "move",
+            "Patient.name[0].given",
+            source=("valueInteger", 0),
+            destination=("valueInteger", 1),
+        ),
+        _operation("replace", "Patient.birthDate", value=("valueDate", "1991")),
+    ]
+    body = _parameters(*copy.deepcopy(operations))
+    for _ in range(rng.randrange(1, 4)):
+        _mutate(body["parameter"], rng)
+    try:
+        apply_fhirpath_patch(PATIENT, body)
+    except FhirError:
+        pass
