@@ -38,7 +38,7 @@ class Services:
 
 
 DEFAULT_SERVICES = Services()
-_NO_VARIABLES: dict[str, Any] = {}
+_NO_VARIABLES: dict[str, object] = {}
 _NOTHING: Collection = []
 
 
@@ -50,7 +50,7 @@ class Environment:
     def __init__(
         self,
         resource: Collection,
-        variables: dict[str, Any] | None = None,
+        variables: dict[str, object] | None = None,
         services: Services | None = None,
         *,
         root_resource: Collection | None = None,

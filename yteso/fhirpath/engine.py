@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from yteso.fhir.types import Json
 from yteso.fhirpath import strict as strict_mode
 from yteso.fhirpath.compiler import Compiler
 from yteso.fhirpath.context import Collection, Environment, Evaluator, Services
@@ -19,6 +20,8 @@ from yteso.fhirpath.plain_paths import PlainEvaluator, plain_evaluator
 from yteso.fhirpath.values import Node, resource_node
 
 CACHE_SIZE = 4096
+#: ``%name`` values: a single value or a list of values per name.
+Variables = dict[str, object] | None
 
 
 class CompiledExpression:
@@ -52,8 +55,8 @@ class CompiledExpression:
 
     def __call__(
         self,
-        resource: Any,
-        variables: dict[str, Any] | None = None,
+        resource: Json | Node | None,
+        variables: Variables = None,
         *,
         services: Services | None = None,
     ) -> list[Any]:
@@ -64,7 +67,10 @@ class CompiledExpression:
             raise self._failure(exc) from exc
 
     def _plain_result(
-        self, resource: Any, variables: dict[str, Any] | None, services: Services | None
+        self,
+        resource: Json | Node | None,
+        variables: dict[str, Any] | None,
+        services: Services | None,
     ) -> list[Any]:
         if self.plain_path is not None and type(resource) is dict and not self.strict:
             found = self.plain_path(resource)
@@ -84,11 +90,11 @@ class CompiledExpression:
 
     def evaluate_items(
         self,
-        resource: Any,
-        variables: dict[str, Any] | None = None,
+        resource: Json | Node | None,
+        variables: Variables = None,
         services: Services | None = None,
         *,
-        root: Any = None,
+        root: Json | None = None,
     ) -> Collection:
         """The raw result items (typed :class:`Node` values and System values)."""
         focus = resource if type(resource) is Node else resource_node(resource)
@@ -149,9 +155,9 @@ def compile(expression: str, *, strict: bool = False) -> CompiledExpression:
 
 
 def evaluate(
-    resource: Any,
+    resource: Json | Node | None,
     expression: str,
-    variables: dict[str, Any] | None = None,
+    variables: Variables = None,
     *,
     services: Services | None = None,
 ) -> list[Any]:
