@@ -129,3 +129,21 @@ def test_decimal_scale_survives_the_round_trip() -> None:
     tree = parse("1.50")
     assert isinstance(tree, nodes.NumberLiteral) and str(tree.value) == "1.50"
     assert to_text(tree) == "1.50" and tree.value == Decimal("1.5")
+
+
+def test_every_suite_expression_round_trips() -> None:
+    """Each expression of the official R4 suite that parses prints back to the same tree."""
+    import xml.etree.ElementTree as ET
+
+    from tests.conftest import shared_path
+
+    suite = shared_path("suites", "fhirpath", "r4", "tests-fhir-r4.xml")
+    parsed = 0
+    for expression in ET.parse(suite).getroot().iter("expression"):
+        try:
+            tree = parse(expression.text or "")
+        except FhirPathSyntaxError:
+            continue
+        assert parse(to_text(tree)) == tree, expression.text
+        parsed += 1
+    assert parsed > 900
