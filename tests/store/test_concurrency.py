@@ -3,6 +3,8 @@ duplicate, and migrations apply once when several openers race (both backends)."
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 
@@ -101,3 +103,44 @@ def test_racing_openers_migrate_once(store_url: str) -> None:
     finally:
         for store in stores:
             store.close()
+
+
+# Each process retries version-aware increments and prints the versions it wrote.
+INCREMENTER = """
+import sys
+from yteso.fhir.errors import PreconditionFailed
+from yteso.store import open_store
+
+store = open_store(sys.argv[1])
+for _ in range(int(sys.argv[2])):
+    current = store.read("Basic", "counter")
+    body = current.resource()
+    body["code"]["text"] = str(int(body["code"]["text"]) + 1)
+    try:
+        with store.session() as session:
+            print(session.update(body, if_match=current.version).stored.version, flush=True)
+    except PreconditionFailed:
+        pass
+store.close()
+"""
+
+
+def test_processes_racing_if_match_updates(store_url: str) -> None:
+    store = open_store(store_url)
+    with store.session() as session:
+        session.update({"resourceType": "Basic", "id": "counter", "code": {"text": "0"}})
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", INCREMENTER, store_url, "25"], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
+    written: list[int] = []
+    for worker in workers:
+        output, _ = worker.communicate(timeout=120)
+        assert worker.returncode == 0
+        written.extend(int(line) for line in output.split())
+    final = store.read("Basic", "counter")
+    store.close()
+    assert sorted(written) == list(range(2, final.version + 1))
+    assert final.resource()["code"]["text"] == str(len(written))
