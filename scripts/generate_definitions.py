@@ -230,6 +230,20 @@ def build_terminology_urls(terminology: Terminology) -> Json:
     }
 
 
+def build_code_systems(terminology: Terminology) -> Json:
+    """Codes of every complete core CodeSystem (FHIR, v2, v3) and whether they are
+    case-sensitive, to reject a code its system does not define."""
+    out: Json = {}
+    for url, code_system in sorted(terminology.code_systems.items()):
+        codes = flatten_concepts(code_system.get("concept", []))
+        if code_system.get("content") == "complete" and codes:
+            out[url] = {
+                "caseSensitive": code_system.get("caseSensitive") is True,
+                "codes": sorted(set(codes)),
+            }
+    return out
+
+
 def build_value_sets(terminology: Terminology, urls: set[str]) -> Json:
     out: Json = {}
     for url in sorted(urls):
@@ -387,6 +401,7 @@ def generate(source: Path, out: Path) -> list[Path]:
         "types.json.gz": types,
         "value_sets.json.gz": build_value_sets(terminology, required_value_sets(types["types"])),
         "terminology_urls.json.gz": build_terminology_urls(terminology),
+        "code_systems.json.gz": build_code_systems(terminology),
         "search_parameters.json.gz": build_search_parameters(source),
         "compartment_patient.json.gz": build_patient_compartment(source),
         "extensions.json.gz": build_extensions(source),

@@ -293,3 +293,58 @@ def searchset(self_url: str, *entries: tuple[str, str]) -> dict[str, Any]:
 )
 def test_search_modes(bundle: dict[str, Any], expected: set[str]) -> None:
     assert error_paths(validate(bundle)) == expected
+
+
+def encounter_class(system: str, code: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Encounter",
+        "status": "finished",
+        "class": {"system": system, "code": code},
+    }
+
+
+ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+
+
+@pytest.mark.parametrize(
+    ("resource", "expected"),
+    [
+        (encounter_class(ACT_CODE, "AMB"), set()),
+        (encounter_class(ACT_CODE, "NOPE"), {"Encounter.class.code"}),
+        (
+            encounter_class(ACT_CODE, "amb"),
+            {"Encounter.class.code"},
+        ),  # v3-ActCode is case-sensitive
+        (encounter_class("http://example.vn/cs/local", "NOPE"), set()),  # not a core system
+        (
+            patient(
+                maritalStatus={
+                    "coding": [
+                        {"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "mr"}
+                    ]
+                }
+            ),
+            set(),  # v2 tables do not say they are case-sensitive
+        ),
+        (
+            patient(
+                identifier=[
+                    {
+                        "type": {
+                            "coding": [
+                                {
+                                    "system": "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                    "code": "XX9",
+                                }
+                            ]
+                        },
+                        "value": "1",
+                    }
+                ]
+            ),
+            {"Patient.identifier[0].type.coding[0].code"},
+        ),
+    ],
+)
+def test_codes_of_core_code_systems(resource: dict[str, Any], expected: set[str]) -> None:
+    assert error_paths(validate(resource)) == expected

@@ -16,6 +16,8 @@ The data under ``data/`` is generated from the official definitions by
 - ``primitive_regex(type_name) -> re.Pattern[str] | None`` (use ``fullmatch``).
 - ``value_set_codes(url) -> frozenset[str] | None`` and ``value_set_concepts(url)`` (codes by
   system) for value sets bound with ``required`` strength; None when not enumerable.
+- ``code_system_codes(url) -> frozenset[str] | None`` and ``code_system_is_case_sensitive(url)``:
+  the codes of the complete core CodeSystems (FHIR, v2, v3; lower-cased when not case-sensitive).
 - ``is_code_system_url(url)`` / ``is_value_set_url(url)``: canonical URLs of the core
   CodeSystems and ValueSets (FHIR, v2, v3).
 - ``extension_definition(url) -> ExtensionDefinition | None``: the 393 core extensions
@@ -31,6 +33,8 @@ from __future__ import annotations
 
 from yteso.fhir.definitions.loader import (
     all_search_parameters,
+    code_system_codes,
+    code_system_is_case_sensitive,
     element,
     elements_of,
     extension_definition,
@@ -69,6 +73,8 @@ __all__ = [
     "SearchParameterDefinition",
     "TypeDefinition",
     "all_search_parameters",
+    "code_system_codes",
+    "code_system_is_case_sensitive",
     "element",
     "elements_of",
     "extension_definition",

@@ -187,6 +187,25 @@ def _terminology_urls(kind: str) -> frozenset[str]:
     return frozenset(urls)
 
 
+@cache
+def code_system_codes(url: str) -> frozenset[str] | None:
+    """The codes of a complete core CodeSystem (FHIR, v2, v3), or None when it is not one.
+
+    Codes of a system that is not case-sensitive come lower-cased: compare ``code.lower()``
+    when ``code_system_is_case_sensitive(url)`` is False.
+    """
+    raw = _load("code_systems.json.gz").get(url.split("|", 1)[0])
+    if raw is None:
+        return None
+    codes: list[str] = raw["codes"]
+    return frozenset(codes if raw["caseSensitive"] else (code.lower() for code in codes))
+
+
+def code_system_is_case_sensitive(url: str) -> bool:
+    raw = _load("code_systems.json.gz").get(url.split("|", 1)[0])
+    return raw is not None and bool(raw["caseSensitive"])
+
+
 def is_code_system_url(url: str) -> bool:
     """True for the canonical URL of a CodeSystem defined by the core specification."""
     return url.split("|", 1)[0] in _terminology_urls("code_systems")

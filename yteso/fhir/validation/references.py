@@ -1,9 +1,11 @@
-"""The shape of references and coding systems.
+"""The shape of references, and coding systems and codes.
 
 https://hl7.org/fhir/R4/references.html#Reference: ``reference`` is a relative ``Type/id``
 (optionally ``/_history/vid``), an absolute URL, a ``#id`` to a contained resource, a
 ``urn:uuid:`` or ``urn:oid:``, or (in transactions) a conditional ``Type?search``. The type must
-be a resource type the element allows (its targetProfiles).
+be a resource type the element allows (its targetProfiles). A Coding's system is an absolute URI
+and not a ValueSet URL; its code, when the system is a complete core CodeSystem, is one that the
+system defines.
 """
 
 from __future__ import annotations
@@ -11,7 +13,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from yteso.fhir.definitions import is_code_system_url, is_resource_type, is_value_set_url
+from yteso.fhir.definitions import (
+    code_system_codes,
+    code_system_is_case_sensitive,
+    is_code_system_url,
+    is_resource_type,
+    is_value_set_url,
+)
 from yteso.fhir.errors import Issue
 
 _RELATIVE = re.compile(r"([A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/([A-Za-z0-9\-.]{1,64}))?")
@@ -70,6 +78,22 @@ def check_coding_system(value: dict[str, Any], path: str, issues: list[Issue]) -
     elif is_value_set_url(system) and not is_code_system_url(system):
         message = f"Coding.system {system!r} is a ValueSet, not a CodeSystem"
         _issue(issues, message, path + ".system")
+    else:
+        _check_code(value.get("code"), system, path, issues)
+
+
+def _check_code(code: object, system: str, path: str, issues: list[Issue]) -> None:
+    """A code of a complete core code system must be one it defines
+    (https://hl7.org/fhir/R4/terminologies.html#4.1, the CodeSystems of the specification)."""
+    if type(code) is not str:
+        return
+    codes = code_system_codes(system)
+    if codes is None or code in codes:
+        return
+    if not code_system_is_case_sensitive(system) and code.lower() in codes:
+        return
+    message = f"unknown code {code!r} in the code system {system}"
+    issues.append(Issue("error", "code-invalid", message, (path + ".code",)))
 
 
 __all__ = ["check_coding_system", "check_reference"]
