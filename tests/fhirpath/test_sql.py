@@ -38,6 +38,12 @@ EXPRESSIONS: dict[str, list[str]] = {
         "Patient.name.exists() and Patient.gender.exists()",
         "Patient.name.where(use = 'official').given.exists().not()",
         "Patient.multipleBirth.ofType(boolean) = false",
+        "deceased.ofType(dateTime)",
+        "gender = %gender and deceased.ofType(boolean) = false",
+        "Patient.name[0].family",
+        "Patient.name[1].given",
+        "name.where(use = %use).family",
+        "getResourceKey() = %id",
     ],
     "Encounter": [
         "Encounter.subject.getReferenceKey(Patient)",
@@ -59,9 +65,15 @@ EXPRESSIONS: dict[str, list[str]] = {
         "Observation.code.coding.where(system = 'http://loinc.org').code",
         "Observation.component.where(code.coding.code = '8480-6').value.ofType(Quantity).value",
         "Observation.category.coding.code.join('|')",
+        "value.ofType(Quantity).value > %threshold",
+        "Observation.component[0].value.ofType(Quantity).value"
+        " > Observation.component[1].value.ofType(Quantity).value",
+        "Observation.code.coding[0].code = Observation.code.coding.code.first()",
     ],
 }
 PER_TYPE = 60
+CONSTANTS: dict[str, str | int] = {"gender": "female", "use": "official", "threshold": 100}
+CONSTANTS["id"] = "5bbf2b0e-c8ad-43d5-9cd7-c4e6a4db1fdb"
 
 
 def _resources() -> list[dict[str, Any]]:
@@ -94,7 +106,7 @@ def _normal(values: Any) -> str:
 
 
 def _python(expression: str, resource: dict[str, Any]) -> Any:
-    result = compile(expression)(resource)
+    result = compile(expression)(resource, dict(CONSTANTS))
     if is_boolean(expression):
         return result[0] if result else None
     return [
@@ -156,7 +168,8 @@ def _expected(resources: list[dict[str, Any]], kind: str, expression: str) -> di
 def test_duckdb_matches_python(
     duck: duckdb.DuckDBPyConnection, resources: list[dict[str, Any]], kind: str, expression: str
 ) -> None:
-    sql = to_sql(expression, dialect="duckdb", resource_type=kind).sql("duckdb")
+    tree = to_sql(expression, dialect="duckdb", resource_type=kind, constants=CONSTANTS)
+    sql = tree.sql("duckdb")
     rows = duck.execute(
         f"SELECT position, {sql} FROM resources WHERE resource ->> '$.resourceType' = ?", [kind]
     ).fetchall()
@@ -173,7 +186,8 @@ def test_duckdb_matches_python(
 def test_postgres_matches_python(
     postgres: psycopg.Connection[Any], resources: list[dict[str, Any]], kind: str, expression: str
 ) -> None:
-    sql = to_sql(expression, dialect="postgres", resource_type=kind).sql("postgres")
+    tree = to_sql(expression, dialect="postgres", resource_type=kind, constants=CONSTANTS)
+    sql = tree.sql("postgres")
     rows = postgres.execute(
         f"SELECT position, {sql} FROM resources WHERE resource ->> 'resourceType' = %s", [kind]
     ).fetchall()

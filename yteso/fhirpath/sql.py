@@ -11,6 +11,8 @@ in the subset.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlglot import exp
 
 from yteso.fhirpath import model, nodes
@@ -18,6 +20,8 @@ from yteso.fhirpath.errors import FhirPathError
 from yteso.fhirpath.parser import parse
 from yteso.fhirpath.sql_dialects import DIALECTS
 
+#: A view's ``%name`` constants.
+Constants = Mapping[str, str | bool | int | float]
 COMPARISONS = {"=": exp.EQ, "!=": exp.NEQ, "<": exp.LT, ">": exp.GT, "<=": exp.LTE, ">=": exp.GTE}
 _BOOLEAN_FUNCTIONS = frozenset({"exists", "empty", "not"})
 
@@ -29,11 +33,14 @@ class NotCompilable(FhirPathError):
 class SqlCompiler:
     """FHIRPath tree -> sqlglot tree: collections, or booleans for tests."""
 
-    def __init__(self, dialect: str, resource_type: str | None) -> None:
+    def __init__(
+        self, dialect: str, resource_type: str | None, constants: Constants | None = None
+    ) -> None:
         if dialect not in DIALECTS:
             raise NotCompilable(f"unknown SQL dialect {dialect}")
         self.dialect = DIALECTS[dialect]()
         self.resource_type = resource_type
+        self.constants = dict(constants or {})
 
     # -- collections ---------------------------------------------------------------------------
     def collection(
@@ -50,11 +57,31 @@ class SqlCompiler:
             return focus, types
         if isinstance(node, nodes.FunctionCall):
             return self.function(node, focus, types)
-        if isinstance(node, nodes.StringLiteral):
+        if isinstance(node, nodes.Indexer):
+            return self.indexer(node, focus, types)
+        literal = self.literal(node)
+        if isinstance(literal, str):
             return self.dialect.build(
-                self.dialect.single, v=self._json_literal(node.value)
+                self.dialect.single, v=self._json_literal(literal)
             ), frozenset()
         raise NotCompilable(f"{type(node).__name__} is outside the SQL subset")
+
+    def literal(self, node: nodes.Expression) -> str | bool | int | float | None:
+        """A literal's value (view constants ``%name`` included), else None."""
+        if isinstance(node, nodes.EnvironmentVariable):
+            if node.name not in self.constants:
+                raise NotCompilable(f"%{node.name} is not a constant of this view")
+            return self.constants[node.name]
+        return _literal(node)
+
+    def indexer(
+        self, node: nodes.Indexer, focus: exp.Expression, types: frozenset[str]
+    ) -> tuple[exp.Expression, frozenset[str]]:
+        index = self.literal(node.index)
+        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+            raise NotCompilable("[] needs a non-negative integer literal")
+        source, source_types = self.collection(node.source, focus, types)
+        return self.dialect.element(source, index), source_types
 
     def _json_literal(self, value: str) -> exp.Expression:
         return self._json_text(exp.Literal.string(value))
@@ -172,8 +199,11 @@ class SqlCompiler:
         if wanted is None:
             raise NotCompilable("ofType() needs a type name")
         origin = node.source
-        if isinstance(origin, nodes.Member):
-            parent, parent_types = self.collection(origin.source, focus, types)
+        if isinstance(origin, (nodes.Member, nodes.Identifier)):
+            if isinstance(origin, nodes.Member):
+                parent, parent_types = self.collection(origin.source, focus, types)
+            else:
+                parent, parent_types = focus, types
             for type_name in parent_types:
                 found = model.child(type_name, origin.name)
                 if found is not None and found.type is None:
@@ -235,26 +265,40 @@ class SqlCompiler:
         self, node: nodes.Binary, focus: exp.Expression, types: frozenset[str]
     ) -> exp.Expression:
         left, right = node.left, node.right
-        flipped = False
-        if _literal(left) is not None and _literal(right) is None:
-            left, right, flipped = right, left, True
-        literal = _literal(right)
-        if literal is None:
-            raise NotCompilable("comparisons need a literal on one side")
-        collection, _ = self.collection(left, focus, types)
-        if isinstance(literal, bool):
-            value: exp.Expression = self.dialect.build(self.dialect.boolean_of, c=collection)
-            constant: exp.Expression = exp.Boolean(this=literal)
-        elif isinstance(literal, str):
-            value = self.dialect.build(self.dialect.text_of, c=collection)
-            constant = exp.Literal.string(literal)
-        else:
-            value = self.dialect.build(self.dialect.number_of, c=collection)
-            constant = exp.Literal.number(literal)
         operator = node.operator
-        if flipped:
+        if self.literal(left) is not None and self.literal(right) is None:
+            left, right = right, left
             operator = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}.get(operator, operator)
+        collection, left_types = self.collection(left, focus, types)
+        literal = self.literal(right)
+        if literal is None:  # two paths: compare their first items as their types say
+            other, right_types = self.collection(right, focus, types)
+            kind = _scalar_kind(left_types | right_types)
+            value, constant = self.scalar(collection, kind), self.scalar(other, kind)
+        elif isinstance(literal, bool):
+            value, constant = self.scalar(collection, "boolean"), exp.Boolean(this=literal)
+        elif isinstance(literal, str):
+            value, constant = self.scalar(collection, "text"), exp.Literal.string(literal)
+        else:
+            value, constant = self.scalar(collection, "number"), exp.Literal.number(literal)
         return exp.paren(COMPARISONS[operator](this=value, expression=constant))
+
+    def scalar(self, collection: exp.Expression, kind: str) -> exp.Expression:
+        template = {
+            "boolean": self.dialect.boolean_of,
+            "number": self.dialect.number_of,
+            "text": self.dialect.text_of,
+        }[kind]
+        return self.dialect.build(template, c=collection)
+
+
+_NUMBERS = frozenset({"decimal", "integer", "positiveInt", "unsignedInt"})
+
+
+def _scalar_kind(types: frozenset[str]) -> str:
+    if types and types <= _NUMBERS:
+        return "number"
+    return "boolean" if types == {"boolean"} else "text"
 
 
 def _literal(node: nodes.Expression) -> str | bool | int | float | None:
@@ -282,11 +326,20 @@ def _is_boolean(node: nodes.Expression) -> bool:
 
 
 def to_sql(
-    expression: str, *, dialect: str, resource_type: str | None, column: str = "resource"
+    expression: str,
+    *,
+    dialect: str,
+    resource_type: str | None,
+    column: str = "resource",
+    constants: Constants | None = None,
 ) -> exp.Expression:
-    """The SQL for ``expression`` over a JSON ``column``: a JSON list/array, or a boolean."""
+    """The SQL for ``expression`` over a JSON ``column``: a JSON list/array, or a boolean.
+
+    ``constants`` are a view's ``%name`` values (strings, numbers, booleans); sqlglot renders
+    them as escaped literals.
+    """
     tree = parse(expression)
-    compiler = SqlCompiler(dialect, resource_type)
+    compiler = SqlCompiler(dialect, resource_type, constants)
     root = compiler.dialect.build(compiler.dialect.root, c=exp.column(column))
     types = frozenset({resource_type}) if resource_type else frozenset()
     if _is_boolean(tree):
@@ -294,11 +347,13 @@ def to_sql(
     return compiler.collection(tree, root, types)[0]
 
 
-def supported(expression: str, resource_type: str | None = None) -> bool:
+def supported(
+    expression: str, resource_type: str | None = None, constants: Constants | None = None
+) -> bool:
     """Whether ``expression`` compiles to SQL (for both dialects)."""
     try:
         for dialect in DIALECTS:
-            to_sql(expression, dialect=dialect, resource_type=resource_type)
+            to_sql(expression, dialect=dialect, resource_type=resource_type, constants=constants)
     except NotCompilable:
         return False
     return True
@@ -307,3 +362,8 @@ def supported(expression: str, resource_type: str | None = None) -> bool:
 def is_boolean(expression: str) -> bool:
     """Whether :func:`to_sql` gives a boolean (else a JSON collection)."""
     return _is_boolean(parse(expression))
+
+
+# For compilers that extend this one (the warehouse's view paths).
+literal_value = _literal
+is_boolean_tree = _is_boolean

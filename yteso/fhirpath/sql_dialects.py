@@ -64,6 +64,10 @@ class Dialect:
         """The one-item collection of the item bound to ``variable``."""
         raise NotImplementedError
 
+    def element(self, collection: exp.Expression, index: int) -> exp.Expression:
+        """The collection of item ``index`` (0-based), empty when out of range."""
+        raise NotImplementedError
+
 
 class DuckDB(Dialect):
     name = "duckdb"
@@ -101,6 +105,10 @@ class DuckDB(Dialect):
 
     def item(self, variable: str) -> exp.Expression:
         return self.build(self.single, v=exp.column(variable))
+
+    def element(self, collection: exp.Expression, index: int) -> exp.Expression:
+        position = exp.Literal.number(index + 1)
+        return self.build("list_slice(:c, :i, :i)", c=collection, i=position)
 
 
 class Postgres(Dialect):
@@ -142,6 +150,10 @@ class Postgres(Dialect):
 
     def item(self, variable: str) -> exp.Expression:
         return self.build(self.single, v=exp.column("value", table=variable))
+
+    def element(self, collection: exp.Expression, index: int) -> exp.Expression:
+        path = exp.Literal.string(f"$[{index}]")
+        return self.build("jsonb_path_query_array(:c, CAST(:p AS JSONPATH))", c=collection, p=path)
 
 
 DIALECTS: dict[str, type[Dialect]] = {"duckdb": DuckDB, "postgres": Postgres}
