@@ -10,11 +10,17 @@ import sys
 import pytest
 
 from yteso.store import open_store
+from yteso.store.sql_files import load_migrations
+
+MIGRATIONS = [m.version for m in load_migrations("yteso.store.sqlite")]
 
 # Writes forever, printing each id only after its transaction committed (the acknowledgement).
 WRITER = """
 import sys
 from yteso.store import open_store
+from yteso.store.sql_files import load_migrations
+
+MIGRATIONS = [m.version for m in load_migrations("yteso.store.sqlite")]
 
 store = open_store(sys.argv[1])
 mode = sys.argv[2]
@@ -68,7 +74,8 @@ def test_reopen_keeps_data_and_schema(store_url: str) -> None:
     try:
         assert second.read("Patient", "p").version == 1
         with second.backend.reading() as db:
-            assert [int(v) for (v,) in db.rows("SELECT version FROM schema_version")] == [1]
+            versions = db.rows("SELECT version FROM schema_version ORDER BY version")
+        assert [int(v) for (v,) in versions] == MIGRATIONS
     finally:
         second.close()
 
@@ -79,3 +86,24 @@ def test_sqlite_memory_store_works_across_threads() -> None:
         session.update({"resourceType": "Patient", "id": "p"})
     assert store.read("Patient", "p").version == 1
     store.close()
+
+
+def test_both_backends_have_the_same_migrations() -> None:
+    sqlite = [(m.version, m.name) for m in load_migrations("yteso.store.sqlite")]
+    postgres = [(m.version, m.name) for m in load_migrations("yteso.store.postgres")]
+    assert sqlite == postgres and [v for v, _ in sqlite] == list(range(1, len(sqlite) + 1))
+
+
+def test_a_new_migration_applies_to_an_existing_database(store_url: str) -> None:
+    from yteso.store.migrations import apply_migrations
+
+    store = open_store(store_url)
+    try:
+        with store.backend.writing() as db:
+            db.run("DROP INDEX resource_current_type_seq")
+            db.run("DELETE FROM schema_version WHERE version = 2")
+        package = f"yteso.store.{'sqlite' if store.dialect == 'sqlite' else 'postgres'}"
+        assert apply_migrations(store.backend, package) == [2]
+        assert apply_migrations(store.backend, package) == []
+    finally:
+        store.close()
