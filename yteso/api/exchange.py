@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from yteso.fhir.types import Json
@@ -47,9 +47,6 @@ class FhirRequest:
             if key == name:
                 return value
         return None
-
-    def with_body(self, body: Any) -> FhirRequest:
-        return replace(self, body=body)
 
 
 @dataclass
