@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,8 @@ EXPRESSIONS: dict[str, list[str]] = {
         "Observation.component[0].value.ofType(Quantity).value"
         " > Observation.component[1].value.ofType(Quantity).value",
         "Observation.code.coding[0].code = Observation.code.coding.code.first()",
+        "value.ofType(Quantity).value * 2 - 1",
+        "value.ofType(Quantity).value / Observation.component.value.ofType(Quantity).value.first()",
     ],
 }
 PER_TYPE = 60
@@ -109,18 +112,19 @@ def _python(expression: str, resource: dict[str, Any]) -> Any:
     result = compile(expression)(resource, dict(CONSTANTS))
     if is_boolean(expression):
         return result[0] if result else None
-    return [
-        float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v for v in result
-    ]
+    return _numbers(result)
 
 
 def _numbers(values: Any) -> Any:
     if isinstance(values, list):
-        return [
-            float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
-            for v in values
-        ]
+        return [_number(v) for v in values]
     return values
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        return round(float(value), 9)
+    return value
 
 
 CASES = [

@@ -22,6 +22,7 @@ from yteso.fhirpath.sql_dialects import DIALECTS
 
 #: A view's ``%name`` constants.
 Constants = Mapping[str, str | bool | int | float]
+ARITHMETIC = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul, "/": exp.Div}
 COMPARISONS = {"=": exp.EQ, "!=": exp.NEQ, "<": exp.LT, ">": exp.GT, "<=": exp.LTE, ">=": exp.GTE}
 _BOOLEAN_FUNCTIONS = frozenset({"exists", "empty", "not"})
 
@@ -59,6 +60,8 @@ class SqlCompiler:
             return self.function(node, focus, types)
         if isinstance(node, nodes.Indexer):
             return self.indexer(node, focus, types)
+        if isinstance(node, nodes.Binary) and node.operator in ARITHMETIC:
+            return self.arithmetic(node, focus, types)
         literal = self.literal(node)
         if isinstance(literal, str):
             return self.dialect.build(
@@ -73,6 +76,39 @@ class SqlCompiler:
                 raise NotCompilable(f"%{node.name} is not a constant of this view")
             return self.constants[node.name]
         return _literal(node)
+
+    def arithmetic(
+        self, node: nodes.Binary, focus: exp.Expression, types: frozenset[str]
+    ) -> tuple[exp.Expression, frozenset[str]]:
+        """``a + b`` on numbers: one number, or empty when a side is empty (or ``x / 0``)."""
+        sides: list[exp.Expression] = []
+        for side in (node.left, node.right):
+            literal = self.literal(side)
+            if isinstance(literal, bool) or isinstance(literal, str):
+                raise NotCompilable("arithmetic in SQL is on numbers only")
+            if literal is not None:
+                sides.append(exp.Literal.number(literal))
+                continue
+            collection, side_types = self.collection(side, focus, types)
+            if not side_types or not side_types <= _NUMBERS:
+                raise NotCompilable("arithmetic in SQL is on numbers only")
+            sides.append(self.scalar(collection, "number"))
+        left, right = sides
+        if node.operator == "/":
+            right = exp.Nullif(this=right, expression=exp.Literal.number(0))
+        value = exp.paren(ARITHMETIC[node.operator](this=left, expression=right))
+        single = self.dialect.build(self.dialect.single, v=self._json_number(value))
+        empty = self.dialect.build(self.dialect.empty)
+        result = exp.Case(
+            ifs=[exp.If(this=exp.Is(this=value.copy(), expression=exp.Null()), true=empty)],
+            default=single,
+        )
+        return result, frozenset({"decimal"})
+
+    def _json_number(self, value: exp.Expression) -> exp.Expression:
+        if self.dialect.name == "duckdb":
+            return exp.cast(exp.func("to_json", value), "JSON")
+        return exp.Anonymous(this="to_jsonb", expressions=[value])
 
     def indexer(
         self, node: nodes.Indexer, focus: exp.Expression, types: frozenset[str]
