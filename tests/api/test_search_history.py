@@ -36,6 +36,17 @@ def test_post_search_system_search_and_count(fhir: FhirClient) -> None:
     assert [e["resource"]["id"] for e in posted.json()["entry"]] == [first["id"]]
     system = fhir.get("/fhir", params={"_type": "Patient", "_id": first["id"]}).json()
     assert len(system["entry"]) == 1
+    everything = fhir.get("/fhir", params={"_id": first["id"]}).json()
+    assert [e["resource"]["id"] for e in everything["entry"]] == [first["id"]]
+    assert (
+        fhir.get("/fhir", params={"_type": "Organization", "_id": first["id"]})
+        .json()
+        .get("entry", [])
+        == []
+    )
+    several = fhir.get("/fhir", params={"_type": "Patient,Organization"})
+    assert several.status_code == 400
+    assert "_type" in several.text
     count = fhir.get("/fhir/Patient", params={"_summary": "count"}).json()
     assert count["total"] == 1
     assert count.get("entry", []) == []
