@@ -67,6 +67,19 @@ class PostgresBackend:
     def lock(self, db: Executor, key: str) -> None:
         db.rows(self.queries["lock_key"], (key,))
 
+    def locked_version(
+        self, db: Executor, resource_type: str, id: str
+    ) -> tuple[int, bool] | None:
+        """Lock and look-up in one network round trip (libpq pipeline mode); the look-up is a
+        separate statement, so under READ COMMITTED it sees whatever the lock waited for."""
+        assert isinstance(db, PostgresExecutor)
+        connection = db.connection
+        with connection.pipeline():
+            connection.execute(self.queries["lock_key"], (f"{resource_type}/{id}",))
+            cursor = connection.execute(self.queries["current_version"], (resource_type, id))
+        found = cursor.fetchone()
+        return (int(found[0]), bool(found[1])) if found else None
+
     def reserve_seqs(self, db: Executor, count: int) -> list[int]:
         return [int(row[0]) for row in db.rows(self.queries["reserve_seqs"], (count,))]
 

@@ -59,6 +59,12 @@ class Backend(Protocol):
         """Serialise writers that use the same key until the transaction ends."""
         ...
 
+    def locked_version(
+        self, db: Executor, resource_type: str, id: str
+    ) -> tuple[int, bool] | None:
+        """Lock ``Type/id`` for this transaction, then read its current (version, deleted)."""
+        ...
+
     def reserve_seqs(self, db: Executor, count: int) -> list[int]: ...
 
     def existing_versions(

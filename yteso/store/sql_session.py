@@ -60,8 +60,7 @@ class SqlSession:
                 return WriteResult(found[0], created=False, changed=False)
         if id is None:
             return WriteResult(self._write(resource, new_resource_id(), 1, "POST"), created=True)
-        self.backend.lock(self.db, f"{resource_type}/{id}")
-        current = self._current(resource_type, id)
+        current = self.backend.locked_version(self.db, resource_type, id)
         if current is not None and not current[1]:
             raise Conflict(f"{resource_type}/{id} already exists", expression=f"{resource_type}.id")
         version = current[0] + 1 if current else 1
@@ -74,8 +73,7 @@ class SqlSession:
         resource_id = resource.get("id")
         if not isinstance(resource_id, str):
             raise Invalid("an update needs the resource id", expression=f"{resource_type}.id")
-        self.backend.lock(self.db, f"{resource_type}/{resource_id}")
-        current = self._current(resource_type, resource_id)
+        current = self.backend.locked_version(self.db, resource_type, resource_id)
         self._check_version(resource_type, resource_id, current, if_match)
         version = current[0] + 1 if current else 1
         stored = self._write(resource, resource_id, version, "PUT")
@@ -83,8 +81,7 @@ class SqlSession:
 
     def delete(self, resource_type: str, id: str, *, if_match: int | None = None) -> bool:
         """Write a delete marker; ``False`` (and nothing written) when already absent."""
-        self.backend.lock(self.db, f"{resource_type}/{id}")
-        current = self._current(resource_type, id)
+        current = self.backend.locked_version(self.db, resource_type, id)
         self._check_version(resource_type, id, current, if_match)
         if current is None or current[1]:
             return False
@@ -137,10 +134,6 @@ class SqlSession:
             if result.next_cursor is None:
                 return found
             page = SearchQuery(params=query.params, count=page.count, cursor=result.next_cursor)
-
-    def _current(self, resource_type: str, id: str) -> tuple[int, bool] | None:
-        found = self.db.rows(self.backend.queries["current_version"], (resource_type, id))
-        return (int(found[0][0]), bool(found[0][1])) if found else None
 
     @staticmethod
     def _check_version(

@@ -107,6 +107,12 @@ class SqliteBackend:
     def lock(self, db: Executor, key: str) -> None:
         """Nothing to do: ``BEGIN IMMEDIATE`` already holds the database write lock."""
 
+    def locked_version(
+        self, db: Executor, resource_type: str, id: str
+    ) -> tuple[int, bool] | None:
+        found = db.rows(self.queries["current_version"], (resource_type, id))
+        return (int(found[0][0]), bool(found[0][1])) if found else None
+
     def reserve_seqs(self, db: Executor, count: int) -> list[int]:
         # Safe without a sequence object: this transaction holds the only write lock.
         start = int(db.rows(self.queries["max_seq"])[0][0]) + 1
