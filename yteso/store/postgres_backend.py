@@ -67,9 +67,7 @@ class PostgresBackend:
     def lock(self, db: Executor, key: str) -> None:
         db.rows(self.queries["lock_key"], (key,))
 
-    def locked_version(
-        self, db: Executor, resource_type: str, id: str
-    ) -> tuple[int, bool] | None:
+    def locked_version(self, db: Executor, resource_type: str, id: str) -> tuple[int, bool] | None:
         """Lock and look-up in one network round trip (libpq pipeline mode); the look-up is a
         separate statement, so under READ COMMITTED it sees whatever the lock waited for."""
         assert isinstance(db, PostgresExecutor)

@@ -59,9 +59,7 @@ class Backend(Protocol):
         """Serialise writers that use the same key until the transaction ends."""
         ...
 
-    def locked_version(
-        self, db: Executor, resource_type: str, id: str
-    ) -> tuple[int, bool] | None:
+    def locked_version(self, db: Executor, resource_type: str, id: str) -> tuple[int, bool] | None:
         """Lock ``Type/id`` for this transaction, then read its current (version, deleted)."""
         ...
 

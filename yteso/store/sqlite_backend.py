@@ -107,9 +107,7 @@ class SqliteBackend:
     def lock(self, db: Executor, key: str) -> None:
         """Nothing to do: ``BEGIN IMMEDIATE`` already holds the database write lock."""
 
-    def locked_version(
-        self, db: Executor, resource_type: str, id: str
-    ) -> tuple[int, bool] | None:
+    def locked_version(self, db: Executor, resource_type: str, id: str) -> tuple[int, bool] | None:
         found = db.rows(self.queries["current_version"], (resource_type, id))
         return (int(found[0][0]), bool(found[0][1])) if found else None
 
