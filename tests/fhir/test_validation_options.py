@@ -348,3 +348,33 @@ ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 )
 def test_codes_of_core_code_systems(resource: dict[str, Any], expected: set[str]) -> None:
     assert error_paths(validate(resource)) == expected
+
+
+@pytest.mark.parametrize(
+    ("bundle_type", "reference", "warned"),
+    [
+        ("collection", "urn:uuid:0b1e2c3d-0000-4000-8000-000000000001", False),
+        ("collection", "urn:uuid:0b1e2c3d-0000-4000-8000-000000000009", True),
+        ("transaction", "urn:uuid:0b1e2c3d-0000-4000-8000-000000000009", True),
+        ("searchset", "urn:uuid:0b1e2c3d-0000-4000-8000-000000000009", False),
+    ],
+)
+def test_urn_references_name_an_entry(bundle_type: str, reference: str, warned: bool) -> None:
+    observation = {
+        "resourceType": "Observation",
+        "id": "o",
+        "status": "final",
+        "code": {"text": "x"},
+        "subject": {"reference": reference},
+    }
+    entries: list[dict[str, Any]] = [
+        {"fullUrl": "urn:uuid:0b1e2c3d-0000-4000-8000-000000000001", "resource": patient()},
+        {"fullUrl": "urn:uuid:0b1e2c3d-0000-4000-8000-000000000002", "resource": observation},
+    ]
+    if bundle_type == "transaction":
+        for entry in entries:
+            entry["request"] = {"method": "POST", "url": entry["resource"]["resourceType"]}
+    issues = validate({"resourceType": "Bundle", "type": bundle_type, "entry": entries})
+    assert error_paths(issues) == set()
+    warnings = {i.expression[0] for i in issues if i.severity == "warning"}
+    assert warnings == ({"Bundle.entry[1].resource.subject.reference"} if warned else set())

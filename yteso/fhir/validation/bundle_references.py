@@ -5,12 +5,15 @@ base of the referring entry's fullUrl (``http://x/fhir/Composition/1`` + ``Patie
 ``http://x/fhir/Patient/2``); a version-specific one (``.../_history/3``) then matches the
 entry's ``meta.versionId``. A document or message carries what its first resource refers to
 (https://hl7.org/fhir/R4/documents.html, https://hl7.org/fhir/R4/messaging.html), so a reference
-from it that matches no entry, or more than one, is an error.
+from it that matches no entry, or more than one, is an error. Elsewhere in a document, message,
+collection, transaction or batch, a ``urn:`` reference naming no entry is a warning (it cannot
+be resolved anywhere else).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from yteso.fhir.errors import Issue
@@ -19,6 +22,8 @@ from yteso.fhir.validation.optional_checks import walk_resource
 _RESTFUL = re.compile(r"(.*/)?([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 _SELF_CONTAINED_TYPES = frozenset({"document", "message"})
+# Bundles whose urn: references must name an entry (searchsets and histories list, not link).
+_RESOLVING_TYPES = _SELF_CONTAINED_TYPES | {"collection", "transaction", "batch"}
 
 
 def _base(full_url: str) -> str | None:
@@ -45,13 +50,10 @@ def _version(resource: dict[str, Any]) -> object:
 
 
 def check_bundle_references(bundle: dict[str, Any], path: str, issues: list[Issue]) -> None:
-    """Resolve the first resource's references of a document or message Bundle."""
+    """Resolve the references of a Bundle's entries where the Bundle rules say they resolve."""
     entries = bundle.get("entry")
-    if bundle.get("type") not in _SELF_CONTAINED_TYPES or type(entries) is not list or not entries:
-        return
-    first = entries[0]
-    resource = first.get("resource") if type(first) is dict else None
-    if type(resource) is not dict:
+    bundle_type = bundle.get("type")
+    if bundle_type not in _RESOLVING_TYPES or type(entries) is not list or not entries:
         return
     by_url: dict[str, list[dict[str, Any]]] = {}
     for entry in entries:
@@ -59,9 +61,25 @@ def check_bundle_references(bundle: dict[str, Any], path: str, issues: list[Issu
             found = entry.get("resource")
             key = entry["fullUrl"].split("/_history/", 1)[0]
             by_url.setdefault(key, []).append(found if type(found) is dict else {})
-    referrer = first.get("fullUrl")
-    referrer = referrer if type(referrer) is str else ""
-    for field, value, where in walk_resource(resource, f"{path}.entry[0].resource"):
+    for index, entry in enumerate(entries):
+        resource = entry.get("resource") if type(entry) is dict else None
+        if type(resource) is not dict:
+            continue
+        referrer = entry.get("fullUrl")
+        referrer = referrer if type(referrer) is str else ""
+        strict = index == 0 and bundle_type in _SELF_CONTAINED_TYPES
+        where = f"{path}.entry[{index}].resource"
+        for reference, at in _references(resource, where):
+            if strict:
+                _resolve(reference, referrer, by_url, at, issues)
+            elif reference.startswith("urn:") and reference not in by_url:
+                message = f"the URN reference {reference!r} is not an entry of this bundle"
+                issues.append(Issue("warning", "not-found", message, (at,)))
+
+
+def _references(resource: dict[str, Any], path: str) -> Iterator[tuple[str, str]]:
+    """Literal references below a resource (not ``#`` fragments or conditional ones)."""
+    for field, value, where in walk_resource(resource, path):
         if field.type_code == "Reference" and type(value) is dict:
             reference = value.get("reference")
             if (
@@ -70,7 +88,7 @@ def check_bundle_references(bundle: dict[str, Any], path: str, issues: list[Issu
                 and reference[0] != "#"
                 and "?" not in reference
             ):
-                _resolve(reference, referrer, by_url, f"{where}.reference", issues)
+                yield reference, f"{where}.reference"
 
 
 def _resolve(
