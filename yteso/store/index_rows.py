@@ -1,31 +1,139 @@
-"""The seam where search indexes will be extracted at write time.
+"""Search index rows, extracted at write time from every R4 SearchParameter expression.
 
-A later issue evaluates every SearchParameter expression (FHIRPath) against each resource and
-stores the values in string/token/date/number/quantity/reference/uri index tables, as HAPI and
-Medplum do (https://hl7.org/fhir/R4/search.html). Every write path already calls
-:func:`extract_index_rows` and hands the rows to the backend in the same database transaction
-as the resource itself, so adding indexes changes this module and the schema, not the write
-paths. Extraction is CPU-bound and runs in the bulk loader's worker processes.
+https://hl7.org/fhir/R4/search.html and https://hl7.org/fhir/R4/searchparameter-registry.html.
+Each search parameter of the resource's type (``yteso.fhir.definitions.search_parameters``,
+no hand-written list) has its FHIRPath expression evaluated against the resource; the values
+become rows of one index table per parameter type, as HAPI and Medplum do. Every write path
+calls :func:`extract_index_rows` and replaces the resource's rows in the same transaction as
+the version. Extraction is CPU-bound and runs in the bulk loader's worker processes.
+
+Row shapes (``IndexRow.values``), one table each (``search_<table>``):
+
+- ``string``: ``(folded, exact)`` — folded is case- and accent-free (:mod:`text_folding`)
+- ``token``: ``(system, code, folded display text)``
+- ``date``: ``(low, high)`` — the half-open UTC range the value covers, fixed-width ISO text
+- ``number``: ``(value,)``
+- ``quantity``: ``(system, code, value, canonical code, canonical value)``
+- ``reference``: ``(target type, target id, reference text)``
+- ``uri``: ``(value,)``
+- ``text``: ``(folded text,)`` for ``_text`` (narrative) and ``_content`` (every string)
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
+from yteso.fhir.definitions import search_parameters
 from yteso.fhir.types import Json
+from yteso.fhirpath import CompiledExpression, FhirPathError, Services, compile
+from yteso.store.index_values import (
+    IndexRow as IndexRow,
+)
+from yteso.store.index_values import (
+    date_values,
+    number_values,
+    quantity_values,
+    reference_values,
+    split_reference,
+    string_values,
+    token_values,
+    uri_values,
+)
+from yteso.store.text_folding import fold_text
+
+# Columns of resource_current, or special: not extracted into index tables.
+COLUMN_PARAMS = frozenset({"_id", "_lastUpdated"})
+_TAGS = re.compile(r"<[^>]*>")
+# Keys whose strings are machinery rather than content (ids, systems, references).
+_NOT_CONTENT = frozenset({"id", "meta", "resourceType", "reference", "system", "url", "div"})
+
+
+Extractor = Callable[[str, list[Any]], Iterator[IndexRow]]
+
+_EXTRACTORS: dict[str, Extractor] = {
+    "string": string_values,
+    "token": token_values,
+    "date": date_values,
+    "number": number_values,
+    "quantity": quantity_values,
+    "reference": reference_values,
+    "uri": uri_values,
+}
 
 
 @dataclass(frozen=True)
-class IndexRow:
-    """One extracted search value: ``table`` names the index table (``token``, ``date``...)."""
+class CompiledParam:
+    code: str
+    type: str
+    expression: CompiledExpression
+    resolves: bool  # calls resolve(): needs the stub resolver (and loses the fast path)
 
-    table: str
-    param: str
-    values: tuple[str | int | float | None, ...]
+
+@cache
+def indexed_params(resource_type: str) -> tuple[CompiledParam, ...]:
+    """The search parameters of a type whose values live in index tables, compiled once."""
+    compiled = []
+    for code, definition in search_parameters(resource_type).items():
+        if code in COLUMN_PARAMS or definition.expression is None:
+            continue
+        if definition.type not in _EXTRACTORS:
+            continue
+        expression = definition.expression
+        resolves = "resolve()" in expression
+        compiled.append(CompiledParam(code, definition.type, compile(expression), resolves))
+    return tuple(compiled)
+
+
+def _stub_target(reference: str) -> Json | None:
+    """``resolve()`` without I/O: the type a reference names is all that ``resolve() is
+    Patient`` (``Observation.patient`` and many others) needs."""
+    target_type, target_id = split_reference(reference)
+    return None if target_type is None else {"resourceType": target_type, "id": target_id}
+
+
+_SERVICES = Services(resolver=_stub_target)
 
 
 def extract_index_rows(resource: Json) -> list[IndexRow]:
-    """The index rows of one resource; none yet (only ``_id``/``_lastUpdated`` are searchable,
-    and those are columns of the current-version table)."""
-    del resource
-    return []
+    """Every index row of one resource (an empty list for an unknown type)."""
+    resource_type = resource.get("resourceType")
+    if not isinstance(resource_type, str):
+        return []
+    rows: list[IndexRow] = []
+    for param in indexed_params(resource_type):
+        try:
+            found = param.expression(resource, services=_SERVICES if param.resolves else None)
+        except FhirPathError:
+            continue  # a value the expression cannot handle is simply not indexed
+        if found:
+            rows.extend(_EXTRACTORS[param.type](param.code, found))
+    rows.extend(_text_rows(resource))
+    return rows
+
+
+def _text_rows(resource: Json) -> Iterator[IndexRow]:
+    narrative = resource.get("text")
+    if isinstance(narrative, dict) and isinstance(narrative.get("div"), str):
+        yield IndexRow("text", "_text", (fold_text(_TAGS.sub(" ", narrative["div"])),))
+    strings: list[str] = []
+    _collect_strings(resource, strings)
+    if strings:
+        yield IndexRow("text", "_content", (fold_text(" ".join(strings)),))
+
+
+def _collect_strings(value: object, out: list[str]) -> None:
+    if isinstance(value, str):
+        out.append(value)
+    elif isinstance(value, dict):
+        if "div" in value:
+            return  # the narrative: indexed as _text
+        for key, item in value.items():
+            if key not in _NOT_CONTENT:
+                _collect_strings(item, out)
+    elif isinstance(value, list):
+        for item in value:
+            _collect_strings(item, out)

@@ -15,7 +15,7 @@ import orjson
 
 from yteso.fhir.errors import Invalid
 
-CursorValue = str | int
+CursorValue = str | int | float
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,6 @@ def decode_cursor(text: str, key_count: int) -> PageCursor:
         raise Invalid(
             "the paging cursor is not one this server made", expression="_cursor"
         ) from exc
-    if len(values) != key_count or not all(isinstance(v, str | int) for v in values):
+    if len(values) != key_count or not all(isinstance(v, str | int | float) for v in values):
         raise Invalid("the paging cursor does not fit this search's sort", expression="_cursor")
     return PageCursor(values, forward)

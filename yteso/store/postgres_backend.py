@@ -17,11 +17,20 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from yteso.store.index_rows import IndexRow
+from yteso.store.index_tables import INDEX_COLUMNS, copy_statement, insert_statement, rows_by_table
 from yteso.store.sql_backend import Executor, Row, VersionRow
 from yteso.store.sql_dialect import SqlDialect
 from yteso.store.sql_files import load_queries
 
 POOL_MAX_SIZE = 10
+_CLEAR_ONE = (
+    "WITH "
+    + ", ".join(
+        f"d_{table} AS (DELETE FROM search_{table} WHERE resource_type = %s AND id = %s)"
+        for table in INDEX_COLUMNS
+    )
+    + " SELECT 1"
+)
 
 
 class PostgresExecutor:
@@ -108,7 +117,33 @@ class PostgresBackend:
     def replace_index_rows(
         self, db: Executor, resource_type: str, id: str, rows: list[IndexRow]
     ) -> None:
-        """No index tables yet (only ``_id``/``_lastUpdated``, which are columns)."""
+        """One round trip clears the old rows of every table; the inserts are pipelined."""
+        assert isinstance(db, PostgresExecutor)
+        db.run(_CLEAR_ONE, (resource_type, id) * len(INDEX_COLUMNS))
+        for table, values in rows_by_table([(resource_type, id, rows)]).items():
+            if values:
+                db.run_many(insert_statement(table, "%s"), values)
+
+    def write_index_rows(
+        self,
+        db: Executor,
+        entries: list[tuple[str, str, list[IndexRow]]],
+        replaced: set[tuple[str, str]],
+    ) -> None:
+        """Bulk: clear the ``replaced`` keys' old rows, then COPY every table's new rows."""
+        assert isinstance(db, PostgresExecutor)
+        if replaced:
+            types = [key[0] for key in replaced]
+            ids = [key[1] for key in replaced]
+            for table in INDEX_COLUMNS:
+                db.run(
+                    f"DELETE FROM search_{table} s USING unnest(%s::text[], %s::text[]) AS k(t, i)"
+                    " WHERE s.resource_type = k.t AND s.id = k.i",
+                    (types, ids),
+                )
+        for table, values in rows_by_table(entries).items():
+            if values:
+                db.copy_rows(copy_statement(table), values)
 
     def close(self) -> None:
         self.pool.close()

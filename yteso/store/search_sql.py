@@ -1,8 +1,10 @@
-"""Search over the current-version table: ``_id``, ``_lastUpdated``, sort, totals, paging.
+"""Search over the current-version table: filters, sort, totals, keyset paging.
 
 https://hl7.org/fhir/R4/search.html — parameters are ANDed, comma-separated values ORed;
-``_sort`` on ``_id``/``_lastUpdated`` with the row's sequence number as the final tie-breaker
-so keyset paging is total. The later search issue adds index-table joins here.
+``_id``/``_lastUpdated`` test columns of ``resource_current``, every other parameter is a
+subquery over its index table (:mod:`search_compiler`). ``_sort`` takes any indexed parameter
+(several keys, ``-`` descending) with the row's sequence number as the final tie-breaker, so
+keyset paging is total.
 """
 
 from __future__ import annotations
@@ -15,9 +17,27 @@ from yteso.store.base import SearchParam, SearchQuery
 from yteso.store.date_ranges import date_condition
 from yteso.store.instants import format_instant, parse_instant
 from yteso.store.paging_cursors import CursorValue, PageCursor, decode_cursor
+from yteso.store.search_compiler import (
+    NOT_FILTERS,
+    TABLE_OF_TYPE,
+    SearchCompiler,
+    definitions_for,
+    supported_params,
+)
 from yteso.store.sql_dialect import SqlDialect, SqlParams
 
 SEARCH_PARAMS = frozenset({"_id", "_lastUpdated"})
+# The column each index table sorts by, and how a missing value sorts (first ascending).
+_SORT_COLUMNS = {
+    "string": ("norm", "text"),
+    "token": ("code", "text"),
+    "date": ("low", "text"),
+    "number": ("value", "number"),
+    "quantity": ("value", "number"),
+    "reference": ("target_id", "text"),
+    "uri": ("value", "text"),
+}
+_MISSING = {"text": "''", "number": "-1e300"}
 DEFAULT_COUNT = 50
 MAX_COUNT = 1000
 TOTAL_MODES = ("none", "estimate", "accurate")
@@ -27,10 +47,24 @@ SELECT_COLUMNS = "c.resource_type, c.id, c.version, c.last_updated, h.body, h.me
 
 @dataclass(frozen=True)
 class SortKey:
-    column: str
+    column: str  # a column of c, or the alias of an indexed sort value (k0, k1...)
     ascending: bool
-    kind: str  # text | instant | int (how a cursor value is bound)
-    row_index: int  # where the value sits in a row of SELECT_COLUMNS
+    kind: str  # text | instant | int | number (how a cursor value is bound)
+    row_index: int  # where the value sits in a selected row
+    table: str | None = None  # indexed parameter: its index table and code
+    param: str | None = None
+
+    def expression(self, params: SqlParams) -> str:
+        """The SQL of this key's value for row ``c`` (binds the parameter code)."""
+        if self.table is None:
+            return self.column
+        column, kind = _SORT_COLUMNS[self.table]
+        pick = "min" if self.ascending else "max"
+        return (
+            f"COALESCE((SELECT {pick}(x.{column}) FROM search_{self.table} x"
+            " WHERE x.resource_type = c.resource_type AND x.id = c.id"
+            f" AND x.param = {params.bind(self.param)}), {_MISSING[kind]})"
+        )
 
 
 _SORTABLE = {
@@ -55,19 +89,28 @@ class SearchPlan:
 
 
 def supported_search_params(resource_type: str | None) -> frozenset[str]:
-    """The search parameters the store understands for ``resource_type`` (any type now)."""
-    del resource_type
-    return SEARCH_PARAMS
+    """The search parameters the store understands for ``resource_type`` (every R4 one)."""
+    return supported_params(resource_type)
 
 
-def sort_keys(sort: tuple[str, ...]) -> tuple[SortKey, ...]:
+def sort_keys(resource_type: str | None, sort: tuple[str, ...]) -> tuple[SortKey, ...]:
     keys: list[SortKey] = []
+    extra = len(SELECT_COLUMNS.split(","))
     for item in sort:
         name = item.removeprefix("-")
-        if name not in _SORTABLE:
-            raise Invalid(f"cannot sort by '{name}' (only _id, _lastUpdated)", expression="_sort")
-        column, kind, index = _SORTABLE[name]
-        keys.append(SortKey(column, not item.startswith("-"), kind, index))
+        ascending = not item.startswith("-")
+        if name in _SORTABLE:
+            column, kind, index = _SORTABLE[name]
+            keys.append(SortKey(column, ascending, kind, index))
+            continue
+        definition = definitions_for(resource_type).get(name)
+        table = TABLE_OF_TYPE.get(definition.type) if definition else None
+        if table is None:
+            raise Invalid(f"cannot sort by '{name}'", expression="_sort")
+        kind = _SORT_COLUMNS[table][1]
+        alias = f"k{extra}"
+        keys.append(SortKey(alias, ascending, kind, extra, table, name))
+        extra += 1
     keys.append(SortKey("c.seq", True, "int", 6))
     return tuple(keys)
 
@@ -80,20 +123,19 @@ def cursor_values(
         raw = row[key.row_index]
         if key.kind == "instant":
             values.append(format_instant(dialect.read_instant(raw)))
+        elif key.kind == "number":
+            values.append(float(raw))  # type: ignore[arg-type]
         else:
             assert isinstance(raw, str | int)
             values.append(raw)
     return tuple(values)
 
 
-def _param_condition(param: SearchParam, params: SqlParams, now: datetime) -> str:
-    if param.name not in SEARCH_PARAMS:
-        raise Invalid(f"unknown search parameter '{param.name}'", expression=param.name)
-    if param.modifier is not None:
-        raise Invalid(
-            f"modifier ':{param.modifier}' is not supported on '{param.name}'",
-            expression=param.name,
-        )
+def _param_condition(
+    resource_type: str | None, param: SearchParam, params: SqlParams, now: datetime
+) -> str:
+    if param.name not in SEARCH_PARAMS or param.modifier is not None:
+        return SearchCompiler(params, now).condition(resource_type, param)
     if param.name == "_id":
         return f"c.id IN ({params.bind_all(param.values)})"
     ors = []
@@ -120,9 +162,11 @@ def _filters(
     if resource_type is not None:
         conditions.append(f"c.resource_type = {params.bind(resource_type)}")
     for param in query.params:
+        if param.name in NOT_FILTERS:
+            continue
         if not param.values:
             raise Invalid(f"search parameter '{param.name}' has no value", expression=param.name)
-        conditions.append(_param_condition(param, params, now))
+        conditions.append(_param_condition(resource_type, param, params, now))
     return conditions
 
 
@@ -130,13 +174,14 @@ def _keyset_condition(keys: tuple[SortKey, ...], cursor: PageCursor, params: Sql
     """``(k1 > v1) OR (k1 = v1 AND k2 > v2) OR ...`` with each key's own direction."""
     ors = []
     for position, key in enumerate(keys):
-        terms = [
-            f"{k.column} = {params.bind(_bind(k, cursor.values[i], params))}"
-            for i, k in enumerate(keys[:position])
-        ]
+        terms = []
+        for i, k in enumerate(keys[:position]):
+            value = k.expression(params)
+            terms.append(f"{value} = {params.bind(_bind(k, cursor.values[i], params))}")
         operator = ">" if key.ascending == cursor.forward else "<"
+        value = key.expression(params)
         bound = params.bind(_bind(key, cursor.values[position], params))
-        terms.append(f"{key.column} {operator} {bound}")
+        terms.append(f"{value} {operator} {bound}")
         ors.append("(" + " AND ".join(terms) + ")")
     return "(" + " OR ".join(ors) + ")"
 
@@ -157,7 +202,7 @@ def plan_search(
     count = DEFAULT_COUNT if query.count is None else max(0, min(query.count, MAX_COUNT))
     if query.total not in (None, *TOTAL_MODES):
         raise Invalid(f"_total must be one of {', '.join(TOTAL_MODES)}", expression="_total")
-    keys = sort_keys(query.sort)
+    keys = sort_keys(resource_type, query.sort)
     cursor = decode_cursor(query.cursor, len(keys)) if query.cursor else None
     total = None
     if query.total in ("estimate", "accurate"):
@@ -165,12 +210,15 @@ def plan_search(
         where = " AND ".join(_filters(resource_type, query, counted, now))
         total = Statement(f"SELECT count(*) FROM resource_current c WHERE {where}", counted.values)
     params = SqlParams(dialect)
+    # Sort values are selected first: their bound codes come first in the statement.
+    selected = "".join(f", {k.expression(params)} AS {k.column}" for k in keys if k.table)
     conditions = _filters(resource_type, query, params, now)
     if cursor is not None:
         conditions.append(_keyset_condition(keys, cursor, params))
     forward = cursor is None or cursor.forward
     sql = (
-        f"SELECT {SELECT_COLUMNS} FROM resource_current c JOIN resource_history h ON h.seq = c.seq"
+        f"SELECT {SELECT_COLUMNS}{selected}"
+        " FROM resource_current c JOIN resource_history h ON h.seq = c.seq"
         f" WHERE {' AND '.join(conditions)} ORDER BY {_order_by(keys, forward)}"
         f" LIMIT {params.bind(count + 1)}"
     )

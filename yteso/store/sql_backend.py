@@ -82,7 +82,16 @@ class Backend(Protocol):
     def replace_index_rows(
         self, db: Executor, resource_type: str, id: str, rows: list[IndexRow]
     ) -> None:
-        """Replace a resource's search index rows (the seam for the search issue)."""
+        """Replace a resource's search index rows (an empty list removes them)."""
+        ...
+
+    def write_index_rows(
+        self,
+        db: Executor,
+        entries: list[tuple[str, str, list[IndexRow]]],
+        replaced: set[tuple[str, str]],
+    ) -> None:
+        """Bulk form: insert every entry's rows; ``replaced`` keys first lose their old rows."""
         ...
 
     def close(self) -> None: ...

@@ -6,6 +6,7 @@ rendering side: the placeholder style and how instants and booleans travel.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from yteso.store.instants import format_instant, parse_instant
@@ -50,5 +51,5 @@ class SqlParams:
         self.values.append(value)
         return self.dialect.placeholder
 
-    def bind_all(self, values: list[object] | tuple[object, ...]) -> str:
+    def bind_all(self, values: Sequence[object]) -> str:
         return ", ".join(self.bind(value) for value in values)

@@ -10,6 +10,7 @@ from datetime import datetime
 from yteso.fhir.errors import Gone, NotFound
 from yteso.store.base import SearchQuery, SearchResult, StoredVersion
 from yteso.store.paging_cursors import PageCursor, decode_cursor, encode_cursor
+from yteso.store.search_includes import included_versions
 from yteso.store.search_sql import cursor_values, plan_search
 from yteso.store.sql_backend import Backend, Executor, Row
 from yteso.store.sql_dialect import SqlParams
@@ -81,7 +82,8 @@ def run_search(
             first = cursor_values(plan.keys, rows[0], backend.dialect)
             previous_cursor = encode_cursor(PageCursor(first, forward=False))
     matches = [stored_from_row(backend, row) for row in rows]
-    return SearchResult(matches, total, next_cursor, previous_cursor)
+    included = included_versions(backend, db, query.params, matches)
+    return SearchResult(matches, total, next_cursor, previous_cursor, included)
 
 
 def run_history(

@@ -87,6 +87,7 @@ class SqlSession:
             return False
         row = VersionRow(resource_type, id, current[0] + 1, self.clock(), True, "DELETE", None, b"")
         self.backend.insert_version(self.db, row)
+        self.backend.replace_index_rows(self.db, resource_type, id, [])
         return True
 
     def conditional_update(self, resource: Json, query: SearchQuery) -> WriteResult:

@@ -14,6 +14,7 @@ from yteso.fhir.errors import Invalid, Issue
 from yteso.fhir.types import Json
 from yteso.store.base import SearchQuery, SearchResult, StoredVersion
 from yteso.store.bulk_prepare import PreparedResource, prepare_resource
+from yteso.store.index_rows import IndexRow
 from yteso.store.instants import now_utc
 from yteso.store.meta_stamp import restamp_version
 from yteso.store.search_sql import supported_search_params
@@ -137,8 +138,8 @@ class SqlStore:
                 )
             seqs = self.backend.reserve_seqs(db, len(rows))
             self.backend.insert_versions(db, rows, seqs, set(latest) - set(existing))
-            for item in prepared:
-                self.backend.replace_index_rows(db, item.resource_type, item.id, item.index_rows)
+            entries = [(item.resource_type, item.id, item.index_rows) for item in prepared]
+            self.backend.write_index_rows(db, _last_entries(entries), set(existing))
         return len(rows)
 
     def _existing(
@@ -157,6 +158,14 @@ class SqlStore:
 
     def close(self) -> None:
         self.backend.close()
+
+
+def _last_entries(
+    entries: list[tuple[str, str, list[IndexRow]]],
+) -> list[tuple[str, str, list[IndexRow]]]:
+    """A resource repeated within one batch keeps only its last version's rows."""
+    last = {(t, i): (t, i, rows) for t, i, rows in entries}
+    return list(last.values())
 
 
 def _located(issue: Issue, position: int) -> Issue:

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 import orjson
 
 from yteso.store.index_rows import IndexRow
+from yteso.store.index_tables import INDEX_COLUMNS, insert_statement, rows_by_table
 from yteso.store.sql_backend import Executor, Row, VersionRow
 from yteso.store.sql_dialect import SqlDialect, SqliteDialect
 from yteso.store.sql_files import load_queries
@@ -145,7 +146,22 @@ class SqliteBackend:
     def replace_index_rows(
         self, db: Executor, resource_type: str, id: str, rows: list[IndexRow]
     ) -> None:
-        """No index tables yet (only ``_id``/``_lastUpdated``, which are columns)."""
+        self.write_index_rows(db, [(resource_type, id, rows)], {(resource_type, id)})
+
+    def write_index_rows(
+        self,
+        db: Executor,
+        entries: list[tuple[str, str, list[IndexRow]]],
+        replaced: set[tuple[str, str]],
+    ) -> None:
+        """Insert the entries' rows after clearing the old rows of the ``replaced`` keys."""
+        for table in INDEX_COLUMNS:
+            db.run_many(
+                f"DELETE FROM search_{table} WHERE resource_type = ? AND id = ?", list(replaced)
+            )
+        for table, values in rows_by_table(entries).items():
+            if values:
+                db.run_many(insert_statement(table, "?"), values)
 
     def close(self) -> None:
         with self._lock:

@@ -1,0 +1,45 @@
+"""The search index tables: their columns, and the statements that fill and clear them.
+
+The tables themselves are created by migration ``0010_search_indexes.sql`` of each backend;
+this is the one place that knows their column order, so extraction (:mod:`index_values`),
+writes (the backends) and the search compiler agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from yteso.store.index_values import IndexRow
+
+INDEX_COLUMNS: dict[str, tuple[str, ...]] = {
+    "string": ("norm", "exact"),
+    "token": ("system", "code", "display"),
+    "date": ("low", "high"),
+    "number": ("value",),
+    "quantity": ("system", "code", "value", "canonical_code", "canonical_value"),
+    "reference": ("target_type", "target_id", "url"),
+    "uri": ("value",),
+    "text": ("content",),
+}
+
+
+def insert_statement(table: str, placeholder: str) -> str:
+    columns = ("resource_type", "id", "param", *INDEX_COLUMNS[table])
+    marks = ", ".join(placeholder for _ in columns)
+    return f"INSERT INTO search_{table} ({', '.join(columns)}) VALUES ({marks})"
+
+
+def copy_statement(table: str) -> str:
+    columns = ("resource_type", "id", "param", *INDEX_COLUMNS[table])
+    return f"COPY search_{table} ({', '.join(columns)}) FROM STDIN"
+
+
+def rows_by_table(
+    entries: Iterable[tuple[str, str, list[IndexRow]]],
+) -> dict[str, list[tuple[object, ...]]]:
+    """``(type, id, rows)`` entries as insertable tuples grouped by table."""
+    grouped: dict[str, list[tuple[object, ...]]] = {table: [] for table in INDEX_COLUMNS}
+    for resource_type, id, rows in entries:
+        for row in rows:
+            grouped[row.table].append((resource_type, id, row.param, *row.values))
+    return grouped

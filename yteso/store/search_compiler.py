@@ -1,0 +1,258 @@
+"""The search compiler: one FHIR search parameter -> a SQL set of matching resource ids.
+
+https://hl7.org/fhir/R4/search.html. Every parameter becomes ``c.id [NOT] IN (subquery)`` over
+its index table (:mod:`index_tables`), so chains (``subject:Patient.organization.name``) and
+reverse chains (``_has:Observation:patient:code``) nest to any depth as subqueries of the same
+shape. Values are always bound (:class:`SqlParams`); only table and column names, which come
+from this module, are written into the SQL. The same SQL runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+
+from yteso.fhir.definitions import SearchParameterDefinition, search_parameters
+from yteso.fhir.errors import Invalid
+from yteso.store.base import SearchParam
+from yteso.store.date_ranges import date_condition
+from yteso.store.search_conditions import ValueConditions
+from yteso.store.sql_dialect import SqlParams
+
+TABLE_OF_TYPE = {
+    "string": "string",
+    "token": "token",
+    "date": "date",
+    "number": "number",
+    "quantity": "quantity",
+    "reference": "reference",
+    "uri": "uri",
+}
+# Parameters handled outside the index tables (result controls or follow-up queries).
+NOT_FILTERS = frozenset({"_include", "_revinclude"})
+SPECIAL = frozenset({"_id", "_lastUpdated", "_has", "_text", "_content", *NOT_FILTERS})
+MAX_CHAIN_DEPTH = 8
+
+
+@dataclass(frozen=True)
+class IdSet:
+    """A subquery selecting ``id`` (or ``resource_type, id`` at system level); ``negated``:
+    the parameter matches resources *not* in it (``:not``, ``:missing=true``)."""
+
+    sql: str
+    negated: bool = False
+
+
+@cache
+def definitions_for(resource_type: str | None) -> dict[str, SearchParameterDefinition]:
+    return search_parameters(resource_type or "Resource")
+
+
+def supported_params(resource_type: str | None) -> frozenset[str]:
+    return frozenset(definitions_for(resource_type)) | SPECIAL
+
+
+def full_name(param: SearchParam) -> str:
+    return param.name + (f":{param.modifier}" if param.modifier else "")
+
+
+class SearchCompiler:
+    """Compiles parameters of one search; binds every value into ``params``."""
+
+    def __init__(self, params: SqlParams, now: datetime) -> None:
+        self.params = params
+        self.now = now
+        self.values = ValueConditions(params, now)
+
+    def condition(self, resource_type: str | None, param: SearchParam) -> str:
+        """A condition on the current-version row ``c``."""
+        found = self.id_set(resource_type, full_name(param), param.values, 0)
+        key = "c.id" if resource_type is not None else "(c.resource_type, c.id)"
+        return f"{key} {'NOT IN' if found.negated else 'IN'} ({found.sql})"
+
+    def id_set(
+        self, resource_type: str | None, name: str, values: tuple[str, ...], depth: int
+    ) -> IdSet:
+        if depth > MAX_CHAIN_DEPTH:
+            raise Invalid(f"{name}: chains nest at most {MAX_CHAIN_DEPTH} deep", expression=name)
+        if not values or any(v == "" for v in values):
+            raise Invalid(f"search parameter '{name}' has an empty value", expression=name)
+        if name.startswith("_has:"):
+            return self._has(resource_type, name, values, depth)
+        head, dot, rest = name.partition(".")
+        if dot:
+            return self._chain(resource_type, head, rest, values, depth)
+        code, _, modifier = name.partition(":")
+        if code in ("_id", "_lastUpdated"):
+            return self._column(resource_type, code, modifier, values)
+        if code in ("_text", "_content"):
+            return self._text(resource_type, code, values)
+        definition = definitions_for(resource_type).get(code)
+        if definition is None:
+            raise Invalid(f"unknown search parameter '{code}'", expression=code)
+        return self._indexed(resource_type, definition, modifier or None, values, depth)
+
+    def _scope(self, resource_type: str | None, alias: str = "s") -> tuple[str, str]:
+        """The selected key columns and the type restriction of one index-table alias."""
+        if resource_type is None:
+            return f"{alias}.resource_type, {alias}.id", "1 = 1"
+        return f"{alias}.id", f"{alias}.resource_type = {self.params.bind(resource_type)}"
+
+    def _select(self, resource_type: str | None, table: str, param: str, where: str) -> str:
+        columns, scope = self._scope(resource_type)
+        bound = self.params.bind(param)
+        return f"SELECT {columns} FROM search_{table} s WHERE {scope} AND s.param = {bound}{where}"
+
+    def _indexed(
+        self,
+        resource_type: str | None,
+        definition: SearchParameterDefinition,
+        modifier: str | None,
+        values: tuple[str, ...],
+        depth: int,
+    ) -> IdSet:
+        code = definition.code
+        if definition.type == "composite":
+            return self._composite(resource_type, definition, values, depth)
+        table = TABLE_OF_TYPE.get(definition.type)
+        if table is None:
+            raise Invalid(f"search parameter '{code}' is not supported", expression=code)
+        if modifier == "missing":
+            return self._missing(resource_type, table, code, values)
+        if table == "reference" and modifier == "identifier":
+            ors = self.values.any_of("token", code, values, None)
+            return IdSet(self._select(resource_type, "token", f"{code}:identifier", ors))
+        if table == "token" and modifier == "of-type":
+            ors = self.values.of_type(code, values)
+            return IdSet(self._select(resource_type, "token", f"{code}:of-type", ors))
+        negated = table == "token" and modifier in ("not", "not-in")
+        if negated:
+            modifier = None if modifier == "not" else "in"
+        if table == "reference" and modifier not in (None, "missing"):
+            if not any(modifier == target for target in definition.target):
+                raise Invalid(f"{code}: ':{modifier}' is not a target type", expression=code)
+        ors = self.values.any_of(table, code, values, modifier)
+        return IdSet(self._select(resource_type, table, code, ors), negated)
+
+    def _missing(
+        self, resource_type: str | None, table: str, code: str, values: tuple[str, ...]
+    ) -> IdSet:
+        if values not in (("true",), ("false",)):
+            raise Invalid(f"{code}:missing takes true or false", expression=code)
+        return IdSet(self._select(resource_type, table, code, ""), negated=values[0] == "true")
+
+    def _column(
+        self, resource_type: str | None, code: str, modifier: str, values: tuple[str, ...]
+    ) -> IdSet:
+        if modifier:
+            raise Invalid(f"modifier ':{modifier}' is not supported on '{code}'", expression=code)
+        columns, scope = self._scope(resource_type, "c2")
+        if code == "_id":
+            test = f"c2.id IN ({self.params.bind_all(values)})"
+        else:
+            test = "(" + " OR ".join(self._instant_test(v) for v in values) + ")"
+        sql = (
+            f"SELECT {columns} FROM resource_current c2 WHERE {scope} AND NOT c2.deleted AND {test}"
+        )
+        return IdSet(sql)
+
+    def _instant_test(self, value: str) -> str:
+        condition = date_condition(value, self.now)
+        bounds = []
+        dialect = self.params.dialect
+        if condition.lower is not None:
+            bounds.append(
+                f"c2.last_updated >= {self.params.bind(dialect.bind_instant(condition.lower))}"
+            )
+        if condition.upper is not None:
+            bounds.append(
+                f"c2.last_updated < {self.params.bind(dialect.bind_instant(condition.upper))}"
+            )
+        test = " AND ".join(bounds) or "1 = 1"
+        return f"NOT ({test})" if condition.negate else f"({test})"
+
+    def _text(self, resource_type: str | None, code: str, values: tuple[str, ...]) -> IdSet:
+        ors = self.values.any_of("text", code, values, "contains")
+        return IdSet(self._select(resource_type, "text", code, ors))
+
+    def _chain(
+        self, resource_type: str | None, head: str, rest: str, values: tuple[str, ...], depth: int
+    ) -> IdSet:
+        code, _, target_type = head.partition(":")
+        definition = definitions_for(resource_type).get(code)
+        if definition is None or definition.type != "reference":
+            raise Invalid(f"'{code}' is not a reference parameter to chain on", expression=code)
+        next_code = rest.partition(".")[0].partition(":")[0]
+        targets = [target_type] if target_type else list(definition.target)
+        targets = [t for t in targets if _has_param(t, next_code)]
+        if not targets:
+            raise Invalid(f"{head}.{rest}: no target type has '{next_code}'", expression=code)
+        ors = []
+        for target in targets:
+            inner = self.id_set(target, rest, values, depth + 1)
+            bound = self.params.bind(target)
+            test = "NOT IN" if inner.negated else "IN"
+            ors.append(f"(s.target_type = {bound} AND s.target_id {test} ({inner.sql}))")
+        return IdSet(self._select(resource_type, "reference", code, f" AND ({' OR '.join(ors)})"))
+
+    def _has(
+        self, resource_type: str | None, name: str, values: tuple[str, ...], depth: int
+    ) -> IdSet:
+        parts = name.split(":", 3)
+        if len(parts) < 4 or resource_type is None:
+            raise Invalid(f"'{name}' is not _has:Type:reference:parameter", expression="_has")
+        _, source_type, reference, rest = parts
+        definition = definitions_for(source_type).get(reference)
+        if definition is None or definition.type != "reference":
+            raise Invalid(
+                f"{name}: '{reference}' is not a reference of {source_type}", expression="_has"
+            )
+        inner = self.id_set(source_type, rest, values, depth + 1)
+        test = "NOT IN" if inner.negated else "IN"
+        sql = (
+            f"SELECT r.target_id FROM search_reference r WHERE r.resource_type = "
+            f"{self.params.bind(source_type)} AND r.param = {self.params.bind(reference)}"
+            f" AND r.target_type = {self.params.bind(resource_type)} AND r.id {test} ({inner.sql})"
+        )
+        return IdSet(sql)
+
+    def _composite(
+        self,
+        resource_type: str | None,
+        definition: SearchParameterDefinition,
+        values: tuple[str, ...],
+        depth: int,
+    ) -> IdSet:
+        """``code$value``: each component matched on the same resource (not necessarily the
+        same repeating element: a documented approximation)."""
+        parts = [_component_code(resource_type, c.definition) for c in definition.components]
+        ors = []
+        for value in values:
+            pieces = value.split("$")
+            if len(pieces) != len(parts):
+                raise Invalid(
+                    f"{definition.code}: {value!r} needs {len(parts)} parts joined by $",
+                    expression=definition.code,
+                )
+            sets = [
+                self.id_set(resource_type, p, (v,), depth + 1)
+                for p, v in zip(parts, pieces, strict=True)
+            ]
+            key = "s.id" if resource_type is not None else "(s.resource_type, s.id)"
+            tests = [f"{key} {'NOT IN' if s.negated else 'IN'} ({s.sql})" for s in sets]
+            ors.append("(" + " AND ".join(tests) + ")")
+        columns, scope = self._scope(resource_type, "s")
+        where = f"{scope} AND NOT s.deleted AND ({' OR '.join(ors)})"
+        return IdSet(f"SELECT {columns} FROM resource_current s WHERE {where}")
+
+
+def _has_param(resource_type: str, code: str) -> bool:
+    return code in SPECIAL or code in definitions_for(resource_type)
+
+
+def _component_code(resource_type: str | None, url: str) -> str:
+    for code, definition in definitions_for(resource_type).items():
+        if definition.url == url:
+            return code
+    raise Invalid(f"composite component {url} is not a parameter of {resource_type}")

@@ -1,0 +1,27 @@
+"""Case- and accent-insensitive text for string search (https://hl7.org/fhir/R4/search.html#string).
+
+``nguyen`` must find ``Nguyễn`` and ``dang`` must find ``Đặng``: Unicode decomposition strips the
+tone and vowel marks, but ``đ`` (U+0111) has no decomposition, so it is mapped to ``d`` by hand.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+MAX_INDEXED_LENGTH = 200  # longer strings are indexed by their first characters
+
+_EXTRA = str.maketrans({"đ": "d", "Đ": "d", "ð": "d", "ø": "o", "Ø": "o", "ł": "l", "Ł": "l"})
+
+
+def fold_text(text: str) -> str:
+    """Lower-case, without diacritics, with runs of whitespace collapsed to one space."""
+    if text.isascii():
+        return " ".join(text.lower().split())
+    decomposed = unicodedata.normalize("NFD", text.translate(_EXTRA))
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(stripped.casefold().split())
+
+
+def like_escape(text: str) -> str:
+    """Escape ``%``, ``_`` and ``\\`` so a bound LIKE pattern matches them literally."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
