@@ -9,6 +9,7 @@ from this module, are written into the SQL. The same SQL runs on SQLite and Post
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -18,7 +19,7 @@ from yteso.fhir.errors import Invalid
 from yteso.store.base import SearchParam
 from yteso.store.date_ranges import date_condition
 from yteso.store.search_conditions import ValueConditions
-from yteso.store.sql_dialect import SqlParams
+from yteso.store.sql_dialect import SqlDialect, SqlParams
 
 TABLE_OF_TYPE = {
     "string": "string",
@@ -57,19 +58,38 @@ def full_name(param: SearchParam) -> str:
     return param.name + (f":{param.modifier}" if param.modifier else "")
 
 
-class SearchCompiler:
-    """Compiles parameters of one search; binds every value into ``params``."""
+class MarkedParams(SqlParams):
+    """Binds values under unique markers, so nested subqueries may be written in any order;
+    :meth:`rebind` then hands them to the real statement in their textual order."""
 
-    def __init__(self, params: SqlParams, now: datetime) -> None:
-        self.params = params
+    _MARK = re.compile("\x00([0-9]+)\x00")
+
+    def __init__(self, dialect: SqlDialect) -> None:
+        super().__init__(dialect)
+
+    def bind(self, value: object) -> str:
+        self.values.append(value)
+        return f"\x00{len(self.values) - 1}\x00"
+
+    def rebind(self, sql: str, target: SqlParams) -> str:
+        return self._MARK.sub(lambda m: target.bind(self.values[int(m.group(1))]), sql)
+
+
+class SearchCompiler:
+    """Compiles parameters of one search; binds every value (finally into ``target``)."""
+
+    def __init__(self, target: SqlParams, now: datetime) -> None:
+        self.target = target
+        self.params = MarkedParams(target.dialect)
         self.now = now
-        self.values = ValueConditions(params, now)
+        self.values = ValueConditions(self.params, now)
 
     def condition(self, resource_type: str | None, param: SearchParam) -> str:
         """A condition on the current-version row ``c``."""
         found = self.id_set(resource_type, full_name(param), param.values, 0)
         key = "c.id" if resource_type is not None else "(c.resource_type, c.id)"
-        return f"{key} {'NOT IN' if found.negated else 'IN'} ({found.sql})"
+        sql = f"{key} {'NOT IN' if found.negated else 'IN'} ({found.sql})"
+        return self.params.rebind(sql, self.target)
 
     def id_set(
         self, resource_type: str | None, name: str, values: tuple[str, ...], depth: int

@@ -1,0 +1,340 @@
+"""Every search-parameter type and modifier, with exact expected id sets, on both backends.
+
+One module-scoped store per backend holds the hand-made data set of ``search_fixtures`` (loaded
+through the bulk path); the cases are a table. https://hl7.org/fhir/R4/search.html
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.conftest import _pg_base_url, drop_pg_schema, fresh_pg_url
+from tests.store.search_fixtures import search_resources
+from yteso.fhir.errors import Invalid
+from yteso.store import SearchParam, SearchQuery, SqlStore, open_store
+
+NOW = datetime(2024, 3, 11, tzinfo=UTC)
+CODE_VALUE = "http://loinc.org|29463-7$gt60|http://unitsofmeasure.org|kg"
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SqlStore]:
+    schema = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('search') / 'yteso.db'}"
+    else:
+        base = _pg_base_url()
+        url, schema = fresh_pg_url(base)
+    opened = open_store(url)
+    opened.bulk_write(search_resources())
+    opened.clock = lambda: NOW  # ``ap`` widens by 10% of the distance to now
+    yield opened
+    opened.close()
+    if schema is not None:
+        drop_pg_schema(base, schema)
+
+
+def _params(pairs: tuple[tuple[str, str], ...]) -> tuple[SearchParam, ...]:
+    out = []
+    for raw, value in pairs:
+        name, _, modifier = raw.partition(":")
+        out.append(SearchParam(name, tuple(value.split(",")), modifier or None))
+    return tuple(out)
+
+
+def found(
+    store: SqlStore, resource_type: str | None, *pairs: tuple[str, str], **kw: object
+) -> list[str]:
+    query = SearchQuery(params=_params(pairs), **kw)  # type: ignore[arg-type]
+    return [m.id for m in store.search(resource_type, query).matches]
+
+
+P, O = "Patient", "Observation"  # noqa: E741
+CASES: list[tuple[str | None, tuple[tuple[str, str], ...], set[str]]] = [
+    # string: accent- and case-insensitive starts-with; :exact; :contains; OR; AND
+    (P, (("name", "nguyen"),), {"pat-nguyen", "pat-nguyen2"}),
+    (P, (("name", "NGUYỄN"),), {"pat-nguyen", "pat-nguyen2"}),
+    (P, (("family", "dang"),), {"pat-dang"}),
+    (P, (("name", "đặng"),), {"pat-dang"}),
+    (P, (("given", "hung"),), {"pat-tran"}),
+    (P, (("given", "dao"),), {"pat-tran"}),
+    (P, (("name:exact", "Nguyen"),), {"pat-nguyen2"}),
+    (P, (("name:exact", "Nguyễn"),), {"pat-nguyen"}),
+    (P, (("name:exact", "nguyen"),), set()),
+    (P, (("name:contains", "guy"),), {"pat-nguyen", "pat-nguyen2"}),
+    (P, (("name:contains", "bic"),), {"pat-dang"}),
+    (P, (("address-city", "ha noi"),), {"pat-nguyen"}),
+    (P, (("name", "nguyen,dang"),), {"pat-nguyen", "pat-nguyen2", "pat-dang"}),
+    (P, (("name", "nguyen"), ("given", "minh")), {"pat-nguyen2"}),
+    (P, (("name", "xyz"),), set()),
+    # token: system|code, code, system|, |code, :not, :text, :of-type, booleans
+    (P, (("gender", "male"),), {"pat-nguyen", "pat-nguyen2"}),
+    (P, (("identifier", "http://fhir.hl7.org.vn/core/sid/cccd|001080000001"),), {"pat-nguyen"}),
+    (P, (("identifier", "001192000002"),), {"pat-dang"}),
+    (P, (("identifier", "http://fhir.hl7.org.vn/core/sid/cccd|"),), {"pat-nguyen", "pat-dang"}),
+    (P, (("identifier", "|001080000001"),), set()),
+    (P, (("identifier", "http://other|001080000001"),), set()),
+    (P, (("gender:not", "male"),), {"pat-dang", "pat-tran"}),
+    (P, (("active", "true"),), {"pat-nguyen"}),
+    (P, (("active", "false"),), {"pat-dang"}),
+    (P, (("phone", "0912345678"),), {"pat-nguyen"}),
+    (
+        P,
+        (("identifier:of-type", "http://terminology.hl7.org/CodeSystem/v2-0203|NI|001080000001"),),
+        {"pat-nguyen"},
+    ),
+    (O, (("code", "http://loinc.org|29463-7"),), {"obs-2", "obs-3"}),
+    (O, (("code", "8867-4,2345-7"),), {"obs-1", "obs-4"}),
+    (O, (("code", "8867-4,http://loinc.org|2345-7"),), {"obs-1", "obs-4"}),
+    (O, (("code:text", "body"),), {"obs-2", "obs-3"}),
+    (O, (("code:text", "ghi chu"),), {"obs-5"}),
+    (O, (("status", "final"),), {"obs-1", "obs-2", "obs-4"}),
+    (O, (("status:not", "final"),), {"obs-3", "obs-5"}),
+    # :missing on several types
+    (P, (("organization:missing", "true"),), {"pat-nguyen2"}),
+    (P, (("organization:missing", "false"),), {"pat-nguyen", "pat-dang", "pat-tran"}),
+    (P, (("death-date:missing", "false"),), {"pat-tran"}),
+    (O, (("value-quantity:missing", "true"),), {"obs-5"}),
+    (P, (("name:missing", "true"),), set()),
+    # date: partial precision ranges and every prefix
+    (P, (("birthdate", "1980"),), {"pat-nguyen"}),
+    (P, (("birthdate", "1980-05-12"),), {"pat-nguyen"}),
+    (P, (("birthdate", "1980-05-13"),), set()),
+    (P, (("birthdate", "1992-11"),), {"pat-dang"}),
+    (P, (("birthdate", "1992"),), {"pat-dang"}),
+    (P, (("birthdate", "1992-11-05"),), set()),
+    (P, (("birthdate", "ge2001"),), {"pat-nguyen2"}),
+    (P, (("birthdate", "lt1980"),), {"pat-tran"}),
+    (P, (("birthdate", "le1980-05-12"),), {"pat-tran", "pat-nguyen"}),
+    (P, (("birthdate", "gt1992"),), {"pat-nguyen2"}),
+    (P, (("birthdate", "ne1980"),), {"pat-dang", "pat-nguyen2", "pat-tran"}),
+    (P, (("birthdate", "sa1990"),), {"pat-dang", "pat-nguyen2"}),
+    (P, (("birthdate", "eb1990"),), {"pat-nguyen", "pat-tran"}),
+    (P, (("birthdate", "ge1980"), ("birthdate", "lt1993")), {"pat-nguyen", "pat-dang"}),
+    (P, (("death-date", "2024-03-01"),), {"pat-tran"}),
+    (P, (("death-date", "2024-03-01T03:00:00Z"),), {"pat-tran"}),
+    (O, (("date", "2024-03-10"),), {"obs-1"}),
+    (O, (("date", "2024-03"),), {"obs-1", "obs-2"}),
+    (O, (("date", "2024-03-03"),), set()),  # the Period is longer than the day
+    (O, (("date", "ge2024-04"),), {"obs-3"}),
+    (O, (("date", "lt2024-01-01"),), {"obs-4"}),
+    (O, (("date", "2023-12-31"),), {"obs-4"}),
+    (O, (("date", "ap2024-03-10"),), {"obs-1"}),
+    (O, (("date", "ap2024-03-06"),), {"obs-2"}),
+    # number: implicit precision and prefixes
+    ("RiskAssessment", (("probability", "0.25"),), {"ra-1"}),
+    ("RiskAssessment", (("probability", "gt0.5"),), {"ra-2", "ra-3"}),
+    ("RiskAssessment", (("probability", "100"),), {"ra-3"}),
+    ("RiskAssessment", (("probability", "le0.8"),), {"ra-1", "ra-2"}),
+    ("RiskAssessment", (("probability", "ap0.8"),), {"ra-2"}),
+    ("RiskAssessment", (("probability", "0.2"),), set()),  # 0.2 means [0.15, 0.25)
+    # quantity: value, system|code, UCUM canonical units
+    (O, (("value-quantity", "72"),), {"obs-1"}),
+    (O, (("value-quantity", "72|http://unitsofmeasure.org|/min"),), {"obs-1"}),
+    (O, (("value-quantity", "gt60|http://unitsofmeasure.org|kg"),), {"obs-2"}),
+    (O, (("value-quantity", "gt50|http://unitsofmeasure.org|kg"),), {"obs-2", "obs-3"}),
+    (O, (("value-quantity", "55000||g"),), {"obs-3"}),
+    (O, (("value-quantity", "55|http://unitsofmeasure.org|kg"),), {"obs-3"}),
+    (O, (("value-quantity", "70500|http://unitsofmeasure.org|g"),), {"obs-2"}),
+    (O, (("value-quantity", "5.5|http://unitsofmeasure.org|mmol/L"),), {"obs-4"}),
+    (O, (("value-quantity", "lt10"),), {"obs-4"}),
+    # reference: Type/id, id, :Type, resolve()-filtered parameters
+    (O, (("subject", "Patient/pat-nguyen"),), {"obs-1", "obs-2"}),
+    (O, (("subject", "pat-dang"),), {"obs-3", "obs-5"}),
+    (O, (("subject:Patient", "pat-dang"),), {"obs-3", "obs-5"}),
+    (O, (("patient", "pat-tran"),), {"obs-4"}),
+    (O, (("performer", "Practitioner/prac-1"),), {"obs-1"}),
+    (P, (("organization", "Organization/org-hue"),), {"pat-dang", "pat-tran"}),
+    # chains to any depth
+    (O, (("subject:Patient.name", "dang"),), {"obs-3", "obs-5"}),
+    (O, (("subject.name", "nguyen"),), {"obs-1", "obs-2"}),
+    (O, (("subject:Patient.organization.name", "benh vien trung"),), {"obs-3", "obs-4", "obs-5"}),
+    (O, (("patient.birthdate", "lt1980"),), {"obs-4"}),
+    (O, (("patient.gender:not", "male"),), {"obs-3", "obs-4", "obs-5"}),
+    # _has, nested
+    (P, (("_has:Observation:patient:code", "29463-7"),), {"pat-nguyen", "pat-dang"}),
+    (P, (("_has:Observation:subject:value-quantity", "gt100"),), {"pat-dang"}),
+    (
+        "Organization",
+        (("_has:Patient:organization:_has:Observation:patient:code", "2345-7"),),
+        {"org-hue"},
+    ),
+    # composite (code$value)
+    (O, (("code-value-quantity", CODE_VALUE),), {"obs-2"}),
+    # uri
+    ("ValueSet", (("url", "http://example.org/fhir/ValueSet/abc"),), {"vs-1"}),
+    ("ValueSet", (("url:below", "http://example.org/fhir/ValueSet/abc"),), {"vs-1", "vs-2"}),
+    ("ValueSet", (("url:above", "http://example.org/fhir/ValueSet/abc/sub/x"),), {"vs-1", "vs-2"}),
+    # _text / _content (accent-insensitive), _tag, _id with others, system level
+    (P, (("_content", "thi bich"),), {"pat-dang"}),
+    (O, (("_content", "kham suc khoe"),), {"obs-5"}),
+    (O, (("_tag", "urgent"),), {"obs-1"}),
+    (None, (("_tag", "http://example.org/tags|urgent"),), {"obs-1"}),
+    (P, (("_id", "pat-dang,pat-tran"), ("gender", "female")), {"pat-dang", "pat-tran"}),
+]
+
+
+@pytest.mark.parametrize(("resource_type", "pairs", "expected"), CASES)
+def test_search_finds_exactly(
+    store: SqlStore,
+    resource_type: str | None,
+    pairs: tuple[tuple[str, str], ...],
+    expected: set[str],
+) -> None:
+    ids = found(store, resource_type, *pairs, count=100)
+    assert sorted(ids) == sorted(expected)
+    assert len(ids) == len(set(ids))
+
+
+@pytest.mark.parametrize(
+    ("resource_type", "sort", "expected"),
+    [
+        (P, ("birthdate",), ["pat-tran", "pat-nguyen", "pat-dang", "pat-nguyen2"]),
+        (P, ("-birthdate",), ["pat-nguyen2", "pat-dang", "pat-nguyen", "pat-tran"]),
+        (P, ("family", "given"), ["pat-dang", "pat-nguyen", "pat-nguyen2", "pat-tran"]),
+        (P, ("gender", "-birthdate"), ["pat-dang", "pat-tran", "pat-nguyen2", "pat-nguyen"]),
+        (O, ("value-quantity",), ["obs-5", "obs-4", "obs-2", "obs-1", "obs-3"]),
+        (O, ("-date", "_id"), ["obs-3", "obs-1", "obs-2", "obs-4", "obs-5"]),
+        (O, ("subject", "-_id"), ["obs-5", "obs-3", "obs-2", "obs-1", "obs-4"]),
+    ],
+)
+def test_sort_and_pages_follow_the_same_order(
+    store: SqlStore, resource_type: str, sort: tuple[str, ...], expected: list[str]
+) -> None:
+    assert found(store, resource_type, sort=sort) == expected
+    paged, cursor = [], None
+    for _ in range(10):
+        result = store.search(resource_type, SearchQuery(sort=sort, count=2, cursor=cursor))
+        paged += [m.id for m in result.matches]
+        cursor = result.next_cursor
+        if cursor is None:
+            break
+    assert paged == expected
+    back = store.search(
+        resource_type, SearchQuery(sort=sort, count=2, cursor=result.previous_cursor)
+    )
+    assert [m.id for m in back.matches] == expected[len(expected) - len(result.matches) - 2 :][:2]
+
+
+@pytest.mark.parametrize(
+    ("resource_type", "pairs", "matches", "included"),
+    [
+        (O, (("code", "8867-4"), ("_include", "Observation:subject")), ["obs-1"], {"pat-nguyen"}),
+        (
+            O,
+            (("code", "8867-4"), ("_include", "Observation:*")),
+            ["obs-1"],
+            {"pat-nguyen", "prac-1"},
+        ),
+        (
+            O,
+            (("code", "8867-4"), ("_include", "Observation:subject:Practitioner")),
+            ["obs-1"],
+            set(),
+        ),
+        (
+            P,
+            (("_id", "pat-dang"), ("_revinclude", "Observation:subject")),
+            ["pat-dang"],
+            {"obs-3", "obs-5"},
+        ),
+        (
+            O,
+            (
+                ("_id", "obs-3"),
+                ("_include", "Observation:subject"),
+                ("_include:iterate", "Patient:organization"),
+            ),
+            ["obs-3"],
+            {"pat-dang", "org-hue"},
+        ),
+        (
+            "Organization",
+            (
+                ("_id", "org-hue"),
+                ("_revinclude", "Patient:organization"),
+                ("_revinclude:iterate", "Observation:subject"),
+            ),
+            ["org-hue"],
+            {"pat-dang", "pat-tran", "obs-3", "obs-4", "obs-5"},
+        ),
+        (
+            P,
+            (
+                ("_id", "pat-dang"),
+                ("_revinclude", "Observation:patient"),
+                ("_revinclude", "Observation:subject"),
+            ),
+            ["pat-dang"],
+            {"obs-3", "obs-5"},
+        ),
+    ],
+)
+def test_include_and_revinclude(
+    store: SqlStore,
+    resource_type: str,
+    pairs: tuple[tuple[str, str], ...],
+    matches: list[str],
+    included: set[str],
+) -> None:
+    result = store.search(resource_type, SearchQuery(params=_params(pairs)))
+    assert [m.id for m in result.matches] == matches
+    assert sorted(m.id for m in result.included) == sorted(included)
+
+
+@pytest.mark.parametrize(
+    ("resource_type", "pairs", "named"),
+    [
+        (P, (("birthdate", "not-a-date"),), "birthdate"),
+        (P, (("birthdate", "2020-13"),), "birthdate"),
+        (O, (("value-quantity", "abc"),), "value-quantity"),
+        (O, (("value-quantity", "1|2"),), "value-quantity"),
+        ("RiskAssessment", (("probability", "zz"),), "probability"),
+        (P, (("name:bogus", "x"),), "name"),
+        (P, (("gender:missing", "maybe"),), "gender"),
+        (P, (("organization.nope", "x"),), "organization"),
+        (P, (("name.family", "x"),), "name"),
+        (P, (("_has:Observation:nope:code", "x"),), "_has"),
+        (O, (("code-value-quantity", "only-one-part"),), "code-value-quantity"),
+        (O, (("_include", "Observation"),), "_include"),
+    ],
+)
+def test_malformed_values_name_the_parameter(
+    store: SqlStore, resource_type: str, pairs: tuple[tuple[str, str], ...], named: str
+) -> None:
+    with pytest.raises(Invalid) as caught:
+        found(store, resource_type, *pairs)
+    assert named in (caught.value.issues[0].expression or "") or named in str(caught.value)
+
+
+def test_total_counts_with_the_filters(store: SqlStore) -> None:
+    query = SearchQuery(params=_params((("name", "nguyen"),)), count=1, total="accurate")
+    result = store.search(P, query)
+    assert result.total == 2 and len(result.matches) == 1
+
+
+def test_indexes_follow_updates_and_deletes(store_url: str) -> None:
+    opened = open_store(store_url)
+    try:
+        with opened.session() as session:
+            for resource in search_resources():
+                session.update(resource)
+        assert sorted(found(opened, P, ("name", "nguyen"))) == ["pat-nguyen", "pat-nguyen2"]
+        with opened.session() as session:
+            patient = opened.read(P, "pat-nguyen2").resource()
+            session.update({**patient, "name": [{"family": "Phạm", "given": ["Minh"]}]})
+            session.delete(O, "obs-1")
+        assert found(opened, P, ("name", "nguyen")) == ["pat-nguyen"]
+        assert found(opened, P, ("name", "pham")) == ["pat-nguyen2"]
+        assert found(opened, O, ("code", "8867-4")) == []
+        assert sorted(found(opened, O, ("subject", "pat-nguyen"))) == ["obs-2"]
+        opened.bulk_write([{**opened.read(O, "obs-2").resource(), "status": "cancelled"}])
+        assert found(opened, O, ("status", "cancelled")) == ["obs-2"]
+        assert found(opened, O, ("status", "final")) == ["obs-4"]
+    finally:
+        opened.close()
