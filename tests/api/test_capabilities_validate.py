@@ -27,7 +27,9 @@ def test_capability_statement_says_what_is_supported(fhir: FhirClient) -> None:
     patient_caps = by_type["Patient"]
     interactions = {i["code"] for i in patient_caps["interaction"]}
     assert {"read", "vread", "update", "patch", "delete", "create", "search-type"} <= interactions
-    assert {p["name"] for p in patient_caps["searchParam"]} == {"_id", "_lastUpdated"}
+    names = {p["name"] for p in patient_caps["searchParam"]}
+    assert {"_id", "_lastUpdated", "name", "birthdate", "identifier", "_tag", "_content"} <= names
+    assert not names & {"_include", "_revinclude", "_has", "code"}
     assert {"name": "validate", "definition": patient_caps["operation"][0]["definition"]} in (
         patient_caps["operation"]
     )

@@ -176,6 +176,11 @@ CASES: list[tuple[str | None, tuple[tuple[str, str], ...], set[str]]] = [
     (O, (("_tag", "urgent"),), {"obs-1"}),
     (None, (("_tag", "http://example.org/tags|urgent"),), {"obs-1"}),
     (P, (("_id", "pat-dang,pat-tran"), ("gender", "female")), {"pat-dang", "pat-tran"}),
+    # patient compartment (what /Patient/ID/Type searches)
+    (O, (("_compartment", "Patient/pat-dang"),), {"obs-3", "obs-5"}),
+    (O, (("_compartment", "Patient/pat-dang"), ("status", "amended")), {"obs-5"}),
+    (P, (("_compartment", "Patient/pat-dang"),), {"pat-dang"}),
+    ("RiskAssessment", (("_compartment", "Patient/pat-nguyen"),), {"ra-1", "ra-2", "ra-3"}),
 ]
 
 
@@ -302,6 +307,7 @@ def test_include_and_revinclude(
         (P, (("_has:Observation:nope:code", "x"),), "_has"),
         (O, (("code-value-quantity", "only-one-part"),), "code-value-quantity"),
         (O, (("_include", "Observation"),), "_include"),
+        ("Organization", (("_compartment", "Patient/pat-dang"),), "_compartment"),
     ],
 )
 def test_malformed_values_name_the_parameter(

@@ -64,6 +64,11 @@ def parse_target(method: str, path: str, query: str, resource_types: frozenset[s
             raise NotFound(f"No such endpoint: /{path.strip('/')}")
         return FhirRequest(method, resource_type, operation=rest[0], params=params)
     id = _check_id(rest[0], "Resource id")
+    if len(rest) == 2 and rest[1] in resource_types and method == "GET":
+        # Compartment search (https://hl7.org/fhir/R4/compartmentdefinition.html): a type
+        # search restricted to the resources linked to this one.
+        compartment = (("_compartment", f"{resource_type}/{id}"),)
+        return FhirRequest(method, rest[1], params=compartment + params)
     return _instance_target(method, resource_type, id, rest[1:], params, path)
 
 

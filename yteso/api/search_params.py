@@ -26,7 +26,6 @@ DATE_VALUE = re.compile(
     r"(T([01][0-9]|2[0-3])(:[0-5][0-9](:([0-5][0-9]|60)(\.[0-9]+)?)?)?"
     r"(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))?)?)?)?"
 )
-SORTABLE = frozenset({"_id", "_lastUpdated"})
 TOTALS = frozenset({"none", "estimate", "accurate"})
 
 
@@ -55,11 +54,8 @@ def _count(value: str) -> int:
 
 
 def _sort(value: str) -> tuple[str, ...]:
-    keys = tuple(key.strip() for key in value.split(",") if key.strip())
-    for key in keys:
-        if key.removeprefix("-") not in SORTABLE:
-            raise Invalid(f"_sort: cannot sort by {key!r}; supported: _id, _lastUpdated")
-    return keys
+    """Sort keys; the store rejects a key that is not an indexed parameter of the type."""
+    return tuple(key.strip() for key in value.split(",") if key.strip())
 
 
 def _query(criteria: list[SearchParam], controls: dict[str, str]) -> SearchQuery:
@@ -96,7 +92,7 @@ def parse_search(
         name, _, modifier = raw_name.partition(":")
         if name in CONTROLS:
             controls[name] = value
-        elif name in supported:
+        elif name.partition(".")[0] in supported:  # a chain is checked by its first link
             values = tuple(value.split(","))
             for item in values:
                 _check_value(name, item)

@@ -14,7 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from yteso.fhir.definitions import SearchParameterDefinition, search_parameters
+from yteso.fhir.definitions import (
+    SearchParameterDefinition,
+    patient_compartment,
+    search_parameters,
+)
 from yteso.fhir.errors import Invalid
 from yteso.store.base import SearchParam
 from yteso.store.date_ranges import date_condition
@@ -32,7 +36,9 @@ TABLE_OF_TYPE = {
 }
 # Parameters handled outside the index tables (result controls or follow-up queries).
 NOT_FILTERS = frozenset({"_include", "_revinclude"})
-SPECIAL = frozenset({"_id", "_lastUpdated", "_has", "_text", "_content", *NOT_FILTERS})
+SPECIAL = frozenset(
+    {"_id", "_lastUpdated", "_has", "_text", "_content", "_compartment", *NOT_FILTERS}
+)
 MAX_CHAIN_DEPTH = 8
 
 
@@ -108,6 +114,8 @@ class SearchCompiler:
             return self._column(resource_type, code, modifier, values)
         if code in ("_text", "_content"):
             return self._text(resource_type, code, values)
+        if code == "_compartment":
+            return self._compartment(resource_type, values)
         definition = definitions_for(resource_type).get(code)
         if definition is None:
             raise Invalid(f"unknown search parameter '{code}'", expression=code)
@@ -195,6 +203,28 @@ class SearchCompiler:
     def _text(self, resource_type: str | None, code: str, values: tuple[str, ...]) -> IdSet:
         ors = self.values.any_of("text", code, values, "contains")
         return IdSet(self._select(resource_type, "text", code, ors))
+
+    def _compartment(self, resource_type: str | None, values: tuple[str, ...]) -> IdSet:
+        """``Patient/123``: resources linked to it by the R4 patient compartment definition's
+        parameters for their type (https://hl7.org/fhir/R4/compartmentdefinition-patient.html)."""
+        compartment, _, owner = values[0].partition("/")
+        if compartment != "Patient" or not owner or len(values) != 1 or resource_type is None:
+            raise Invalid("only the Patient compartment is supported", expression="_compartment")
+        links = patient_compartment().get(resource_type, ())
+        ors = []
+        if resource_type == "Patient":
+            ors.append(
+                f"SELECT c2.id FROM resource_current c2 WHERE c2.resource_type = "
+                f"{self.params.bind(resource_type)} AND c2.id = {self.params.bind(owner)}"
+            )
+        for link in links:
+            reference = f"{compartment}/{owner}"
+            ors.append(self.id_set(resource_type, link, (reference,), 1).sql)
+        if not ors:
+            raise Invalid(
+                f"{resource_type} is not in the Patient compartment", expression="_compartment"
+            )
+        return IdSet(" UNION ".join(ors))
 
     def _chain(
         self, resource_type: str | None, head: str, rest: str, values: tuple[str, ...], depth: int

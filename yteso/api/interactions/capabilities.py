@@ -29,6 +29,10 @@ TYPE_INTERACTIONS = (
 SYSTEM_INTERACTIONS = ("transaction", "batch", "search-system", "history-system")
 
 
+# Accepted by search but not search parameters: controls and the spec's own mechanisms.
+NOT_LISTED = frozenset({"_include", "_revinclude", "_has", "_compartment"})
+
+
 def _search_param(resource_type: str | None, code: str) -> Json:
     """A searchParam entry; the type and URL come from the official definition when there is one
     (a parameter a module adds without a definition is listed as ``special``)."""
@@ -58,9 +62,11 @@ def _resource(ctx: ApiContext, resource_type: str) -> Json:
         "conditionalRead": "modified-since",
         "conditionalUpdate": True,
         "conditionalDelete": "single",
+        "searchInclude": ["*"],
+        "searchRevInclude": ["*"],
         "searchParam": [
             _search_param(resource_type, code)
-            for code in sorted(ctx.supported_params(resource_type))
+            for code in sorted(ctx.supported_params(resource_type) - NOT_LISTED)
         ],
     }
     if operations:
@@ -74,7 +80,9 @@ def capability_statement(ctx: ApiContext) -> Json:
         "mode": "server",
         "resource": [_resource(ctx, name) for name in sorted(ctx.resource_types)],
         "interaction": [{"code": code} for code in SYSTEM_INTERACTIONS],
-        "searchParam": [_search_param(None, code) for code in sorted(ctx.supported_params(None))],
+        "searchParam": [
+            _search_param(None, code) for code in sorted(ctx.supported_params(None) - NOT_LISTED)
+        ],
     }
     if system_ops:
         rest["operation"] = _operations(system_ops)

@@ -1,0 +1,119 @@
+"""Search over HTTP: every parameter type, chains, _has, includes, compartments, sort paging."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.api.fhir_client import FhirClient
+from tests.store.search_fixtures import search_resources
+from yteso.api import create_fhir_app
+from yteso.fhir.types import Json
+from yteso.store import open_store
+
+
+@pytest.fixture
+def fhir(store_url: str) -> Iterator[FhirClient]:
+    store = open_store(store_url)
+    store.bulk_write(search_resources())
+    try:
+        with FhirClient(create_fhir_app(store, max_body_bytes=256 * 1024)) as client:
+            yield client
+    finally:
+        store.close()
+
+
+def _entries(bundle: Json, mode: str) -> list[str]:
+    return [
+        f"{e['resource']['resourceType']}/{e['resource']['id']}"
+        for e in bundle.get("entry", [])
+        if e["search"]["mode"] == mode
+    ]
+
+
+@pytest.mark.parametrize(
+    ("url", "matches", "included"),
+    [
+        ("/fhir/Patient?name=nguyen&_sort=_id", ["Patient/pat-nguyen", "Patient/pat-nguyen2"], []),
+        ("/fhir/Patient?family=%C4%91%E1%BA%B7ng", ["Patient/pat-dang"], []),  # đặng
+        (
+            "/fhir/Observation?subject:Patient.name=dang&_sort=_id",
+            ["Observation/obs-3", "Observation/obs-5"],
+            [],
+        ),
+        (
+            "/fhir/Observation?subject.organization.name=benh%20vien%20bach&_sort=_id",
+            ["Observation/obs-1", "Observation/obs-2"],
+            [],
+        ),
+        ("/fhir/Patient?_has:Observation:patient:code=2345-7", ["Patient/pat-tran"], []),
+        (
+            "/fhir/Observation?code=8867-4&_include=Observation:subject",
+            ["Observation/obs-1"],
+            ["Patient/pat-nguyen"],
+        ),
+        (
+            "/fhir/Patient?_id=pat-dang&_revinclude=Observation:subject",
+            ["Patient/pat-dang"],
+            ["Observation/obs-3", "Observation/obs-5"],
+        ),
+        (
+            "/fhir/Patient/pat-dang/Observation?_sort=_id",
+            ["Observation/obs-3", "Observation/obs-5"],
+            [],
+        ),
+        (
+            "/fhir/Patient?birthdate=lt1990&_sort=-birthdate",
+            ["Patient/pat-nguyen", "Patient/pat-tran"],
+            [],
+        ),
+        (
+            "/fhir/Observation?value-quantity=gt50|http://unitsofmeasure.org|kg&_sort=_id",
+            ["Observation/obs-2", "Observation/obs-3"],
+            [],
+        ),
+        ("/fhir?_tag=urgent", ["Observation/obs-1"], []),
+    ],
+)
+def test_search_urls(fhir: FhirClient, url: str, matches: list[str], included: list[str]) -> None:
+    response = fhir.get(url)
+    assert response.status_code == 200, response.text
+    bundle = response.json()
+    assert _entries(bundle, "match") == matches
+    assert sorted(_entries(bundle, "include")) == included
+
+
+def test_post_search_with_chain_and_sort_paging(fhir: FhirClient) -> None:
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    body = "_sort=birthdate&_count=1&gender=female,male"
+    page = fhir.post("/fhir/Patient/_search", content=body, headers=form).json()
+    seen = []
+    while True:
+        seen += _entries(page, "match")
+        links = {link["relation"]: link["url"] for link in page["link"]}
+        if "next" not in links:
+            break
+        page = fhir.get(links["next"]).json()
+    assert seen == [
+        "Patient/pat-tran",
+        "Patient/pat-nguyen",
+        "Patient/pat-dang",
+        "Patient/pat-nguyen2",
+    ]
+    count = fhir.get("/fhir/Observation?_summary=count&status=final").json()
+    assert count["total"] == 3 and count.get("entry", []) == []
+
+
+def test_unknown_and_malformed(fhir: FhirClient) -> None:
+    lenient = fhir.get("/fhir/Patient?frobnicate=1&name=dang").json()
+    assert _entries(lenient, "match") == ["Patient/pat-dang"]
+    assert "frobnicate" in str(_outcome(lenient))
+    strict = fhir.get("/fhir/Patient?frobnicate=1", headers={"Prefer": "handling=strict"})
+    assert strict.status_code == 400
+    bad = fhir.get("/fhir/Observation?value-quantity=ten")
+    assert bad.status_code == 400 and "value-quantity" in bad.text
+
+
+def _outcome(bundle: Json) -> list[Json]:
+    return [e["resource"] for e in bundle["entry"] if e["search"]["mode"] == "outcome"]
