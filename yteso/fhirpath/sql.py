@@ -143,7 +143,9 @@ class SqlCompiler:
         result: exp.Expression | None = None
         result_types: frozenset[str] = frozenset()
         for key, key_types in keys.items():
-            step = self.dialect.build(self.dialect.member, c=source, k=self.dialect.path(key))
+            # each use of ``source`` gets its own subtree: sqlglot nodes know their parent
+            own = source if result is None else source.copy()
+            step = self.dialect.build(self.dialect.member, c=own, k=self.dialect.path(key))
             result = (
                 step
                 if result is None
