@@ -405,3 +405,13 @@ def is_boolean(expression: str) -> bool:
 # For compilers that extend this one (the warehouse's view paths).
 literal_value = _literal
 is_boolean_tree = _is_boolean
+
+
+def is_boolean_tree(tree: nodes.Expression) -> bool:
+    """Whether a parsed expression compiles to a boolean (else a JSON collection)."""
+    return _is_boolean(tree)
+
+
+def literal_value(node: nodes.Expression) -> str | bool | int | float | None:
+    """The value of a literal node (dates as their text), else None."""
+    return _literal(node)
