@@ -402,11 +402,6 @@ def is_boolean(expression: str) -> bool:
     return _is_boolean(parse(expression))
 
 
-# For compilers that extend this one (the warehouse's view paths).
-literal_value = _literal
-is_boolean_tree = _is_boolean
-
-
 def is_boolean_tree(tree: nodes.Expression) -> bool:
     """Whether a parsed expression compiles to a boolean (else a JSON collection)."""
     return _is_boolean(tree)
