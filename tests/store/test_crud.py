@@ -178,3 +178,28 @@ def test_create_many_rejects_all_with_every_issue(store: SqlStore) -> None:
     diagnostics = " ".join(issue.diagnostics for issue in caught.value.issues)
     assert "resource 1:" in diagnostics and "resource 2:" in diagnostics
     assert store.counts() == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "accepted"),
+    [
+        ("a\u0000b", False),
+        ("bell\u0007", False),
+        ("\u001f", False),
+        ("tab\tcr\rlf\n", True),
+        ("backslash then u0000: \\u0000", True),  # the text, not a control character
+        ("del\u007f and Nguyễn", True),
+    ],
+)
+def test_control_characters_are_rejected(store: SqlStore, text: str, accepted: bool) -> None:
+    resource = {"resourceType": "Patient", "id": "p", "name": [{"text": text}]}
+    if accepted:
+        with store.session() as session:
+            session.update(resource)
+        assert store.read("Patient", "p").resource()["name"][0]["text"] == text
+        return
+    with pytest.raises(Invalid), store.session() as session:
+        session.update(resource)
+    with pytest.raises(Invalid):
+        store.bulk_write([resource])
+    assert store.counts() == {}
