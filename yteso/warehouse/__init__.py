@@ -10,7 +10,9 @@ from yteso.warehouse.duckdb_views import run_duckdb
 from yteso.warehouse.postgres_views import run_postgres
 from yteso.warehouse.python_views import PythonViewRunner
 from yteso.warehouse.run_views import read_resources, run_view, sql_compiles
+from yteso.warehouse.standard_views import standard_view, standard_view_names
 from yteso.warehouse.view_definition import View, read_view
+from yteso.warehouse.view_output import run_view_to_file, write_rows
 from yteso.warehouse.view_sql import CompiledView, compile_view
 
 __all__ = [
@@ -23,5 +25,9 @@ __all__ = [
     "run_duckdb",
     "run_postgres",
     "run_view",
+    "run_view_to_file",
     "sql_compiles",
+    "standard_view",
+    "standard_view_names",
+    "write_rows",
 ]
