@@ -2,8 +2,8 @@
 
 Transaction and batch Bundles honour ``request`` for PUT (the id comes from ``request.url``)
 and POST (a new server id, with ``urn:uuid:`` references to the entry rewritten across the
-Bundle, https://hl7.org/fhir/R4/bundle.html#references); other methods are reported, not
-loaded. Entries of other Bundle types load as they are.
+Bundle, https://hl7.org/fhir/R4/bundle.html#references); conditional requests and other methods
+are reported, not loaded. Entries of other Bundle types load as they are.
 """
 
 from __future__ import annotations
