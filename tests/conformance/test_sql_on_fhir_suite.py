@@ -125,6 +125,17 @@ def test_duckdb_engine(
 
 
 @pytest.mark.parametrize(("resources", "case"), _cases())
+def test_duckdb_json_engine(
+    resources: list[dict[str, Any]], case: dict[str, Any], request: pytest.FixtureRequest
+) -> None:
+    """DuckDB through the JSON-text compiler only (the fallback of the typed one)."""
+    shared_path("suites", "sql-on-fhir-v2")
+    case_id = request.node.callspec.id
+    run = lambda view: run_duckdb(view, resources, typed=False)  # noqa: E731
+    check(case, lambda: _sql(run, case["view"], case_id))
+
+
+@pytest.mark.parametrize(("resources", "case"), _cases())
 def test_postgres_engine(
     resources: list[dict[str, Any]],
     case: dict[str, Any],

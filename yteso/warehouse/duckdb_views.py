@@ -17,6 +17,8 @@ import orjson
 
 from yteso.fhir.errors import Invalid
 from yteso.fhir.types import Json
+from yteso.fhirpath.sql import NotCompilable
+from yteso.warehouse.typed_views import compile_typed_view
 from yteso.warehouse.view_definition import View
 from yteso.warehouse.view_sql import CompiledView, compile_view
 
@@ -66,16 +68,55 @@ def run_duckdb(
     view: View,
     source: Any,
     connection: duckdb.DuckDBPyConnection | None = None,
+    *,
+    typed: bool = True,
 ) -> list[dict[str, Any]]:
-    """The rows of ``view`` computed by DuckDB."""
+    """The rows of ``view`` computed by DuckDB.
+
+    ``typed``: read the elements the view uses into typed columns when every path allows it
+    (data that does not fit the R4 types falls back to SQL over JSON text)."""
     connection = connection or duckdb.connect()
     relation = f"(SELECT t.resource FROM {source_relation(connection, source, view.resource)})"
-    compiled = compile_view(view, "duckdb", relation)
+    plans = [compile_view(view, "duckdb", relation)]
+    if typed:
+        try:
+            plans.insert(
+                0, compile_typed_view(view, ndjson_sources(source, view.resource), relation)
+            )
+        except NotCompilable:
+            pass
+    for plan in plans:
+        try:
+            records = connection.execute(plan.sql).fetchall()
+        except duckdb.Error as error:
+            if plan is plans[-1]:
+                raise Invalid(f"the view failed on DuckDB: {error}") from error
+            continue
+        return list(_rows(plan, records))
+    raise AssertionError("unreachable: the last plan returns or raises")
+
+
+def compile_for_duckdb(
+    view: View, connection: duckdb.DuckDBPyConnection, source: Any
+) -> CompiledView:
+    """Typed SQL when every path of the view has a typed form, else SQL over JSON text."""
+    relation = f"(SELECT t.resource FROM {source_relation(connection, source, view.resource)})"
     try:
-        cursor = connection.execute(compiled.sql)
-        return list(_rows(compiled, cursor.fetchall()))
-    except duckdb.Error as error:
-        raise Invalid(f"the view failed on DuckDB: {error}") from error
+        return compile_typed_view(view, ndjson_sources(source, view.resource), relation)
+    except NotCompilable:
+        return compile_view(view, "duckdb", relation)
+
+
+def ndjson_sources(source: Any, resource_type: str) -> list[Path] | None:
+    """The NDJSON files of a file or folder source, else None."""
+    if not isinstance(source, (str, Path)):
+        return None
+    path = Path(source)
+    if path.is_dir():
+        if any(path.glob("*.parquet")):
+            return None
+        return ndjson_files(path, resource_type)
+    return None if path.suffix == ".parquet" else [path]
 
 
 def _rows(compiled: CompiledView, records: Iterable[tuple[Any, ...]]) -> Iterator[Json]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import Any
 
 from sqlglot import exp
 
@@ -61,25 +62,38 @@ class ViewSqlCompiler:
         self.aliases = itertools.count(1)
         self.outputs: dict[str, OutputColumn] = {}
 
+    root_focus = "r.resource"
+    null_item = "NULL::JSON"  # the one item forEachOrNull iterates over an empty collection
+
+    def root_types(self) -> Any:
+        """What the path compiler knows of the focus: FHIR types here, a shape when typed."""
+        return frozenset({self.view.resource})
+
     def compile(self, source: str) -> CompiledView:
-        types = frozenset({self.view.resource})
+        types = self.root_types()
         conditions = [
-            self.path_sql(path.source, "r.resource", types, boolean=True)
+            self.path_sql(path.source, self.root_focus, types, boolean=True)
             for path in self.view.where
         ]
-        body = self.select_sql(self.view.root, "r.resource", "0", types)
+        parts, joins = self.select_parts(self.view.root, self.root_focus, "0", types)
         where = " AND ".join(f"({condition})" for condition in conditions) or "TRUE"
+        sql = (
+            f"SELECT {', '.join(parts)} FROM {self.relation(source)} AS r "
+            f"{' '.join(joins)} WHERE {where}"
+        )
         names = self.view.column_names()
-        outer = ", ".join(f"b.{_quote(name)}" for name in names)
-        sql = f"SELECT {outer} FROM {source} AS r CROSS JOIN LATERAL ({body}) AS b WHERE {where}"
         return CompiledView(sql, tuple(self.outputs[name] for name in names))
+
+    def relation(self, source: str) -> str:
+        return source
+
+    def set_row_index(self, index: str) -> None:
+        self.paths.row_index = _reference(index)
 
     def render(self, tree: exp.Expression) -> str:
         return tree.sql(dialect=SQLGLOT_DIALECTS[self.dialect])
 
-    def path_sql(
-        self, source: str, focus: str, types: frozenset[str], *, boolean: bool = False
-    ) -> str:
+    def path_sql(self, source: str, focus: str, types: Any, *, boolean: bool = False) -> str:
         from yteso.fhirpath import parse
 
         tree = parse(source)
@@ -88,9 +102,7 @@ class ViewSqlCompiler:
             return self.render(self.paths.boolean(tree, root, types))
         return self.render(self.paths.collection(tree, root, types)[0])
 
-    def collection(
-        self, source: str, focus: str, types: frozenset[str]
-    ) -> tuple[str, frozenset[str]]:
+    def collection(self, source: str, focus: str, types: Any) -> tuple[str, Any]:
         from yteso.fhirpath import parse
 
         tree = parse(source)
@@ -98,7 +110,7 @@ class ViewSqlCompiler:
         found, found_types = self.paths.collection(tree, root, types)
         return self.render(found), found_types
 
-    def select_sql(self, select: Select, focus: str, index: str, types: frozenset[str]) -> str:
+    def select_sql(self, select: Select, focus: str, index: str, types: Any) -> str:
         if select.iterate == "repeat":
             raise NotCompilable("repeat is not compiled to SQL")
         alias = f"s{next(self.aliases)}"
@@ -108,12 +120,23 @@ class ViewSqlCompiler:
             items, types = self.collection(select.paths[0].source, focus, types)
             source = self.iteration(items, alias, or_null=select.iterate == "forEachOrNull")
             focus, index = f"{alias}.item", f"{alias}.ix"
-        self.paths.row_index = (
-            exp.column("ix", table=alias) if select.iterate else _reference(index)
-        )
+        parts, joins = self.select_parts(select, focus, index, types)
+        return f"SELECT {', '.join(parts)} FROM {source} {' '.join(joins)}"
+
+    def select_parts(
+        self, select: Select, focus: str, index: str, types: Any
+    ) -> tuple[list[str], list[str]]:
+        """The columns and joins of ``select`` at its focus; children that do not iterate are
+        inlined (a lateral subquery per select node slowed DuckDB down several times)."""
+        self.set_row_index(index)
         parts = [self.column_sql(column, focus, types) for column in select.columns]
         joins: list[str] = []
         for child in select.selects:
+            if child.iterate is None:
+                child_parts, child_joins = self.select_parts(child, focus, index, types)
+                parts.extend(child_parts)
+                joins.extend(child_joins)
+                continue
             child_alias = f"c{next(self.aliases)}"
             child_sql = self.select_sql(child, focus, index, types)
             joins.append(f"CROSS JOIN LATERAL ({child_sql}) AS {child_alias}")
@@ -126,16 +149,13 @@ class ViewSqlCompiler:
             joins.append(f"CROSS JOIN LATERAL ({branches}) AS {union_alias}")
             names = select.union_all[0].column_names()
             parts.extend(f"{union_alias}.{_quote(name)}" for name in names)
-        return f"SELECT {', '.join(parts)} FROM {source} {' '.join(joins)}"
+        return parts, joins
 
     def iteration(self, items: str, alias: str, *, or_null: bool) -> str:
         if self.dialect == "duckdb":
-            listed = "CASE WHEN len(l) = 0 THEN [NULL::JSON] ELSE l END" if or_null else "l"
+            listed = f"CASE WHEN len(l) = 0 THEN [{self.null_item}] ELSE l END" if or_null else "l"
             return (
-                f"(SELECT unnest({listed}) AS item, unnest(range(greatest(len({listed}), 1))) "
-                f"AS ix FROM (SELECT {items} AS l)) AS {alias}"
-                if or_null
-                else f"(SELECT unnest(l) AS item, unnest(range(len(l))) AS ix "
+                f"(SELECT unnest({listed}) AS item, unnest(range(len({listed}))) AS ix "
                 f"FROM (SELECT {items} AS l)) AS {alias}"
             )
         elements = f"jsonb_array_elements({items}) WITH ORDINALITY AS {alias}_e(item, n)"
@@ -146,7 +166,7 @@ class ViewSqlCompiler:
             )
         return f"(SELECT {alias}_e.item, {alias}_e.n - 1 AS ix FROM {elements}) AS {alias}"
 
-    def column_sql(self, column: Column, focus: str, types: frozenset[str]) -> str:
+    def column_sql(self, column: Column, focus: str, types: Any) -> str:
         items = self.path_sql(column.path.source, focus, types)
         name = _quote(column.name)
         if self.dialect == "postgres":
