@@ -1,0 +1,56 @@
+"""Numbers survive a parse/serialise round trip byte for byte (FHIR decimal precision)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from yteso.fhir import json_codec
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'{"v":1.50}',
+        b'{"v":1.5}',
+        b'{"v":0.10000000000000000555}',
+        b'{"v":12345678901234567890.123456789}',
+        b'{"v":123456789012345678901234567890}',
+        b'{"v":-0.0}',
+        b'{"v":1E+5}',
+        b'{"v":[1.0,2.00,3]}',
+        b'{"v":9223372036854775807}',
+        b'{"v":18446744073709551615}',
+        b'{"s":"1.50 is text","v":2}',
+    ],
+)
+def test_round_trip_keeps_every_number(text: bytes) -> None:
+    assert json_codec.dumps(json_codec.loads(text)) == text
+
+
+def test_precise_numbers_become_decimal_and_plain_ones_stay_float() -> None:
+    assert json_codec.loads(b'{"v":1.50}')["v"] == Decimal("1.50")
+    assert type(json_codec.loads(b'{"v":1.5}')["v"]) is float
+    assert (
+        json_codec.loads(b'{"v":123456789012345678901234567890}')["v"]
+        == 10**29 + 23456789012345678901234567890
+    )
+
+
+def test_malformed_json_still_raises() -> None:
+    with pytest.raises(ValueError):
+        json_codec.loads(b'{"v":1.50')
+
+
+def test_non_finite_decimal_is_refused() -> None:
+    with pytest.raises(TypeError):
+        json_codec.dumps({"v": Decimal("NaN")})
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=None))
+def test_any_decimal_text_round_trips(value: Decimal) -> None:
+    text = b'{"v":' + str(value).encode() + b"}"
+    assert json_codec.dumps(json_codec.loads(text)) == text
