@@ -25,6 +25,10 @@ from yteso.fhir import json_codec
         b'{"v":9223372036854775807}',
         b'{"v":18446744073709551615}',
         b'{"s":"1.50 is text","v":2}',
+        b'{"v":["a",1.50]}',
+        b"[1.50]",
+        b"1.50",
+        b'"x:1.50"',
     ],
 )
 def test_round_trip_keeps_every_number(text: bytes) -> None:
@@ -38,6 +42,28 @@ def test_precise_numbers_become_decimal_and_plain_ones_stay_float() -> None:
         json_codec.loads(b'{"v":123456789012345678901234567890}')["v"]
         == 10**29 + 23456789012345678901234567890
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [b'{ "v" :\n 1.50 }', b'{"v": [ "a" ,\t1.50 ]}', b"[ 1.50 ]", b" 1.50 "],
+)
+def test_whitespace_before_a_number_does_not_hide_it(text: bytes) -> None:
+    assert _holds_decimal(json_codec.loads(text))
+
+
+def _holds_decimal(value: object) -> bool:
+    if isinstance(value, dict):
+        return any(_holds_decimal(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_holds_decimal(item) for item in value)
+    return isinstance(value, Decimal)
+
+
+def test_digits_inside_strings_keep_the_fast_path() -> None:
+    # "00.000" inside an instant once sent every such resource to the slow parser.
+    parsed = json_codec.loads(b'{"issued":"2025-01-01T10:00:00.000+07:00","v":116.3}')
+    assert type(parsed["v"]) is float
 
 
 def test_malformed_json_still_raises() -> None:
