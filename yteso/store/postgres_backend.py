@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from yteso.fhir.errors import Conflict
 from yteso.store.index_rows import IndexRow
 from yteso.store.index_tables import INDEX_COLUMNS, copy_statement, insert_statement, rows_by_table
 from yteso.store.sql_backend import Executor, Row, VersionRow
@@ -30,6 +31,11 @@ _CLEAR_ONE = (
         for table in INDEX_COLUMNS
     )
     + " SELECT 1"
+)
+_RETRYABLE = (
+    psycopg.errors.DeadlockDetected,
+    psycopg.errors.SerializationFailure,
+    psycopg.errors.UniqueViolation,
 )
 
 
@@ -70,8 +76,15 @@ class PostgresBackend:
 
     @contextmanager
     def writing(self) -> Iterator[Executor]:
-        with self.pool.connection() as connection, connection.transaction():
-            yield PostgresExecutor(connection)
+        """A transaction; losing a deadlock or a uniqueness race to a concurrent writer is a
+        :class:`Conflict` (409: the client may retry), not a server error."""
+        try:
+            with self.pool.connection() as connection, connection.transaction():
+                yield PostgresExecutor(connection)
+        except _RETRYABLE as exc:
+            raise Conflict(
+                f"a concurrent write conflicted with this transaction; retry ({exc.sqlstate})"
+            ) from exc
 
     def lock(self, db: Executor, key: str) -> None:
         db.rows(self.queries["lock_key"], (key,))
