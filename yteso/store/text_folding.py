@@ -6,10 +6,12 @@ tone and vowel marks, but ``đ`` (U+0111) has no decomposition, so it is mapped 
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 MAX_INDEXED_LENGTH = 200  # longer strings are indexed by their first characters
 
+_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
 _EXTRA = str.maketrans({"đ": "d", "Đ": "d", "ð": "d", "ø": "o", "Ø": "o", "ł": "l", "Ł": "l"})
 
 
@@ -18,8 +20,7 @@ def fold_text(text: str) -> str:
     if text.isascii():
         return " ".join(text.lower().split())
     decomposed = unicodedata.normalize("NFD", text.translate(_EXTRA))
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(stripped.casefold().split())
+    return " ".join(_MARKS.sub("", decomposed).casefold().split())
 
 
 def like_escape(text: str) -> str:

@@ -1,0 +1,186 @@
+"""Search benchmark: 12 representative FHIR searches over a synthetic population, both databases.
+
+    .venv/bin/python bench/bench_search.py [--people 2000] [--db sqlite|postgresql|both]
+                                           [--repeat 30] [--reuse]
+
+Generates the synthetic population (``yteso.synth.generate``) as NDJSON under
+bench/out/search/, bulk-loads it with every search parameter indexed (``load_paths``; the load
+rate is printed), runs ANALYZE, then times each query ``--repeat`` times in-process through
+``store.search`` (p50/p99 in ms) and prints its plan (PostgreSQL ``EXPLAIN``, SQLite
+``EXPLAIN QUERY PLAN``) for the first page statement. ``--reuse`` skips generation and loading.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import psycopg
+
+from yteso.store import SearchParam, SearchQuery, SqlStore, load_paths, open_store
+from yteso.store.search_sql import plan_search
+from yteso.synth import generate
+
+OUT = Path(__file__).resolve().parent / "out" / "search"
+PG_BASE = "postgresql://postgres@127.0.0.1:5432/yteso_test"
+PG_SCHEMA = "bench_search"
+CCCD = "http://fhir.hl7.org.vn/core/sid/cccd"
+
+Case = tuple[str, str, SearchQuery]
+
+
+def _param(raw: str, value: str) -> SearchParam:
+    name, _, modifier = raw.partition(":")
+    return SearchParam(name, tuple(value.split(",")), modifier or None)
+
+
+def _query(*pairs: tuple[str, str], **controls: object) -> SearchQuery:
+    return SearchQuery(params=tuple(_param(n, v) for n, v in pairs), **controls)  # type: ignore[arg-type]
+
+
+def _sample(folder: Path) -> dict[str, list[dict[str, object]]]:
+    """A few real values to search for, read from the generated NDJSON."""
+    wanted = {"Patient": [], "Observation": [], "Condition": [], "Organization": []}
+    for path in sorted(folder.glob("*.ndjson")):
+        with path.open("rb") as lines:
+            for line in lines:
+                resource = orjson.loads(line)
+                bucket = wanted.get(resource["resourceType"])
+                if bucket is not None and len(bucket) < 2000:
+                    bucket.append(resource)
+    return wanted
+
+
+def cases(folder: Path) -> list[Case]:
+    sample = _sample(folder)
+    rng = random.Random(7)
+    patient = rng.choice(sample["Patient"])
+    cccd = next(i["value"] for i in patient["identifier"] if i["system"] == CCCD)  # type: ignore[index]
+    codes = sorted({o["code"]["coding"][0]["code"] for o in sample["Observation"]})  # type: ignore[index]
+    fillers = [f"{90000 + i}-{i % 10}" for i in range(100 - len(codes))]
+    conditions = sorted({c["code"]["coding"][0]["code"] for c in sample["Condition"]})  # type: ignore[index]
+    org = sample["Organization"][0]["name"]
+    return [
+        ("name prefix", "Patient", _query(("name", "nguyen van"))),
+        ("citizen-ID identifier", "Patient", _query(("identifier", f"{CCCD}|{cccd}"))),
+        ("date range", "Encounter", _query(("date", "ge2025-03-01"), ("date", "lt2025-03-08"))),
+        ("token OR 100 codes", "Observation", _query(("code", ",".join(codes + fillers)))),
+        (
+            "two-level chain",
+            "Encounter",
+            _query(("subject:Patient.organization.name", str(org)[:12])),
+        ),
+        ("_has", "Patient", _query(("_has:Condition:patient:code", conditions[-1]))),
+        (
+            "_include",
+            "Observation",
+            _query(("subject", f"Patient/{patient['id']}"), ("_include", "Observation:subject")),
+        ),
+        (
+            "_revinclude",
+            "Patient",
+            _query(("identifier", f"{CCCD}|{cccd}"), ("_revinclude", "Observation:subject")),
+        ),
+        ("sort by date, page 1", "Observation", _query(sort=("-date",), count=50)),
+        ("sort by date, page 50", "Observation", _query(sort=("-date",), count=50)),
+        ("_total=accurate (all)", "Observation", _query(count=0, total="accurate")),
+        (
+            "compartment + sort",
+            "Observation",
+            _query(("_compartment", f"Patient/{patient['id']}"), sort=("-date",)),
+        ),
+    ]
+
+
+def _page_50(store: SqlStore, resource_type: str, query: SearchQuery) -> SearchQuery:
+    for _ in range(49):
+        result = store.search(resource_type, query)
+        if result.next_cursor is None:
+            break
+        query = SearchQuery(
+            params=query.params, sort=query.sort, count=query.count, cursor=result.next_cursor
+        )
+    return query
+
+
+def _plan(store: SqlStore, resource_type: str, query: SearchQuery) -> list[str]:
+    plan = plan_search(store.backend.dialect, resource_type, query, datetime.now(UTC))
+    statement = plan.total if query.count == 0 and plan.total else plan.page
+    prefix = "EXPLAIN QUERY PLAN " if store.dialect == "sqlite" else "EXPLAIN "
+    with store.backend.reading() as db:
+        rows = db.rows(prefix + statement.sql, statement.params)
+    return [str(row[-1] if store.dialect == "sqlite" else row[0]) for row in rows]
+
+
+def run_cases(store: SqlStore, folder: Path, repeat: int) -> None:
+    print(f"\n### {store.dialect}\n")
+    print("| query | matches | p50 ms | p99 ms |")
+    print("|---|---|---|---|")
+    plans: list[tuple[str, list[str]]] = []
+    for label, resource_type, query in cases(folder):
+        if label.endswith("page 50"):
+            query = _page_50(store, resource_type, query)
+        timings = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            result = store.search(resource_type, query)
+            timings.append((time.perf_counter() - started) * 1000)
+        timings.sort()
+        p99 = timings[min(len(timings) - 1, int(len(timings) * 0.99))]
+        found = result.total if query.count == 0 else len(result.matches) + len(result.included)
+        print(f"| {label} | {found} | {statistics.median(timings):.1f} | {p99:.1f} |")
+        plans.append((label, _plan(store, resource_type, query)))
+    for label, lines in plans:
+        print(f"\n{store.dialect} plan, {label}:\n")
+        print("\n".join("    " + line for line in lines))
+
+
+def _url(db: str, fresh: bool) -> str:
+    if db == "sqlite":
+        path = OUT / "yteso.db"
+        if fresh:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return f"sqlite:///{path}"
+    if fresh:
+        with psycopg.connect(PG_BASE, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE")
+            conn.execute(f"CREATE SCHEMA {PG_SCHEMA}")
+    return f"{PG_BASE}?options=-csearch_path%3D{PG_SCHEMA}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--people", type=int, default=2000)
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--reuse", action="store_true")
+    args = parser.parse_args()
+    folder = OUT / f"people-{args.people}"
+    if not args.reuse:
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("*.ndjson"):
+            old.unlink()
+        generate(args.people, 1, folder)
+    for db in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
+        store = open_store(_url(db, fresh=not args.reuse))
+        if not args.reuse:
+            started = time.perf_counter()
+            report = load_paths(store, [folder])
+            seconds = time.perf_counter() - started
+            print(f"{db}: loaded {report.loaded} resources in {seconds:.0f} s", end="")
+            print(f" ({report.loaded / seconds:,.0f}/s, every search parameter indexed)")
+            with store.backend.reading() as conn:
+                conn.run("ANALYZE")
+        print(f"{db}: {sum(store.counts().values()):,} resources")
+        run_cases(store, folder, args.repeat)
+        store.close()
+
+
+if __name__ == "__main__":
+    main()
