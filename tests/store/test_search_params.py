@@ -344,3 +344,22 @@ def test_indexes_follow_updates_and_deletes(store_url: str) -> None:
         assert found(opened, O, ("status", "final")) == ["obs-4"]
     finally:
         opened.close()
+
+
+def test_reindex_rebuilds_emptied_indexes(store_url: str) -> None:
+    from yteso.store.index_tables import INDEX_COLUMNS
+    from yteso.store.reindex import reindex
+
+    opened = open_store(store_url)
+    try:
+        opened.bulk_write(search_resources())
+        with opened.backend.writing() as db:
+            for table in INDEX_COLUMNS:
+                db.run(f"DELETE FROM search_{table}")  # as after migrating an older database
+        assert found(opened, P, ("name", "nguyen")) == []
+        assert reindex(opened) == len(search_resources())
+        assert sorted(found(opened, P, ("name", "nguyen"))) == ["pat-nguyen", "pat-nguyen2"]
+        assert reindex(opened) == len(search_resources())  # idempotent: rows replaced
+        assert sorted(found(opened, O, ("code", "29463-7"))) == ["obs-2", "obs-3"]
+    finally:
+        opened.close()

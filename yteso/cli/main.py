@@ -73,6 +73,21 @@ def load(
 
 
 @app.command()
+def reindex(db: DbOption = None) -> None:
+    """Rebuild the search indexes of every current resource."""
+    from yteso.app import default_database_url
+    from yteso.store import open_store
+    from yteso.store.reindex import reindex as rebuild
+
+    store = open_store(db or default_database_url())
+    try:
+        count = rebuild(store, progress=lambda done: typer.echo(f"reindexed {done:,}", err=True))
+    finally:
+        store.close()
+    typer.echo(f"reindexed {count:,} resources")
+
+
+@app.command()
 def synth(
     people: Annotated[int, typer.Option("--people", help="Number of people.")],
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same bytes).")] = 1,
