@@ -363,3 +363,36 @@ def test_reindex_rebuilds_emptied_indexes(store_url: str) -> None:
         assert sorted(found(opened, O, ("code", "29463-7"))) == ["obs-2", "obs-3"]
     finally:
         opened.close()
+
+
+def test_custom_search_parameter_takes_effect_after_reindex(store_url: str) -> None:
+    from yteso.store.custom_params import register
+    from yteso.store.reindex import reindex
+
+    ethnic = "http://example.org/fhir/StructureDefinition/ethnic"
+    opened = open_store(store_url)
+    try:
+        kinh = {"url": ethnic, "valueCode": "kinh"}
+        opened.bulk_write([{"resourceType": "Patient", "id": "p1", "extension": [kinh]}])
+        with pytest.raises(Invalid):
+            found(opened, P, ("ethnic", "kinh"))
+        definition = {
+            "resourceType": "SearchParameter",
+            "id": "ethnic",
+            "url": "http://example.org/fhir/SearchParameter/ethnic",
+            "name": "ethnic",
+            "status": "active",
+            "description": "Ethnic group",
+            "code": "ethnic",
+            "base": ["Patient"],
+            "type": "token",
+            "expression": f"Patient.extension.where(url='{ethnic}').value",
+        }
+        opened.bulk_write([definition])
+        assert reindex(opened) == 2
+        assert found(opened, P, ("ethnic", "kinh")) == ["p1"]
+        assert found(opened, P, ("ethnic", "tay")) == []
+        assert "ethnic" in opened.supported_search_params(P)
+    finally:
+        register([])  # custom parameters are per process: leave none behind
+        opened.close()

@@ -30,6 +30,7 @@ from typing import Any
 from yteso.fhir.definitions import search_parameters
 from yteso.fhir.types import Json
 from yteso.fhirpath import CompiledExpression, FhirPathError, Services, compile
+from yteso.store.custom_params import custom_parameters
 from yteso.store.index_values import (
     IndexRow as IndexRow,
 )
@@ -77,7 +78,8 @@ class CompiledParam:
 def indexed_params(resource_type: str) -> tuple[CompiledParam, ...]:
     """The search parameters of a type whose values live in index tables, compiled once."""
     compiled = []
-    for code, definition in search_parameters(resource_type).items():
+    official = search_parameters(resource_type)
+    for code, definition in {**official, **custom_parameters(resource_type)}.items():
         if code in COLUMN_PARAMS or definition.expression is None:
             continue
         if definition.type not in _EXTRACTORS:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from yteso.store.custom_params import load_custom_parameters
 from yteso.store.index_rows import IndexRow, extract_index_rows
 from yteso.store.sql_store import SqlStore
 
@@ -17,7 +18,9 @@ PAGE = 1000
 
 
 def reindex(store: SqlStore, progress: Callable[[int], None] | None = None) -> int:
-    """Re-extract and replace the index rows of every current resource; returns how many."""
+    """Register the store's custom SearchParameters, then re-extract and replace the index rows
+    of every current resource; returns how many."""
+    load_custom_parameters(store)
     done = 0
     page: list[tuple[str, str, list[IndexRow]]] = []
     for stored in store.iter_current():

@@ -21,6 +21,7 @@ from yteso.fhir.definitions import (
 )
 from yteso.fhir.errors import Invalid
 from yteso.store.base import SearchParam
+from yteso.store.custom_params import custom_parameters
 from yteso.store.date_ranges import date_condition
 from yteso.store.search_conditions import ValueConditions
 from yteso.store.sql_dialect import SqlDialect, SqlParams
@@ -53,7 +54,10 @@ class IdSet:
 
 @cache
 def definitions_for(resource_type: str | None) -> dict[str, SearchParameterDefinition]:
-    return search_parameters(resource_type or "Resource")
+    """The official parameters of a type plus the registered custom ones."""
+    official = search_parameters(resource_type or "Resource")
+    custom = custom_parameters(resource_type or "Resource")
+    return {**official, **custom} if custom else official
 
 
 def supported_params(resource_type: str | None) -> frozenset[str]:
