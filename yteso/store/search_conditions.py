@@ -125,13 +125,16 @@ class ValueConditions:
             low, high = format_instant(span.start - slack), format_instant(span.end + slack)
             return f"s.low < {self.bind(high)} AND s.high > {self.bind(low)}"
         inside = f"s.low >= {self.bind(low)} AND s.high <= {self.bind(high)}"
+        # ge/le: the leading bound is implied by either branch; it lets an index range-scan.
         tests = {
-            "eq": lambda: inside,
+            "eq": lambda: f"{inside} AND s.low < {self.bind(high)}",
             "ne": lambda: f"NOT ({inside})",
             "gt": lambda: f"s.high > {self.bind(high)}",
             "lt": lambda: f"s.low < {self.bind(low)}",
-            "ge": lambda: f"s.high > {self.bind(high)} OR ({inside})",
-            "le": lambda: f"s.low < {self.bind(low)} OR ({inside})",
+            "ge": lambda: (
+                f"s.high > {self.bind(low)} AND (s.high > {self.bind(high)} OR ({inside}))"
+            ),
+            "le": lambda: f"s.low < {self.bind(high)} AND (s.low < {self.bind(low)} OR ({inside}))",
             "sa": lambda: f"s.low >= {self.bind(high)}",
             "eb": lambda: f"s.high <= {self.bind(low)}",
         }
