@@ -44,34 +44,7 @@ NOT_COMPILED = {
     },
     "row_index:%rowIndex with repeat": REPEAT,
 }
-UNION = "unionAll is not compiled to Spark SQL (one flat query of LATERAL VIEWs)"
-TYPED = "outside the typed subset, and Spark has no JSON-text path"
-SPARK_NOT_COMPILED = {
-    **NOT_COMPILED,
-    **{
-        case: UNION
-        for case in (
-            "basic:column ordering",
-            "constant:constant in unionAll",
-            "foreach:forEachOrNull & unionAll on the same level",
-            "foreach:forEach & unionAll on the same level",
-            "foreach:forEach & unionAll & column & select on the same level",
-            "foreach:forEachOrNull & unionAll & column & select on the same level",
-            "repeat:combined with unionAll",
-            "row_index:%rowIndex with unionAll",
-            "row_index:%rowIndex in unionAll without forEach",
-            "row_index:%rowIndex in unionAll inside forEach",
-            "union:basic",
-            "union:unionAll + column",
-            "union:duplicates",
-            "union:empty results",
-            "union:empty with forEachOrNull",
-            "union:forEachOrNull and forEach",
-            "union:nested",
-            "union:one empty operand",
-        )
-    },
-}
+SPARK_NOT_COMPILED = NOT_COMPILED
 
 
 def _cases() -> list[Any]:
