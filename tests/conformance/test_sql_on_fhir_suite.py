@@ -23,28 +23,26 @@ SUITE = SHARED / "suites" / "sql-on-fhir-v2" / "tests"
 STORE_SCHEMA = REPO / "yteso" / "store" / "postgres" / "migrations" / "0001_resources.sql"
 # Cases the SQL compiler does not cover; they run on the Python engine through run_view.
 BOUNDARY = "lowBoundary/highBoundary are not compiled to SQL"
-REPEAT = "repeat (recursive pre-order descent) is not compiled to SQL"
+REPEAT = "repeat (recursive pre-order descent) is not compiled to Spark SQL"
 NOT_COMPILED = {
-    **{
-        f"fn_boundary:{kind} {side}Boundary": BOUNDARY
-        for kind in ("decimal", "datetime", "date", "time")
-        for side in ("low", "high")
-    },
-    **{
-        f"repeat:{title}": REPEAT
-        for title in (
-            "basic",
-            "item and answer.item",
-            "empty expression",
-            "empty child expression",
-            "combined with forEach",
-            "combined with forEachOrNull",
-            "combined with unionAll",
-        )
-    },
+    f"fn_boundary:{kind} {side}Boundary": BOUNDARY
+    for kind in ("decimal", "datetime", "date", "time")
+    for side in ("low", "high")
+}
+REPEATS = (
+    "basic",
+    "item and answer.item",
+    "empty expression",
+    "empty child expression",
+    "combined with forEach",
+    "combined with forEachOrNull",
+    "combined with unionAll",
+)
+SPARK_NOT_COMPILED = {
+    **NOT_COMPILED,
+    **{f"repeat:{title}": REPEAT for title in REPEATS},
     "row_index:%rowIndex with repeat": REPEAT,
 }
-SPARK_NOT_COMPILED = NOT_COMPILED
 
 
 def _cases() -> list[Any]:
