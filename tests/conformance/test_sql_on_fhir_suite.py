@@ -23,25 +23,24 @@ SUITE = SHARED / "suites" / "sql-on-fhir-v2" / "tests"
 STORE_SCHEMA = REPO / "yteso" / "store" / "postgres" / "migrations" / "0001_resources.sql"
 # Cases the SQL compiler does not cover; they run on the Python engine through run_view.
 BOUNDARY = "lowBoundary/highBoundary are not compiled to SQL"
-REPEAT = "repeat (recursive pre-order descent) is not compiled to SQL"
+REPEAT = "repeat (recursive pre-order descent) is not compiled to Spark SQL"
 NOT_COMPILED = {
-    **{
-        f"fn_boundary:{kind} {side}Boundary": BOUNDARY
-        for kind in ("decimal", "datetime", "date", "time")
-        for side in ("low", "high")
-    },
-    **{
-        f"repeat:{title}": REPEAT
-        for title in (
-            "basic",
-            "item and answer.item",
-            "empty expression",
-            "empty child expression",
-            "combined with forEach",
-            "combined with forEachOrNull",
-            "combined with unionAll",
-        )
-    },
+    f"fn_boundary:{kind} {side}Boundary": BOUNDARY
+    for kind in ("decimal", "datetime", "date", "time")
+    for side in ("low", "high")
+}
+REPEATS = (
+    "basic",
+    "item and answer.item",
+    "empty expression",
+    "empty child expression",
+    "combined with forEach",
+    "combined with forEachOrNull",
+    "combined with unionAll",
+)
+SPARK_NOT_COMPILED = {
+    **NOT_COMPILED,
+    **{f"repeat:{title}": REPEAT for title in REPEATS},
     "row_index:%rowIndex with repeat": REPEAT,
 }
 
@@ -133,6 +132,38 @@ def test_duckdb_json_engine(
     case_id = request.node.callspec.id
     run = lambda view: run_duckdb(view, resources, typed=False)  # noqa: E731
     check(case, lambda: _sql(run, case["view"], case_id))
+
+
+@pytest.fixture(scope="session")
+def spark() -> Any:
+    pytest.importorskip("pyspark")
+    from yteso.warehouse.spark_views import local_spark
+
+    session = local_spark()
+    session.sparkContext.setLogLevel("ERROR")
+    # tiny inputs: compiling Java code per query costs more than it saves
+    session.conf.set("spark.sql.codegen.wholeStage", "false")
+    session.conf.set("spark.sql.adaptive.enabled", "false")
+    return session
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("resources", "case"), _cases())
+def test_spark_engine(
+    resources: list[dict[str, Any]],
+    case: dict[str, Any],
+    spark: Any,
+    request: pytest.FixtureRequest,
+) -> None:
+    from yteso.warehouse.spark_views import run_spark
+
+    shared_path("suites", "sql-on-fhir-v2")
+    case_id = request.node.callspec.id
+    if case_id in SPARK_NOT_COMPILED:
+        with pytest.raises(NotCompilable):
+            run_spark(read_view(case["view"]), resources, spark)
+        pytest.xfail(SPARK_NOT_COMPILED[case_id])
+    check(case, lambda: run_spark(read_view(case["view"]), resources, spark))
 
 
 @pytest.mark.parametrize(("resources", "case"), _cases())

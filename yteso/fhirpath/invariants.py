@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, TypeAlias
 
 from yteso.fhir import definitions
 from yteso.fhir.errors import Issue
@@ -24,6 +24,7 @@ from yteso.fhirpath import model
 from yteso.fhirpath.context import Environment, Services, truth
 from yteso.fhirpath.engine import CompiledExpression, compile
 from yteso.fhirpath.errors import FhirPathError
+from yteso.fhirpath.invariant_shortcuts import Shortcut, shortcut
 from yteso.fhirpath.values import Node
 
 # Enforced by yteso.fhir.validation already (txt-1/txt-2: its narrative xhtml check).
@@ -37,6 +38,7 @@ class Rule:
     severity: str
     human: str
     expression: CompiledExpression
+    shortcut: Shortcut | None = None  # a direct verdict from the JSON where its shape allows
 
 
 # An invariant holds only when it evaluates to true; empty is a failure (conformance-rules.html,
@@ -68,7 +70,9 @@ def _compiled(expression: str) -> CompiledExpression | None:
         return None  # names a type R4 lacks (dom-r4b): cannot hold or fail on R4 content
 
 
-def _rules(constraints: tuple[definitions.Constraint, ...]) -> tuple[Rule, ...]:
+def _rules(
+    constraints: tuple[definitions.Constraint, ...], context_type: str | None
+) -> tuple[Rule, ...]:
     rules: dict[str, Rule] = {}
     for constraint in constraints:
         if constraint.key in STRUCTURAL_KEYS or constraint.key in rules:
@@ -76,7 +80,11 @@ def _rules(constraints: tuple[definitions.Constraint, ...]) -> tuple[Rule, ...]:
         compiled = _compiled(constraint.expression) if constraint.expression else None
         if compiled is not None:
             rules[constraint.key] = Rule(
-                constraint.key, constraint.severity, constraint.human, compiled
+                constraint.key,
+                constraint.severity,
+                constraint.human,
+                compiled,
+                shortcut(compiled.tree, context_type),
             )
     return tuple(rules.values())
 
@@ -85,7 +93,7 @@ def _rules(constraints: tuple[definitions.Constraint, ...]) -> tuple[Rule, ...]:
 def type_rules(type_name: str) -> tuple[Rule, ...]:
     """The root invariants of a type (resource or datatype); backbone paths have none."""
     definition = definitions.type_definition(type_name) if "." not in type_name else None
-    return _rules(definition.constraints) if definition else ()
+    return _rules(definition.constraints, type_name) if definition else ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +122,7 @@ def child_plan(parent_type: str, key: str) -> ChildPlan | None:
     element = definitions.element(f"{parent_type}.{name}") or definitions.element(
         f"{parent_type}.{name}[x]"
     )
-    element_rules = _rules(element.constraints) if element else ()
+    element_rules = _rules(element.constraints, type_name) if element else ()
     own = type_rules(type_name) if type_name not in _RESOURCE_TYPES else ()
     keys = {rule.key for rule in element_rules}
     rules = element_rules + tuple(r for r in own if r.key not in keys)
@@ -160,7 +168,22 @@ def needs_visit(type_name: str | None, _seen: frozenset[str] = frozenset()) -> b
 
 def _has_element_rules(type_name: str, name: str) -> bool:
     element = definitions.element(f"{type_name}.{name}")
-    return element is not None and bool(_rules(element.constraints))
+    return element is not None and bool(_rules(element.constraints, None))
+
+
+# Where a node is: a FHIRPath string, or (parent, step, index) with index None for a single
+# value. Built per visited node, rendered only for an issue (formatting every path cost ~10%).
+Location: TypeAlias = "str | tuple[Location, str, int | None]"
+
+
+def render(location: Location) -> str:
+    """The FHIRPath of a location: ``Patient.contact[0].name``."""
+    if type(location) is str:
+        return location
+    assert type(location) is tuple
+    parent, step, index = location
+    text = f"{render(parent)}.{step}"
+    return text if index is None else f"{text}[{index}]"
 
 
 # (parent type -> JSON key -> plan): child_plan() memoised without hashing a tuple per key
@@ -172,10 +195,11 @@ class _Checker:
         self.services = services
         self.issues: list[Issue] = []
 
-    def resource(self, data: Json, location: str, root: Node | None) -> None:
+    def resource(self, data: Json, where: Location, root: Node | None) -> None:
         type_name = data.get("resourceType")
         if not isinstance(type_name, str) or not model.is_resource_type(type_name):
             return
+        location = render(where)
         node = Node(data, type_name)
         env = Environment([node], None, self.services, root_resource=[root or node])
         rules = type_rules(type_name)
@@ -185,7 +209,7 @@ class _Checker:
         self.apply(rules, node, env, location or type_name)
         self.children(node, env, location or type_name, root or node)
 
-    def children(self, node: Node, env: Environment, location: str, root: Node) -> None:
+    def children(self, node: Node, env: Environment, location: Location, root: Node) -> None:
         assert node.type is not None
         plans = _PLANS.get(node.type)
         if plans is None:
@@ -198,19 +222,18 @@ class _Checker:
                 plan = plans[key] = None if ignored else child_plan(node.type, key)
             if plan is None or not plan.visit:
                 continue
-            step = f"{location}.{plan.label}"
             if isinstance(value, list):
                 for index, item in enumerate(value):
-                    self.value(item, plan, env, f"{step}[{index}]", root)
+                    self.value(item, plan, env, (location, plan.label, index), root)
             else:
-                self.value(value, plan, env, step, root)
+                self.value(value, plan, env, (location, plan.label, None), root)
 
     def value(
-        self, data: Any, plan: ChildPlan, env: Environment, location: str, root: Node
+        self, data: Any, plan: ChildPlan, env: Environment, location: Location, root: Node
     ) -> None:
         if plan.type in _RESOURCE_TYPES:
             if isinstance(data, dict):
-                contained = location.rsplit(".", 1)[-1].startswith("contained[")
+                contained = render(location).rsplit(".", 1)[-1].startswith("contained[")
                 self.resource(data, location, root if contained else None)
             return
         if not plan.rules and not plan.descend:
@@ -221,20 +244,35 @@ class _Checker:
         if plan.descend and isinstance(data, dict):
             self.children(node, env, location, root)
 
-    def apply(self, rules: tuple[Rule, ...], node: Node, env: Environment, location: str) -> None:
+    def apply(
+        self, rules: tuple[Rule, ...], node: Node, env: Environment, location: Location
+    ) -> None:
         for rule in rules:
+            if rule.shortcut is not None:
+                verdict = rule.shortcut(node.data)
+                if verdict is True:
+                    continue
+                if verdict is False:
+                    self.fail(rule, location)
+                    continue
             try:
                 outcome = truth(rule.expression.evaluate_in([node], env))
             except FhirPathError as exc:
                 self.issues.append(
                     Issue(
-                        "error", "invariant", f"{rule.key}: cannot be evaluated: {exc}", (location,)
+                        "error",
+                        "invariant",
+                        f"{rule.key}: cannot be evaluated: {exc}",
+                        (render(location),),
                     )
                 )
                 continue
             if outcome is not True:
-                diagnostics = f"{rule.key}: {rule.human}"
-                self.issues.append(Issue(rule.severity, "invariant", diagnostics, (location,)))
+                self.fail(rule, location)
+
+    def fail(self, rule: Rule, location: Location) -> None:
+        diagnostics = f"{rule.key}: {rule.human}"
+        self.issues.append(Issue(rule.severity, "invariant", diagnostics, (render(location),)))
 
 
 def check_invariants(resource: Json, services: Services | None = None) -> list[Issue]:

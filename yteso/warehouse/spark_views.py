@@ -1,0 +1,238 @@
+"""Run views on Spark SQL (pyspark): typed columns, forEach as ``LATERAL VIEW posexplode``.
+
+https://spark.apache.org/docs/latest/sql-ref-syntax-qry-select-lateral-view.html. Resources are
+read with the schema the view's :class:`~yteso.warehouse.typed_paths.Shape` gives (the
+elements the view touches, typed), so Spark parses them once, like DuckDB's typed path. Paths
+are compiled by the typed compiler and rendered for Spark by sqlglot (DuckDB -> Spark). Each
+forEach/forEachOrNull adds a ``LATERAL VIEW [OUTER] posexplode`` to one flat query; unionAll and
+repeat are not compiled here (NotCompilable: those views run on another engine).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+import sqlglot
+
+from yteso.fhir.errors import Invalid
+from yteso.fhir.types import Json
+from yteso.fhirpath.sql import NotCompilable
+from yteso.warehouse.typed_paths import Shape
+from yteso.warehouse.typed_views import TypedViewSqlCompiler, model_primitive
+from yteso.warehouse.view_definition import Column, Select, View
+from yteso.warehouse.view_sql import OutputColumn
+
+SPARK_TYPES = {
+    "JSON": "STRING",
+    "VARCHAR": "STRING",
+    "DOUBLE": "DOUBLE",
+    "BIGINT": "BIGINT",
+    "BOOLEAN": "BOOLEAN",
+}
+
+
+def to_spark(duckdb_sql: str) -> str:
+    return sqlglot.transpile(duckdb_sql, read="duckdb", write="spark")[0]
+
+
+def spark_type(shape: Shape, many: bool = False) -> str:
+    if not shape.children:
+        inner = SPARK_TYPES[shape.sql_type()]
+    else:
+        fields = ", ".join(
+            f"`{key}`: {spark_type(child, child_many)}"
+            for key, (child, child_many) in sorted(shape.children.items())
+        )
+        inner = f"STRUCT<{fields}>"
+    return f"ARRAY<{inner}>" if many else inner
+
+
+def _quote(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _string(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class SparkViewCompiler(TypedViewSqlCompiler):
+    """One flat query over the temp view ``source`` (typed columns of one resource type)."""
+
+    def __init__(self, view: View) -> None:
+        super().__init__(view)
+        self.null_types: dict[str, Shape] = {}  # typed NULL focus of an empty forEachOrNull
+
+    def select_parts(
+        self, select: Select, focus: str, index: str, types: Any
+    ) -> tuple[list[str], list[str]]:
+        self.set_row_index(index)
+        parts = [self.column_sql(column, focus, types) for column in select.columns]
+        joins: list[str] = []
+        for child in select.selects:
+            if child.iterate == "repeat":
+                raise NotCompilable("repeat is not compiled to SQL")
+            if child.iterate is None:
+                child_focus, child_index, child_types = focus, index, types
+            else:
+                alias = f"s{next(self.aliases)}"
+                items, child_types = self.collection(child.paths[0].source, focus, types)
+                outer = "OUTER " if child.iterate == "forEachOrNull" else ""
+                joins.append(
+                    f"LATERAL VIEW {outer}posexplode({to_spark(items)}) {alias} AS ix, item"
+                )
+                child_focus, child_index = f"{alias}.item", f"{alias}.ix"
+            child_parts, child_joins = self.select_parts(
+                child, child_focus, child_index, child_types
+            )
+            parts.extend(child_parts)
+            joins.extend(child_joins)
+            self.set_row_index(index)
+        if select.union_all:
+            alias = f"u{next(self.aliases)}"
+            names = select.union_all[0].column_names()
+            rows = self.union_rows(select, focus, index, types)
+            joins.append(f"LATERAL VIEW inline({rows}) {alias} AS {', '.join(map(_quote, names))}")
+            parts.extend(f"{alias}.{_quote(name)}" for name in names)
+            self.set_row_index(index)
+        return parts, joins
+
+    # -- unionAll: each branch as an ARRAY<STRUCT> of its rows ---------------------------------
+    def union_rows(self, select: Select, focus: str, index: str, types: Any) -> str:
+        branches = [self.rows_array(b, focus, index, types) for b in select.union_all]
+        return branches[0] if len(branches) == 1 else f"concat({', '.join(branches)})"
+
+    def rows_array(self, select: Select, focus: str, index: str, types: Any) -> str:
+        """The rows of ``select`` at ``focus`` as one array expression (for unionAll)."""
+        if select.iterate == "repeat":
+            raise NotCompilable("repeat is not compiled to SQL")
+        if select.iterate is None:
+            return self.body_array(select, focus, index, types)
+        items, item_shape = self.collection(select.paths[0].source, focus, types)
+        items = to_spark(items)
+        number = next(self.aliases)
+        item, position = f"ux{number}", f"ui{number}"
+        body = self.body_array(select, item, position, item_shape)
+        each = f"flatten(transform({items}, ({item}, {position}) -> {body}))"
+        if select.iterate == "forEach":
+            return each
+        token = f"__null_{number}__"
+        self.null_types[token] = item_shape
+        empty = self.body_array(select, f"CAST(NULL AS {token})", "0", item_shape)
+        return f"CASE WHEN coalesce(size({items}), 0) > 0 THEN {each} ELSE {empty} END"
+
+    def body_array(self, select: Select, focus: str, index: str, types: Any) -> str:
+        self.set_row_index(index)
+        factors: list[tuple[list[str], str]] = []
+        if select.columns:
+            fields = ", ".join(
+                f"{_string(column.name)}, {self.column_expression(column, focus, types)}"
+                for column in select.columns
+            )
+            factors.append(([c.name for c in select.columns], f"array(named_struct({fields}))"))
+        for child in select.selects:
+            factors.append((child.column_names(), self.rows_array(child, focus, index, types)))
+            self.set_row_index(index)
+        if select.union_all:
+            names = select.union_all[0].column_names()
+            factors.append((names, self.union_rows(select, focus, index, types)))
+        names, rows = factors[0]
+        for other_names, other in factors[1:]:
+            left, right = f"ua{next(self.aliases)}", f"ub{next(self.aliases)}"
+            fields = ", ".join(
+                [f"{_string(n)}, {left}.{_quote(n)}" for n in names]
+                + [f"{_string(n)}, {right}.{_quote(n)}" for n in other_names]
+            )
+            rows = (
+                f"flatten(transform({rows}, {left} -> "
+                f"transform({other}, {right} -> named_struct({fields}))))"
+            )
+            names = names + other_names
+        return rows
+
+    def set_row_index(self, index: str) -> None:
+        self.typed.row_index = f"coalesce({index}, 0)" if "." in index else index
+
+    def path_sql(self, source: str, focus: str, types: Any, *, boolean: bool = False) -> str:
+        return to_spark(super().path_sql(source, focus, types, boolean=boolean))
+
+    def column_sql(self, column: Column, focus: str, types: Any) -> str:
+        return f"{self.column_expression(column, focus, types)} AS {_quote(column.name)}"
+
+    def column_expression(self, column: Column, focus: str, types: Any) -> str:
+        found = self.value(column.path.source, focus, types)
+        if not model_primitive(found.shape.type):
+            raise NotCompilable("complex column values are not typed")
+        self.outputs[column.name] = OutputColumn(column.name, "value")
+        value = to_spark(found.sql)
+        if column.collection:
+            listed = value if found.many else f"filter(array({value}), y -> y IS NOT NULL)"
+            return f"coalesce({listed}, array())"
+        if not found.many:
+            return value
+        message = _string(f"column {column.name} has several values")
+        return (
+            f"CASE WHEN size({value}) > 1 THEN raise_error({message}) "
+            f"ELSE element_at({value}, 1) END"
+        )
+
+    def relation(self, source: str) -> str:
+        return source
+
+
+def compile_spark_view(view: View) -> tuple[str, str]:
+    """The Spark SQL of ``view`` over a temp view named ``resources`` and that view's schema."""
+    compiler = SparkViewCompiler(view)
+    compiled = compiler.compile("resources")
+    sql = compiled.sql
+    for token, shape in compiler.null_types.items():  # final shapes: known only now
+        sql = sql.replace(token, spark_type(shape))
+    compiler.typed.root.child("resourceType", "string", False)
+    schema = ", ".join(
+        f"`{key}` {spark_type(shape, many)}"
+        for key, (shape, many) in sorted(compiler.typed.root.children.items())
+    )
+    return sql, schema
+
+
+def run_spark(view: View, source: Any, spark: Any) -> list[Json]:
+    """The rows of ``view`` on the SparkSession ``spark`` over resources or NDJSON files."""
+    sql, schema = compile_spark_view(view)
+    reader = spark.read.schema(schema)
+    if isinstance(source, (str, Path)):
+        from yteso.warehouse.duckdb_views import ndjson_files
+
+        path = Path(source)
+        files = ndjson_files(path, view.resource) if path.is_dir() else [path]
+        frame = reader.json([str(file) for file in files])
+    else:  # a local relation parsed by from_json: no Python worker process per query
+        texts = [(orjson.dumps(resource).decode(),) for resource in source]
+        raw = spark.createDataFrame(texts, "resource STRING")
+        frame = raw.selectExpr(f"from_json(resource, '{schema}') AS r").select("r.*")
+    frame.where(frame.resourceType == view.resource).createOrReplaceTempView("resources")
+    try:
+        records = spark.sql(sql).collect()
+    except Exception as error:  # pyspark raises its own hierarchy, not importable here
+        raise Invalid(f"the view failed on Spark: {error}") from error
+    names = view.column_names()
+    return [dict(zip(names, record, strict=True)) for record in records]
+
+
+def local_spark(app_name: str = "yteso-warehouse") -> Any:
+    """A local-mode SparkSession for tests and the CLI (one per process: ``getOrCreate``).
+
+    ANSI mode is off so that ``array[i]`` past the end is NULL (FHIRPath's empty), as the
+    compiled paths expect; one shuffle partition suits small local inputs.
+    """
+    from pyspark.sql import SparkSession
+
+    return (
+        SparkSession.builder.master("local[2]")
+        .appName(app_name)
+        .config("spark.sql.ansi.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "1")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.memory", "2g")
+        .getOrCreate()
+    )
