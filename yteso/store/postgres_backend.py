@@ -24,6 +24,7 @@ from yteso.store.sql_dialect import SqlDialect
 from yteso.store.sql_files import load_queries
 
 POOL_MAX_SIZE = 10
+_COPY_THRESHOLD = 500  # index rows: below this, inserts; above, COPY
 _CLEAR_ONE = (
     "WITH "
     + ", ".join(
@@ -154,8 +155,12 @@ class PostgresBackend:
                     " WHERE s.resource_type = k.t AND s.id = k.i",
                     (types, ids),
                 )
-        for table, values in rows_by_table(entries).items():
-            if values:
+        grouped = rows_by_table(entries)
+        small = sum(map(len, grouped.values())) < _COPY_THRESHOLD
+        for table, values in grouped.items():
+            if values and small:  # a pipelined executemany beats a COPY per table here
+                db.run_many(insert_statement(table, "%s"), values)
+            elif values:
                 db.copy_rows(copy_statement(table), values)
 
     def close(self) -> None:

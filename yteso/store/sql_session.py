@@ -170,7 +170,11 @@ class SqlSession:
         compartment = patient_compartment_key({**resource, "id": id})
         row = VersionRow(resource_type, id, version, moment, False, method, compartment, body)
         self.backend.insert_version(self.db, row)
-        self.backend.replace_index_rows(self.db, resource_type, id, extract_index_rows(resource))
+        # A first version has no index rows to clear (a delete clears them; re-creation after a
+        # delete is version 2 or later), which saves the deletes on every create.
+        replaced = set() if version == 1 else {(resource_type, id)}
+        entries = [(resource_type, id, extract_index_rows(resource))]
+        self.backend.write_index_rows(self.db, entries, replaced)
         return _stored(row)
 
 
