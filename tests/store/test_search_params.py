@@ -176,6 +176,11 @@ CASES: list[tuple[str | None, tuple[tuple[str, str], ...], set[str]]] = [
     (O, (("_tag", "urgent"),), {"obs-1"}),
     (None, (("_tag", "http://example.org/tags|urgent"),), {"obs-1"}),
     (P, (("_id", "pat-dang,pat-tran"), ("gender", "female")), {"pat-dang", "pat-tran"}),
+    (
+        None,
+        (("_type", "Organization,ValueSet"), ("_id", "org-hn,vs-3,pat-dang")),
+        {"org-hn", "vs-3"},
+    ),
     # patient compartment (what /Patient/ID/Type searches)
     (O, (("_compartment", "Patient/pat-dang"),), {"obs-3", "obs-5"}),
     (O, (("_compartment", "Patient/pat-dang"), ("status", "amended")), {"obs-5"}),

@@ -38,7 +38,7 @@ TABLE_OF_TYPE = {
 # Parameters handled outside the index tables (result controls or follow-up queries).
 NOT_FILTERS = frozenset({"_include", "_revinclude"})
 SPECIAL = frozenset(
-    {"_id", "_lastUpdated", "_has", "_text", "_content", "_compartment", *NOT_FILTERS}
+    {"_id", "_lastUpdated", "_has", "_text", "_content", "_compartment", "_type", *NOT_FILTERS}
 )
 MAX_CHAIN_DEPTH = 8
 
@@ -114,7 +114,7 @@ class SearchCompiler:
         if dot:
             return self._chain(resource_type, head, rest, values, depth)
         code, _, modifier = name.partition(":")
-        if code in ("_id", "_lastUpdated"):
+        if code in ("_id", "_lastUpdated", "_type"):
             return self._column(resource_type, code, modifier, values)
         if code in ("_text", "_content"):
             return self._text(resource_type, code, values)
@@ -182,6 +182,8 @@ class SearchCompiler:
         columns, scope = self._scope(resource_type, "c2")
         if code == "_id":
             test = f"c2.id IN ({self.params.bind_all(values)})"
+        elif code == "_type":  # a system search over several types
+            test = f"c2.resource_type IN ({self.params.bind_all(values)})"
         else:
             test = "(" + " OR ".join(self._instant_test(v) for v in values) + ")"
         sql = (

@@ -14,7 +14,7 @@ from yteso.api.exchange import ApiContext, FhirRequest, FhirResponse
 from yteso.api.search_params import ParsedSearch, parse_search
 from yteso.fhir.errors import Invalid, Issue, operation_outcome
 from yteso.fhir.types import Json
-from yteso.store.base import SearchResult, StoredVersion
+from yteso.store.base import SearchParam, SearchResult, StoredVersion
 
 
 def _entry(ctx: ApiContext, stored: StoredVersion, mode: str, parsed: ParsedSearch) -> Json:
@@ -43,15 +43,18 @@ def _parse(ctx: ApiContext, request: FhirRequest) -> ParsedSearch:
         unknown = [t for t in parsed.types if t not in ctx.resource_types]
         if unknown:
             raise Invalid(f"_type: unknown resource type(s) {', '.join(unknown)}")
-        if len(parsed.types) > 1:  # the store searches one type or all of them
-            raise Invalid("_type: a system search takes a single type for now", expression="_type")
+        if len(parsed.types) > 1:  # the store filters on the type column
+            types = SearchParam("_type", parsed.types)
+            query = replace(parsed.query, params=(*parsed.query.params, types))
+            parsed = replace(parsed, query=query)
     if parsed.summary == "count":
         parsed = replace(parsed, query=replace(parsed.query, count=0, total="accurate"))
     return parsed
 
 
 def _run(ctx: ApiContext, request: FhirRequest, parsed: ParsedSearch) -> SearchResult:
-    resource_type = request.resource_type or (parsed.types[0] if parsed.types else None)
+    single = parsed.types[0] if len(parsed.types) == 1 else None
+    resource_type = request.resource_type or single
     if ctx.session is not None:
         return ctx.session.search(resource_type, parsed.query)
     return ctx.store.search(resource_type, parsed.query)
