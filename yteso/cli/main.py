@@ -101,7 +101,8 @@ def view_run(
     ],
     out: Annotated[Path, typer.Option(help="Output file.")],
     format: Annotated[
-        str | None, typer.Option(help="csv, ndjson or parquet (default: from --out's suffix).")
+        str | None,
+        typer.Option(help="csv, ndjson, parquet or duckdb (default: from --out's suffix)."),
     ] = None,
     engine: Annotated[str | None, typer.Option(help="duckdb, postgres, python or spark.")] = None,
 ) -> None:
