@@ -20,7 +20,7 @@ from yteso.api.interactions import (
     vread,
 )
 from yteso.api.operations import OperationHandler
-from yteso.fhir.errors import NotFound, NotSupported
+from yteso.fhir.errors import FhirError, NotFound, NotSupported
 
 
 def _transaction(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
@@ -72,7 +72,23 @@ def _operation(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
 
 
 def dispatch(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
-    """Run the interaction or operation ``request`` names."""
+    """Run the interaction or operation ``request`` names, through the caller's guard: every
+    single request, batch/transaction entry and operation is authorised and audited here."""
+    guard = ctx.guard
+    if guard is None:
+        return _unguarded(ctx, request)
+    try:
+        request = guard.before(ctx, request)
+        response = _unguarded(ctx, request)
+        guard.after(ctx, request, response)
+    except FhirError as error:
+        guard.record(ctx, request, error.status)
+        raise
+    guard.record(ctx, request, response.status)
+    return response
+
+
+def _unguarded(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
     if request.operation is not None and request.operation.startswith("$"):
         return _operation(ctx, request)
     handler = INTERACTIONS.get((level(request), request.method))

@@ -1,0 +1,42 @@
+"""Access and audit: SMART on FHIR scopes, signed access tokens, access rules, audit trail.
+
+https://hl7.org/fhir/smart-app-launch/ — the store layer of security: it knows FHIR (and
+FHIRPath, to decide compartment membership and scope filters) but not HTTP; ``yteso.api``
+enforces its decisions on every interaction and ``yteso.app`` wires it.
+"""
+
+from __future__ import annotations
+
+from yteso.auth.access_rules import ResourceAccess, in_patient_compartment, matches_filter
+from yteso.auth.audit_events import audit_event, patients_named
+from yteso.auth.audit_log import AuditLog, VerifyReport
+from yteso.auth.keys import KeyRing
+from yteso.auth.merkle import MerkleAccumulator, leaf_hash, merkle_root, node_hash
+from yteso.auth.scopes import ResourceScope, ScopeSet, parse_scope
+from yteso.auth.security_services import DEFAULT_AUDIENCE, DEFAULT_ISSUER, SecurityServices
+from yteso.auth.tokens import DEFAULT_TTL_SECONDS, Principal, RevocationList, TokenService
+
+__all__ = [  # noqa: RUF022 - plain sorted order, as tests/test_public_api.py checks
+    "AuditLog",
+    "DEFAULT_AUDIENCE",
+    "DEFAULT_ISSUER",
+    "DEFAULT_TTL_SECONDS",
+    "KeyRing",
+    "MerkleAccumulator",
+    "Principal",
+    "ResourceAccess",
+    "ResourceScope",
+    "RevocationList",
+    "ScopeSet",
+    "SecurityServices",
+    "TokenService",
+    "VerifyReport",
+    "audit_event",
+    "in_patient_compartment",
+    "leaf_hash",
+    "matches_filter",
+    "merkle_root",
+    "node_hash",
+    "parse_scope",
+    "patients_named",
+]

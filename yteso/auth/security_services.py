@@ -1,0 +1,36 @@
+"""The security services of one installation, opened from its auth home directory.
+
+Keys, the revocation list and the audit log live under ``$YTESO_HOME/auth`` (files with mode
+0600); the issuer and audience name this server in the tokens it signs and accepts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from yteso.auth.audit_log import AuditLog
+from yteso.auth.keys import KeyRing
+from yteso.auth.tokens import RevocationList, TokenService
+
+DEFAULT_ISSUER = "urn:yteso:auth"
+DEFAULT_AUDIENCE = "urn:yteso:fhir"
+
+
+@dataclass(frozen=True)
+class SecurityServices:
+    keys: KeyRing
+    tokens: TokenService
+    audit: AuditLog
+
+    @classmethod
+    def open(
+        cls, home: Path, *, issuer: str = DEFAULT_ISSUER, audience: str = DEFAULT_AUDIENCE
+    ) -> SecurityServices:
+        home.mkdir(parents=True, exist_ok=True)
+        keys = KeyRing(home)
+        revocations = RevocationList(home / "revoked.json")
+        return cls(keys, TokenService(keys, revocations, issuer, audience), AuditLog(home, keys))
+
+
+__all__ = ["DEFAULT_AUDIENCE", "DEFAULT_ISSUER", "SecurityServices"]
