@@ -198,3 +198,9 @@ def test_plain_path_shortcut_matches_the_evaluator(expression: str) -> None:
     for resource in (PATIENT, example, OBSERVATION, BUNDLE):
         expected = [plain(item) for item in compiled.evaluate_items(resource)]
         assert compiled(resource) == expected
+
+
+def test_now_is_one_instant_per_evaluation() -> None:
+    assert evaluate(None, "now() = now() and today() = now().toDate()") == [True]
+    compiled = compile("now()")
+    assert compiled.shared_environment is None  # a new instant on each call, not a stale one

@@ -71,21 +71,44 @@ def test_trained_weights_make_sense(population):
     assert population.model.prior_weight < 0
 
 
-def test_bounded_fills_and_caps():
+@pytest.mark.parametrize(
+    ("levels", "weights"),
+    [
+        # capped at both ends
+        ([(0.9, 1e-12), (1e-30, 0.5)], [MAX_LEVEL_WEIGHT, -MAX_LEVEL_WEIGHT]),
+        # an untrained level (no m) scores like the level below it
+        ([(0.5, 0.01), (None, 0.01), (0.25, 0.0625)], [math.log2(50), 2.0, 2.0]),
+        # a closer level never scores below a looser one
+        (
+            [(0.5, 0.001), (1e-9, 0.001), (0.4, 0.1), (0.1, 0.9)],
+            [math.log2(500), 2.0, 2.0, math.log2(1 / 9)],
+        ),
+    ],
+)
+def test_bounded(levels, weights):
     model = {
         "comparisons": [
             {
                 "comparison_levels": [
                     {"is_null_level": True},
-                    {"m_probability": 0.9, "u_probability": 1e-12},
-                    {"u_probability": 0.01},
-                    {"m_probability": 1e-30, "u_probability": 0.5},
+                    *(
+                        {"u_probability": u} | ({"m_probability": m} if m else {})
+                        for m, u in levels
+                    ),
                 ]
             }
         ]
     }
-    levels = bounded(model)["comparisons"][0]["comparison_levels"]
-    weights = [math.log2(lv["m_probability"] / lv["u_probability"]) for lv in levels[1:]]
-    assert weights == pytest.approx(
-        [MAX_LEVEL_WEIGHT, math.log2(levels[1]["m_probability"] / 0.01), -MAX_LEVEL_WEIGHT]
-    )
+    out = bounded(model)["comparisons"][0]["comparison_levels"]
+    assert [
+        math.log2(lv["m_probability"] / lv["u_probability"]) for lv in out[1:]
+    ] == pytest.approx(weights)
+
+
+def test_the_shipped_model_scores_a_second_registration_as_probable(population):
+    model = MatchModel.default()
+    first = population.features[0]
+    again = replace(first, id="again", cccd=None, phone=None)
+    stranger = replace(population.features[-1], cccd=None)
+    assert model.probability(first, again) > 0.999
+    assert model.probability(first, stranger) < 0.5

@@ -78,13 +78,29 @@ def test_transaction_bundle_honours_requests(store: SqlStore, tmp_path: Path) ->
                 "request": {"method": "PUT", "url": "Observation/o-put"},
             },
             {"request": {"method": "DELETE", "url": "Patient/p1"}},
+            {"resource": patient(5), "request": {"method": "PUT", "url": "Patient?identifier=x"}},
+            {
+                "resource": patient(6),
+                "request": {"method": "POST", "url": "Patient", "ifNoneExist": "identifier=x"},
+            },
+            {"resource": patient(7), "request": {"method": "PUT", "url": "Observation/o7"}},
+            {
+                "resource": patient(8),
+                "request": {"method": "PUT", "url": "https://x.vn/fhir/Patient/p8"},
+            },
         ],
     }
     path = tmp_path / "tx.json"
     path.write_bytes(orjson.dumps(bundle))
     report = load_paths(store, [path])
-    assert report.loaded == 2
-    assert [(f.line, f.entry) for f in report.failures] == [(None, 2)]
+    assert report.loaded == 3
+    assert [(f.line, f.entry) for f in report.failures] == [
+        (None, 2),
+        (None, 3),
+        (None, 4),
+        (None, 5),
+    ]
+    assert store.read("Patient", "p8").resource()["gender"] == "female"
     reference = store.read("Observation", "o-put").resource()["subject"]["reference"]
     patient_id = reference.removeprefix("Patient/")
     assert store.read("Patient", patient_id).resource()["gender"] == "male"

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from yteso.fhir.errors import PreconditionFailed
+from yteso.fhir.errors import Conflict, PreconditionFailed
 from yteso.store import SearchParam, SearchQuery, open_store
 from yteso.store.sql_files import load_migrations
 
@@ -111,7 +111,7 @@ def test_racing_openers_migrate_once(store_url: str) -> None:
 # Each process retries version-aware increments and prints the versions it wrote.
 INCREMENTER = """
 import sys
-from yteso.fhir.errors import PreconditionFailed
+from yteso.fhir.errors import Conflict, PreconditionFailed
 from yteso.store import open_store
 
 store = open_store(sys.argv[1])
@@ -147,3 +147,29 @@ def test_processes_racing_if_match_updates(store_url: str) -> None:
     store.close()
     assert sorted(written) == list(range(2, final.version + 1))
     assert final.resource()["code"]["text"] == str(len(written))
+
+
+def test_crossing_sessions_end_in_a_conflict_not_a_crash(store_url: str) -> None:
+    if store_url.startswith("sqlite"):
+        pytest.skip("SQLite sessions serialise on BEGIN IMMEDIATE: they cannot cross")
+    store = open_store(store_url)
+    store.bulk_write([{"resourceType": "Patient", "id": i} for i in ("a", "b")])
+    middle = threading.Barrier(2, timeout=30)
+    outcomes: list[str] = []
+
+    def cross(n: int) -> None:
+        first, second = ("a", "b") if n == 0 else ("b", "a")
+        try:
+            with store.session() as session:
+                session.update({"resourceType": "Patient", "id": first})
+                middle.wait()
+                session.update({"resourceType": "Patient", "id": second})
+            outcomes.append("committed")
+        except Conflict:
+            outcomes.append("conflict")
+
+    try:
+        run_threads(2, cross)
+    finally:
+        store.close()
+    assert sorted(outcomes) == ["committed", "conflict"]

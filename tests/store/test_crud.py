@@ -156,3 +156,50 @@ def test_bulk_write_updates_existing_with_next_version(store: SqlStore) -> None:
 def test_unsupported_url(tmp_path: object) -> None:
     with pytest.raises(ValueError, match="unsupported"):
         open_store("mysql://x")
+
+
+def test_create_many_assigns_ids_in_order_in_one_session(store: SqlStore) -> None:
+    resources = [{**PATIENT, "id": "ignored", "gender": g} for g in ("male", "female", "other")]
+    with store.session() as session:
+        results = session.create_many(resources)
+        session.update({**PATIENT, "id": "single"})
+    assert [r.stored.resource()["gender"] for r in results] == ["male", "female", "other"]
+    assert all(r.created and r.stored.version == 1 and r.stored.method == "POST" for r in results)
+    assert len({r.stored.id for r in results} | {"ignored"}) == 4
+    for result in results:
+        assert store.read("Patient", result.stored.id).body == result.stored.body
+    assert store.counts() == {"Patient": 4}
+
+
+def test_create_many_rejects_all_with_every_issue(store: SqlStore) -> None:
+    bad = [PATIENT, {"resourceType": "Patient", "gender": 1}, {"resourceType": "Patient", "x": 2}]
+    with pytest.raises(Invalid) as caught, store.session() as session:
+        session.create_many(bad)
+    diagnostics = " ".join(issue.diagnostics for issue in caught.value.issues)
+    assert "resource 1:" in diagnostics and "resource 2:" in diagnostics
+    assert store.counts() == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "accepted"),
+    [
+        ("a\u0000b", False),
+        ("bell\u0007", False),
+        ("\u001f", False),
+        ("tab\tcr\rlf\n", True),
+        ("backslash then u0000: \\u0000", True),  # the text, not a control character
+        ("del\u007f and Nguyễn", True),
+    ],
+)
+def test_control_characters_are_rejected(store: SqlStore, text: str, accepted: bool) -> None:
+    resource = {"resourceType": "Patient", "id": "p", "name": [{"text": text}]}
+    if accepted:
+        with store.session() as session:
+            session.update(resource)
+        assert store.read("Patient", "p").resource()["name"][0]["text"] == text
+        return
+    with pytest.raises(Invalid), store.session() as session:
+        session.update(resource)
+    with pytest.raises(Invalid):
+        store.bulk_write([resource])
+    assert store.counts() == {}

@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from yteso.fhir.errors import Invalid
 from yteso.store import SqlStore, open_store
+from yteso.store.paging_cursors import PageCursor, encode_cursor
 
 START = datetime(2024, 5, 1, tzinfo=UTC)
 
@@ -72,3 +74,9 @@ def test_history_paging(store: SqlStore, count: int) -> None:
             break
         cursor = page.next_cursor
     assert seen == ["a1/3", "x/1", "a1/2", "b1/1", "a1/1"]
+
+
+@pytest.mark.parametrize("cursor", ["nonsense", encode_cursor(PageCursor(("x",)))])
+def test_bad_history_cursor_is_invalid(store: SqlStore, cursor: str) -> None:
+    with pytest.raises(Invalid):
+        store.history(cursor=cursor)

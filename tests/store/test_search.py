@@ -9,6 +9,7 @@ import pytest
 
 from yteso.fhir.errors import Invalid
 from yteso.store import SearchParam, SearchQuery, SqlStore, open_store
+from yteso.store.paging_cursors import PageCursor, encode_cursor
 
 START = datetime(2024, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -140,6 +141,12 @@ def test_count_zero_gives_only_total(store: SqlStore) -> None:
         (SearchQuery(sort=("birthdate",)), "_sort"),
         (SearchQuery(total="some"), "_total"),
         (SearchQuery(cursor="garbage!"), "_cursor"),
+        (SearchQuery(cursor=encode_cursor(PageCursor(("x",)))), "_cursor"),  # seq must be int
+        (SearchQuery(sort=("_id",), cursor=encode_cursor(PageCursor((1, 2)))), "_cursor"),
+        (
+            SearchQuery(sort=("_lastUpdated",), cursor=encode_cursor(PageCursor(("x", 2)))),
+            "_cursor",
+        ),
         (SearchQuery(params=(SearchParam("_lastUpdated", ("gt-soon",)),)), "_lastUpdated"),
     ],
 )

@@ -113,6 +113,29 @@ def synth(
     synth_with_progress(people, seed, out, duplicates)
 
 
+view_app = typer.Typer(help="SQL-on-FHIR v2 views (the warehouse).", no_args_is_help=True)
+app.add_typer(view_app, name="view")
+
+
+@view_app.command("run")
+def view_run(
+    view: Annotated[Path, typer.Argument(help="A ViewDefinition JSON file.")],
+    source: Annotated[
+        str, typer.Option(help="NDJSON file or folder, Parquet, or postgresql://... (the store).")
+    ],
+    out: Annotated[Path, typer.Option(help="Output file.")],
+    format: Annotated[
+        str | None, typer.Option(help="csv, ndjson or parquet (default: from --out's suffix).")
+    ] = None,
+    engine: Annotated[str | None, typer.Option(help="duckdb, postgres or python.")] = None,
+) -> None:
+    """Materialise a view into a CSV, NDJSON or Parquet file."""
+    from yteso.warehouse import run_view_to_file
+
+    rows = run_view_to_file(view, source, out, format=format, engine=engine)
+    typer.echo(f"{rows} rows -> {out}")
+
+
 @app.command()
 def version() -> None:
     """Print the version."""

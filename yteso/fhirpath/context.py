@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from yteso.fhirpath.errors import FhirPathEvaluationError
+from yteso.fhirpath.temporal import Temporal, now_local
 from yteso.fhirpath.values import Node, to_system
 
 Collection = list[Any]
@@ -45,7 +46,16 @@ _NOTHING: Collection = []
 class Environment:
     """Per-evaluation state: the roots, user variables, and ``$index``/``$total``."""
 
-    __slots__ = ("context", "index", "resource", "root_resource", "services", "total", "variables")
+    __slots__ = (
+        "context",
+        "index",
+        "moment",
+        "resource",
+        "root_resource",
+        "services",
+        "total",
+        "variables",
+    )
 
     def __init__(
         self,
@@ -63,6 +73,13 @@ class Environment:
         self.services = services or DEFAULT_SERVICES
         self.index: int | None = None
         self.total: Collection = _NOTHING
+        # now() is one instant for the whole evaluation (read on first use)
+        self.moment: Temporal | None = None
+
+    def now(self) -> Temporal:
+        if self.moment is None:
+            self.moment = now_local()
+        return self.moment
 
 
 def single(items: Collection, what: str) -> Any:

@@ -96,6 +96,7 @@ class ChildPlan:
     rules: tuple[Rule, ...]
     label: str  # the key as a FHIRPath step: ``name`` or ``value.ofType(Quantity)``
     descend: bool  # whether anything below can have rules
+    visit: bool  # whether the values need looking at at all
 
 
 @cache
@@ -118,7 +119,8 @@ def child_plan(parent_type: str, key: str) -> ChildPlan | None:
     keys = {rule.key for rule in element_rules}
     rules = element_rules + tuple(r for r in own if r.key not in keys)
     descend = type_name is not None and needs_visit(type_name)
-    return ChildPlan(type_name, rules, label, descend)
+    visit = bool(rules) or descend or type_name in _RESOURCE_TYPES
+    return ChildPlan(type_name, rules, label, descend, visit)
 
 
 def _element_names(type_name: str) -> list[str]:
@@ -161,6 +163,10 @@ def _has_element_rules(type_name: str, name: str) -> bool:
     return element is not None and bool(_rules(element.constraints))
 
 
+# (parent type -> JSON key -> plan): child_plan() memoised without hashing a tuple per key
+_PLANS: dict[str, dict[str, ChildPlan | None]] = {}
+
+
 class _Checker:
     def __init__(self, services: Services | None) -> None:
         self.services = services
@@ -181,11 +187,16 @@ class _Checker:
 
     def children(self, node: Node, env: Environment, location: str, root: Node) -> None:
         assert node.type is not None
+        plans = _PLANS.get(node.type)
+        if plans is None:
+            plans = _PLANS[node.type] = {}
         for key, value in node.data.items():
-            if key.startswith("_") or key == "resourceType":
-                continue
-            plan = child_plan(node.type, key)
-            if plan is None:
+            if key in plans:
+                plan = plans[key]
+            else:
+                ignored = key.startswith("_") or key == "resourceType"
+                plan = plans[key] = None if ignored else child_plan(node.type, key)
+            if plan is None or not plan.visit:
                 continue
             step = f"{location}.{plan.label}"
             if isinstance(value, list):

@@ -225,6 +225,8 @@ def plain_evaluator(tree: Expression) -> PlainEvaluator | None:
     whenever the data calls for the full engine."""
     whole = plain_path(tree)
     if whole is not None:
+        if len(whole.prepared) == 1 and whole.prepared[0][0] == MEMBER and not whole.terminal:
+            return _one_step(whole.root, whole.prepared[0][1], whole.prepared[0][2])
         return lambda resource: walk(resource, whole)
     if isinstance(tree, Binary) and tree.operator in ("and", "or"):
         left, right = plain_evaluator(tree.left), plain_evaluator(tree.right)
@@ -238,6 +240,22 @@ def plain_evaluator(tree: Expression) -> PlainEvaluator | None:
             return None
         return _comparison(path, constant, _ORDER_TESTS[tree.operator])
     return None
+
+
+def _one_step(root: str, name: str, shadow: str) -> PlainEvaluator:
+    """``Patient.birthDate``, ``Observation.subject``: most search parameters look like this."""
+
+    def one_step(resource: dict[str, Any]) -> list[Any] | None:
+        if resource.get("resourceType") != root or shadow in resource:
+            return None
+        value = resource.get(name)
+        if value is None:
+            return []
+        if type(value) is list:
+            return [item for item in value if item is not None]
+        return [value]
+
+    return one_step
 
 
 def _constant(tree: Expression) -> Any:

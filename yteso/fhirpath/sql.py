@@ -143,7 +143,9 @@ class SqlCompiler:
         result: exp.Expression | None = None
         result_types: frozenset[str] = frozenset()
         for key, key_types in keys.items():
-            step = self.dialect.build(self.dialect.member, c=source, k=self.dialect.path(key))
+            # each use of ``source`` gets its own subtree: sqlglot nodes know their parent
+            own = source if result is None else source.copy()
+            step = self.dialect.build(self.dialect.member, c=own, k=self.dialect.path(key))
             result = (
                 step
                 if result is None
@@ -400,6 +402,11 @@ def is_boolean(expression: str) -> bool:
     return _is_boolean(parse(expression))
 
 
-# For compilers that extend this one (the warehouse's view paths).
-literal_value = _literal
-is_boolean_tree = _is_boolean
+def is_boolean_tree(tree: nodes.Expression) -> bool:
+    """Whether a parsed expression compiles to a boolean (else a JSON collection)."""
+    return _is_boolean(tree)
+
+
+def literal_value(node: nodes.Expression) -> str | bool | int | float | None:
+    """The value of a literal node (dates as their text), else None."""
+    return _literal(node)

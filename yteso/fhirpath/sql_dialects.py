@@ -8,11 +8,19 @@ so literals are rendered (escaped) by sqlglot, never pasted in as text.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from typing import ClassVar
 
 import sqlglot
 from sqlglot import exp
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed(template: str, dialect: str) -> exp.Expression:
+    tree = sqlglot.parse_one(template, read=dialect)
+    assert isinstance(tree, exp.Expression)
+    return tree
 
 
 class Dialect:
@@ -38,14 +46,19 @@ class Dialect:
         self.names = itertools.count(1)
 
     def build(self, template: str, **parts: exp.Expression) -> exp.Expression:
-        tree = sqlglot.parse_one(template, read=self.name)
+        tree = _parsed(template, self.name).copy()
+        used: set[str] = set()
 
         def swap(node: exp.Expression) -> exp.Expression:
             if isinstance(node, exp.Placeholder) and node.name in parts:
-                return parts[node.name].copy()
+                # deep copies only for a second use: copying every part at every level made
+                # compiling nested paths quadratic (seconds for one view)
+                part = parts[node.name] if node.name not in used else parts[node.name].copy()
+                used.add(node.name)
+                return part
             return node
 
-        return tree.transform(swap)
+        return tree.transform(swap, copy=False)
 
     def variable(self) -> str:
         return f"v{next(self.names)}"

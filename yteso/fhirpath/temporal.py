@@ -327,11 +327,3 @@ def now_local() -> Temporal:
     moment = datetime.now(UTC).astimezone()
     offset = moment.utcoffset() or timedelta(0)
     return Temporal(DATETIME, _from_datetime(moment, 7), int(offset.total_seconds() // 60))
-
-
-def today_local() -> Temporal:
-    return Temporal(DATE, now_local().parts[:3])
-
-
-def time_of_day() -> Temporal:
-    return Temporal(TIME, now_local().parts[HOUR:])

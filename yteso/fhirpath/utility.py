@@ -31,17 +31,18 @@ def trace(
 
 @function("now")
 def now(items: Collection, env: Environment) -> Collection:
-    return [temporal.now_local()]
+    return [env.now()]
 
 
 @function("today")
 def today(items: Collection, env: Environment) -> Collection:
-    return [temporal.today_local()]
+    moment = env.now()
+    return [temporal.Temporal(temporal.DATE, moment.parts[:3])]
 
 
 @function("timeOfDay")
 def time_of_day(items: Collection, env: Environment) -> Collection:
-    return [temporal.time_of_day()]
+    return [temporal.Temporal(temporal.TIME, env.now().parts[temporal.HOUR :])]
 
 
 @function("not")

@@ -11,11 +11,12 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import cast
 
 import duckdb
-import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow as pa
 from splink import DuckDBAPI, Linker, SettingsCreator
 from splink.blocking_rule_library import CustomRule
 from splink.comparison_library import CustomComparison
@@ -99,27 +100,27 @@ def train_model(
 
 
 def bounded(model: dict[str, object]) -> dict[str, object]:
-    """Fill and bound the trained m probabilities, so that one field cannot decide alone.
+    """Bound and order the trained weights, so that one field cannot decide alone and a closer
+    level never scores below a looser one.
 
-    A level never seen in training (no registration in the data wrote a name in another word
-    order) takes the m of the level above it; every weight is kept within
-    +-``MAX_LEVEL_WEIGHT`` bits: synthetic noise never changes sex or ward, real registrations
-    sometimes do, and a -50 bit veto learnt from clean data would hide those people.
+    Each weight is kept within +-``MAX_LEVEL_WEIGHT`` bits: synthetic noise never changes sex or
+    ward, real registrations sometimes do, and a -50 bit veto learnt from clean data would hide
+    those people. Walking from the loosest level up, each level scores at least as much as the
+    level below it: EM sends the m of a level that no true match shows in the training data
+    (names written in another word order) to zero, which would make "same words, other order"
+    worse than "two typing errors". The m probabilities are rewritten, so Splink and
+    ``MatchModel`` still score alike.
     """
     for comparison in cast(list[dict[str, object]], model["comparisons"]):
-        previous_m: float | None = None
-        for level in cast(list[dict[str, object]], comparison["comparison_levels"]):
-            if level.get("is_null_level"):
-                continue
+        levels = cast(list[dict[str, object]], comparison["comparison_levels"])
+        floor = -MAX_LEVEL_WEIGHT
+        for level in reversed([lv for lv in levels if not lv.get("is_null_level")]):
             m, u = level.get("m_probability"), level.get("u_probability")
-            if not isinstance(m, float | int) and previous_m is not None:
-                m = level["m_probability"] = previous_m
-            if isinstance(m, float | int) and isinstance(u, float | int) and m and u:
-                weight = max(-MAX_LEVEL_WEIGHT, min(MAX_LEVEL_WEIGHT, math.log2(m / u)))
-                m = level["m_probability"] = u * 2.0**weight
-            if isinstance(m, float | int):
-                m = level["m_probability"] = max(m, SMALLEST_PROBABILITY)
-                previous_m = m
+            if not isinstance(u, float | int) or not u:
+                continue
+            weight = math.log2(m / u) if isinstance(m, float | int) and m else floor
+            floor = max(floor, min(MAX_LEVEL_WEIGHT, weight))
+            level["m_probability"] = max(u * 2.0**floor, SMALLEST_PROBABILITY)
     return model
 
 
@@ -130,6 +131,13 @@ class MatchModel:
     prior_weight: float
     weights: tuple[tuple[float, ...], ...]
     splink_json: dict[str, object]
+
+    @classmethod
+    def default(cls) -> MatchModel:
+        """The model shipped with the package (trained by ``bench/bench_mpi.py --save-model``
+        on a synthetic population); retrain on real data with ``train_model``."""
+        text = resources.files("yteso.mpi").joinpath("data/match_model.json").read_text("utf-8")
+        return cls.from_json(json.loads(text))
 
     @classmethod
     def load(cls, path: Path) -> MatchModel:

@@ -71,6 +71,10 @@ class LoadReport:
         """Resources stored per second."""
         return self.loaded / self.seconds if self.seconds else 0.0
 
+    def record(self, batch: list[PreparedResource], written: int) -> None:
+        self.loaded += written
+        self.by_type.update(item.resource_type for item in batch)
+
     def summary(self) -> str:
         return (
             f"Loaded {self.loaded:,} resources in {self.seconds:.1f} s ({self.rate:,.0f}/s);"
@@ -178,6 +182,11 @@ def _prepared_stream(tasks: Iterator[_Task], workers: int) -> Iterator[_Prepared
             yield pending.popleft().get()
 
 
+def _default_workers(files: list[Path]) -> int:
+    small = sum(path.stat().st_size for path in files) < INLINE_BELOW_BYTES
+    return 1 if small else max(1, os.cpu_count() or 1)
+
+
 def load_paths(
     store: Store,
     paths: Sequence[Path | str],
@@ -191,35 +200,27 @@ def load_paths(
     ``progress(done, total)`` is called after every written batch (``total`` is ``None`` when
     it is not known in advance). ``workers``: preparation processes (default: one per CPU, or
     none for small inputs)."""
+    write_prepared: Callable[[list[PreparedResource]], int] | None
     write_prepared = getattr(store, "write_prepared", None)
     if write_prepared is None:
         raise TypeError("bulk load needs a store with write_prepared (open_store gives one)")
     started = time.perf_counter()
     files = input_files(paths)
     total = _estimate_total(files)
-    if workers is None:
-        small = sum(path.stat().st_size for path in files) < INLINE_BELOW_BYTES
-        workers = 1 if small else max(1, os.cpu_count() or 1)
     report = LoadReport()
     done = 0
     batch: list[PreparedResource] = []
-
-    def flush() -> None:
-        nonlocal batch
-        report.loaded += write_prepared(batch)
-        report.by_type.update(item.resource_type for item in batch)
-        batch = []
-
-    for prepared, failures in _prepared_stream(_tasks(files), workers):
+    stream = _prepared_stream(_tasks(files), workers or _default_workers(files))
+    for prepared, failures in stream:
         batch.extend(prepared)
         report.failures.extend(failures)
         done += len(prepared) + len(failures)
         if len(batch) >= batch_size:
-            flush()
+            report.record(batch, write_prepared(batch))
+            batch = []
             if progress is not None:
                 progress(done, total)
-    if batch:
-        flush()
+    report.record(batch, write_prepared(batch))
     if progress is not None:
         progress(done, done)
     report.seconds = time.perf_counter() - started

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import NamedTuple
 
-from yteso.fhir.errors import Issue
+from yteso.fhir.errors import Invalid, Issue
 from yteso.fhir.types import Json
 from yteso.store.compartments import patient_compartment_key
 from yteso.store.index_rows import IndexRow, extract_index_rows
@@ -43,12 +43,16 @@ def prepare_resource(
     method = "PUT"
     if not isinstance(resource_id, str):
         resource_id, method = new_resource_id(), "POST"
+    try:
+        body = stamped_body(resource, resource_id, 1, now)
+    except Invalid as exc:
+        return exc.issues
     return PreparedResource(
         resource["resourceType"],
         resource_id,
         now,
         method,
         patient_compartment_key({**resource, "id": resource_id}),
-        stamped_body(resource, resource_id, 1, now),
+        body,
         extract_index_rows(resource),
     )

@@ -2,8 +2,8 @@
 
 Transaction and batch Bundles honour ``request`` for PUT (the id comes from ``request.url``)
 and POST (a new server id, with ``urn:uuid:`` references to the entry rewritten across the
-Bundle, https://hl7.org/fhir/R4/bundle.html#references); other methods are reported, not
-loaded. Entries of other Bundle types load as they are.
+Bundle, https://hl7.org/fhir/R4/bundle.html#references); conditional requests and other methods
+are reported, not loaded. Entries of other Bundle types load as they are.
 """
 
 from __future__ import annotations
@@ -62,31 +62,47 @@ def json_file_resources(content: bytes) -> list[SourcedResource]:
     return _request_entries(entries)
 
 
+def _entry_id(entry: Json) -> str | Issue:
+    """The id a transaction/batch entry writes to, or why the loader does not take it."""
+    request = _object(entry.get("request"))
+    resource = _object(entry.get("resource"))
+    method, url = request.get("method"), str(request.get("url", ""))
+    if method not in ("POST", "PUT"):
+        return Issue("error", "not-supported", f"entry request method {method} is not loaded")
+    if "?" in url or request.get("ifNoneExist"):
+        return Issue(
+            "error",
+            "not-supported",
+            "conditional requests are not bulk-loaded; POST the Bundle to the FHIR API",
+        )
+    if method == "POST":
+        return new_resource_id()
+    parts = url.rstrip("/").split("/")
+    if len(parts) < 2 or parts[-2] != resource.get("resourceType"):
+        return Issue("error", "invalid", f"PUT url '{url}' does not name this resource's type")
+    return parts[-1]
+
+
 def _request_entries(entries: list[Json]) -> list[SourcedResource]:
+    targets = [_entry_id(entry if isinstance(entry, dict) else {}) for entry in entries]
     assigned: dict[str, str] = {}
-    ids: list[str | None] = []
-    for entry in entries:
-        request = entry.get("request") or {}
-        resource = entry.get("resource") or {}
-        new_id = None
-        if request.get("method") == "POST":
-            new_id = new_resource_id()
-            full_url = entry.get("fullUrl")
-            if isinstance(full_url, str) and full_url.startswith("urn:uuid:"):
-                assigned[full_url] = f"{resource.get('resourceType')}/{new_id}"
-        elif request.get("method") == "PUT":
-            new_id = str(request.get("url", "")).split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
-        ids.append(new_id)
+    for entry, target in zip(entries, targets, strict=True):
+        full_url = entry.get("fullUrl") if isinstance(entry, dict) else None
+        if isinstance(target, str) and isinstance(full_url, str) and full_url.startswith("urn:"):
+            resource_type = (entry.get("resource") or {}).get("resourceType")
+            assigned[full_url] = f"{resource_type}/{target}"
     found = []
-    for index, (entry, new_id) in enumerate(zip(entries, ids, strict=True)):
-        method = (entry.get("request") or {}).get("method")
-        if new_id is None:
-            issue = Issue("error", "not-supported", f"entry request method {method} is not loaded")
-            found.append(SourcedResource(None, index, None, problem=issue))
+    for index, (entry, target) in enumerate(zip(entries, targets, strict=True)):
+        if isinstance(target, Issue):
+            found.append(SourcedResource(None, index, None, problem=target))
             continue
         resource = _rewrite_references(entry.get("resource"), assigned)
-        found.append(SourcedResource(None, index, resource, id=new_id))
+        found.append(SourcedResource(None, index, resource, id=target))
     return found
+
+
+def _object(value: object) -> Json:
+    return value if isinstance(value, dict) else {}
 
 
 def _rewrite_references(value: object, assigned: dict[str, str]) -> object:

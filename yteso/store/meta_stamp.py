@@ -6,10 +6,12 @@ the client's ``profile``, ``tag``, ``security`` and ``source``; nothing else is 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import orjson
 
+from yteso.fhir.errors import Invalid
 from yteso.fhir.types import Json
 from yteso.store.instants import format_instant
 
@@ -27,8 +29,21 @@ def stamped(resource: Json, resource_id: str, version: int, last_updated: dateti
     return out
 
 
+# orjson writes characters below U+0020 (other than tab, CR, LF) as \u00XX escapes; an odd run
+# of backslashes before one means the escape is real, not an escaped backslash in the text.
+_CONTROL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u00[01][0-9a-fA-F]")
+
+
 def stamped_body(resource: Json, resource_id: str, version: int, last_updated: datetime) -> bytes:
-    return orjson.dumps(stamped(resource, resource_id, version, last_updated))
+    """The JSON to store; :class:`Invalid` when a string holds a control character, which FHIR
+    forbids (https://hl7.org/fhir/R4/datatypes.html#string) and PostgreSQL's JSONB rejects."""
+    body = orjson.dumps(stamped(resource, resource_id, version, last_updated))
+    if b"\\u00" in body and _CONTROL_ESCAPE.search(body):
+        raise Invalid(
+            "strings must not contain control characters (below U+0020 except tab, CR, LF)",
+            expression=str(resource["resourceType"]),
+        )
+    return body
 
 
 def restamp_version(body: bytes, version: int) -> bytes:

@@ -16,12 +16,18 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from yteso.fhir.errors import Conflict
 from yteso.store.index_rows import IndexRow
 from yteso.store.sql_backend import Executor, Row, VersionRow
 from yteso.store.sql_dialect import SqlDialect
 from yteso.store.sql_files import load_queries
 
 POOL_MAX_SIZE = 10
+_RETRYABLE = (
+    psycopg.errors.DeadlockDetected,
+    psycopg.errors.SerializationFailure,
+    psycopg.errors.UniqueViolation,
+)
 
 
 class PostgresExecutor:
@@ -61,8 +67,15 @@ class PostgresBackend:
 
     @contextmanager
     def writing(self) -> Iterator[Executor]:
-        with self.pool.connection() as connection, connection.transaction():
-            yield PostgresExecutor(connection)
+        """A transaction; losing a deadlock or a uniqueness race to a concurrent writer is a
+        :class:`Conflict` (409: the client may retry), not a server error."""
+        try:
+            with self.pool.connection() as connection, connection.transaction():
+                yield PostgresExecutor(connection)
+        except _RETRYABLE as exc:
+            raise Conflict(
+                f"a concurrent write conflicted with this transaction; retry ({exc.sqlstate})"
+            ) from exc
 
     def lock(self, db: Executor, key: str) -> None:
         db.rows(self.queries["lock_key"], (key,))

@@ -142,9 +142,15 @@ def _keyset_condition(keys: tuple[SortKey, ...], cursor: PageCursor, params: Sql
 
 
 def _bind(key: SortKey, value: CursorValue, params: SqlParams) -> object:
-    if key.kind == "instant":
-        return params.dialect.bind_instant(parse_instant(str(value)))
-    return value
+    """A cursor value as a bound parameter; a value of the wrong kind is a client error."""
+    if key.kind == "instant" and isinstance(value, str):
+        try:
+            return params.dialect.bind_instant(parse_instant(value))
+        except ValueError:
+            pass
+    elif (key.kind == "int") == isinstance(value, int):
+        return value
+    raise Invalid("the paging cursor does not fit this search's sort", expression="_cursor")
 
 
 def _order_by(keys: tuple[SortKey, ...], forward: bool) -> str:

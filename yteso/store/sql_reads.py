@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from yteso.fhir.errors import Gone, NotFound
+from yteso.fhir.errors import Gone, Invalid, NotFound
 from yteso.store.base import SearchQuery, SearchResult, StoredVersion
 from yteso.store.paging_cursors import PageCursor, decode_cursor, encode_cursor
 from yteso.store.search_sql import cursor_values, plan_search
@@ -104,6 +104,8 @@ def run_history(
         conditions.append(f"last_updated >= {params.bind(backend.dialect.bind_instant(since))}")
     if cursor is not None:
         before = decode_cursor(cursor, 1).values[0]
+        if not isinstance(before, int):
+            raise Invalid("the paging cursor is not a history cursor", expression="_cursor")
         conditions.append(f"seq < {params.bind(before)}")
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     limit = max(0, min(count, MAX_HISTORY_COUNT))

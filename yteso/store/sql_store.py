@@ -10,14 +10,13 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
-from yteso.fhir.errors import Invalid, Issue
 from yteso.fhir.types import Json
 from yteso.store.base import SearchQuery, SearchResult, StoredVersion
-from yteso.store.bulk_prepare import PreparedResource, prepare_resource
+from yteso.store.batch_writes import prepare_all, write_batch
+from yteso.store.bulk_prepare import PreparedResource
 from yteso.store.instants import now_utc
-from yteso.store.meta_stamp import restamp_version
 from yteso.store.search_sql import supported_search_params
-from yteso.store.sql_backend import Backend, Executor, VersionRow
+from yteso.store.sql_backend import Backend
 from yteso.store.sql_reads import (
     read_current,
     read_version,
@@ -28,7 +27,6 @@ from yteso.store.sql_reads import (
 from yteso.store.sql_session import SqlSession
 
 ITER_PAGE = 1000
-_EXISTING_CHUNK = 5000
 
 
 class SqlStore:
@@ -97,69 +95,14 @@ class SqlStore:
     def bulk_write(self, resources: Sequence[Json]) -> int:
         """Validate all, then write all in one transaction (ids kept, or assigned when
         absent); raises :class:`Invalid` with every issue of every resource before writing."""
-        now = self.clock()
-        prepared: list[PreparedResource] = []
-        problems: list[Issue] = []
-        for position, resource in enumerate(resources):
-            outcome = prepare_resource(resource, now)
-            if isinstance(outcome, list):
-                problems.extend(_located(issue, position) for issue in outcome)
-            else:
-                prepared.append(outcome)
-        if problems:
-            raise Invalid(issues=problems)
-        return self.write_prepared(prepared)
+        return self.write_prepared(prepare_all(resources, self.clock()))
 
     def write_prepared(self, prepared: Sequence[PreparedResource]) -> int:
         """Write already validated resources in one transaction at bulk speed."""
         if not prepared:
             return 0
         with self.backend.writing() as db:
-            existing = self._existing(db, prepared)
-            latest = dict(existing)
-            rows: list[VersionRow] = []
-            for item in prepared:
-                key = (item.resource_type, item.id)
-                version = latest.get(key, 0) + 1
-                latest[key] = version
-                body = item.body if version == 1 else restamp_version(item.body, version)
-                rows.append(
-                    VersionRow(
-                        item.resource_type,
-                        item.id,
-                        version,
-                        item.last_updated,
-                        False,
-                        item.method,
-                        item.compartment,
-                        body,
-                    )
-                )
-            seqs = self.backend.reserve_seqs(db, len(rows))
-            self.backend.insert_versions(db, rows, seqs, set(latest) - set(existing))
-            for item in prepared:
-                self.backend.replace_index_rows(db, item.resource_type, item.id, item.index_rows)
-        return len(rows)
-
-    def _existing(
-        self, db: Executor, prepared: Sequence[PreparedResource]
-    ) -> dict[tuple[str, str], int]:
-        by_type: dict[str, list[str]] = {}
-        for item in prepared:
-            by_type.setdefault(item.resource_type, []).append(item.id)
-        found: dict[tuple[str, str], int] = {}
-        for resource_type, ids in by_type.items():
-            for start in range(0, len(ids), _EXISTING_CHUNK):
-                chunk = ids[start : start + _EXISTING_CHUNK]
-                for id, version in self.backend.existing_versions(db, resource_type, chunk).items():
-                    found[(resource_type, id)] = version
-        return found
+            return len(write_batch(self.backend, db, prepared))
 
     def close(self) -> None:
         self.backend.close()
-
-
-def _located(issue: Issue, position: int) -> Issue:
-    return Issue(
-        issue.severity, issue.code, f"resource {position}: {issue.diagnostics}", issue.expression
-    )

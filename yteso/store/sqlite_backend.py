@@ -19,6 +19,7 @@ from contextlib import contextmanager
 
 import orjson
 
+from yteso.fhir.errors import Conflict
 from yteso.store.index_rows import IndexRow
 from yteso.store.sql_backend import Executor, Row, VersionRow
 from yteso.store.sql_dialect import SqlDialect, SqliteDialect
@@ -96,7 +97,10 @@ class SqliteBackend:
         with self._connection() as connection:
             if connection.in_transaction:  # a nested session on the shared :memory: connection
                 raise RuntimeError("sessions do not nest")
-            connection.execute("BEGIN IMMEDIATE")
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:  # still locked after the busy timeout
+                raise Conflict(f"the database stayed busy; retry ({exc})") from exc
             try:
                 yield SqliteExecutor(connection)
             except BaseException:

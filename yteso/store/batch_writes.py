@@ -1,0 +1,93 @@
+"""Writing many versions at once: one existence check per type, one sequence reservation and
+one batch insert (``executemany`` on SQLite, ``COPY`` on PostgreSQL) for the whole batch.
+
+Used by ``bulk_write``, the bulk loader's writer and ``SqlSession.create_many`` (the batched
+path for transaction Bundles, https://hl7.org/fhir/R4/http.html#transaction).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from yteso.fhir.errors import Invalid, Issue
+from yteso.fhir.types import Json
+from yteso.store.bulk_prepare import PreparedResource, prepare_resource
+from yteso.store.meta_stamp import restamp_version
+from yteso.store.resource_ids import new_resource_id
+from yteso.store.sql_backend import Backend, Executor, VersionRow
+
+_EXISTING_CHUNK = 5000
+
+
+def prepare_all(
+    resources: Sequence[Json], now: datetime, *, server_ids: bool = False
+) -> list[PreparedResource]:
+    """Validate and stamp every resource; :class:`Invalid` with every issue of every resource
+    (diagnostics prefixed by its position) when any is invalid. ``server_ids``: assign new ids
+    (a create), else keep each resource's id (assigning one only when absent)."""
+    prepared: list[PreparedResource] = []
+    problems: list[Issue] = []
+    for position, resource in enumerate(resources):
+        outcome = prepare_resource(resource, now, id=new_resource_id() if server_ids else None)
+        if isinstance(outcome, list):
+            problems.extend(_located(issue, position) for issue in outcome)
+        else:
+            prepared.append(outcome._replace(method="POST") if server_ids else outcome)
+    if problems:
+        raise Invalid(issues=problems)
+    return prepared
+
+
+def write_batch(
+    backend: Backend, db: Executor, prepared: Sequence[PreparedResource], *, all_new: bool = False
+) -> list[VersionRow]:
+    """Write prepared resources inside the caller's transaction; an id already stored (or
+    repeated in the batch) gets the next version. ``all_new`` skips the existence check (fresh
+    server ids)."""
+    existing = {} if all_new else _existing(backend, db, prepared)
+    latest = dict(existing)
+    rows: list[VersionRow] = []
+    for item in prepared:
+        key = (item.resource_type, item.id)
+        version = latest.get(key, 0) + 1
+        latest[key] = version
+        body = item.body if version == 1 else restamp_version(item.body, version)
+        rows.append(
+            VersionRow(
+                item.resource_type,
+                item.id,
+                version,
+                item.last_updated,
+                False,
+                item.method,
+                item.compartment,
+                body,
+            )
+        )
+    if rows:
+        seqs = backend.reserve_seqs(db, len(rows))
+        backend.insert_versions(db, rows, seqs, set(latest) - set(existing))
+    for item in prepared:
+        backend.replace_index_rows(db, item.resource_type, item.id, item.index_rows)
+    return rows
+
+
+def _existing(
+    backend: Backend, db: Executor, prepared: Sequence[PreparedResource]
+) -> dict[tuple[str, str], int]:
+    by_type: dict[str, list[str]] = {}
+    for item in prepared:
+        by_type.setdefault(item.resource_type, []).append(item.id)
+    found: dict[tuple[str, str], int] = {}
+    for resource_type, ids in by_type.items():
+        for start in range(0, len(ids), _EXISTING_CHUNK):
+            chunk = ids[start : start + _EXISTING_CHUNK]
+            for id, version in backend.existing_versions(db, resource_type, chunk).items():
+                found[(resource_type, id)] = version
+    return found
+
+
+def _located(issue: Issue, position: int) -> Issue:
+    diagnostics = f"resource {position}: {issue.diagnostics}"
+    return Issue(issue.severity, issue.code, diagnostics, issue.expression)
