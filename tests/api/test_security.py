@@ -12,12 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 
 from tests.api.fhir_client import FhirClient
 from yteso.app import create_app
 from yteso.auth import SecurityServices, TokenService
 from yteso.store import open_store
 
+CHEAP_ARGON2 = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # no user logs in
 VITAL = "http://terminology.hl7.org/CodeSystem/observation-category|vital-signs"
 
 
@@ -68,7 +70,7 @@ class Secured:
 def api(store_url: str, tmp_path: Path) -> Iterator[Secured]:
     store = open_store(store_url)
     store.bulk_write([dict(r) for r in SEED])
-    security = SecurityServices.open(tmp_path / "auth")
+    security = SecurityServices.open(tmp_path / "auth", password_hasher=CHEAP_ARGON2)
     try:
         with FhirClient(create_app(store, security=security)) as client:
             yield Secured(client, security)
@@ -97,7 +99,7 @@ def _forged(api: Secured, kind: str, tmp_path: Path) -> str:
     if kind == "alg-none":
         return f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{payload}."
     if kind == "unknown-kid":
-        other = SecurityServices.open(tmp_path / "other")
+        other = SecurityServices.open(tmp_path / "other", password_hasher=CHEAP_ARGON2)
         return other.tokens.issue("tester", "system/*.rs")
     if kind == "wrong-audience":
         foreign = TokenService(
@@ -285,3 +287,13 @@ def test_every_interaction_and_denial_is_audited_without_tokens(api: Secured) ->
     assert outcomes == [("read", "0"), ("read", "4"), ("login", "4")]
     assert token not in api.security.audit.path.read_text()
     assert api.security.audit.verify().ok
+
+
+def test_citizen_lists_who_accessed_their_record(api: Secured) -> None:
+    doctor = api.token("user/*.rs", subject="dr-tran")
+    api.get("/fhir/Patient/alice", doctor)
+    api.get("/fhir/Patient/bob", doctor)
+    alice = api.token(ALICE_SCOPES, patient="alice", subject="citizen-alice")
+    seen = api.client.get("/auth/my-accesses", headers={"Authorization": f"Bearer {alice}"}).json()
+    assert [(a["who"], a["what"]) for a in seen] == [("dr-tran", "Patient/alice")]
+    assert api.client.get("/auth/my-accesses").status_code == 401

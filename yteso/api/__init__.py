@@ -1,6 +1,7 @@
 """The FHIR R4 REST API (https://hl7.org/fhir/R4/http.html) as a Starlette application.
 
-``create_fhir_app(store)`` serves every interaction over a :class:`yteso.store.base.Store`;
+``create_fhir_app(store, access=...)`` serves every interaction over a
+:class:`yteso.store.base.Store`, each one through ``access`` (:mod:`yteso.api.access`);
 operations are declared as data (:class:`Operation`) and listed in the CapabilityStatement.
 """
 

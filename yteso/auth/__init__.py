@@ -8,8 +8,10 @@ enforces its decisions on every interaction and ``yteso.app`` wires it.
 from __future__ import annotations
 
 from yteso.auth.access_rules import ResourceAccess, in_patient_compartment, matches_filter
-from yteso.auth.audit_events import audit_event, patients_named
+from yteso.auth.accounts import ROLES, AccountRegistry, ClientApp, LoginRefused, UserAccount
+from yteso.auth.audit_events import access_report, audit_event, patients_named
 from yteso.auth.audit_log import AuditLog, VerifyReport
+from yteso.auth.authorization_server import AuthorizationRequest, AuthorizationServer, OAuthError
 from yteso.auth.keys import KeyRing
 from yteso.auth.merkle import MerkleAccumulator, leaf_hash, merkle_root, node_hash
 from yteso.auth.scopes import ResourceScope, ScopeSet, parse_scope
@@ -17,20 +19,29 @@ from yteso.auth.security_services import DEFAULT_AUDIENCE, DEFAULT_ISSUER, Secur
 from yteso.auth.tokens import DEFAULT_TTL_SECONDS, Principal, RevocationList, TokenService
 
 __all__ = [  # noqa: RUF022 - plain sorted order, as tests/test_public_api.py checks
+    "AccountRegistry",
     "AuditLog",
+    "AuthorizationRequest",
+    "AuthorizationServer",
+    "ClientApp",
     "DEFAULT_AUDIENCE",
     "DEFAULT_ISSUER",
     "DEFAULT_TTL_SECONDS",
     "KeyRing",
+    "LoginRefused",
     "MerkleAccumulator",
+    "OAuthError",
     "Principal",
+    "ROLES",
     "ResourceAccess",
     "ResourceScope",
     "RevocationList",
     "ScopeSet",
     "SecurityServices",
     "TokenService",
+    "UserAccount",
     "VerifyReport",
+    "access_report",
     "audit_event",
     "in_patient_compartment",
     "leaf_hash",

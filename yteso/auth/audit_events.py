@@ -87,4 +87,21 @@ def patients_named(event: Json) -> set[str]:
     return found
 
 
-__all__ = ["audit_event", "patients_named"]
+def access_report(events: list[Json], patient: str) -> list[Json]:
+    """For a citizen: who touched Patient/``patient``'s record (time, who, what, outcome)."""
+    return [
+        {
+            "recorded": event.get("recorded"),
+            "who": event["agent"][0]["who"]["identifier"]["value"],
+            "interaction": event["subtype"][0]["code"],
+            "what": next(
+                (e["what"]["reference"] for e in event.get("entity", []) if "what" in e), None
+            ),
+            "outcome": event.get("outcome"),
+        }
+        for event in events
+        if patient in patients_named(event)
+    ]
+
+
+__all__ = ["access_report", "audit_event", "patients_named"]

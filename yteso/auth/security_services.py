@@ -9,7 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from argon2 import PasswordHasher
+
+from yteso.auth.accounts import AccountRegistry
 from yteso.auth.audit_log import AuditLog
+from yteso.auth.authorization_server import AuthorizationServer
 from yteso.auth.keys import KeyRing
 from yteso.auth.tokens import RevocationList, TokenService
 
@@ -22,15 +26,25 @@ class SecurityServices:
     keys: KeyRing
     tokens: TokenService
     audit: AuditLog
+    accounts: AccountRegistry
+    authorization: AuthorizationServer
 
     @classmethod
     def open(
-        cls, home: Path, *, issuer: str = DEFAULT_ISSUER, audience: str = DEFAULT_AUDIENCE
+        cls,
+        home: Path,
+        *,
+        issuer: str = DEFAULT_ISSUER,
+        audience: str = DEFAULT_AUDIENCE,
+        password_hasher: PasswordHasher | None = None,
     ) -> SecurityServices:
         home.mkdir(parents=True, exist_ok=True)
         keys = KeyRing(home)
         revocations = RevocationList(home / "revoked.json")
-        return cls(keys, TokenService(keys, revocations, issuer, audience), AuditLog(home, keys))
+        tokens = TokenService(keys, revocations, issuer, audience)
+        accounts = AccountRegistry(home / "accounts.json", password_hasher)
+        authorization = AuthorizationServer(tokens, accounts)
+        return cls(keys, tokens, AuditLog(home, keys), accounts, authorization)
 
 
 __all__ = ["DEFAULT_AUDIENCE", "DEFAULT_ISSUER", "SecurityServices"]

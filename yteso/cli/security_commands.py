@@ -6,6 +6,7 @@ with), see docs/security.md.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -28,11 +29,12 @@ def token(
 ) -> None:
     """Print a signed access token (for scripts and checks)."""
     from yteso.app import open_security
+    from yteso.fhir.errors import FhirError
 
     tokens = open_security().tokens
     try:
         typer.echo(tokens.issue(subject, scope, ttl=ttl, patient=patient, fhir_user=fhir_user))
-    except ValueError as error:
+    except (ValueError, FhirError) as error:
         raise typer.BadParameter(str(error)) from error
 
 
@@ -55,6 +57,52 @@ def revoke(token_text: Annotated[str, typer.Argument(help="The access token.")])
     typer.echo("revoked")
 
 
+@auth_app.command("add-user")
+def add_user(
+    username: Annotated[str, typer.Option("--username")],
+    role: Annotated[str, typer.Option("--role", help="citizen|practitioner|administrator|auditor")],
+    patient: Annotated[str | None, typer.Option("--patient", help="Citizen: Patient id.")] = None,
+    fhir_user: Annotated[str | None, typer.Option("--fhir-user", help="Practitioner/ID")] = None,
+    facility: Annotated[str | None, typer.Option("--facility", help="Organization id.")] = None,
+) -> None:
+    """Create (or reset) a user; the password is asked for, never taken from the command line."""
+    from yteso.app import open_security
+
+    password = typer.prompt(
+        "Password (12 characters or more)", hide_input=True, confirmation_prompt=True
+    )
+    links = {"patient": patient, "fhir_user": fhir_user, "facility": facility}
+    try:
+        open_security().accounts.add_user(username, password, role, **links)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
+    typer.echo(f"user {username} ({role}) saved")
+
+
+@auth_app.command("add-client")
+def add_client(
+    client_id: Annotated[str, typer.Option("--client-id")],
+    scope: Annotated[str, typer.Option("--scope", help="The most this client may be granted.")],
+    redirect_uri: Annotated[
+        list[str] | None, typer.Option("--redirect-uri", help="Apps using the code flow.")
+    ] = None,
+    jwks_file: Annotated[
+        Path | None, typer.Option("--jwks", help="Backend services: their public JWKS file.")
+    ] = None,
+    name: Annotated[str, typer.Option("--name")] = "",
+) -> None:
+    """Register a SMART app (code flow + PKCE) or a backend service (private_key_jwt)."""
+    import orjson
+
+    from yteso.app import open_security
+    from yteso.auth import ClientApp
+
+    jwks = orjson.loads(jwks_file.read_bytes()) if jwks_file else None
+    client = ClientApp(client_id, tuple(redirect_uri or ()), scope, jwks, name)
+    open_security().accounts.add_client(client)
+    typer.echo(f"client {client_id} saved")
+
+
 @audit_app.command("verify")
 def verify() -> None:
     """Recompute the audit log's Merkle tree; report any edited, removed or added record."""
@@ -66,6 +114,18 @@ def verify() -> None:
     if not report.ok:
         raise typer.Exit(code=1)
     typer.echo(f"audit log intact: {report.records} records")
+
+
+@audit_app.command("accesses")
+def accesses(patient: Annotated[str, typer.Option("--patient", help="Patient id.")]) -> None:
+    """Who accessed this patient's record, when, and how (one JSON line per event)."""
+    import orjson
+
+    from yteso.app import open_security
+    from yteso.auth import access_report
+
+    for line in access_report(open_security().audit.events(), patient):
+        typer.echo(orjson.dumps(line).decode())
 
 
 __all__ = ["audit_app", "auth_app"]
