@@ -16,6 +16,7 @@ from dataclasses import replace
 from yteso.api.access import RequestGuard
 from yteso.api.dispatch import level
 from yteso.api.exchange import ApiContext, FhirRequest, FhirResponse
+from yteso.api.patient_records import StorePatientRecords
 from yteso.auth import Principal, ResourceAccess, ResourceScope, TokenService, audit_event
 from yteso.fhir.errors import Forbidden, NotFound, Unauthorized
 from yteso.fhir.types import Json
@@ -93,6 +94,7 @@ class SmartGuard:
         return replace(request, params=request.params + extra) if extra else request
 
     def before(self, ctx: ApiContext, request: FhirRequest) -> FhirRequest:
+        self.access.records = StorePatientRecords(ctx)
         kind = level(request)
         if kind == "metadata" or (kind == "system" and request.method == "POST"):
             return request  # batch/transaction entries come back through dispatch one by one
@@ -196,6 +198,7 @@ def audit_recorder(append: AuditAppend) -> AuditRecorder:
                 what=_what(request),
                 patient=_patient_of(principal, request),
                 query=query,
+                break_glass=principal.break_glass,
             )
         )
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import cache
 
+from yteso.auth.care_relations import PatientRecords, practitioner_reaches
 from yteso.auth.scopes import ResourceScope
 from yteso.auth.tokens import Principal
 from yteso.fhir.definitions import patient_compartment, search_parameters
@@ -91,11 +92,41 @@ def matches_filter(resource: Json, param: str, wanted: str) -> bool:
     return False
 
 
-class ResourceAccess:
-    """The access decisions for one principal."""
+def compartment_patients(resource: Json) -> set[str]:
+    """The ids of the patients whose compartment holds ``resource``."""
+    resource_type = str(resource.get("resourceType"))
+    found = {str(resource.get("id"))} if resource_type == "Patient" else set()
+    for param in compartment_params(resource_type):
+        for value in _values(resource, param):
+            reference = value.get("reference") if isinstance(value, dict) else value
+            if isinstance(reference, str) and "Patient/" in reference:
+                found.add(reference.rsplit("Patient/", 1)[1].split("/")[0])
+    return found
 
-    def __init__(self, principal: Principal) -> None:
+
+class ResourceAccess:
+    """The access decisions for one principal (``records`` for a practitioner's reach)."""
+
+    def __init__(self, principal: Principal, records: PatientRecords | None = None) -> None:
         self.principal = principal
+        self.records = records
+        self._reach: dict[str, bool] = {}
+
+    def _practitioner_reaches(self, resource: Json) -> bool:
+        practitioner = self.principal.practitioner
+        if practitioner is None or self.principal.break_glass is not None:
+            return True
+        patients = compartment_patients(resource)
+        if not patients:
+            return True  # not a patient's data (Organization, Practitioner, ValueSet...)
+        if self.records is None:
+            return False
+        for patient in patients:
+            if patient not in self._reach:
+                self._reach[patient] = practitioner_reaches(
+                    self.records, patient, practitioner, self.principal.facility
+                )
+        return any(self._reach[p] for p in patients)
 
     def grants(self, resource_type: str, permission: str) -> tuple[ResourceScope, ...]:
         return self.principal.scopes.granting(resource_type, permission)
@@ -105,6 +136,8 @@ class ResourceAccess:
             patient = self.principal.patient
             if patient is None or not in_patient_compartment(resource, patient):
                 return False
+        if scope.context == "user" and not self._practitioner_reaches(resource):
+            return False
         return all(matches_filter(resource, name, value) for name, value in scope.filters)
 
     def may(self, resource: Json, permission: str) -> bool:
@@ -114,8 +147,10 @@ class ResourceAccess:
 
     def unrestricted(self, resource_type: str, permission: str) -> bool:
         """A scope grants the type without compartment or filter: no per-resource check needed."""
+        bound = self.principal.practitioner is not None and self.principal.break_glass is None
         return any(
-            s.context != "patient" and not s.filters for s in self.grants(resource_type, permission)
+            (s.context == "system" or (s.context == "user" and not bound)) and not s.filters
+            for s in self.grants(resource_type, permission)
         )
 
     def search_narrowing(self, resource_type: str, permission: str) -> tuple[tuple[str, str], ...]:
@@ -144,6 +179,7 @@ class ResourceAccess:
 __all__ = [
     "ResourceAccess",
     "compartment_params",
+    "compartment_patients",
     "in_patient_compartment",
     "matches_filter",
 ]

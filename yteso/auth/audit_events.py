@@ -35,6 +35,7 @@ def audit_event(
     patient: str | None = None,
     query: str | None = None,
     kind: str = "rest",
+    break_glass: str | None = None,
 ) -> Json:
     """One BALP-shaped AuditEvent; ``what`` is ``Type/id`` when the interaction names one."""
     agents: list[Json] = [
@@ -70,6 +71,9 @@ def audit_event(
     }
     if entities:
         event["entity"] = entities
+    if break_glass is not None:  # emergency access: flagged for review (v3 ActReason BTG)
+        coding = {"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "BTG"}
+        event["purposeOfEvent"] = [{"coding": [coding], "text": break_glass}]
     return event
 
 

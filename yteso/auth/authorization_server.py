@@ -82,6 +82,8 @@ def granted_scope(requested: str, client: ClientApp, user: UserAccount | None) -
             continue
         if user is not None and context == "patient" and user.patient is None:
             continue
+        if user is not None and context == "user" and user.role == "citizen":
+            continue  # a citizen reaches only their own compartment, through patient/ scopes
         kept.append(scope)
     return " ".join(kept)
 
@@ -155,6 +157,7 @@ class AuthorizationServer:
             patient=user.patient,
             fhir_user=user.fhir_user,
             client_id=client_id,
+            facility=user.facility,
         )
         response: Json = {
             "access_token": access,

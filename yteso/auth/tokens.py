@@ -12,7 +12,7 @@ import os
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
@@ -27,6 +27,7 @@ from yteso.fhir.errors import Unauthorized
 ACCEPTED_ALGORITHMS = ["ES384", "RS384"]
 DEFAULT_TTL_SECONDS = 3600
 MAX_TTL_SECONDS = 7 * 24 * 3600
+BREAK_GLASS_TTL_SECONDS = 15 * 60
 CLOCK_SKEW_SECONDS = 30
 
 
@@ -41,7 +42,14 @@ class Principal:
     patient: str | None = None  # the launch patient id (patient/ scopes act for it)
     fhir_user: str | None = None  # e.g. "Practitioner/123"
     client_id: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
+    facility: str | None = None  # practitioner's facility (Organization id)
+    break_glass: str | None = None  # the stated reason of an emergency access token
+
+    @property
+    def practitioner(self) -> str | None:
+        """``Practitioner/ID`` when a practitioner holds the token (their reach is limited)."""
+        user = self.fhir_user or ""
+        return user if user.startswith("Practitioner/") else None
 
 
 class RevocationList:
@@ -85,9 +93,15 @@ class TokenService:
         patient: str | None = None,
         fhir_user: str | None = None,
         client_id: str | None = None,
+        facility: str | None = None,
+        break_glass: str | None = None,
     ) -> str:
         if not 0 < ttl <= MAX_TTL_SECONDS:
             raise ValueError(f"ttl must be between 1 and {MAX_TTL_SECONDS} seconds")
+        if break_glass is not None and (len(break_glass.strip()) < 10 or fhir_user is None):
+            raise ValueError("break-the-glass needs a practitioner and a reason (10+ characters)")
+        if break_glass is not None:
+            ttl = min(ttl, BREAK_GLASS_TTL_SECONDS)
         ScopeSet.parse(scope)  # refuse to sign a malformed scope
         now = int(time.time())
         claims: dict[str, object] = {
@@ -105,6 +119,10 @@ class TokenService:
             claims["patient"] = patient
         if fhir_user is not None:
             claims["fhirUser"] = fhir_user
+        if facility is not None:
+            claims["facility"] = facility
+        if break_glass is not None:
+            claims["break_glass"] = break_glass.strip()
         key = self.keys.current
         header = {"alg": SIGNING_ALGORITHM, "kid": key.kid, "typ": "at+jwt"}
         return jwt.encode(header, claims, key, algorithms=[SIGNING_ALGORITHM])
@@ -137,6 +155,8 @@ class TokenService:
             patient=_optional(claims.get("patient")),
             fhir_user=_optional(claims.get("fhirUser")),
             client_id=_optional(claims.get("client_id")),
+            facility=_optional(claims.get("facility")),
+            break_glass=_optional(claims.get("break_glass")),
         )
 
     def revoke(self, token: str) -> bool:
@@ -153,4 +173,10 @@ def _optional(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-__all__ = ["DEFAULT_TTL_SECONDS", "Principal", "RevocationList", "TokenService"]
+__all__ = [
+    "BREAK_GLASS_TTL_SECONDS",
+    "DEFAULT_TTL_SECONDS",
+    "Principal",
+    "RevocationList",
+    "TokenService",
+]

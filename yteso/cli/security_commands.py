@@ -26,6 +26,9 @@ def token(
     fhir_user: Annotated[
         str | None, typer.Option("--fhir-user", help="e.g. Practitioner/123")
     ] = None,
+    facility: Annotated[
+        str | None, typer.Option("--facility", help="Practitioner's Organization id.")
+    ] = None,
 ) -> None:
     """Print a signed access token (for scripts and checks)."""
     from yteso.app import open_security
@@ -33,7 +36,8 @@ def token(
 
     tokens = open_security().tokens
     try:
-        typer.echo(tokens.issue(subject, scope, ttl=ttl, patient=patient, fhir_user=fhir_user))
+        links = {"patient": patient, "fhir_user": fhir_user, "facility": facility}
+        typer.echo(tokens.issue(subject, scope, ttl=ttl, **links))
     except (ValueError, FhirError) as error:
         raise typer.BadParameter(str(error)) from error
 

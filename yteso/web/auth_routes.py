@@ -182,7 +182,42 @@ def auth_routes(security: SecurityServices, fhir_base: str = "/fhir") -> list[Ro
             return JSONResponse({"error": "insufficient_scope"}, status_code=403)
         return JSONResponse(access_report(security.audit.events(), principal.patient))
 
+    async def break_glass(request: Request) -> Response:
+        """A practitioner's emergency token: same scopes, every patient, 15 minutes, audited."""
+        scheme, _, bearer = request.headers.get("authorization", "").partition(" ")
+        try:
+            if scheme.lower() != "bearer":
+                raise Unauthorized("A bearer access token is required")
+            principal = security.tokens.verify(bearer.strip())
+        except Unauthorized as error:
+            return JSONResponse({"error": "invalid_token", "error_description": str(error)}, 401)
+        reason = (await _form(request)).get("reason", "")
+        try:
+            token = security.tokens.issue(
+                principal.subject,
+                str(principal.scopes),
+                fhir_user=principal.practitioner,
+                client_id=principal.client_id,
+                facility=principal.facility,
+                break_glass=reason,
+            )
+        except ValueError as error:
+            return JSONResponse({"error": "invalid_request", "error_description": str(error)}, 400)
+        security.audit.append(
+            audit_event(
+                interaction="break-glass",
+                subject=principal.subject,
+                client_id=principal.client_id,
+                network_address=_client_address(request),
+                status=200,
+                kind="110113",
+                break_glass=reason,
+            )
+        )
+        return JSONResponse({"access_token": token, "token_type": "Bearer"}, headers=NO_STORE)
+
     return [
+        Route("/auth/break-glass", break_glass, methods=["POST"]),
         Route("/auth/my-accesses", my_accesses, methods=["GET"]),
         Route("/auth/authorize", authorize, methods=["GET", "POST"]),
         Route("/auth/token", token, methods=["POST"]),
