@@ -297,3 +297,26 @@ def test_citizen_lists_who_accessed_their_record(api: Secured) -> None:
     seen = api.client.get("/auth/my-accesses", headers={"Authorization": f"Bearer {alice}"}).json()
     assert [(a["who"], a["what"]) for a in seen] == [("dr-tran", "Patient/alice")]
     assert api.client.get("/auth/my-accesses").status_code == 401
+
+
+def test_conditional_create_does_not_hand_out_another_patients_match(api: Secured) -> None:
+    token = api.token("patient/Observation.crs", patient="alice")
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Content-Type": "application/fhir+json",
+        "If-None-Exist": "_id=bob-bp",
+    }
+    body = _observation("new-one", "alice", "laboratory")
+    response = api.client.post("/fhir/Observation", json=body, headers=headers)
+    assert response.status_code == 404, response.text
+    assert "bob" not in response.text.replace("bob-bp is not known", "")
+
+
+@pytest.mark.parametrize(
+    "url", ["/fhir/Observation?_summary=count", "/fhir/Observation?_total=accurate"]
+)
+def test_counts_do_not_disclose_hidden_resources(api: Secured, url: str) -> None:
+    status, bundle = api.get(url, api.token(ALICE_SCOPES, patient="alice"))
+    assert status == 200 and bundle.get("total") in (None, 2)
+    system_status, everything = api.get(url, api.token("system/*.rs"))
+    assert system_status == 200 and everything.get("total", 3) == 3

@@ -33,6 +33,11 @@ class RequestGuard(Protocol):
         """Whether one resource going out in a search or history may be shown."""
         ...
 
+    def restricted(self, resource_type: str | None, permission: str) -> bool:
+        """Whether results of this type are checked one by one (then a store total, counted
+        before the checks, would tell how many hidden resources match)."""
+        ...
+
     def record(self, ctx: ApiContext, request: FhirRequest, status: int) -> None:
         """Audit one interaction (allowed or denied) once it is decided."""
         ...
@@ -55,16 +60,16 @@ class _OpenAccessForTests:
 OPEN_ACCESS_FOR_TESTS: AccessControl = _OpenAccessForTests()
 
 
-def screened(guard: RequestGuard | None, result: SearchResult, permission: str) -> SearchResult:
-    """``result`` without what ``guard`` hides; the total is dropped when something was hidden
-    (it would tell how many hidden resources matched)."""
+def screened(
+    guard: RequestGuard | None, result: SearchResult, permission: str, resource_type: str | None
+) -> SearchResult:
+    """``result`` without what ``guard`` hides; no total when results are checked one by one
+    (even ``_summary=count``: a count of hidden resources is itself a disclosure)."""
     if guard is None:
         return result
     matches = [s for s in result.matches if guard.visible(s, permission)]
     included = [s for s in result.included if guard.visible(s, "r")]
-    if len(matches) == len(result.matches) and len(included) == len(result.included):
-        return result
-    total = result.total if len(matches) == len(result.matches) else None
+    total = None if guard.restricted(resource_type, permission) else result.total
     return replace(result, matches=matches, included=included, total=total)
 
 

@@ -148,9 +148,24 @@ class SmartGuard:
         return self.principal.scopes.resource_scopes
 
     def after(self, ctx: ApiContext, request: FhirRequest, response: FhirResponse) -> None:
-        if request.version is not None and response.stored is not None:
-            if not self.visible(response.stored, "r"):
-                raise NotFound(f"{request.resource_type}/{request.id} is not known")
+        """A resource going out (a version read, the existing match of a conditional create)
+        must be one the caller may see with the interaction's permission."""
+        stored = response.stored
+        if stored is None or stored.deleted:
+            return
+        permission = PERMISSION_OF.get((level(request), request.method), "r")
+        if not self.visible(stored, permission):
+            raise NotFound(f"{stored.resource_type}/{stored.id} is not known")
+
+    def restricted(self, resource_type: str | None, permission: str) -> bool:
+        if resource_type is None:
+            types = {s.resource_type for s in self._scopes() if permission in s.permissions}
+            return (
+                not types
+                or any(self.restricted(t, permission) for t in types if t != "*")
+                or ("*" in types and not self.access.unrestricted("*", permission))
+            )
+        return not self.access.unrestricted(resource_type, permission)
 
     def visible(self, stored: StoredVersion, permission: str) -> bool:
         if self.access.unrestricted(stored.resource_type, permission):

@@ -46,5 +46,6 @@ def history(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
         count=_count(request.param("_count")),
         cursor=request.param("_cursor"),
     )
-    result = screened(ctx.guard, result, "r" if request.id is not None else "s")
+    permission = "r" if request.id is not None else "s"
+    result = screened(ctx.guard, result, permission, request.resource_type)
     return FhirResponse(200, resource=history_bundle(ctx, request, result))

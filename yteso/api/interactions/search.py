@@ -60,7 +60,8 @@ def _run(ctx: ApiContext, request: FhirRequest, parsed: ParsedSearch) -> SearchR
 
 def search(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
     parsed = _parse(ctx, request)
-    result = screened(ctx.guard, _run(ctx, request, parsed), "s")
+    searched = request.resource_type or (parsed.types[0] if parsed.types else None)
+    result = screened(ctx.guard, _run(ctx, request, parsed), "s", searched)
     entries = [_entry(ctx, stored, "match", parsed) for stored in result.matches]
     entries += [_entry(ctx, stored, "include", parsed) for stored in result.included]
     if parsed.unknown:
