@@ -41,9 +41,12 @@ def yteso_home() -> Path:
     return Path(os.environ.get("YTESO_HOME", ".yteso"))
 
 
-def open_security(home: Path | None = None) -> SecurityServices:
-    """Keys, tokens and audit log under ``$YTESO_HOME/auth`` (keys are made on first start)."""
-    return SecurityServices.open((home or yteso_home()) / "auth")
+def open_security(
+    home: Path | None = None, syslog: tuple[str, int] | None = None
+) -> SecurityServices:
+    """Keys, tokens and audit log under ``$YTESO_HOME/auth`` (keys are made on first start);
+    ``syslog`` (host, UDP port) also sends the security feed as RFC 5424 messages."""
+    return SecurityServices.open((home or yteso_home()) / "auth", syslog=syslog)
 
 
 def create_app(
@@ -59,7 +62,7 @@ def create_app(
     access: AccessControl = (
         OPEN_ACCESS_FOR_TESTS
         if insecure_no_auth
-        else SmartAccessControl(security.tokens, security.audit.append)
+        else SmartAccessControl(security.tokens, security.record)
     )
     fhir = create_fhir_app(store, access=access, base_url_path=FHIR_BASE)
     routes = [

@@ -15,6 +15,7 @@ from yteso.auth.authorization_server import AuthorizationRequest, AuthorizationS
 from yteso.auth.keys import KeyRing
 from yteso.auth.merkle import MerkleAccumulator, leaf_hash, merkle_root, node_hash
 from yteso.auth.scopes import ResourceScope, ScopeSet, parse_scope
+from yteso.auth.security_feed import SecurityFeed, feed_record, syslog_message
 from yteso.auth.security_services import DEFAULT_AUDIENCE, DEFAULT_ISSUER, SecurityServices
 from yteso.auth.tokens import DEFAULT_TTL_SECONDS, Principal, RevocationList, TokenService
 
@@ -37,12 +38,14 @@ __all__ = [  # noqa: RUF022 - plain sorted order, as tests/test_public_api.py ch
     "ResourceScope",
     "RevocationList",
     "ScopeSet",
+    "SecurityFeed",
     "SecurityServices",
     "TokenService",
     "UserAccount",
     "VerifyReport",
     "access_report",
     "audit_event",
+    "feed_record",
     "in_patient_compartment",
     "leaf_hash",
     "matches_filter",
@@ -50,4 +53,5 @@ __all__ = [  # noqa: RUF022 - plain sorted order, as tests/test_public_api.py ch
     "node_hash",
     "parse_scope",
     "patients_named",
+    "syslog_message",
 ]

@@ -15,7 +15,9 @@ from yteso.auth.accounts import AccountRegistry
 from yteso.auth.audit_log import AuditLog
 from yteso.auth.authorization_server import AuthorizationServer
 from yteso.auth.keys import KeyRing
+from yteso.auth.security_feed import SecurityFeed
 from yteso.auth.tokens import RevocationList, TokenService
+from yteso.fhir.types import Json
 
 DEFAULT_ISSUER = "urn:yteso:auth"
 DEFAULT_AUDIENCE = "urn:yteso:fhir"
@@ -28,6 +30,12 @@ class SecurityServices:
     audit: AuditLog
     accounts: AccountRegistry
     authorization: AuthorizationServer
+    feed: SecurityFeed
+
+    def record(self, event: Json) -> None:
+        """Audit one event: the Merkle-chained audit log, then the security feed."""
+        self.audit.append(event)
+        self.feed.emit(event)
 
     @classmethod
     def open(
@@ -37,6 +45,7 @@ class SecurityServices:
         issuer: str = DEFAULT_ISSUER,
         audience: str = DEFAULT_AUDIENCE,
         password_hasher: PasswordHasher | None = None,
+        syslog: tuple[str, int] | None = None,
     ) -> SecurityServices:
         home.mkdir(parents=True, exist_ok=True)
         keys = KeyRing(home)
@@ -44,7 +53,8 @@ class SecurityServices:
         tokens = TokenService(keys, revocations, issuer, audience)
         accounts = AccountRegistry(home / "accounts.json", password_hasher)
         authorization = AuthorizationServer(tokens, accounts)
-        return cls(keys, tokens, AuditLog(home, keys), accounts, authorization)
+        feed = SecurityFeed(home, syslog)
+        return cls(keys, tokens, AuditLog(home, keys), accounts, authorization, feed)
 
 
 __all__ = ["DEFAULT_AUDIENCE", "DEFAULT_ISSUER", "SecurityServices"]

@@ -50,6 +50,10 @@ def serve(
             help="Serve /fhir without authentication (SQLite on a loopback host only).",
         ),
     ] = False,
+    syslog: Annotated[
+        str | None,
+        typer.Option("--syslog", help="HOST:PORT: send security events as RFC 5424 (UDP)."),
+    ] = None,
 ) -> None:
     """Start the FHIR server and web pages on http://HOST:PORT (FHIR base /fhir)."""
     import uvicorn
@@ -66,7 +70,13 @@ def serve(
     store = open_store(url)
     if demo:
         fill_demo_if_empty(store, people=demo_people)
-    security = open_security()
+    syslog_target = None
+    if syslog:
+        syslog_host, _, syslog_port = syslog.rpartition(":")
+        if not syslog_host or not syslog_port.isdigit():
+            raise typer.BadParameter("--syslog takes HOST:PORT")
+        syslog_target = (syslog_host, int(syslog_port))
+    security = open_security(syslog=syslog_target)
     typer.echo(f"Yteso {__version__} on {store.dialect}; FHIR base http://{host}:{port}/fhir")
     if insecure_no_auth:
         typer.echo("WARNING: /fhir is served WITHOUT authentication (--insecure-no-auth)")

@@ -131,7 +131,7 @@ def auth_routes(security: SecurityServices, fhir_base: str = "/fhir") -> list[Ro
         )
 
     def audit_login(request: Request, subject: str, status: int) -> None:
-        security.audit.append(
+        security.record(
             audit_event(
                 interaction="login",
                 subject=subject,
@@ -203,7 +203,7 @@ def auth_routes(security: SecurityServices, fhir_base: str = "/fhir") -> list[Ro
             )
         except ValueError as error:
             return JSONResponse({"error": "invalid_request", "error_description": str(error)}, 400)
-        security.audit.append(
+        security.record(
             audit_event(
                 interaction="break-glass",
                 subject=principal.subject,
