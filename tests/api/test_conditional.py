@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import importlib.util
 
 import orjson
 import pytest
@@ -140,7 +139,7 @@ def test_patch_inside_a_transaction_uses_a_binary(fhir: FhirClient) -> None:
     assert fhir.get(f"/fhir/Patient/{created['id']}").json()["gender"] == "male"
 
 
-def test_fhirpath_patch_applies_or_is_unsupported_until_the_engine_lands(fhir: FhirClient) -> None:
+def test_fhirpath_patch_applies_and_is_validated(fhir: FhirClient) -> None:
     created = create(fhir, patient())
     parameters = {
         "resourceType": "Parameters",
@@ -158,11 +157,23 @@ def test_fhirpath_patch_applies_or_is_unsupported_until_the_engine_lands(fhir: F
     }
     url = f"/fhir/Patient/{created['id']}"
     response = fhir.patch(url, json=parameters, headers=FHIR_JSON)
-    if importlib.util.find_spec("yteso.fhirpath.patch") is None:
-        assert response.status_code == 415
-        assert response.json()["resourceType"] == "OperationOutcome"
-    else:
-        assert response.status_code == 200, response.text
-        assert fhir.get(url).json()["gender"] == "female"
+    assert response.status_code == 200, response.text
+    assert fhir.get(url).json()["gender"] == "female"
+    assert fhir.get(url).json()["meta"]["versionId"] == "2"
+    invalid = dict(parameters)
+    invalid["parameter"] = [
+        {
+            "name": "operation",
+            "part": [
+                {"name": "type", "valueCode": "replace"},
+                {"name": "path", "valueString": "Patient.gender"},
+                {"name": "value", "valueCode": "not-a-gender"},
+            ],
+        }
+    ]
+    rejected = fhir.patch(url, json=invalid, headers=FHIR_JSON)
+    assert rejected.status_code in (400, 422), rejected.text
+    assert "Patient.gender" in rejected.text
+    assert fhir.get(url).json()["meta"]["versionId"] == "2"
     not_parameters = fhir.patch(url, json=patient(), headers=FHIR_JSON)
     assert not_parameters.status_code == 400

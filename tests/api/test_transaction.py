@@ -215,3 +215,26 @@ def test_batch_resolves_conditional_references_per_entry(fhir: FhirClient) -> No
     assert [e["response"]["status"].split()[0] for e in entries] == ["201", "412"]
     stored = fhir.get(entries[0]["response"]["location"]).json()
     assert stored["subject"]["reference"] == f"Patient/{existing['id']}"
+
+
+@pytest.mark.parametrize("invalid_at", [None, 0, 3, 5])
+def test_runs_of_plain_creates_answer_per_entry(fhir: FhirClient, invalid_at: int | None) -> None:
+    # consecutive plain creates are written as one batch; the answer must not show it
+    entries = [post(observation("Patient/x", valueString=f"v{n}")) for n in range(6)]
+    if invalid_at is not None:
+        entries[invalid_at]["resource"]["status"] = "not-a-status"
+    response = fhir.post("/fhir", json=bundle("transaction", *entries), headers=FHIR_JSON)
+    if invalid_at is not None:
+        assert response.status_code == 400
+        issues = response.json()["issue"]
+        assert any(f"Bundle.entry[{invalid_at}]" in i.get("expression", []) for i in issues)
+        assert fhir.get("/fhir/Observation").json().get("entry") is None  # nothing written
+        return
+    assert response.status_code == 200, response.text
+    results = response.json()["entry"]
+    locations = {entry["response"]["location"] for entry in results}
+    assert len(locations) == 6
+    for n, entry in enumerate(results):
+        assert entry["response"]["status"] == "201 Created"
+        assert entry["resource"]["valueString"] == f"v{n}"
+        assert fhir.get(entry["response"]["location"]).json()["valueString"] == f"v{n}"

@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import pytest
 
-from yteso.mpi import LinkSettings, Thresholds, link_population
+from yteso.mpi import LinkSettings, MatchModel, Thresholds, link_population
 from yteso.mpi.linking import training_sample
 
 
@@ -27,13 +27,6 @@ def test_links_the_synthetic_duplicates(population):
     assert result.records == len(population.patients)
     assert {"features", "predict", "cluster"} <= set(progress)
     assert set(result.seconds) == {"features", "model", "predict", "cluster"}
-
-
-def test_trains_and_saves_a_model_when_none_exists(population, tmp_path):
-    path = tmp_path / "model.json"
-    result = link_population(population.features, LinkSettings(model_path=path, u_pairs=100_000))
-    assert path.exists()
-    assert len(result.model.weights) == len(population.model.weights)
 
 
 @pytest.mark.parametrize(("auto_link", "links_by_model"), [(1.0, False), (0.9, True)])
@@ -63,7 +56,9 @@ def test_training_sample_keeps_a_person_together(population):
     assert all((dup in sample) == (orig in sample) for dup, orig in population.truth.items())
 
 
-def test_a_model_trained_on_a_sample_keeps_the_prior(population, tmp_path):
-    settings = LinkSettings(model_path=tmp_path / "m.json", training_sample=900, u_pairs=100_000)
+def test_trains_on_a_sample_saves_the_model_and_keeps_the_prior(population, tmp_path):
+    path = tmp_path / "model.json"
+    settings = LinkSettings(model_path=path, training_sample=900, u_pairs=100_000)
     result = link_population(population.features, settings)
+    assert MatchModel.load(path).weights == result.model.weights
     assert abs(result.model.prior_weight - population.model.prior_weight) < 1.0

@@ -17,7 +17,8 @@ import pytest
 
 from tests.conftest import drop_pg_schema, fresh_pg_url, shared_path
 from yteso.store import load_paths, open_store
-from yteso.warehouse import read_view, run_view, sql_compiles, standard_view
+from yteso.warehouse import read_view, run_duckdb, run_view, sql_compiles, standard_view
+from yteso.warehouse.typed_views import compile_typed_view
 
 US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition/"
 VIEWS: dict[str, dict[str, Any]] = {
@@ -170,7 +171,15 @@ def test_engines_agree(name: str, synthea_folder: Path, postgres_store: str) -> 
     assert sql_compiles(read_view(view), "duckdb") and sql_compiles(read_view(view), "postgres")
     python_rows = run_view(view, synthea_folder, engine="python")
     duckdb_rows = run_view(view, synthea_folder, engine="duckdb")
+    json_rows = run_duckdb(read_view(view), synthea_folder, typed=False)
     postgres_rows = run_view(view, postgres_store)
     assert len(python_rows) > 10  # the view selects real data
     assert _multiset(duckdb_rows) == _multiset(python_rows)
+    assert _multiset(json_rows) == _multiset(python_rows)
     assert _multiset(postgres_rows) == _multiset(python_rows)
+
+
+@pytest.mark.parametrize("name", ["observation", "patient_demographics", "encounter"])
+def test_shipped_views_take_the_typed_path(name: str) -> None:
+    compiled = compile_typed_view(read_view(VIEWS[name]), [Path("Patient.ndjson")])
+    assert "read_ndjson" in compiled.sql and "json_extract" not in compiled.sql

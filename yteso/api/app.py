@@ -26,6 +26,7 @@ from yteso.api.http_requests import fhir_request, route_path
 from yteso.api.negotiation import FHIR_JSON_UTF8, check_response_format
 from yteso.api.operations import Operation, builtin_operations, operation_table
 from yteso.api.transient_errors import as_transient_conflict
+from yteso.fhir import json_codec
 from yteso.fhir.definitions import resource_types, value_set_codes
 from yteso.fhir.errors import FhirError, Invalid, Processing, Unauthorized
 from yteso.store.base import Store
@@ -55,11 +56,12 @@ def render(response: FhirResponse, pretty: bool) -> Response:
         return Response(status_code=response.status, headers=headers)
     option = orjson.OPT_INDENT_2 if pretty else 0
     if response.raw is not None:
-        body = orjson.dumps(orjson.loads(response.raw), option=option) if pretty else response.raw
+        raw = response.raw
+        body = json_codec.dumps(json_codec.loads(raw), option=option) if pretty else raw
     elif response.resource is not None:
-        body = orjson.dumps(response.resource, option=option)
+        body = json_codec.dumps(response.resource, option=option)
     elif response.outcome is not None:
-        body = orjson.dumps(response.outcome, option=option)
+        body = json_codec.dumps(response.outcome, option=option)
     else:
         body = b""
     return Response(body, status_code=response.status, headers=headers, media_type=FHIR_JSON_UTF8)

@@ -16,6 +16,7 @@ from yteso.api.exchange import FhirRequest
 from yteso.api.headers import parse_prefer
 from yteso.api.negotiation import FORM, JSON_PATCH, JSON_TYPES, check_body_type, media_type
 from yteso.api.routing import parse_query, parse_target
+from yteso.fhir import json_codec
 from yteso.fhir.errors import Invalid, NotFound, TooLarge
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -51,7 +52,7 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 def parse_json(body: bytes) -> Any:
     try:
-        return orjson.loads(body)
+        return json_codec.loads(body)
     except orjson.JSONDecodeError as exc:
         raise Invalid(f"The body is not valid JSON: {exc}") from exc
 

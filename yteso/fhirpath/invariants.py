@@ -24,6 +24,7 @@ from yteso.fhirpath import model
 from yteso.fhirpath.context import Environment, Services, truth
 from yteso.fhirpath.engine import CompiledExpression, compile
 from yteso.fhirpath.errors import FhirPathError
+from yteso.fhirpath.invariant_shortcuts import Shortcut, shortcut
 from yteso.fhirpath.values import Node
 
 # Enforced by yteso.fhir.validation already (txt-1/txt-2: its narrative xhtml check).
@@ -37,6 +38,7 @@ class Rule:
     severity: str
     human: str
     expression: CompiledExpression
+    shortcut: Shortcut | None = None  # a direct verdict from the JSON where its shape allows
 
 
 # An invariant holds only when it evaluates to true; empty is a failure (conformance-rules.html,
@@ -68,7 +70,9 @@ def _compiled(expression: str) -> CompiledExpression | None:
         return None  # names a type R4 lacks (dom-r4b): cannot hold or fail on R4 content
 
 
-def _rules(constraints: tuple[definitions.Constraint, ...]) -> tuple[Rule, ...]:
+def _rules(
+    constraints: tuple[definitions.Constraint, ...], context_type: str | None
+) -> tuple[Rule, ...]:
     rules: dict[str, Rule] = {}
     for constraint in constraints:
         if constraint.key in STRUCTURAL_KEYS or constraint.key in rules:
@@ -76,7 +80,11 @@ def _rules(constraints: tuple[definitions.Constraint, ...]) -> tuple[Rule, ...]:
         compiled = _compiled(constraint.expression) if constraint.expression else None
         if compiled is not None:
             rules[constraint.key] = Rule(
-                constraint.key, constraint.severity, constraint.human, compiled
+                constraint.key,
+                constraint.severity,
+                constraint.human,
+                compiled,
+                shortcut(compiled.tree, context_type),
             )
     return tuple(rules.values())
 
@@ -85,7 +93,7 @@ def _rules(constraints: tuple[definitions.Constraint, ...]) -> tuple[Rule, ...]:
 def type_rules(type_name: str) -> tuple[Rule, ...]:
     """The root invariants of a type (resource or datatype); backbone paths have none."""
     definition = definitions.type_definition(type_name) if "." not in type_name else None
-    return _rules(definition.constraints) if definition else ()
+    return _rules(definition.constraints, type_name) if definition else ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +122,7 @@ def child_plan(parent_type: str, key: str) -> ChildPlan | None:
     element = definitions.element(f"{parent_type}.{name}") or definitions.element(
         f"{parent_type}.{name}[x]"
     )
-    element_rules = _rules(element.constraints) if element else ()
+    element_rules = _rules(element.constraints, type_name) if element else ()
     own = type_rules(type_name) if type_name not in _RESOURCE_TYPES else ()
     keys = {rule.key for rule in element_rules}
     rules = element_rules + tuple(r for r in own if r.key not in keys)
@@ -160,7 +168,7 @@ def needs_visit(type_name: str | None, _seen: frozenset[str] = frozenset()) -> b
 
 def _has_element_rules(type_name: str, name: str) -> bool:
     element = definitions.element(f"{type_name}.{name}")
-    return element is not None and bool(_rules(element.constraints))
+    return element is not None and bool(_rules(element.constraints, None))
 
 
 # (parent type -> JSON key -> plan): child_plan() memoised without hashing a tuple per key
@@ -223,6 +231,13 @@ class _Checker:
 
     def apply(self, rules: tuple[Rule, ...], node: Node, env: Environment, location: str) -> None:
         for rule in rules:
+            if rule.shortcut is not None:
+                verdict = rule.shortcut(node.data)
+                if verdict is True:
+                    continue
+                if verdict is False:
+                    self.fail(rule, location)
+                    continue
             try:
                 outcome = truth(rule.expression.evaluate_in([node], env))
             except FhirPathError as exc:
@@ -233,8 +248,11 @@ class _Checker:
                 )
                 continue
             if outcome is not True:
-                diagnostics = f"{rule.key}: {rule.human}"
-                self.issues.append(Issue(rule.severity, "invariant", diagnostics, (location,)))
+                self.fail(rule, location)
+
+    def fail(self, rule: Rule, location: str) -> None:
+        diagnostics = f"{rule.key}: {rule.human}"
+        self.issues.append(Issue(rule.severity, "invariant", diagnostics, (location,)))
 
 
 def check_invariants(resource: Json, services: Services | None = None) -> list[Issue]:

@@ -82,21 +82,39 @@ def train_model(
     prior (the chance that two random records match) is rescaled: matches grow with the
     number of records, pairs with its square.
     """
-    linker = new_linker(features, splink_settings())
-    training = linker.training
-    training.estimate_probability_two_random_records_match(
-        [CustomRule("l.cccd = r.cccd")], recall=0.7
-    )
-    training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=seed)
-    for rule in TRAINING_BLOCKING:
-        training.estimate_parameters_using_expectation_maximisation(CustomRule(rule))
-    model = bounded(linker.misc.save_model_to_json(out_path=None))
+    try:
+        trained = _trained_settings(features, seed, u_pairs, em=True)
+    except ValueError as error:
+        # On small samples EM can drive an m to a subnormal float that Splink then refuses;
+        # the m then come from the pairs that share a valid CCCD instead.
+        if "below the minimum" not in str(error):
+            raise
+        trained = _trained_settings(features, seed, u_pairs, em=False)
+    model = bounded(trained)
     if population and population > len(features):
         prior = cast(float, model["probability_two_random_records_match"])
         model["probability_two_random_records_match"] = prior * len(features) / population
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(model, indent=1), encoding="utf-8")
     return MatchModel.from_json(model)
+
+
+def _trained_settings(
+    features: Sequence[PatientFeatures], seed: int, u_pairs: int, *, em: bool
+) -> dict[str, object]:
+    linker = new_linker(features, splink_settings())
+    training = linker.training
+    training.estimate_probability_two_random_records_match(
+        [CustomRule("l.cccd = r.cccd")], recall=0.7
+    )
+    training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=seed)
+    if em:
+        for rule in TRAINING_BLOCKING:
+            training.estimate_parameters_using_expectation_maximisation(CustomRule(rule))
+    else:
+        training.estimate_m_from_label_column("cccd")
+    settings: dict[str, object] = linker.misc.save_model_to_json(out_path=None)
+    return settings
 
 
 def bounded(model: dict[str, object]) -> dict[str, object]:

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-import orjson
-
+from yteso.fhir import json_codec
 from yteso.fhir.types import Json
 
 
@@ -31,7 +30,7 @@ class StoredVersion:
     method: str = "PUT"  # POST | PUT | DELETE | PATCH: how this version was made (history)
 
     def resource(self) -> Json:
-        data: Json = orjson.loads(self.body)
+        data: Json = json_codec.loads(self.body)
         return data
 
 

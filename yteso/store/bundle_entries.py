@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import orjson
 
+from yteso.fhir import json_codec
 from yteso.fhir.errors import Issue
 from yteso.fhir.types import Json
 from yteso.store.resource_ids import new_resource_id
@@ -37,7 +38,7 @@ def ndjson_resources(lines: list[bytes], first_line: int) -> list[SourcedResourc
             continue
         line = first_line + offset
         try:
-            resource = orjson.loads(raw)
+            resource = json_codec.loads(raw)
         except orjson.JSONDecodeError as exc:
             found.append(SourcedResource(line, None, None, problem=_bad_json(exc)))
             continue
@@ -48,7 +49,7 @@ def ndjson_resources(lines: list[bytes], first_line: int) -> list[SourcedResourc
 def json_file_resources(content: bytes) -> list[SourcedResource]:
     """A Bundle's entries, or the single resource a ``.json`` file holds."""
     try:
-        document = orjson.loads(content)
+        document = json_codec.loads(content)
     except orjson.JSONDecodeError as exc:
         return [SourcedResource(None, None, None, problem=_bad_json(exc))]
     if not isinstance(document, dict) or document.get("resourceType") != "Bundle":

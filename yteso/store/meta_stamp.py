@@ -9,8 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-import orjson
-
+from yteso.fhir import json_codec
 from yteso.fhir.errors import Invalid
 from yteso.fhir.types import Json
 from yteso.store.instants import format_instant
@@ -37,7 +36,7 @@ _CONTROL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u00[01][0-9a-fA-F]")
 def stamped_body(resource: Json, resource_id: str, version: int, last_updated: datetime) -> bytes:
     """The JSON to store; :class:`Invalid` when a string holds a control character, which FHIR
     forbids (https://hl7.org/fhir/R4/datatypes.html#string) and PostgreSQL's JSONB rejects."""
-    body = orjson.dumps(stamped(resource, resource_id, version, last_updated))
+    body = json_codec.dumps(stamped(resource, resource_id, version, last_updated))
     if b"\\u00" in body and _CONTROL_ESCAPE.search(body):
         raise Invalid(
             "strings must not contain control characters (below U+0020 except tab, CR, LF)",
@@ -48,6 +47,6 @@ def stamped_body(resource: Json, resource_id: str, version: int, last_updated: d
 
 def restamp_version(body: bytes, version: int) -> bytes:
     """The same stored JSON with another ``meta.versionId`` (bulk loads guess version 1)."""
-    resource = orjson.loads(body)
+    resource = json_codec.loads(body)
     resource["meta"]["versionId"] = str(version)
-    return orjson.dumps(resource)
+    return json_codec.dumps(resource)

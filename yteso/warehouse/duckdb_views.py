@@ -77,23 +77,20 @@ def run_duckdb(
     (data that does not fit the R4 types falls back to SQL over JSON text)."""
     connection = connection or duckdb.connect()
     relation = f"(SELECT t.resource FROM {source_relation(connection, source, view.resource)})"
-    plans = [compile_view(view, "duckdb", relation)]
     if typed:
         try:
-            plans.insert(
-                0, compile_typed_view(view, ndjson_sources(source, view.resource), relation)
-            )
-        except NotCompilable:
-            pass
-    for plan in plans:
-        try:
-            records = connection.execute(plan.sql).fetchall()
-        except duckdb.Error as error:
-            if plan is plans[-1]:
-                raise Invalid(f"the view failed on DuckDB: {error}") from error
-            continue
-        return list(_rows(plan, records))
-    raise AssertionError("unreachable: the last plan returns or raises")
+            plan = compile_typed_view(view, ndjson_sources(source, view.resource), relation)
+            return _execute(connection, plan)
+        except (NotCompilable, duckdb.Error):
+            pass  # outside the typed subset, or data that does not fit the R4 types
+    try:
+        return _execute(connection, compile_view(view, "duckdb", relation))
+    except duckdb.Error as error:
+        raise Invalid(f"the view failed on DuckDB: {error}") from error
+
+
+def _execute(connection: duckdb.DuckDBPyConnection, plan: CompiledView) -> list[Json]:
+    return list(_rows(plan, connection.execute(plan.sql).fetchall()))
 
 
 def compile_for_duckdb(

@@ -8,7 +8,6 @@ resource is written like any update, so it is validated; a patch that cannot app
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,6 +28,7 @@ from yteso.fhir.errors import (
     UnsupportedMediaType,
 )
 from yteso.fhir.types import Json
+from yteso.fhirpath.patch import apply_fhirpath_patch
 from yteso.store.base import StoredVersion
 
 
@@ -49,14 +49,6 @@ def _json_patch(resource: Json, operations: Any) -> Json:
 def _fhirpath_patch(resource: Json, parameters: Any) -> Json:
     if not isinstance(parameters, dict) or parameters.get("resourceType") != "Parameters":
         raise Invalid("A FHIRPath Patch body is a Parameters resource")
-    try:
-        # Looked up by name: the FHIRPath Patch module lands separately (until then, 415).
-        module = importlib.import_module("yteso.fhirpath.patch")
-    except ImportError as exc:
-        raise UnsupportedMediaType(
-            "FHIRPath Patch is not available yet; use application/json-patch+json"
-        ) from exc
-    apply_fhirpath_patch = module.apply_fhirpath_patch
     try:
         patched = apply_fhirpath_patch(resource, parameters)
     except FhirError:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import orjson
 
+from yteso.fhir import json_codec
 from yteso.fhir.errors import Issue
 from yteso.fhir.types import Json
 from yteso.fhir.validation.extensions import current_options
@@ -49,7 +50,7 @@ def validate_json_bytes(
     A leading UTF-8 byte order mark is ignored (RFC 8259 allows parsers to do so).
     """
     try:
-        parsed = orjson.loads(data.removeprefix(b"\xef\xbb\xbf"))  # a UTF-8 BOM is tolerated
+        parsed = json_codec.loads(data.removeprefix(b"\xef\xbb\xbf"))  # a UTF-8 BOM is tolerated
     except orjson.JSONDecodeError as exc:
         return None, [Issue("fatal", "structure", f"malformed JSON: {exc}")]
     if type(parsed) is not dict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from decimal import Decimal
 
 from yteso.fhir.definitions import type_definition
 
@@ -42,7 +43,7 @@ _XHTML_IMAGE = re.compile(r"<img\b", re.IGNORECASE)
 def _describe(value: object) -> str:
     if isinstance(value, bool):
         return "a boolean"
-    if isinstance(value, int | float):
+    if isinstance(value, int | float | Decimal):
         return "a number"
     if isinstance(value, str):
         return "a string"
@@ -123,9 +124,13 @@ def _number_check(type_name: str) -> PrimitiveCheck:
             if integral and not minimum <= value <= INTEGER_MAX:
                 return ("value", f"{type_name} value {value} is out of range")
             return None
-        if type(value) is float and not integral:
-            return None
-        found = "a decimal number" if type(value) is float else _describe(value)
+        if type(value) is float or type(value) is Decimal:
+            # Decimal: json_codec keeps precision a float would lose (1.50, 30 digits)
+            if not integral:
+                return None
+            found = "a decimal number"
+        else:
+            found = _describe(value)
         kind = "integer" if integral else "number"
         return ("structure", f"expected a JSON {kind} for {type_name}, found {found}")
 

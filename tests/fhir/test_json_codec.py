@@ -1,0 +1,82 @@
+"""Numbers survive a parse/serialise round trip byte for byte (FHIR decimal precision)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from yteso.fhir import json_codec
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'{"v":1.50}',
+        b'{"v":1.5}',
+        b'{"v":0.10000000000000000555}',
+        b'{"v":12345678901234567890.123456789}',
+        b'{"v":123456789012345678901234567890}',
+        b'{"v":-0.0}',
+        b'{"v":1E+5}',
+        b'{"v":[1.0,2.00,3]}',
+        b'{"v":9223372036854775807}',
+        b'{"v":18446744073709551615}',
+        b'{"s":"1.50 is text","v":2}',
+        b'{"v":["a",1.50]}',
+        b"[1.50]",
+        b"1.50",
+        b'"x:1.50"',
+    ],
+)
+def test_round_trip_keeps_every_number(text: bytes) -> None:
+    assert json_codec.dumps(json_codec.loads(text)) == text
+
+
+def test_precise_numbers_become_decimal_and_plain_ones_stay_float() -> None:
+    assert json_codec.loads(b'{"v":1.50}')["v"] == Decimal("1.50")
+    assert type(json_codec.loads(b'{"v":1.5}')["v"]) is float
+    assert (
+        json_codec.loads(b'{"v":123456789012345678901234567890}')["v"]
+        == 10**29 + 23456789012345678901234567890
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [b'{ "v" :\n 1.50 }', b'{"v": [ "a" ,\t1.50 ]}', b"[ 1.50 ]", b" 1.50 "],
+)
+def test_whitespace_before_a_number_does_not_hide_it(text: bytes) -> None:
+    assert _holds_decimal(json_codec.loads(text))
+
+
+def _holds_decimal(value: object) -> bool:
+    if isinstance(value, dict):
+        return any(_holds_decimal(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_holds_decimal(item) for item in value)
+    return isinstance(value, Decimal)
+
+
+def test_digits_inside_strings_keep_the_fast_path() -> None:
+    # "00.000" inside an instant once sent every such resource to the slow parser.
+    parsed = json_codec.loads(b'{"issued":"2025-01-01T10:00:00.000+07:00","v":116.3}')
+    assert type(parsed["v"]) is float
+
+
+def test_malformed_json_still_raises() -> None:
+    with pytest.raises(ValueError):
+        json_codec.loads(b'{"v":1.50')
+
+
+def test_non_finite_decimal_is_refused() -> None:
+    with pytest.raises(TypeError):
+        json_codec.dumps({"v": Decimal("NaN")})
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=None))
+def test_any_decimal_text_round_trips(value: Decimal) -> None:
+    text = b'{"v":' + str(value).encode() + b"}"
+    assert json_codec.dumps(json_codec.loads(text)) == text
