@@ -320,3 +320,25 @@ def test_counts_do_not_disclose_hidden_resources(api: Secured, url: str) -> None
     assert status == 200 and bundle.get("total") in (None, 2)
     system_status, everything = api.get(url, api.token("system/*.rs"))
     assert system_status == 200 and everything.get("total", 3) == 3
+
+
+def test_patch_cannot_move_a_resource_out_of_reach(api: Secured) -> None:
+    token = api.token("patient/Observation.rus", patient="alice")
+    move = [{"op": "replace", "path": "/subject/reference", "value": "Patient/bob"}]
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json-patch+json"}
+    response = api.client.patch("/fhir/Observation/alice-lab", json=move, headers=headers)
+    assert response.status_code == 404
+    still = api.get("/fhir/Observation/alice-lab", api.token("system/*.rs"))[1]
+    assert still["subject"] == {"reference": "Patient/alice"}  # rolled back
+
+
+@pytest.mark.parametrize(
+    ("method", "criteria"), [("DELETE", "_id=bob-bp"), ("DELETE", "_lastUpdated=gt2000-01-01")]
+)
+def test_conditional_writes_cannot_reach_another_patient(
+    api: Secured, method: str, criteria: str
+) -> None:
+    token = api.token("patient/Observation.cruds", patient="alice")
+    status = api.send(method, f"/fhir/Observation?{criteria}", token, None)
+    assert status in (403, 404, 412)
+    assert api.get("/fhir/Observation/bob-bp", api.token("system/*.rs"))[0] == 200

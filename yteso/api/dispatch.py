@@ -47,6 +47,10 @@ INTERACTIONS: dict[tuple[str, str], OperationHandler] = {
 }
 
 
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+WRITES_AT = frozenset({"type", "instance"})
+
+
 def level(request: FhirRequest) -> str:
     if request.operation == "metadata":
         return "metadata"
@@ -79,8 +83,16 @@ def dispatch(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
         return _unguarded(ctx, request)
     try:
         request = guard.before(ctx, request)
-        response = _unguarded(ctx, request)
-        guard.after(ctx, request, response)
+        if request.method in WRITE_METHODS and ctx.session is None and level(request) in WRITES_AT:
+            # One session around the write and the check of what it wrote: a refusal after
+            # the fact (a PATCH moving a resource out of reach) rolls the write back.
+            with ctx.store.session() as session:
+                inner = ctx.in_session(session)
+                response = _unguarded(inner, request)
+                guard.after(inner, request, response)
+        else:
+            response = _unguarded(ctx, request)
+            guard.after(ctx, request, response)
     except FhirError as error:
         guard.record(ctx, request, error.status)
         raise

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from urllib.parse import urlencode
 
 from yteso.api.access import RequestGuard
+from yteso.api.conditional import conditional_query
 from yteso.api.dispatch import level
 from yteso.api.exchange import ApiContext, FhirRequest, FhirResponse
 from yteso.api.patient_records import StorePatientRecords
@@ -44,6 +46,7 @@ INTERACTION_OF = {
     ("metadata", "GET"): "capabilities",
 }
 
+MAX_CONDITIONAL_TARGETS = 100
 PERMISSION_OF = {
     ("type", "GET"): "s",
     ("search", "GET"): "s",
@@ -112,9 +115,27 @@ class SmartGuard:
             self._check_current(ctx, resource_type, request.id, permission)
         if isinstance(request.body, dict) and request.method in ("POST", "PUT"):
             self._require_resource(request.body, permission)
+        if kind == "type" and request.method in ("PUT", "PATCH", "DELETE"):
+            self._check_conditional_targets(ctx, request, resource_type, permission)
         if kind in ("type", "search"):
             return self._narrowed(request, resource_type, permission)
         return request
+
+    def _check_conditional_targets(
+        self, ctx: ApiContext, request: FhirRequest, resource_type: str, permission: str
+    ) -> None:
+        """A conditional update/patch/delete may only touch resources the caller reaches; a
+        restricted caller's criteria may match at most MAX_CONDITIONAL_TARGETS resources."""
+        if self.access.unrestricted(resource_type, permission) or not request.params:
+            return
+        query = conditional_query(ctx, resource_type, urlencode(request.params))
+        query = replace(query, count=MAX_CONDITIONAL_TARGETS + 1)
+        search = ctx.session.search if ctx.session is not None else ctx.store.search
+        matches = [m for m in search(resource_type, query).matches if not m.deleted]
+        if len(matches) > MAX_CONDITIONAL_TARGETS:
+            raise Forbidden(f"Criteria too broad for a restricted token ({len(matches)}+ matches)")
+        if not all(self.visible(m, permission) for m in matches):
+            raise NotFound(f"No {resource_type} you may change matches these criteria")
 
     def _system_level(self, request: FhirRequest) -> FhirRequest:
         if not any("s" in s.permissions for s in self.principal.scopes.resource_scopes):
