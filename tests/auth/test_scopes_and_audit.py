@@ -151,3 +151,11 @@ def test_audit_events_carry_no_token(tmp_path: Path) -> None:
     event = _event(1)
     text = orjson.dumps(event).decode()
     assert event["resourceType"] == "AuditEvent" and "Bearer" not in text and "eyJ" not in text
+
+
+def test_a_rotation_by_another_process_is_seen_without_restart(tmp_path: Path) -> None:
+    server = KeyRing(tmp_path)
+    operator = KeyRing(tmp_path)  # e.g. `yteso auth rotate-keys` in another process
+    kid = operator.rotate()
+    assert server.current.kid == kid
+    assert len(server.public_jwks()["keys"]) == 2
