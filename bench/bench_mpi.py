@@ -34,7 +34,7 @@ from pathlib import Path
 import orjson
 
 from yteso.fhir.types import Json
-from yteso.mpi import LinkSettings, MatchIndex, Thresholds, link_population
+from yteso.mpi import LinkResult, LinkSettings, MatchIndex, Thresholds, link_population
 from yteso.mpi.normalize import PatientFeatures, patient_features
 from yteso.synth.generator import build_population
 
@@ -98,6 +98,21 @@ def without_cccd(features: PatientFeatures, share: float) -> PatientFeatures:
     if zlib.crc32(features.id.encode()) < share * (1 << 32):
         return replace(features, cccd=None)
     return features
+
+
+def threshold_sweep(
+    features: list[PatientFeatures], result: LinkResult, truth: set[Pair]
+) -> dict[str, dict[str, float]]:
+    """Quality at other auto-link thresholds, re-clustering the pairs this run scored (every
+    model pair at or above the review threshold is in ``links`` or ``reviews``)."""
+    from yteso.mpi.linking import _cluster
+
+    scored = [pair for pair in result.links if pair.rule == "model"] + result.reviews
+    sweep = {}
+    for auto_link in (0.99, 0.995, 0.999, 0.9999):
+        clustered = _cluster(features, scored, Thresholds(auto_link, 0.9), result.model)
+        sweep[str(auto_link)] = quality(clustered.linked_pairs(), truth)
+    return sweep
 
 
 def exact_baseline(features: list[PatientFeatures]) -> set[Pair]:
@@ -227,7 +242,9 @@ def run(people: int, args: argparse.Namespace) -> dict[str, object]:
                 for rule in ("cccd", "model")
             },
         }
+        report["auto_link_sweep"] = threshold_sweep(features, result, truth_pairs)
         print(json.dumps(report["yteso"], indent=1), file=sys.stderr)
+        print(json.dumps(report["auto_link_sweep"], indent=1), file=sys.stderr)
         report["latency"] = latency(features, truth, model_path, args.queries)
         print(json.dumps(report["latency"], indent=1), file=sys.stderr)
         if args.save_model:

@@ -98,7 +98,7 @@ class _Comparing(invariants._Checker):
         rules: tuple[invariants.Rule, ...],
         node: Node,
         env: Environment,
-        location: str,
+        location: invariants.Location,
     ) -> None:
         for rule in rules:
             verdict = rule.shortcut(node.data) if rule.shortcut is not None else None

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import replace
 
 import pytest
 
-from yteso.mpi.comparisons import COMPARISONS, levenshtein
+from yteso.mpi.comparisons import COMPARISONS, edits_within, levenshtein
 from yteso.mpi.model import MAX_LEVEL_WEIGHT, MatchModel, bounded, new_linker
 
 
@@ -22,6 +23,29 @@ from yteso.mpi.model import MAX_LEVEL_WEIGHT, MatchModel, bounded, new_linker
 )
 def test_levenshtein(left, right, distance):
     assert levenshtein(left, right) == distance == levenshtein(right, left)
+
+
+def test_edits_within_agrees_with_levenshtein_up_to_the_limit():
+    rng = random.Random(3)
+    words = ["nguyen thi dao", "tran van an", "le anh", "a", "", "pham quynh huong"]
+    pairs = [(a, b) for a in words for b in words]
+    for _ in range(3000):
+        word = rng.choice(words)
+        mutated = list(word)
+        for _ in range(rng.randrange(4)):
+            at = rng.randrange(len(mutated) + 1)
+            choice = rng.randrange(3)
+            if choice == 0:
+                mutated.insert(at, rng.choice("anhx "))
+            elif mutated and at < len(mutated):
+                if choice == 1:
+                    del mutated[at]
+                else:
+                    mutated[at] = rng.choice("anhx ")
+        pairs.append((word, "".join(mutated)))
+    for left, right in pairs:
+        for limit in (1, 2):
+            assert edits_within(left, right, limit) == min(levenshtein(left, right), limit + 1)
 
 
 def test_python_scorer_agrees_with_splink(population):

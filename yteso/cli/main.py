@@ -137,7 +137,7 @@ def view_run(
     format: Annotated[
         str | None, typer.Option(help="csv, ndjson or parquet (default: from --out's suffix).")
     ] = None,
-    engine: Annotated[str | None, typer.Option(help="duckdb, postgres or python.")] = None,
+    engine: Annotated[str | None, typer.Option(help="duckdb, postgres, python or spark.")] = None,
 ) -> None:
     """Materialise a view into a CSV, NDJSON or Parquet file."""
     from yteso.warehouse import run_view_to_file

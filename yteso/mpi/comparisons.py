@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from yteso.mpi.normalize import PatientFeatures
 
@@ -28,10 +29,39 @@ def levenshtein(left: str, right: str) -> int:
     return previous[-1]
 
 
+NAME_EDIT_LIMIT = 2
+
+
+@lru_cache(maxsize=4096)
+def edits_within(left: str, right: str, limit: int = NAME_EDIT_LIMIT) -> int:
+    """``levenshtein(left, right)`` when it is at most ``limit``, else ``limit + 1``.
+
+    Only a band of ``limit`` cells either side of the diagonal can stay within the limit, and a
+    row whose cells all exceed it ends the search: a few dozen steps instead of len², which
+    keeps real-time matching under its latency budget. Cached: the name levels of one pair ask
+    twice.
+    """
+    if abs(len(left) - len(right)) > limit:
+        return limit + 1
+    if left == right:
+        return 0
+    beyond = limit + 1
+    previous = [min(j, beyond) for j in range(len(right) + 1)]
+    for i, a in enumerate(left, 1):
+        low, high = max(1, i - limit), min(len(right), i + limit)
+        current = [min(i, beyond)] + [beyond] * len(right)
+        for j in range(low, high + 1):
+            substitute = previous[j - 1] + (a != right[j - 1])
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, substitute, beyond)
+        if min(current[low - 1 : high + 1]) > limit:
+            return beyond
+        previous = current
+    return previous[-1]
+
+
 def _edits_at_most(limit: int) -> Callable[[PatientFeatures, PatientFeatures], bool]:
     def within(left: PatientFeatures, right: PatientFeatures) -> bool:
-        a, b = left.name or "", right.name or ""
-        return abs(len(a) - len(b)) <= limit and levenshtein(a, b) <= limit
+        return edits_within(left.name or "", right.name or "") <= limit
 
     return within
 

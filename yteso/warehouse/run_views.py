@@ -24,7 +24,7 @@ from yteso.warehouse.python_views import PythonViewRunner
 from yteso.warehouse.view_definition import View, read_view
 from yteso.warehouse.view_sql import compile_view
 
-ENGINES = ("duckdb", "postgres", "python")
+ENGINES = ("duckdb", "postgres", "python", "spark")
 
 
 def is_postgres(source: Any) -> bool:
@@ -46,13 +46,23 @@ def run_view(view: Json, source: Any, *, engine: str | None = None) -> list[Json
 
     ``source``: an iterable of resources (JSON), an NDJSON file or folder, a Parquet file or
     folder, or a PostgreSQL URL/connection (the live store). ``engine``: ``duckdb``,
-    ``postgres`` or ``python``; by default PostgreSQL for a PostgreSQL source, else DuckDB.
+    ``postgres``, ``python`` or ``spark`` (local mode; resources or NDJSON); by default
+    PostgreSQL for a PostgreSQL source, else DuckDB.
     Raises :class:`yteso.fhir.errors.Invalid` for a bad view or one that fails on the data.
     """
     checked = read_view(view)
     chosen = engine or ("postgres" if is_postgres(source) else "duckdb")
     if chosen not in ENGINES:
         raise ValueError(f"unknown engine {chosen}; one of {', '.join(ENGINES)}")
+    if chosen == "spark":
+        from yteso.warehouse.spark_views import compile_spark_view, local_spark, run_spark
+
+        try:
+            compile_spark_view(checked)
+        except NotCompilable:
+            chosen = "python"
+        else:
+            return run_spark(checked, source, local_spark())
     if chosen != "python" and not sql_compiles(checked, chosen):
         chosen = "python"
     if chosen == "postgres":

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from yteso.fhir import definitions
+from yteso.fhir.errors import Invalid
 from yteso.fhirpath import model, nodes
 from yteso.fhirpath.sql import NotCompilable, is_boolean_tree, literal_value
 from yteso.warehouse.view_definition import ROW_INDEX
@@ -29,6 +30,8 @@ PRIMITIVE_SQL = {
     "decimal": "DOUBLE",
 }
 _PLAIN = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?")
+ARITHMETIC = frozenset({"+", "-", "*", "/"})
+NUMERIC_TYPES = frozenset({"decimal", "integer", "positiveInt", "unsignedInt", "integer64"})
 COMPARISON_SQL = {"=": "=", "!=": "<>", "<": "<", ">": ">", "<=": "<=", ">=": ">="}
 
 
@@ -48,7 +51,7 @@ class Shape:
         if model.is_primitive(self.type):
             return PRIMITIVE_SQL.get(self.type, "VARCHAR")
         if not self.children:
-            raise NotCompilable(f"a whole {self.type} is not a typed column")
+            return "JSON"  # only tested for presence (``name.exists()``): kept as JSON text
         fields = ", ".join(
             f'"{key}" {shape.sql_type()}{"[]" if many else ""}'
             for key, (shape, many) in sorted(self.children.items())
@@ -111,10 +114,26 @@ class TypedPathCompiler:
             return Value(f"({source.sql})[{index + 1}]", source.shape, False)
         if is_boolean_tree(node):
             return Value(self.boolean(node, focus), Shape("boolean"), False)
+        if isinstance(node, nodes.Binary) and node.operator in ARITHMETIC:
+            return self.arithmetic(node, focus)
         literal = self.literal(node)
         if literal is not None:
             return self.constant(literal)
         raise NotCompilable(f"{type(node).__name__} is outside the typed subset")
+
+    def arithmetic(self, node: nodes.Binary, focus: Value) -> Value:
+        """``a + b`` on numbers (empty when a side is empty, or for ``x / 0``)."""
+        sides = []
+        for side in (node.left, node.right):
+            literal = self.literal(side)
+            value = self.constant(literal) if literal is not None else self.value(side, focus)
+            if value.shape.type not in NUMERIC_TYPES:
+                raise NotCompilable("arithmetic in SQL is on numbers only")
+            sides.append(self.scalar_of(value))
+        left, right = sides
+        if node.operator == "/":
+            right = f"nullif({right}, 0)"
+        return Value(f"({left} {node.operator} {right})", Shape("decimal"), False)
 
     def constant(self, literal: object) -> Value:
         if isinstance(literal, bool):
@@ -255,19 +274,48 @@ class TypedPathCompiler:
         if isinstance(node, nodes.FunctionCall) and node.name == "not" and node.source:
             return f"(NOT {self.boolean(node.source, focus)})"
         if isinstance(node, nodes.FunctionCall) and node.name in ("exists", "empty"):
+            inner = node.source
+            if (
+                not node.arguments
+                and isinstance(inner, nodes.FunctionCall)
+                and (inner.name == "where" and len(inner.arguments) == 1)
+            ):  # x.where(c).exists() is x.exists(c)
+                node = nodes.FunctionCall(inner.source, node.name, inner.arguments)
+            choice = self.choice_presence(node, focus)
+            if choice is not None:
+                return choice
             source = self.value(node.source, focus) if node.source is not None else focus
+            if node.arguments and source.shape is self.root:  # the resource itself is there
+                test = f"coalesce({self.boolean(node.arguments[0], source)}, FALSE)"
+                return test if node.name == "exists" else f"(NOT {test})"
             if node.arguments:
                 source = self.where(source, node.arguments[0])
             present = (
-                f"(coalesce(len({source.sql}), 0) > 0)"
+                f"(coalesce(array_length({source.sql}), 0) > 0)"
                 if source.many
                 else f"({source.sql} IS NOT NULL)"
             )
             return present if node.name == "exists" else f"(NOT {present})"
         value = self.value(node, focus)
         if value.shape.type != "boolean":
-            raise NotCompilable("a test that is not boolean")
+            raise Invalid(f"{value.shape.type} values where a boolean test is needed")
         return self.scalar_of(value)
+
+    def choice_presence(self, node: nodes.FunctionCall, focus: Value) -> str | None:
+        """``deceased.exists()``: whether any ``deceased[x]`` key is there (else None)."""
+        origin = node.source
+        if node.arguments or not isinstance(origin, nodes.Member | nodes.Identifier):
+            return None
+        parent = self.value(origin.source, focus) if isinstance(origin, nodes.Member) else focus
+        found = model.child(parent.shape.type, origin.name)
+        if found is None or found.type is not None or parent.many:
+            return None
+        tests = []
+        for suffix, type_name in found.choices.items():
+            value = self.member(parent, origin.name + suffix, (type_name, origin.name + "[x]"))
+            tests.append(f"({value.sql} IS NOT NULL)")  # complex ones are read as JSON text
+        present = "(" + " OR ".join(tests) + ")"
+        return present if node.name == "exists" else f"(NOT {present})"
 
     def scalar(self, node: nodes.Expression, focus: Value) -> str:
         literal = self.literal(node)

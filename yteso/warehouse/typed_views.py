@@ -109,7 +109,7 @@ class TypedViewSqlCompiler(ViewSqlCompiler):
             return f"{found.sql} AS {name}"
         message = _literal(f"column {column.name} has several values")
         return (
-            f"CASE WHEN len({found.sql}) > 1 THEN error({message}) "
+            f"CASE WHEN array_length({found.sql}) > 1 THEN error({message}) "
             f"ELSE ({found.sql})[1] END AS {name}"
         )
 
