@@ -36,3 +36,19 @@ def test_audit_verify_reports_tampering(tmp_path: Path, monkeypatch: pytest.Monk
     log.path.write_text(log.path.read_text().replace('"n":1', '"n":7'))
     tampered = runner.invoke(app, ["audit", "verify"])
     assert tampered.exit_code == 1 and "record 1" in tampered.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--db", "postgresql://postgres@127.0.0.1:5432/yteso_test"],
+        ["--host", "0.0.0.0"],  # open mode must refuse a public host
+    ],
+)
+def test_insecure_mode_is_refused_off_loopback_or_off_sqlite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    monkeypatch.setenv("YTESO_HOME", str(tmp_path))
+    result = CliRunner().invoke(app, ["serve", "--insecure-no-auth", *args])
+    assert result.exit_code == 2
+    assert "--insecure-no-auth needs" in result.output
