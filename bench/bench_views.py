@@ -1,7 +1,8 @@
 """SQL-on-FHIR view speed: rows/s per engine against hand-written DuckDB SQL, in one run.
 
     .venv/bin/python bench/bench_views.py [--people 42750] [--seed 1] [--repeat 3]
-        [--postgres postgresql://postgres@127.0.0.1:5432/yteso_test] [--python-limit 20000]
+        [--postgres postgresql://postgres@127.0.0.1:5432/yteso_test] [--spark]
+        [--python-limit 20000]
 
 About 23.7 resources per synthetic person: 42,750 people give ~1,000,000 resources (generated
 once by ``yteso.synth`` into ``bench/out/views/``, git-ignored). Two shipped views are
@@ -14,7 +15,10 @@ unit, subject, effective time).
 - ``hand-written``: DuckDB SQL with typed ``read_ndjson`` extracting the same columns (the
   practical limit), same DuckDB connection and files; the two tables are checked identical;
 - ``postgres`` (with ``--postgres``): the view on the live store, after loading the two types
-  through ``yteso.store.load_paths`` into a fresh schema (load time not counted);
+  through ``yteso.store.load_paths`` into schema ``bench_views_<people>_<seed>`` (kept for
+  reruns; load time not counted);
+- ``spark`` (with ``--spark``): the view compiled to Spark SQL in local mode (2 cores), read
+  with the view's typed schema and written to the ``noop`` sink (wall time includes the read);
 - ``python``: the FHIRPath evaluator over the first ``--python-limit`` resources.
 Times are the best of ``--repeat`` runs (wall clock); ratio = our time / hand-written time.
 """
@@ -23,10 +27,10 @@ from __future__ import annotations
 
 import argparse
 import time
-import uuid
 from collections.abc import Callable
 from itertools import islice
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import duckdb
@@ -81,21 +85,43 @@ def materialise(connection: duckdb.DuckDBPyConnection, table: str, sql: str) -> 
     return int(count[0]) if count else 0
 
 
-def postgres_url(base: str, folder: Path) -> str:
+def postgres_url(base: str, folder: Path, schema: str) -> str:
+    """A store holding the Patient and Observation files (loaded once, kept for reruns)."""
     import psycopg
 
     from yteso.store import load_paths, open_store
 
-    schema = "bench_views_" + uuid.uuid4().hex[:8]
-    with psycopg.connect(base, autocommit=True) as connection:
-        connection.execute(f'CREATE SCHEMA "{schema}"')
     url = base + "?options=" + quote(f"-csearch_path={schema}")
+    with psycopg.connect(base, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        loaded = connection.execute(
+            "SELECT 1 FROM pg_tables WHERE schemaname = %s AND tablename = 'resource_current'",
+            (schema,),
+        ).fetchone()
+    if loaded:
+        print(f"postgres: reusing the store in schema {schema} (drop it to reload)")
+        return url
     store = open_store(url)
     started = time.perf_counter()
     report = load_paths(store, [folder / "Patient.ndjson", folder / "Observation.ndjson"])
     print(f"postgres: loaded {report.loaded:,} resources in {time.perf_counter() - started:.0f} s")
     store.close()
     return url
+
+
+def spark_seconds(spark: Any, view: dict[str, Any], folder: Path) -> tuple[float, int]:
+    """Spark local mode: the compiled view written to the ``noop`` sink (everything computed)."""
+    from yteso.warehouse.spark_views import compile_spark_view
+
+    checked = read_view(view)
+    sql, schema = compile_spark_view(checked)
+    path = str(folder / f"{checked.resource}.ndjson")
+    frame = spark.read.schema(schema).json(path)
+    frame.where(frame.resourceType == checked.resource).createOrReplaceTempView("resources")
+    started = time.perf_counter()
+    spark.sql(sql).write.format("noop").mode("overwrite").save()
+    seconds = time.perf_counter() - started
+    return seconds, spark.sql(sql).count()
 
 
 def line(name: str, engine: str, seconds: float, rows: int, baseline: float | None) -> None:
@@ -111,14 +137,22 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--postgres", default=None)
     parser.add_argument("--python-limit", type=int, default=20_000)
+    parser.add_argument("--spark", action="store_true", help="also Spark local mode")
     args = parser.parse_args()
     folder = population(args.people, args.seed)
     total = sum(1 for path in folder.glob("*.ndjson") for _ in path.open("rb"))
     print(f"{total:,} resources in {folder}")
-    pg = postgres_url(args.postgres, folder) if args.postgres else None
+    schema = f"bench_views_{args.people}_{args.seed}"
+    pg = postgres_url(args.postgres, folder, schema) if args.postgres else None
+    spark = None
+    if args.spark:
+        from yteso.warehouse.spark_views import local_spark
+
+        spark = local_spark()
+        spark.sparkContext.setLogLevel("ERROR")
     connection = duckdb.connect()
     for name in HAND_WRITTEN:
-        bench_view(name, folder, connection, pg, args)
+        bench_view(name, folder, connection, pg, spark, args)
 
 
 def bench_view(
@@ -126,6 +160,7 @@ def bench_view(
     folder: Path,
     connection: duckdb.DuckDBPyConnection,
     pg: str | None,
+    spark: Any,
     args: argparse.Namespace,
 ) -> None:
     view = standard_view(name)
@@ -146,6 +181,10 @@ def bench_view(
     if pg is not None:
         pg_time, pg_rows = best(args.repeat, lambda: len(run_view(view, pg)))
         line(name, "postgres", pg_time, pg_rows, base_time)
+    if spark is not None:
+        spark_seconds(spark, view, folder)  # warm-up: JVM code paths, file listing
+        spark_time, spark_rows = best(args.repeat, lambda: spark_seconds(spark, view, folder)[1])
+        line(name, "spark local[2]", spark_time, spark_rows, base_time)
     sample = list(islice(read_resources(folder, TYPES[name]), args.python_limit))
     runner = PythonViewRunner(checked)
     py_time, py_rows = best(1, lambda: sum(1 for _ in runner.rows(sample)))

@@ -23,54 +23,25 @@ SUITE = SHARED / "suites" / "sql-on-fhir-v2" / "tests"
 STORE_SCHEMA = REPO / "yteso" / "store" / "postgres" / "migrations" / "0001_resources.sql"
 # Cases the SQL compiler does not cover; they run on the Python engine through run_view.
 BOUNDARY = "lowBoundary/highBoundary are not compiled to SQL"
-REPEAT = "repeat (recursive pre-order descent) is not compiled to SQL"
+REPEAT = "repeat (recursive pre-order descent) is not compiled to Spark SQL"
 NOT_COMPILED = {
-    **{
-        f"fn_boundary:{kind} {side}Boundary": BOUNDARY
-        for kind in ("decimal", "datetime", "date", "time")
-        for side in ("low", "high")
-    },
-    **{
-        f"repeat:{title}": REPEAT
-        for title in (
-            "basic",
-            "item and answer.item",
-            "empty expression",
-            "empty child expression",
-            "combined with forEach",
-            "combined with forEachOrNull",
-            "combined with unionAll",
-        )
-    },
-    "row_index:%rowIndex with repeat": REPEAT,
+    f"fn_boundary:{kind} {side}Boundary": BOUNDARY
+    for kind in ("decimal", "datetime", "date", "time")
+    for side in ("low", "high")
 }
-UNION = "unionAll is not compiled to Spark SQL (one flat query of LATERAL VIEWs)"
-TYPED = "outside the typed subset, and Spark has no JSON-text path"
+REPEATS = (
+    "basic",
+    "item and answer.item",
+    "empty expression",
+    "empty child expression",
+    "combined with forEach",
+    "combined with forEachOrNull",
+    "combined with unionAll",
+)
 SPARK_NOT_COMPILED = {
     **NOT_COMPILED,
-    **{
-        case: UNION
-        for case in (
-            "basic:column ordering",
-            "constant:constant in unionAll",
-            "foreach:forEachOrNull & unionAll on the same level",
-            "foreach:forEach & unionAll on the same level",
-            "foreach:forEach & unionAll & column & select on the same level",
-            "foreach:forEachOrNull & unionAll & column & select on the same level",
-            "repeat:combined with unionAll",
-            "row_index:%rowIndex with unionAll",
-            "row_index:%rowIndex in unionAll without forEach",
-            "row_index:%rowIndex in unionAll inside forEach",
-            "union:basic",
-            "union:unionAll + column",
-            "union:duplicates",
-            "union:empty results",
-            "union:empty with forEachOrNull",
-            "union:forEachOrNull and forEach",
-            "union:nested",
-            "union:one empty operand",
-        )
-    },
+    **{f"repeat:{title}": REPEAT for title in REPEATS},
+    "row_index:%rowIndex with repeat": REPEAT,
 }
 
 

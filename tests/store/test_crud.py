@@ -10,6 +10,7 @@ import pytest
 from yteso.fhir.errors import Conflict, Gone, Invalid, NotFound, PreconditionFailed
 from yteso.store import SqlStore, open_store
 from yteso.store.instants import parse_instant
+from yteso.store.resource_ids import new_resource_id
 
 PATIENT = {
     "resourceType": "Patient",
@@ -169,6 +170,15 @@ def test_create_many_assigns_ids_in_order_in_one_session(store: SqlStore) -> Non
     for result in results:
         assert store.read("Patient", result.stored.id).body == result.stored.body
     assert store.counts() == {"Patient": 4}
+
+
+def test_create_many_takes_ids_the_caller_assigned(store: SqlStore) -> None:
+    ids = [new_resource_id(), new_resource_id()]
+    with store.session() as session:
+        results = session.create_many([PATIENT, PATIENT], ids=ids)
+    assert [r.stored.id for r in results] == ids
+    assert [store.read("Patient", id).resource()["id"] for id in ids] == ids
+    assert all(r.created and r.stored.method == "POST" for r in results)
 
 
 def test_create_many_rejects_all_with_every_issue(store: SqlStore) -> None:

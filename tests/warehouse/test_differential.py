@@ -195,7 +195,7 @@ def spark() -> Any:
     return session
 
 
-SPARK_VIEWS = sorted(set(VIEWS) - {"observation_parts"})  # unionAll: not compiled for Spark
+SPARK_VIEWS = sorted(VIEWS)
 
 
 @pytest.mark.slow

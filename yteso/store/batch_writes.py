@@ -21,15 +21,25 @@ _EXISTING_CHUNK = 5000
 
 
 def prepare_all(
-    resources: Sequence[Json], now: datetime, *, server_ids: bool = False
+    resources: Sequence[Json],
+    now: datetime,
+    *,
+    server_ids: bool = False,
+    ids: Sequence[str] | None = None,
 ) -> list[PreparedResource]:
     """Validate and stamp every resource; :class:`Invalid` with every issue of every resource
     (diagnostics prefixed by its position) when any is invalid. ``server_ids``: assign new ids
-    (a create), else keep each resource's id (assigning one only when absent)."""
+    (a create; ``ids`` gives them when the caller has), else keep each resource's id
+    (assigning one only when absent)."""
+    if ids is not None and len(ids) != len(resources):
+        raise ValueError("one id per resource")
     prepared: list[PreparedResource] = []
     problems: list[Issue] = []
     for position, resource in enumerate(resources):
-        outcome = prepare_resource(resource, now, id=new_resource_id() if server_ids else None)
+        given = ids[position] if ids is not None else None
+        outcome = prepare_resource(
+            resource, now, id=given or (new_resource_id() if server_ids else None)
+        )
         if isinstance(outcome, list):
             problems.extend(_located(issue, position) for issue in outcome)
         else:

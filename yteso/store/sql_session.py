@@ -67,11 +67,15 @@ class SqlSession:
         version = current[0] + 1 if current else 1
         return WriteResult(self._write(resource, id, version, "POST"), created=True)
 
-    def create_many(self, resources: Sequence[Json]) -> list[WriteResult]:
+    def create_many(
+        self, resources: Sequence[Json], *, ids: Sequence[str] | None = None
+    ) -> list[WriteResult]:
         """Create several resources with server ids in one batch insert (a few round trips
         instead of one per resource); all are validated first and :class:`Invalid` carries
-        every issue. The results are in the order of ``resources``."""
-        prepared = prepare_all(resources, self.clock(), server_ids=True)
+        every issue. The results are in the order of ``resources``. ``ids``: ids the caller
+        assigned with ``new_resource_id`` (a transaction's referenced entries), new by
+        construction like server ids, so no lock or existence check either."""
+        prepared = prepare_all(resources, self.clock(), server_ids=True, ids=ids)
         rows = write_batch(self.backend, self.db, prepared, all_new=True)
         return [WriteResult(_stored(row), created=True) for row in rows]
 

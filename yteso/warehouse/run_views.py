@@ -3,7 +3,7 @@
 https://sql-on-fhir.org/ig/latest/ (ViewDefinition) and DESIGN.md (Warehouse). A PostgreSQL URL
 or connection runs on PostgreSQL over the live store; resources, NDJSON and Parquet run on
 DuckDB; ``engine="python"`` runs the FHIRPath evaluator (the reference). Views the SQL compiler
-does not cover (``repeat``, boundary functions) fall back to the Python engine, said by
+does not cover (boundary functions; ``repeat`` on Spark) fall back to the Python engine, said by
 :func:`sql_compiles`.
 """
 

@@ -53,14 +53,20 @@ def _quote(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
+def _string(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 class SparkViewCompiler(TypedViewSqlCompiler):
     """One flat query over the temp view ``source`` (typed columns of one resource type)."""
+
+    def __init__(self, view: View) -> None:
+        super().__init__(view)
+        self.null_types: dict[str, Shape] = {}  # typed NULL focus of an empty forEachOrNull
 
     def select_parts(
         self, select: Select, focus: str, index: str, types: Any
     ) -> tuple[list[str], list[str]]:
-        if select.union_all:
-            raise NotCompilable("unionAll is not compiled to Spark SQL")
         self.set_row_index(index)
         parts = [self.column_sql(column, focus, types) for column in select.columns]
         joins: list[str] = []
@@ -83,7 +89,67 @@ class SparkViewCompiler(TypedViewSqlCompiler):
             parts.extend(child_parts)
             joins.extend(child_joins)
             self.set_row_index(index)
+        if select.union_all:
+            alias = f"u{next(self.aliases)}"
+            names = select.union_all[0].column_names()
+            rows = self.union_rows(select, focus, index, types)
+            joins.append(f"LATERAL VIEW inline({rows}) {alias} AS {', '.join(map(_quote, names))}")
+            parts.extend(f"{alias}.{_quote(name)}" for name in names)
+            self.set_row_index(index)
         return parts, joins
+
+    # -- unionAll: each branch as an ARRAY<STRUCT> of its rows ---------------------------------
+    def union_rows(self, select: Select, focus: str, index: str, types: Any) -> str:
+        branches = [self.rows_array(b, focus, index, types) for b in select.union_all]
+        return branches[0] if len(branches) == 1 else f"concat({', '.join(branches)})"
+
+    def rows_array(self, select: Select, focus: str, index: str, types: Any) -> str:
+        """The rows of ``select`` at ``focus`` as one array expression (for unionAll)."""
+        if select.iterate == "repeat":
+            raise NotCompilable("repeat is not compiled to SQL")
+        if select.iterate is None:
+            return self.body_array(select, focus, index, types)
+        items, item_shape = self.collection(select.paths[0].source, focus, types)
+        items = to_spark(items)
+        number = next(self.aliases)
+        item, position = f"ux{number}", f"ui{number}"
+        body = self.body_array(select, item, position, item_shape)
+        each = f"flatten(transform({items}, ({item}, {position}) -> {body}))"
+        if select.iterate == "forEach":
+            return each
+        token = f"__null_{number}__"
+        self.null_types[token] = item_shape
+        empty = self.body_array(select, f"CAST(NULL AS {token})", "0", item_shape)
+        return f"CASE WHEN coalesce(size({items}), 0) > 0 THEN {each} ELSE {empty} END"
+
+    def body_array(self, select: Select, focus: str, index: str, types: Any) -> str:
+        self.set_row_index(index)
+        factors: list[tuple[list[str], str]] = []
+        if select.columns:
+            fields = ", ".join(
+                f"{_string(column.name)}, {self.column_expression(column, focus, types)}"
+                for column in select.columns
+            )
+            factors.append(([c.name for c in select.columns], f"array(named_struct({fields}))"))
+        for child in select.selects:
+            factors.append((child.column_names(), self.rows_array(child, focus, index, types)))
+            self.set_row_index(index)
+        if select.union_all:
+            names = select.union_all[0].column_names()
+            factors.append((names, self.union_rows(select, focus, index, types)))
+        names, rows = factors[0]
+        for other_names, other in factors[1:]:
+            left, right = f"ua{next(self.aliases)}", f"ub{next(self.aliases)}"
+            fields = ", ".join(
+                [f"{_string(n)}, {left}.{_quote(n)}" for n in names]
+                + [f"{_string(n)}, {right}.{_quote(n)}" for n in other_names]
+            )
+            rows = (
+                f"flatten(transform({rows}, {left} -> "
+                f"transform({other}, {right} -> named_struct({fields}))))"
+            )
+            names = names + other_names
+        return rows
 
     def set_row_index(self, index: str) -> None:
         self.typed.row_index = f"coalesce({index}, 0)" if "." in index else index
@@ -92,21 +158,23 @@ class SparkViewCompiler(TypedViewSqlCompiler):
         return to_spark(super().path_sql(source, focus, types, boolean=boolean))
 
     def column_sql(self, column: Column, focus: str, types: Any) -> str:
+        return f"{self.column_expression(column, focus, types)} AS {_quote(column.name)}"
+
+    def column_expression(self, column: Column, focus: str, types: Any) -> str:
         found = self.value(column.path.source, focus, types)
         if not model_primitive(found.shape.type):
             raise NotCompilable("complex column values are not typed")
-        name = _quote(column.name)
         self.outputs[column.name] = OutputColumn(column.name, "value")
         value = to_spark(found.sql)
         if column.collection:
             listed = value if found.many else f"filter(array({value}), y -> y IS NOT NULL)"
-            return f"coalesce({listed}, array()) AS {name}"
+            return f"coalesce({listed}, array())"
         if not found.many:
-            return f"{value} AS {name}"
-        message = "'column " + column.name.replace("'", "") + " has several values'"
+            return value
+        message = _string(f"column {column.name} has several values")
         return (
             f"CASE WHEN size({value}) > 1 THEN raise_error({message}) "
-            f"ELSE element_at({value}, 1) END AS {name}"
+            f"ELSE element_at({value}, 1) END"
         )
 
     def relation(self, source: str) -> str:
@@ -117,12 +185,15 @@ def compile_spark_view(view: View) -> tuple[str, str]:
     """The Spark SQL of ``view`` over a temp view named ``resources`` and that view's schema."""
     compiler = SparkViewCompiler(view)
     compiled = compiler.compile("resources")
+    sql = compiled.sql
+    for token, shape in compiler.null_types.items():  # final shapes: known only now
+        sql = sql.replace(token, spark_type(shape))
     compiler.typed.root.child("resourceType", "string", False)
     schema = ", ".join(
         f"`{key}` {spark_type(shape, many)}"
         for key, (shape, many) in sorted(compiler.typed.root.children.items())
     )
-    return compiled.sql, schema
+    return sql, schema
 
 
 def run_spark(view: View, source: Any, spark: Any) -> list[Json]:

@@ -16,7 +16,7 @@ import orjson
 from yteso.fhirpath import parse
 from yteso.fhirpath.sql import NotCompilable
 from yteso.warehouse.typed_paths import Shape, TypedPathCompiler, Value
-from yteso.warehouse.view_definition import Column, View
+from yteso.warehouse.view_definition import Column, Select, View
 from yteso.warehouse.view_paths import constant_values
 from yteso.warehouse.view_sql import STRING_TYPES, CompiledView, OutputColumn, ViewSqlCompiler
 
@@ -77,6 +77,9 @@ class TypedViewSqlCompiler(ViewSqlCompiler):
     def _column_type(self, key: str, shape: Shape) -> str:
         many = self.typed.root.children[key][1]
         return shape.sql_type() + ("[]" if many else "")
+
+    def repeat_items(self, select: Select, focus: str, types: Any) -> tuple[str, Any]:
+        raise NotCompilable("repeat is not compiled on typed columns")
 
     def value(self, source: str, focus: str, shape: Shape) -> Value:
         return self.typed.value(parse(source), Value(focus, shape, False))

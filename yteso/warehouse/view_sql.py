@@ -4,9 +4,9 @@ https://sql-on-fhir.org/ig/latest/StructureDefinition-ViewDefinition.html#proces
 each select node becomes a query over its focus; nested selects and unionAll become
 ``CROSS JOIN LATERAL`` subqueries (their cross product); ``forEach`` unnests the focus
 collection with its position (``%rowIndex``), ``forEachOrNull`` keeps one null item when the
-collection is empty. Column paths are sqlglot trees from :mod:`yteso.warehouse.view_paths`;
-this module only joins the rendered pieces. ``repeat`` is not compiled (recursive descent in
-pre-order has no portable SQL form here): such views run on the Python engine.
+collection is empty, ``repeat`` iterates a recursive CTE of the nodes its paths reach,
+ordered by their position paths (pre-order). Column paths are sqlglot trees from
+:mod:`yteso.warehouse.view_paths`; this module only joins the rendered pieces.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from typing import Any
 
 from sqlglot import exp
 
-from yteso.fhirpath.sql import NotCompilable
 from yteso.warehouse.view_definition import Column, Select, View
 from yteso.warehouse.view_paths import ViewPathCompiler
 
@@ -111,13 +110,14 @@ class ViewSqlCompiler:
         return self.render(found), found_types
 
     def select_sql(self, select: Select, focus: str, index: str, types: Any) -> str:
-        if select.iterate == "repeat":
-            raise NotCompilable("repeat is not compiled to SQL")
         alias = f"s{next(self.aliases)}"
         if select.iterate is None:
             source = f"(SELECT 1 AS one) AS {alias}"
         else:
-            items, types = self.collection(select.paths[0].source, focus, types)
+            if select.iterate == "repeat":
+                items, types = self.repeat_items(select, focus, types)
+            else:
+                items, types = self.collection(select.paths[0].source, focus, types)
             source = self.iteration(items, alias, or_null=select.iterate == "forEachOrNull")
             focus, index = f"{alias}.item", f"{alias}.ix"
         parts, joins = self.select_parts(select, focus, index, types)
@@ -150,6 +150,42 @@ class ViewSqlCompiler:
             names = select.union_all[0].column_names()
             parts.extend(f"{union_alias}.{_quote(name)}" for name in names)
         return parts, joins
+
+    def repeat_items(self, select: Select, focus: str, types: Any) -> tuple[str, Any]:
+        """Every node the repeat paths reach, in pre-order: a recursive CTE whose rows carry
+        their position path (an array), ordered by it."""
+        step, item_types = self.repeat_step(select, focus, types)
+        again, _ = self.repeat_step(select, "walk.item", item_types)
+        if self.dialect == "duckdb":
+            return (
+                "coalesce((SELECT list(w.item ORDER BY w.path) FROM (WITH RECURSIVE "
+                "walk(item, path) AS (SELECT unnest(c) AS item, [unnest(range(len(c)))] AS path "
+                f"FROM (SELECT {step} AS c) UNION ALL SELECT unnest(c), "
+                "list_append(w.path, unnest(range(len(c)))) FROM "
+                f"(SELECT walk.path AS path, {again} AS c FROM walk) AS w) "
+                "SELECT * FROM walk) AS w), [])"
+            ), item_types
+        return (
+            "(SELECT coalesce(jsonb_agg(w.item ORDER BY w.path), '[]'::jsonb) FROM "
+            "(WITH RECURSIVE walk(item, path) AS (SELECT e.value, ARRAY[e.n] FROM "
+            f"jsonb_array_elements({step}) WITH ORDINALITY AS e(value, n) UNION ALL "
+            "SELECT e.value, walk.path || e.n FROM walk CROSS JOIN LATERAL "
+            f"jsonb_array_elements({again}) WITH ORDINALITY AS e(value, n)) "
+            "SELECT * FROM walk) AS w)"
+        ), item_types
+
+    def repeat_step(self, select: Select, focus: str, types: Any) -> tuple[str, Any]:
+        """The repeat paths applied once to ``focus``, concatenated."""
+        found = [self.collection(path.source, focus, types) for path in select.paths]
+        merged = found[0][0]
+        for items, _ in found[1:]:
+            merged = (
+                f"list_concat({merged}, {items})"
+                if self.dialect == "duckdb"
+                else f"({merged} || {items})"
+            )
+        item_types = frozenset().union(*(t for _, t in found)) if types is not None else types
+        return merged, item_types
 
     def iteration(self, items: str, alias: str, *, or_null: bool) -> str:
         if self.dialect == "duckdb":

@@ -194,13 +194,14 @@ def _planned_request(
 
 
 def _is_plain_create(request: FhirRequest) -> bool:
-    """A POST with a server-assigned id and nothing conditional: it can join a batch insert."""
+    """A POST with nothing conditional: it can join a batch insert. Its ``assigned_id``, if
+    any, is a fresh ``new_resource_id`` (conditional creates are the only POSTs mapped to an
+    existing resource), as unique as a server id."""
     return (
         request.method == "POST"
         and request.id is None
         and request.operation is None
         and request.if_none_exist is None
-        and request.assigned_id is None
         and isinstance(request.body, dict)
         and request.body.get("resourceType") == request.resource_type
     )
@@ -222,8 +223,9 @@ def _run_entries(
             for _, request in batch
             if isinstance(request.body, dict)
         ]
+        ids = [request.assigned_id or new_resource_id() for _, request in batch]
         try:
-            results = ctx.session.create_many(resources)
+            results = ctx.session.create_many(resources, ids=ids)
         except Invalid:
             results = []  # nothing was written: validation comes first
         for (entry, request), result in zip(batch, results, strict=False):
