@@ -16,6 +16,7 @@ from yteso.fhir.types import Json
 from yteso.store.base import Store, StoredVersion, StoreSession
 
 if TYPE_CHECKING:
+    from yteso.api.access import RequestGuard
     from yteso.api.operations import Operation
 
 SearchParamsOf = Callable[[str | None], frozenset[str]]
@@ -79,6 +80,7 @@ class ApiContext:
     settings: ApiSettings
     base_url: str  # absolute, without trailing slash: http://host:port/fhir
     session: StoreSession | None = None
+    guard: RequestGuard | None = None  # None only for apps built with OPEN_ACCESS_FOR_TESTS
 
     @property
     def resource_types(self) -> frozenset[str]:
@@ -102,7 +104,7 @@ class ApiContext:
         return self.store.read(resource_type, id)
 
     def in_session(self, session: StoreSession) -> ApiContext:
-        return ApiContext(self.store, self.settings, self.base_url, session)
+        return ApiContext(self.store, self.settings, self.base_url, session, self.guard)
 
 
 __all__ = ["ApiContext", "ApiSettings", "FhirRequest", "FhirResponse", "SearchParamsOf"]
