@@ -22,6 +22,7 @@ from yteso.api import (
     create_fhir_app,
     fhir_routes,
 )
+from yteso.api.operations.bulk_export import export_operations
 from yteso.auth import SecurityServices
 from yteso.store import open_store
 from yteso.store.base import Store
@@ -50,13 +51,18 @@ def open_security(
 
 
 def create_app(
-    store: Store, *, security: SecurityServices | None = None, insecure_no_auth: bool = False
+    store: Store,
+    *,
+    security: SecurityServices | None = None,
+    insecure_no_auth: bool = False,
+    exports_dir: Path | None = None,
 ) -> Starlette:
     """The whole platform as one ASGI application over an open store.
 
     Secure by default: ``/fhir`` needs a bearer token signed by ``security`` (opened from
     ``$YTESO_HOME/auth`` when not given). ``insecure_no_auth`` serves it open, for local
-    experiments only (the CLI allows it only for SQLite on a loopback address)."""
+    experiments only (the CLI allows it only for SQLite on a loopback address). Bulk exports
+    are written under ``exports_dir`` (default ``$YTESO_HOME/exports``)."""
     registry = CollectorRegistry()
     security = security or open_security()
     access: AccessControl = (
@@ -64,7 +70,8 @@ def create_app(
         if insecure_no_auth
         else SmartAccessControl(security.tokens, security.record)
     )
-    fhir = create_fhir_app(store, access=access, base_url_path=FHIR_BASE)
+    exports = export_operations(exports_dir or yteso_home() / "exports")
+    fhir = create_fhir_app(store, access=access, base_url_path=FHIR_BASE, operations=exports)
     routes = [
         *landing_routes(store, FHIR_BASE),
         *health_routes(store, registry),
