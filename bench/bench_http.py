@@ -45,7 +45,7 @@ def server_app(db_url: str) -> Any:
     from starlette.responses import Response
     from starlette.routing import Mount, Route
 
-    from yteso.api import create_fhir_app
+    from yteso.api import OPEN_ACCESS_FOR_TESTS, create_fhir_app
     from yteso.store import open_store
 
     store = open_store(db_url)
@@ -68,7 +68,7 @@ def server_app(db_url: str) -> Any:
         Route("/bare/Patient/{id}/_history/{vid}", bare_read),
         Route("/bare", bare_post, methods=["POST"]),
     ]
-    fhir = create_fhir_app(store)
+    fhir = create_fhir_app(store, access=OPEN_ACCESS_FOR_TESTS)
     routes += [Route("/fhir", fhir), Mount("/fhir", app=fhir)]  # POST [base] without a slash
     return Starlette(routes=routes)
 

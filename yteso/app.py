@@ -15,28 +15,67 @@ from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from yteso.api import create_fhir_app, fhir_routes
+from yteso.api import (
+    OPEN_ACCESS_FOR_TESTS,
+    AccessControl,
+    SmartAccessControl,
+    create_fhir_app,
+    fhir_routes,
+)
+from yteso.api.operations.bulk_export import export_operations
+from yteso.auth import SecurityServices
 from yteso.store import open_store
 from yteso.store.base import Store
-from yteso.web import MetricsMiddleware, health_routes, landing_routes
+from yteso.web import MetricsMiddleware, auth_routes, health_routes, landing_routes
 
 FHIR_BASE = "/fhir"
 
 
 def default_database_url() -> str:
     """``sqlite:///$YTESO_HOME/yteso.db`` with ``YTESO_HOME`` defaulting to ``./.yteso``."""
-    home = Path(os.environ.get("YTESO_HOME", ".yteso"))
+    home = yteso_home()
     home.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{(home / 'yteso.db').resolve()}"
 
 
-def create_app(store: Store) -> Starlette:
-    """The whole platform as one ASGI application over an open store."""
+def yteso_home() -> Path:
+    return Path(os.environ.get("YTESO_HOME", ".yteso"))
+
+
+def open_security(
+    home: Path | None = None, syslog: tuple[str, int] | None = None
+) -> SecurityServices:
+    """Keys, tokens and audit log under ``$YTESO_HOME/auth`` (keys are made on first start);
+    ``syslog`` (host, UDP port) also sends the security feed as RFC 5424 messages."""
+    return SecurityServices.open((home or yteso_home()) / "auth", syslog=syslog)
+
+
+def create_app(
+    store: Store,
+    *,
+    security: SecurityServices | None = None,
+    insecure_no_auth: bool = False,
+    exports_dir: Path | None = None,
+) -> Starlette:
+    """The whole platform as one ASGI application over an open store.
+
+    Secure by default: ``/fhir`` needs a bearer token signed by ``security`` (opened from
+    ``$YTESO_HOME/auth`` when not given). ``insecure_no_auth`` serves it open, for local
+    experiments only (the CLI allows it only for SQLite on a loopback address). Bulk exports
+    are written under ``exports_dir`` (default ``$YTESO_HOME/exports``)."""
     registry = CollectorRegistry()
-    fhir = create_fhir_app(store, base_url_path=FHIR_BASE)
+    security = security or open_security()
+    access: AccessControl = (
+        OPEN_ACCESS_FOR_TESTS
+        if insecure_no_auth
+        else SmartAccessControl(security.tokens, security.record)
+    )
+    exports = export_operations(exports_dir or yteso_home() / "exports")
+    fhir = create_fhir_app(store, access=access, base_url_path=FHIR_BASE, operations=exports)
     routes = [
         *landing_routes(store, FHIR_BASE),
         *health_routes(store, registry),
+        *auth_routes(security, FHIR_BASE),
         *fhir_routes(fhir, FHIR_BASE),
     ]
 
@@ -58,4 +97,11 @@ def create_app_from_url(url: str | None = None) -> Starlette:
     return create_app(open_store(url or default_database_url()))
 
 
-__all__ = ["FHIR_BASE", "create_app", "create_app_from_url", "default_database_url"]
+__all__ = [
+    "FHIR_BASE",
+    "create_app",
+    "create_app_from_url",
+    "default_database_url",
+    "open_security",
+    "yteso_home",
+]

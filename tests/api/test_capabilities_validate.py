@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.api.fhir_client import FHIR_JSON, FhirClient, create, patient
-from yteso.api import FhirResponse, Operation, create_fhir_app
+from yteso.api import OPEN_ACCESS_FOR_TESTS, FhirResponse, Operation, create_fhir_app
 from yteso.fhir.definitions import resource_types
 from yteso.store import open_store
 from yteso.store.validation_gate import resource_issues
@@ -50,7 +50,9 @@ def test_a_declared_operation_is_served_and_listed(store_url: str) -> None:
     )
     store = open_store(store_url)
     try:
-        with FhirClient(create_fhir_app(store, operations=[operation])) as client:
+        with FhirClient(
+            create_fhir_app(store, access=OPEN_ACCESS_FOR_TESTS, operations=[operation])
+        ) as client:
             assert client.get("/fhir/Patient/7/$everything").json()["id"] == "7"
             assert client.get("/fhir/Observation/7/$everything").status_code == 404
             assert client.post("/fhir/Patient/7/$everything").status_code == 405

@@ -5,14 +5,17 @@ from __future__ import annotations
 import httpx
 
 from tests.live_server import serve_in_thread
-from yteso.api import create_fhir_app
+from yteso.api import OPEN_ACCESS_FOR_TESTS, create_fhir_app
 from yteso.store import open_store
 
 
 def test_round_trip_over_http(store_url: str) -> None:
     store = open_store(store_url)
     try:
-        with serve_in_thread(create_fhir_app(store)) as base, httpx.Client(base_url=base) as http:
+        with (
+            serve_in_thread(create_fhir_app(store, access=OPEN_ACCESS_FOR_TESTS)) as base,
+            httpx.Client(base_url=base) as http,
+        ):
             headers = {"Content-Type": "application/fhir+json"}
             body = b'{"resourceType": "Patient", "birthDate": "2001-02-03"}'
             created = http.post("/fhir/Patient", content=body, headers=headers)
@@ -37,7 +40,9 @@ def test_mounted_under_a_larger_app(store_url: str) -> None:
 
     store = open_store(store_url)
     try:
-        outer = Starlette(routes=fhir_routes(create_fhir_app(store), "/fhir"))
+        outer = Starlette(
+            routes=fhir_routes(create_fhir_app(store, access=OPEN_ACCESS_FOR_TESTS), "/fhir")
+        )
         with serve_in_thread(outer) as base, httpx.Client(base_url=base) as http:
             batch = b'{"resourceType": "Bundle", "type": "batch", "entry": []}'
             headers = {"Content-Type": "application/fhir+json"}

@@ -15,7 +15,7 @@ from tests.live_server import free_port
 
 def test_serve_demo_starts_with_data_on_the_embedded_default(tmp_path: Path) -> None:
     port = free_port()
-    env = {**os.environ, "YTESO_HOME": str(tmp_path / "home")}
+    env = {**os.environ, "YTESO_HOME": str(tmp_path / "home"), "PYTHONUNBUFFERED": "1"}
     cmd = [sys.executable, "-m", "yteso", "serve", "--demo", "--demo-people", "50"]
     log_path = tmp_path / "serve.log"
     with log_path.open("wb") as log:
@@ -35,7 +35,12 @@ def test_serve_demo_starts_with_data_on_the_embedded_default(tmp_path: Path) -> 
             assert time.monotonic() < deadline, "server did not become ready"
             time.sleep(0.3)
         assert (tmp_path / "home" / "yteso.db").exists()
-        patients = httpx.get(base + "/fhir/Patient?_summary=count").json()
+        assert httpx.get(base + "/fhir/Patient?_summary=count").status_code == 401
+        assert httpx.get(base + "/fhir/metadata").status_code == 200
+        printed = log_path.read_text().splitlines()
+        token = printed[printed.index(next(p for p in printed if "Demo access token" in p)) + 1]
+        auth = {"Authorization": f"Bearer {token.strip()}"}
+        patients = httpx.get(base + "/fhir/Patient?_summary=count", headers=auth).json()
         assert patients["resourceType"] == "Bundle"
         assert patients["total"] >= 50
         assert "Patient" in httpx.get(base + "/").text

@@ -8,9 +8,9 @@ from pathlib import Path
 
 
 def synth(out: Path, seed: int) -> None:
+    args = ["synth", "--people", "30", "--seed", str(seed), "--out", str(out)]
     subprocess.run(
-        [sys.executable, "-m", "yteso", "synth", "--people", "30", "--seed", str(seed)]
-        + ["--out", str(out)],
+        [sys.executable, "-m", "yteso", *args],
         check=True,
         capture_output=True,
         timeout=120,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import time
 from pathlib import Path
 
 import pytest
@@ -212,14 +211,13 @@ def test_invariants_are_kept() -> None:
     assert qty3.expression == "code.empty() or system.exists()"
 
 
-def test_loading_everything_is_fast() -> None:
+def test_every_definition_loads_from_a_cold_cache() -> None:
+    # Load time is a benchmark figure (bench/bench_validation.py), not a timed test.
     for cached in (loader._load, loader._constraints, loader._search_parameters_by_base):
         cached.cache_clear()
     definitions.type_definition.cache_clear()
     definitions.search_parameters.cache_clear()
-    started = time.perf_counter()
     for name in sorted(definitions.type_names()):
-        definitions.type_definition(name)
+        assert definitions.type_definition(name) is not None, name
     for name in definitions.resource_types():
-        definitions.search_parameters(name)
-    assert time.perf_counter() - started < 1.0
+        assert "_id" in definitions.search_parameters(name), name

@@ -96,23 +96,26 @@ class _Comparing(invariants._Checker):
     def apply(
         self,
         rules: tuple[invariants.Rule, ...],
-        node: Node,
+        data: Any,
+        type_name: str | None,
         env: Environment,
         location: invariants.Location,
+        node: Node | None = None,
     ) -> None:
         for rule in rules:
-            verdict = rule.shortcut(node.data) if rule.shortcut is not None else None
+            verdict = rule.shortcut(data) if rule.shortcut is not None else None
             if verdict is None:
                 continue
             self.decided += 1
             expected: Any
             try:
-                expected = truth(rule.expression.evaluate_in([node], env)) is True
+                focus = node or Node(data, type_name)
+                expected = truth(rule.expression.evaluate_in([focus], env)) is True
             except FhirPathError as exc:
                 expected = f"error {exc}"
             if verdict != expected:
                 self.disagreements.append(f"{rule.key} at {location}: {verdict} != {expected}")
-        super().apply(rules, node, env, location)
+        super().apply(rules, data, type_name, env, location, node)
 
 
 def test_shortcuts_agree_with_the_evaluator() -> None:

@@ -154,3 +154,26 @@ def test_standard_views_are_valid() -> None:
     assert {"observation", "patient_demographics"} <= set(names)
     for name in names:
         assert read_view(standard_view(name)).column_names()
+
+
+def test_materialise_into_a_duckdb_table(tmp_path: Path) -> None:
+    import duckdb
+
+    source = _ndjson(tmp_path / "in.ndjson", PATIENTS)
+    database = tmp_path / "warehouse.duckdb"
+    assert run_view_to_file({**VIEW, "name": "patients"}, source, database) == 3
+    with duckdb.connect(str(database)) as connection:
+        columns = [row[0] for row in connection.execute("DESCRIBE patients").fetchall()]
+        rows = connection.execute(
+            "SELECT id, family, given FROM patients ORDER BY family"
+        ).fetchall()
+    assert columns == ["id", "gender", "family", "given"]
+    assert rows == [("p1", "Lê", ["Thị", "Hoa"]), ("p2", "Nguyễn", []), ("p2", "Trần", [])]
+
+
+@pytest.mark.slow
+def test_spark_engine_through_run_view(tmp_path: Path) -> None:
+    pytest.importorskip("pyspark")
+    folder = _sources(tmp_path)["folder"]  # gzip NDJSON named after the type
+    assert _sorted(run_view(VIEW, folder, engine="spark")) == _sorted(EXPECTED)
+    assert _sorted(run_view(VIEW, PATIENTS, engine="spark")) == _sorted(EXPECTED)

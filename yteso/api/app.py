@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from yteso.api.access import AccessControl, RequestGuard
 from yteso.api.dispatch import dispatch, level
 from yteso.api.exchange import ApiContext, ApiSettings, FhirResponse, SearchParamsOf
 from yteso.api.headers import version_headers
@@ -27,7 +28,7 @@ from yteso.api.operations import Operation, builtin_operations, operation_table
 from yteso.api.transient_errors import as_transient_conflict
 from yteso.fhir import json_codec
 from yteso.fhir.definitions import resource_types, value_set_codes
-from yteso.fhir.errors import FhirError, Invalid, Processing
+from yteso.fhir.errors import FhirError, Invalid, Processing, Unauthorized
 from yteso.store.base import Store
 
 logger = logging.getLogger(__name__)
@@ -67,7 +68,21 @@ def render(response: FhirResponse, pretty: bool) -> Response:
 
 
 def error_response(error: FhirError, pretty: bool = False) -> Response:
-    return render(FhirResponse(error.status, resource=error.outcome()), pretty)
+    headers = {}
+    if isinstance(error, Unauthorized):  # RFC 6750 section 3
+        headers["WWW-Authenticate"] = 'Bearer realm="fhir", error="invalid_token"'
+    return render(FhirResponse(error.status, resource=error.outcome(), headers=headers), pretty)
+
+
+PUBLIC_PATHS = frozenset({"/metadata"})
+
+
+def _guard(access: AccessControl, request: Request, path: str) -> RequestGuard | None:
+    """The caller's guard, from its Authorization header; the CapabilityStatement is public."""
+    if path.rstrip("/") in PUBLIC_PATHS and request.method in ("GET", "HEAD"):
+        return None
+    client = request.client.host if request.client else ""
+    return access.guard_for(request.headers.get("authorization"), client)
 
 
 RESOURCE_TYPES_VALUE_SET = "http://hl7.org/fhir/ValueSet/resource-types"
@@ -83,12 +98,16 @@ def served_resource_types() -> frozenset[str]:
 def create_fhir_app(
     store: Store,
     *,
+    access: AccessControl,
     base_url_path: str = "/fhir",
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     operations: Sequence[Operation] = (),
     search_params: SearchParamsOf | None = None,
 ) -> Starlette:
-    """The FHIR API over ``store``; mount it at ``base_url_path`` (or serve it standalone)."""
+    """The FHIR API over ``store``; mount it at ``base_url_path`` (or serve it standalone).
+
+    ``access`` is required: :class:`yteso.api.SmartAccessControl` in production, and
+    :data:`yteso.api.OPEN_ACCESS_FOR_TESTS` only where a test exercises interactions alone."""
     settings = ApiSettings(
         resource_types=served_resource_types(),
         operations=operation_table([*builtin_operations(), *operations]),
@@ -99,10 +118,11 @@ def create_fhir_app(
         pretty = False
         try:
             path, base_path = route_path(request, base_url_path)
+            guard = _guard(access, request, path)
             fhir = await fhir_request(request, path, settings.resource_types, max_body_bytes)
             pretty = fhir.param("_pretty") == "true"
             check_response_format(fhir.accept, fhir.param("_format"))
-            ctx = ApiContext(store, settings, _origin(request) + base_path)
+            ctx = ApiContext(store, settings, _origin(request) + base_path, guard=guard)
             if fhir.method == "GET" and level(fhir) in INLINE_LEVELS:
                 return render(dispatch(ctx, fhir), pretty)
             return render(await run_in_threadpool(dispatch, ctx, fhir), pretty)

@@ -20,7 +20,7 @@ from yteso.api.interactions import (
     vread,
 )
 from yteso.api.operations import OperationHandler
-from yteso.fhir.errors import NotFound, NotSupported
+from yteso.fhir.errors import FhirError, NotFound, NotSupported
 
 
 def _transaction(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
@@ -45,6 +45,10 @@ INTERACTIONS: dict[tuple[str, str], OperationHandler] = {
     ("instance", "PATCH"): patch.patch,
     ("version", "GET"): vread.vread,
 }
+
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+WRITES_AT = frozenset({"type", "instance"})
 
 
 def level(request: FhirRequest) -> str:
@@ -72,7 +76,31 @@ def _operation(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
 
 
 def dispatch(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
-    """Run the interaction or operation ``request`` names."""
+    """Run the interaction or operation ``request`` names, through the caller's guard: every
+    single request, batch/transaction entry and operation is authorised and audited here."""
+    guard = ctx.guard
+    if guard is None:
+        return _unguarded(ctx, request)
+    try:
+        request = guard.before(ctx, request)
+        if request.method in WRITE_METHODS and ctx.session is None and level(request) in WRITES_AT:
+            # One session around the write and the check of what it wrote: a refusal after
+            # the fact (a PATCH moving a resource out of reach) rolls the write back.
+            with ctx.store.session() as session:
+                inner = ctx.in_session(session)
+                response = _unguarded(inner, request)
+                guard.after(inner, request, response)
+        else:
+            response = _unguarded(ctx, request)
+            guard.after(ctx, request, response)
+    except FhirError as error:
+        guard.record(ctx, request, error.status)
+        raise
+    guard.record(ctx, request, response.status)
+    return response
+
+
+def _unguarded(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
     if request.operation is not None and request.operation.startswith("$"):
         return _operation(ctx, request)
     handler = INTERACTIONS.get((level(request), request.method))

@@ -16,6 +16,7 @@ from yteso.fhir.types import Json
 from yteso.store.base import Store, StoredVersion, StoreSession
 
 if TYPE_CHECKING:
+    from yteso.api.access import RequestGuard
     from yteso.api.operations import Operation
 
 SearchParamsOf = Callable[[str | None], frozenset[str]]
@@ -40,6 +41,7 @@ class FhirRequest:
     if_none_exist: str | None = None
     prefer_return: str | None = None  # minimal | representation | OperationOutcome
     prefer_strict: bool = False  # Prefer: handling=strict
+    prefer_async: bool = False  # Prefer: respond-async (Bulk Data kick-off)
     assigned_id: str | None = None  # id chosen in advance by a transaction for a POST entry
 
     def param(self, name: str) -> str | None:
@@ -79,6 +81,7 @@ class ApiContext:
     settings: ApiSettings
     base_url: str  # absolute, without trailing slash: http://host:port/fhir
     session: StoreSession | None = None
+    guard: RequestGuard | None = None  # None only for apps built with OPEN_ACCESS_FOR_TESTS
 
     @property
     def resource_types(self) -> frozenset[str]:
@@ -102,7 +105,7 @@ class ApiContext:
         return self.store.read(resource_type, id)
 
     def in_session(self, session: StoreSession) -> ApiContext:
-        return ApiContext(self.store, self.settings, self.base_url, session)
+        return ApiContext(self.store, self.settings, self.base_url, session, self.guard)
 
 
 __all__ = ["ApiContext", "ApiSettings", "FhirRequest", "FhirResponse", "SearchParamsOf"]

@@ -102,6 +102,7 @@ async def fhir_request(
         if_none_exist=headers.get("if-none-exist"),
         prefer_return=prefer_return,
         prefer_strict=strict,
+        prefer_async="respond-async" in (headers.get("prefer") or ""),
     )
     if request.method in BODY_METHODS:
         target = _with_body(target, await read_body(request, body_limit), content_type)

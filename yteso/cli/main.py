@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from yteso import __version__
+from yteso.cli.security_commands import audit_app, auth_app
 
 app = typer.Typer(
     name="yteso",
@@ -18,6 +19,11 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+app.add_typer(auth_app, name="auth")
+app.add_typer(audit_app, name="audit")
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 DbOption = Annotated[
     str | None,
@@ -37,20 +43,48 @@ def serve(
         bool, typer.Option("--demo", help="Fill an empty database with demo data first.")
     ] = False,
     demo_people: Annotated[int, typer.Option(help="People in the demo population.")] = 2000,
+    insecure_no_auth: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-no-auth",
+            help="Serve /fhir without authentication (SQLite on a loopback host only).",
+        ),
+    ] = False,
+    syslog: Annotated[
+        str | None,
+        typer.Option("--syslog", help="HOST:PORT: send security events as RFC 5424 (UDP)."),
+    ] = None,
 ) -> None:
     """Start the FHIR server and web pages on http://HOST:PORT (FHIR base /fhir)."""
     import uvicorn
 
-    from yteso.app import create_app, default_database_url
+    from yteso.app import create_app, default_database_url, open_security
     from yteso.cli.demo import fill_demo_if_empty
     from yteso.store import open_store
 
     url = db or default_database_url()
+    if insecure_no_auth and (not url.startswith("sqlite:") or host not in LOOPBACK_HOSTS):
+        raise typer.BadParameter(
+            "--insecure-no-auth needs a sqlite:// database and a loopback host"
+        )
     store = open_store(url)
     if demo:
         fill_demo_if_empty(store, people=demo_people)
+    syslog_target = None
+    if syslog:
+        syslog_host, _, syslog_port = syslog.rpartition(":")
+        if not syslog_host or not syslog_port.isdigit():
+            raise typer.BadParameter("--syslog takes HOST:PORT")
+        syslog_target = (syslog_host, int(syslog_port))
+    security = open_security(syslog=syslog_target)
     typer.echo(f"Yteso {__version__} on {store.dialect}; FHIR base http://{host}:{port}/fhir")
-    uvicorn.run(create_app(store), host=host, port=port, log_level="info", access_log=False)
+    if insecure_no_auth:
+        typer.echo("WARNING: /fhir is served WITHOUT authentication (--insecure-no-auth)")
+    elif demo:
+        demo_token = security.tokens.issue("demo-operator", "system/*.cruds", ttl=8 * 3600)
+        typer.echo(f"Demo access token (8 hours, system/*.cruds):\n{demo_token}")
+    app = create_app(store, security=security, insecure_no_auth=insecure_no_auth)
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
 
 
 @app.command()
@@ -116,7 +150,8 @@ def view_run(
     ],
     out: Annotated[Path, typer.Option(help="Output file.")],
     format: Annotated[
-        str | None, typer.Option(help="csv, ndjson or parquet (default: from --out's suffix).")
+        str | None,
+        typer.Option(help="csv, ndjson, parquet or duckdb (default: from --out's suffix)."),
     ] = None,
     engine: Annotated[str | None, typer.Option(help="duckdb, postgres, python or spark.")] = None,
 ) -> None:

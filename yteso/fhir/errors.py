@@ -99,6 +99,13 @@ class Forbidden(FhirError):
     code = "forbidden"
 
 
+class Unauthorized(FhirError):
+    """No valid credentials (missing, expired, revoked or forged token): HTTP 401."""
+
+    status = 401
+    code = "login"
+
+
 class NotSupported(FhirError):
     status = 405
     code = "not-supported"
@@ -133,6 +140,7 @@ __all__ = [
     "PreconditionFailed",
     "Processing",
     "TooLarge",
+    "Unauthorized",
     "Unprocessable",
     "UnsupportedMediaType",
     "operation_outcome",

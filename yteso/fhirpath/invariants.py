@@ -206,20 +206,21 @@ class _Checker:
         if location.endswith("]") and ".contained[" in location:
             # a contained resource's narrative is its container's (dom-6 is for the container)
             rules = tuple(rule for rule in rules if rule.key != "dom-6")
-        self.apply(rules, node, env, location or type_name)
-        self.children(node, env, location or type_name, root or node)
+        self.apply(rules, data, type_name, env, location or type_name, node)
+        self.children(data, type_name, env, location or type_name, root or node)
 
-    def children(self, node: Node, env: Environment, location: Location, root: Node) -> None:
-        assert node.type is not None
-        plans = _PLANS.get(node.type)
+    def children(
+        self, data: Json, type_name: str, env: Environment, location: Location, root: Node
+    ) -> None:
+        plans = _PLANS.get(type_name)
         if plans is None:
-            plans = _PLANS[node.type] = {}
-        for key, value in node.data.items():
+            plans = _PLANS[type_name] = {}
+        for key, value in data.items():
             if key in plans:
                 plan = plans[key]
             else:
                 ignored = key.startswith("_") or key == "resourceType"
-                plan = plans[key] = None if ignored else child_plan(node.type, key)
+                plan = plans[key] = None if ignored else child_plan(type_name, key)
             if plan is None or not plan.visit:
                 continue
             if isinstance(value, list):
@@ -236,25 +237,31 @@ class _Checker:
                 contained = render(location).rsplit(".", 1)[-1].startswith("contained[")
                 self.resource(data, location, root if contained else None)
             return
-        if not plan.rules and not plan.descend:
-            return
-        node = Node(data, plan.type)
+        # Nodes are made only where the evaluator runs: most values are settled by shortcuts.
         if plan.rules:
-            self.apply(plan.rules, node, env, location)
-        if plan.descend and isinstance(data, dict):
-            self.children(node, env, location, root)
+            self.apply(plan.rules, data, plan.type, env, location)
+        if plan.descend and isinstance(data, dict) and plan.type is not None:
+            self.children(data, plan.type, env, location, root)
 
     def apply(
-        self, rules: tuple[Rule, ...], node: Node, env: Environment, location: Location
+        self,
+        rules: tuple[Rule, ...],
+        data: Any,
+        type_name: str | None,
+        env: Environment,
+        location: Location,
+        node: Node | None = None,
     ) -> None:
         for rule in rules:
             if rule.shortcut is not None:
-                verdict = rule.shortcut(node.data)
+                verdict = rule.shortcut(data)
                 if verdict is True:
                     continue
                 if verdict is False:
                     self.fail(rule, location)
                     continue
+            if node is None:
+                node = Node(data, type_name)
             try:
                 outcome = truth(rule.expression.evaluate_in([node], env))
             except FhirPathError as exc:

@@ -12,7 +12,7 @@ from yteso.warehouse.python_views import PythonViewRunner
 from yteso.warehouse.run_views import read_resources, run_view, sql_compiles
 from yteso.warehouse.standard_views import standard_view, standard_view_names
 from yteso.warehouse.view_definition import View, read_view
-from yteso.warehouse.view_output import run_view_to_file, write_rows
+from yteso.warehouse.view_output import materialise_view, run_view_to_file, write_rows
 from yteso.warehouse.view_sql import CompiledView, compile_view
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "PythonViewRunner",
     "View",
     "compile_view",
+    "materialise_view",
     "read_resources",
     "read_view",
     "run_duckdb",

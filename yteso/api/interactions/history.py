@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from yteso.api.access import screened
 from yteso.api.bundle_builders import history_bundle
 from yteso.api.exchange import ApiContext, FhirRequest, FhirResponse
 from yteso.api.search_params import DATE_VALUE, MAX_COUNT
@@ -45,4 +46,6 @@ def history(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
         count=_count(request.param("_count")),
         cursor=request.param("_cursor"),
     )
+    permission = "r" if request.id is not None else "s"
+    result = screened(ctx.guard, result, permission, request.resource_type)
     return FhirResponse(200, resource=history_bundle(ctx, request, result))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from yteso.api.access import screened
 from yteso.api.bundle_builders import bundle, embedded, paging_links
 from yteso.api.exchange import ApiContext, FhirRequest, FhirResponse
 from yteso.api.search_params import ParsedSearch, parse_search
@@ -62,7 +63,8 @@ def _run(ctx: ApiContext, request: FhirRequest, parsed: ParsedSearch) -> SearchR
 
 def search(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
     parsed = _parse(ctx, request)
-    result = _run(ctx, request, parsed)
+    searched = request.resource_type or (parsed.types[0] if parsed.types else None)
+    result = screened(ctx.guard, _run(ctx, request, parsed), "s", searched)
     entries = [_entry(ctx, stored, "match", parsed) for stored in result.matches]
     entries += [_entry(ctx, stored, "include", parsed) for stored in result.included]
     if parsed.unknown:

@@ -2,7 +2,7 @@
 
 https://hl7.org/fhir/R4/operations.html — the router dispatches ``$name`` through this table
 and the CapabilityStatement lists it, so a module adds an operation by declaring one more
-:class:`Operation` (``create_fhir_app(store, operations=[...])``).
+:class:`Operation` (``create_fhir_app(store, access=..., operations=[...])``).
 """
 
 from __future__ import annotations

@@ -1,0 +1,279 @@
+"""SMART on FHIR enforcement — https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html
+
+Bearer tokens (https://www.rfc-editor.org/rfc/rfc6750) are verified by
+:class:`yteso.auth.TokenService`; each request then needs a scope with the permission its
+interaction takes (c create, r read/vread/instance history, u update/patch, d delete, s search
+and type/system history). A type the scopes never grant is 403 (the caller knows its own
+scopes); a resource outside what they grant (another patient's, a filtered-out category) is 404,
+exactly as if it did not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from urllib.parse import urlencode
+
+from yteso.api.access import RequestGuard
+from yteso.api.conditional import conditional_query
+from yteso.api.dispatch import level
+from yteso.api.exchange import ApiContext, FhirRequest, FhirResponse
+from yteso.api.patient_records import StorePatientRecords
+from yteso.auth import Principal, ResourceAccess, ResourceScope, TokenService, audit_event
+from yteso.fhir.errors import Forbidden, NotFound, Unauthorized
+from yteso.fhir.types import Json
+from yteso.store.base import StoredVersion
+
+AuditRecorder = Callable[[Principal, str, FhirRequest, int], None]
+AuditAppend = Callable[[Json], object]
+
+INTERACTION_OF = {
+    ("type", "GET"): "search-type",
+    ("search", "GET"): "search-type",
+    ("search", "POST"): "search-type",
+    ("system", "GET"): "search-system",
+    ("system", "POST"): "batch",
+    ("type", "POST"): "create",
+    ("type", "PUT"): "update",
+    ("type", "PATCH"): "patch",
+    ("type", "DELETE"): "delete",
+    ("instance", "GET"): "read",
+    ("instance", "PUT"): "update",
+    ("instance", "PATCH"): "patch",
+    ("instance", "DELETE"): "delete",
+    ("version", "GET"): "vread",
+    ("history", "GET"): "history",
+    ("metadata", "GET"): "capabilities",
+}
+
+MAX_CONDITIONAL_TARGETS = 100
+# Bulk export status and file URLs check in their handler that the caller started the job
+# (what went into the files was already screened by this guard while they were written).
+JOB_OWNER_CHECKED = frozenset({"$export-poll-status", "$export-file"})
+PERMISSION_OF = {
+    ("type", "GET"): "s",
+    ("search", "GET"): "s",
+    ("search", "POST"): "s",
+    ("type", "POST"): "c",
+    ("type", "PUT"): "u",
+    ("type", "PATCH"): "u",
+    ("type", "DELETE"): "d",
+    ("instance", "GET"): "r",
+    ("instance", "PUT"): "u",
+    ("instance", "PATCH"): "u",
+    ("instance", "DELETE"): "d",
+    ("version", "GET"): "r",
+}
+
+
+class SmartGuard:
+    """The :class:`RequestGuard` of one verified token."""
+
+    def __init__(self, principal: Principal, client: str, audit: AuditRecorder | None) -> None:
+        self.principal = principal
+        self.access = ResourceAccess(principal)
+        self.client = client
+        self.audit = audit
+
+    def _require_type(self, resource_type: str, permission: str) -> None:
+        if not self.access.grants(resource_type, permission):
+            raise Forbidden(f"The token's scopes do not allow '{permission}' on {resource_type}")
+
+    def _require_resource(self, resource: Json, permission: str) -> None:
+        if not self.access.may(resource, permission):
+            kind, id = resource.get("resourceType"), resource.get("id")
+            raise NotFound(f"{kind}/{id} is not known" if id else f"No such {kind} may be written")
+
+    def _check_current(self, ctx: ApiContext, resource_type: str, id: str, permission: str) -> None:
+        if self.access.unrestricted(resource_type, permission):
+            return
+        try:
+            stored = ctx.read(resource_type, id)
+        except NotFound:
+            return  # nothing to hide; the interaction answers as it would
+        if stored.deleted:
+            raise NotFound(f"{resource_type}/{id} is not known")
+        self._require_resource(stored.resource(), permission)
+
+    def _narrowed(self, request: FhirRequest, resource_type: str, permission: str) -> FhirRequest:
+        extra = self.access.search_narrowing(resource_type, permission)
+        return replace(request, params=request.params + extra) if extra else request
+
+    def before(self, ctx: ApiContext, request: FhirRequest) -> FhirRequest:
+        self.access.records = StorePatientRecords(ctx)
+        kind = level(request)
+        if kind == "metadata" or (kind == "system" and request.method == "POST"):
+            return request  # batch/transaction entries come back through dispatch one by one
+        if kind in ("system", "history") and request.resource_type is None:
+            return self._system_level(request)
+        assert request.resource_type is not None
+        resource_type = request.resource_type
+        if request.operation is not None and request.operation.startswith("$"):
+            return self._operation(ctx, request, resource_type)
+        if kind == "history":
+            return self._history(ctx, request, resource_type)
+        permission = PERMISSION_OF[(kind, request.method)]
+        self._require_type(resource_type, permission)
+        if request.id is not None:
+            self._check_current(ctx, resource_type, request.id, permission)
+        if isinstance(request.body, dict) and request.method in ("POST", "PUT"):
+            self._require_resource(request.body, permission)
+        if kind == "type" and request.method in ("PUT", "PATCH", "DELETE"):
+            self._check_conditional_targets(ctx, request, resource_type, permission)
+        if kind in ("type", "search"):
+            return self._narrowed(request, resource_type, permission)
+        return request
+
+    def _check_conditional_targets(
+        self, ctx: ApiContext, request: FhirRequest, resource_type: str, permission: str
+    ) -> None:
+        """A conditional update/patch/delete may only touch resources the caller reaches; a
+        restricted caller's criteria may match at most MAX_CONDITIONAL_TARGETS resources."""
+        if self.access.unrestricted(resource_type, permission) or not request.params:
+            return
+        query = conditional_query(ctx, resource_type, urlencode(request.params))
+        query = replace(query, count=MAX_CONDITIONAL_TARGETS + 1)
+        search = ctx.session.search if ctx.session is not None else ctx.store.search
+        matches = [m for m in search(resource_type, query).matches if not m.deleted]
+        if len(matches) > MAX_CONDITIONAL_TARGETS:
+            raise Forbidden(f"Criteria too broad for a restricted token ({len(matches)}+ matches)")
+        if not all(self.visible(m, permission) for m in matches):
+            raise NotFound(f"No {resource_type} you may change matches these criteria")
+
+    def _system_level(self, request: FhirRequest) -> FhirRequest:
+        if request.operation in JOB_OWNER_CHECKED:
+            return request
+        if not any("s" in s.permissions for s in self.principal.scopes.resource_scopes):
+            raise Forbidden("The token's scopes allow no search")
+        if request.operation is not None and request.operation.startswith("$"):
+            if not any(s.resource_type == "*" for s in self.principal.scopes.resource_scopes):
+                raise Forbidden(f"{request.operation} at the system level needs a '*' scope")
+            return request
+        types = [v for k, v in request.params if k == "_type"]
+        if len(types) == 1 and "," not in types[0]:
+            self._require_type(types[0], "s")
+            return self._narrowed(request, types[0], "s")
+        return request
+
+    def _history(self, ctx: ApiContext, request: FhirRequest, resource_type: str) -> FhirRequest:
+        permission = "r" if request.id is not None else "s"
+        self._require_type(resource_type, permission)
+        if request.id is not None:
+            self._check_current(ctx, resource_type, request.id, permission)
+        return request
+
+    def _operation(self, ctx: ApiContext, request: FhirRequest, resource_type: str) -> FhirRequest:
+        if not any(s.covers(resource_type, p) for s in self._scopes() for p in "cruds"):
+            raise Forbidden(f"The token's scopes do not allow {resource_type}")
+        if request.id is not None:
+            self._require_type(resource_type, "r")
+            self._check_current(ctx, resource_type, request.id, "r")
+        return request
+
+    def _scopes(self) -> tuple[ResourceScope, ...]:
+        return self.principal.scopes.resource_scopes
+
+    def after(self, ctx: ApiContext, request: FhirRequest, response: FhirResponse) -> None:
+        """A resource going out (a version read, the existing match of a conditional create)
+        must be one the caller may see with the interaction's permission."""
+        stored = response.stored
+        if stored is None or stored.deleted:
+            return
+        permission = PERMISSION_OF.get((level(request), request.method), "r")
+        if not self.visible(stored, permission):
+            raise NotFound(f"{stored.resource_type}/{stored.id} is not known")
+
+    def restricted(self, resource_type: str | None, permission: str) -> bool:
+        if resource_type is None:
+            types = {s.resource_type for s in self._scopes() if permission in s.permissions}
+            return (
+                not types
+                or any(self.restricted(t, permission) for t in types if t != "*")
+                or ("*" in types and not self.access.unrestricted("*", permission))
+            )
+        return not self.access.unrestricted(resource_type, permission)
+
+    def visible(self, stored: StoredVersion, permission: str) -> bool:
+        if self.access.unrestricted(stored.resource_type, permission):
+            return True
+        return not stored.deleted and self.access.may(stored.resource(), permission)
+
+    def record(self, ctx: ApiContext, request: FhirRequest, status: int) -> None:
+        if self.audit is not None:
+            self.audit(self.principal, self.client, request, status)
+
+
+def _interaction(request: FhirRequest) -> str:
+    if request.operation is not None and request.operation.startswith("$"):
+        return "operation"
+    if isinstance(request.body, dict) and request.body.get("type") == "transaction":
+        return "transaction"
+    return INTERACTION_OF.get((level(request), request.method), "operation")
+
+
+def _what(request: FhirRequest) -> str | None:
+    if request.resource_type is None or request.id is None:
+        return request.resource_type
+    version = f"/_history/{request.version}" if request.version else ""
+    return f"{request.resource_type}/{request.id}{version}"
+
+
+def _patient_of(principal: Principal, request: FhirRequest) -> str | None:
+    if request.resource_type == "Patient" and request.id is not None:
+        return request.id
+    return principal.patient
+
+
+def audit_recorder(append: AuditAppend) -> AuditRecorder:
+    """An :data:`AuditRecorder` writing one BALP AuditEvent per decided interaction."""
+
+    def record(principal: Principal, client: str, request: FhirRequest, status: int) -> None:
+        query = "&".join(f"{k}={v}" for k, v in request.params) or None
+        append(
+            audit_event(
+                interaction=_interaction(request),
+                subject=principal.subject,
+                client_id=principal.client_id,
+                network_address=client,
+                status=status,
+                what=_what(request),
+                patient=_patient_of(principal, request),
+                query=query,
+                break_glass=principal.break_glass,
+            )
+        )
+
+    return record
+
+
+class SmartAccessControl:
+    """Bearer tokens verified by ``tokens``; every decision reported to ``audit``."""
+
+    def __init__(self, tokens: TokenService, audit: AuditAppend | None = None) -> None:
+        self.tokens = tokens
+        self.append = audit
+        self.audit = audit_recorder(audit) if audit is not None else None
+
+    def guard_for(self, authorization: str | None, client: str) -> RequestGuard | None:
+        scheme, _, token = (authorization or "").partition(" ")
+        try:
+            if scheme.lower() != "bearer" or not token.strip():
+                raise Unauthorized("A bearer access token is required (Authorization: Bearer ...)")
+            principal = self.tokens.verify(token.strip())
+        except Unauthorized:
+            if self.append is not None:  # a failed authentication; the token is not kept
+                self.append(
+                    audit_event(
+                        interaction="login",
+                        subject="unauthenticated",
+                        client_id=None,
+                        network_address=client,
+                        status=401,
+                        kind="110114",
+                    )
+                )
+            raise
+        return SmartGuard(principal, client, self.audit)
+
+
+__all__ = ["AuditAppend", "AuditRecorder", "SmartAccessControl", "SmartGuard", "audit_recorder"]

@@ -1,0 +1,185 @@
+"""Who may see which resource: SMART scopes, the patient compartment and scope filters.
+
+https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html — a ``patient/`` scope
+reaches only resources in the launch patient's compartment
+(https://hl7.org/fhir/R4/compartmentdefinition-patient.html); ``?param=value`` on a scope limits
+it to resources matching that search parameter (token, reference and string parameters are
+evaluated here with their official FHIRPath expressions; any other type matches nothing, which
+errs on the side of refusing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cache
+
+from yteso.auth.care_relations import PatientRecords, practitioner_reaches
+from yteso.auth.scopes import ResourceScope
+from yteso.auth.tokens import Principal
+from yteso.fhir.definitions import patient_compartment, search_parameters
+from yteso.fhir.types import Json
+from yteso.fhirpath import evaluate
+
+
+@cache
+def compartment_params(resource_type: str) -> tuple[str, ...]:
+    return patient_compartment().get(resource_type, ())
+
+
+def _values(resource: Json, param: str) -> list[object]:
+    definition = search_parameters(str(resource.get("resourceType"))).get(param)
+    if definition is None or not definition.expression:
+        return []
+    return list(evaluate(resource, definition.expression))
+
+
+def _is_reference_to(value: object, target: str) -> bool:
+    reference = value.get("reference") if isinstance(value, dict) else value
+    return isinstance(reference, str) and (reference == target or reference.endswith("/" + target))
+
+
+def in_patient_compartment(resource: Json, patient_id: str) -> bool:
+    """Whether ``resource`` belongs to Patient/``patient_id``'s compartment."""
+    resource_type = str(resource.get("resourceType"))
+    if resource_type == "Patient" and resource.get("id") == patient_id:
+        return True
+    target = f"Patient/{patient_id}"
+    return any(
+        _is_reference_to(value, target)
+        for param in compartment_params(resource_type)
+        for value in _values(resource, param)
+    )
+
+
+def _codings(value: object) -> Iterable[tuple[str | None, str | None]]:
+    if isinstance(value, str):
+        yield None, value
+    elif isinstance(value, dict):
+        if "coding" in value:
+            for coding in value.get("coding") or []:
+                yield from _codings(coding)
+        elif "code" in value or "system" in value:
+            yield value.get("system"), value.get("code")
+        elif "value" in value:  # Identifier
+            yield value.get("system"), value.get("value")
+
+
+def _token_matches(values: list[object], wanted: str) -> bool:
+    system, bar, code = wanted.rpartition("|")
+    for found_system, found_code in (c for v in values for c in _codings(v)):
+        if found_code != code:
+            continue
+        if not bar or (system == "" and found_system is None) or system == found_system:
+            return True
+    return False
+
+
+def matches_filter(resource: Json, param: str, wanted: str) -> bool:
+    """Whether ``resource`` matches ``param=wanted`` (values ORed by commas)."""
+    definition = search_parameters(str(resource.get("resourceType"))).get(param)
+    if definition is None:
+        return False
+    values = _values(resource, param)
+    for alternative in wanted.split(","):
+        if definition.type == "token" and _token_matches(values, alternative):
+            return True
+        if definition.type == "reference" and any(_is_reference_to(v, alternative) for v in values):
+            return True
+        if definition.type == "string" and any(
+            isinstance(v, str) and v.lower().startswith(alternative.lower()) for v in values
+        ):
+            return True
+    return False
+
+
+def compartment_patients(resource: Json) -> set[str]:
+    """The ids of the patients whose compartment holds ``resource``."""
+    resource_type = str(resource.get("resourceType"))
+    found = {str(resource.get("id"))} if resource_type == "Patient" else set()
+    for param in compartment_params(resource_type):
+        for value in _values(resource, param):
+            reference = value.get("reference") if isinstance(value, dict) else value
+            if isinstance(reference, str) and "Patient/" in reference:
+                found.add(reference.rsplit("Patient/", 1)[1].split("/")[0])
+    return found
+
+
+class ResourceAccess:
+    """The access decisions for one principal (``records`` for a practitioner's reach)."""
+
+    def __init__(self, principal: Principal, records: PatientRecords | None = None) -> None:
+        self.principal = principal
+        self.records = records
+        self._reach: dict[str, bool] = {}
+
+    def _practitioner_reaches(self, resource: Json) -> bool:
+        practitioner = self.principal.practitioner
+        if practitioner is None or self.principal.break_glass is not None:
+            return True
+        patients = compartment_patients(resource)
+        if not patients:
+            return True  # not a patient's data (Organization, Practitioner, ValueSet...)
+        if self.records is None:
+            return False
+        for patient in patients:
+            if patient not in self._reach:
+                self._reach[patient] = practitioner_reaches(
+                    self.records, patient, practitioner, self.principal.facility
+                )
+        return any(self._reach[p] for p in patients)
+
+    def grants(self, resource_type: str, permission: str) -> tuple[ResourceScope, ...]:
+        return self.principal.scopes.granting(resource_type, permission)
+
+    def _scope_allows(self, scope: ResourceScope, resource: Json) -> bool:
+        if scope.context == "patient":
+            patient = self.principal.patient
+            if patient is None or not in_patient_compartment(resource, patient):
+                return False
+        if scope.context == "user" and not self._practitioner_reaches(resource):
+            return False
+        return all(matches_filter(resource, name, value) for name, value in scope.filters)
+
+    def may(self, resource: Json, permission: str) -> bool:
+        """Whether some scope lets the principal ``permission`` this resource."""
+        scopes = self.grants(str(resource.get("resourceType")), permission)
+        return any(self._scope_allows(scope, resource) for scope in scopes)
+
+    def unrestricted(self, resource_type: str, permission: str) -> bool:
+        """A scope grants the type without compartment or filter: no per-resource check needed."""
+        bound = self.principal.practitioner is not None and self.principal.break_glass is None
+        return any(
+            (s.context == "system" or (s.context == "user" and not bound)) and not s.filters
+            for s in self.grants(resource_type, permission)
+        )
+
+    def search_narrowing(self, resource_type: str, permission: str) -> tuple[tuple[str, str], ...]:
+        """Search parameters to AND into a search so that paging and totals see only what the
+        scopes allow (results are still checked one by one afterwards)."""
+        scopes = self.grants(resource_type, permission)
+        if not scopes or self.unrestricted(resource_type, permission) or len(scopes) > 1:
+            return ()
+        scope = scopes[0]
+        narrowing = list(scope.filters)
+        if scope.context == "patient" and self.principal.patient is not None:
+            narrowing.extend(self._compartment_narrowing(resource_type))
+        return tuple(narrowing)
+
+    def _compartment_narrowing(self, resource_type: str) -> list[tuple[str, str]]:
+        """One linking parameter can be ANDed in; with several (Observation: subject and
+        performer) ANDing one would hide resources the others link, so only the check after
+        the search applies."""
+        patient = self.principal.patient
+        if resource_type == "Patient":
+            return [("_id", str(patient))]
+        params = compartment_params(resource_type)
+        return [(params[0], f"Patient/{patient}")] if len(params) == 1 else []
+
+
+__all__ = [
+    "ResourceAccess",
+    "compartment_params",
+    "compartment_patients",
+    "in_patient_compartment",
+    "matches_filter",
+]

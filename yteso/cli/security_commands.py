@@ -1,0 +1,135 @@
+"""``yteso auth ...`` and ``yteso audit ...``: operator commands for tokens, keys and the audit log.
+
+Tokens are signed with the keys under ``$YTESO_HOME/auth`` (the ones ``yteso serve`` verifies
+with), see docs/security.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+auth_app = typer.Typer(help="Access tokens and signing keys.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+
+
+@auth_app.command("token")
+def token(
+    subject: Annotated[str, typer.Option("--subject", help="Who the token speaks for.")],
+    scope: Annotated[str, typer.Option("--scope", help='SMART scopes, e.g. "system/*.rs".')],
+    ttl: Annotated[int, typer.Option("--ttl", help="Lifetime in seconds.")] = 3600,
+    patient: Annotated[
+        str | None, typer.Option("--patient", help="Patient id that patient/ scopes act for.")
+    ] = None,
+    fhir_user: Annotated[
+        str | None, typer.Option("--fhir-user", help="e.g. Practitioner/123")
+    ] = None,
+    facility: Annotated[
+        str | None, typer.Option("--facility", help="Practitioner's Organization id.")
+    ] = None,
+) -> None:
+    """Print a signed access token (for scripts and checks)."""
+    from yteso.app import open_security
+    from yteso.fhir.errors import FhirError
+
+    tokens = open_security().tokens
+    try:
+        links = {"patient": patient, "fhir_user": fhir_user, "facility": facility}
+        typer.echo(tokens.issue(subject, scope, ttl=ttl, **links))
+    except (ValueError, FhirError) as error:
+        raise typer.BadParameter(str(error)) from error
+
+
+@auth_app.command("rotate-keys")
+def rotate_keys() -> None:
+    """Add a new signing key; older keys keep verifying the tokens they signed."""
+    from yteso.app import open_security
+
+    typer.echo(open_security().keys.rotate())
+
+
+@auth_app.command("revoke")
+def revoke(token_text: Annotated[str, typer.Argument(help="The access token.")]) -> None:
+    """Revoke an access token before it expires."""
+    from yteso.app import open_security
+
+    if not open_security().tokens.revoke(token_text):
+        typer.echo("not a valid token of this server (nothing to revoke)", err=True)
+        raise typer.Exit(code=1)
+    typer.echo("revoked")
+
+
+@auth_app.command("add-user")
+def add_user(
+    username: Annotated[str, typer.Option("--username")],
+    role: Annotated[str, typer.Option("--role", help="citizen|practitioner|administrator|auditor")],
+    patient: Annotated[str | None, typer.Option("--patient", help="Citizen: Patient id.")] = None,
+    fhir_user: Annotated[str | None, typer.Option("--fhir-user", help="Practitioner/ID")] = None,
+    facility: Annotated[str | None, typer.Option("--facility", help="Organization id.")] = None,
+) -> None:
+    """Create (or reset) a user; the password is asked for, never taken from the command line."""
+    from yteso.app import open_security
+
+    password = typer.prompt(
+        "Password (12 characters or more)", hide_input=True, confirmation_prompt=True
+    )
+    links = {"patient": patient, "fhir_user": fhir_user, "facility": facility}
+    try:
+        open_security().accounts.add_user(username, password, role, **links)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
+    typer.echo(f"user {username} ({role}) saved")
+
+
+@auth_app.command("add-client")
+def add_client(
+    client_id: Annotated[str, typer.Option("--client-id")],
+    scope: Annotated[str, typer.Option("--scope", help="The most this client may be granted.")],
+    redirect_uri: Annotated[
+        list[str] | None, typer.Option("--redirect-uri", help="Apps using the code flow.")
+    ] = None,
+    jwks_file: Annotated[
+        Path | None, typer.Option("--jwks", help="Backend services: their public JWKS file.")
+    ] = None,
+    name: Annotated[str, typer.Option("--name")] = "",
+) -> None:
+    """Register a SMART app (code flow + PKCE) or a backend service (private_key_jwt)."""
+    import orjson
+
+    from yteso.app import open_security
+    from yteso.auth import ClientApp
+
+    jwks = orjson.loads(jwks_file.read_bytes()) if jwks_file else None
+    client = ClientApp(client_id, tuple(redirect_uri or ()), scope, jwks, name)
+    open_security().accounts.add_client(client)
+    typer.echo(f"client {client_id} saved")
+
+
+@audit_app.command("verify")
+def verify() -> None:
+    """Recompute the audit log's Merkle tree; report any edited, removed or added record."""
+    from yteso.app import open_security
+
+    report = open_security().audit.verify()
+    for problem in report.problems:
+        typer.echo(f"TAMPERED: {problem}")
+    if not report.ok:
+        raise typer.Exit(code=1)
+    typer.echo(f"audit log intact: {report.records} records")
+
+
+@audit_app.command("accesses")
+def accesses(patient: Annotated[str, typer.Option("--patient", help="Patient id.")]) -> None:
+    """Who accessed this patient's record, when, and how (one JSON line per event)."""
+    import orjson
+
+    from yteso.app import open_security
+    from yteso.auth import access_report
+
+    for line in access_report(open_security().audit.events(), patient):
+        typer.echo(orjson.dumps(line).decode())
+
+
+__all__ = ["audit_app", "auth_app"]
