@@ -61,6 +61,7 @@ def serve(
     from yteso.app import create_app, default_database_url, open_security
     from yteso.cli.demo import fill_demo_if_empty
     from yteso.store import open_store
+    from yteso.store.custom_params import load_custom_parameters
 
     url = db or default_database_url()
     if insecure_no_auth and (not url.startswith("sqlite:") or host not in LOOPBACK_HOSTS):
@@ -68,6 +69,7 @@ def serve(
             "--insecure-no-auth needs a sqlite:// database and a loopback host"
         )
     store = open_store(url)
+    load_custom_parameters(store)  # custom SearchParameters, indexed by ``yteso reindex``
     if demo:
         fill_demo_if_empty(store, people=demo_people)
     syslog_target = None
