@@ -11,7 +11,7 @@ import pytest
 
 from yteso.store import open_store
 
-SEED = [
+SEED: list[dict[str, object]] = [
     *({"resourceType": "Patient", "id": f"p{i}", "name": [{"family": "Trần"}]} for i in range(3)),
     {"resourceType": "Organization", "id": "o1", "name": "Trạm Y tế xã Tân Thành"},
 ]
