@@ -11,10 +11,10 @@ import pytest
 
 from yteso.store import open_store
 
-SEED: list[dict[str, object]] = [
-    *({"resourceType": "Patient", "id": f"p{i}", "name": [{"family": "Trần"}]} for i in range(3)),
-    {"resourceType": "Organization", "id": "o1", "name": "Trạm Y tế xã Tân Thành"},
+PATIENTS: list[dict[str, object]] = [
+    {"resourceType": "Patient", "id": f"p{i}", "name": [{"family": "Trần"}]} for i in range(3)
 ]
+SEED = [*PATIENTS, {"resourceType": "Organization", "id": "o1", "name": "Trạm Y tế xã"}]
 
 
 def run_export(*args: str) -> subprocess.CompletedProcess[str]:
