@@ -14,7 +14,10 @@ from yteso.store import open_store
 PATIENTS: list[dict[str, object]] = [
     {"resourceType": "Patient", "id": f"p{i}", "name": [{"family": "Trần"}]} for i in range(3)
 ]
-SEED = [*PATIENTS, {"resourceType": "Organization", "id": "o1", "name": "Trạm Y tế xã"}]
+SEED: list[dict[str, object]] = [
+    *PATIENTS,
+    {"resourceType": "Organization", "id": "o1", "name": "Trạm Y tế xã"},
+]
 
 
 def run_export(*args: str) -> subprocess.CompletedProcess[str]:
