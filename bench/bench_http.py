@@ -126,11 +126,17 @@ def running_server(db_url: str, workers: int) -> Iterator[str]:
         process.wait(timeout=20)
 
 
+def citizen_id(n: int) -> str:
+    """A CCCD consistent with the birth date below: Hà Nội (001), female, birth year."""
+    year = 1950 + n % 60
+    return f"001{1 if year < 2000 else 3}{year % 100:02d}{n % 1_000_000:06d}"
+
+
 def patient(n: int) -> dict[str, Any]:
     return {
         "resourceType": "Patient",
         "identifier": [
-            {"system": "http://fhir.hl7.org.vn/core/sid/cccd", "value": f"{n:012d}"},
+            {"system": "http://fhir.hl7.org.vn/core/sid/cccd", "value": citizen_id(n)},
         ],
         "active": True,
         "name": [{"use": "official", "family": "Nguyễn", "given": ["Thị", "Minh", "Anh"]}],

@@ -65,9 +65,19 @@ def _day(rng: random.Random, start: int, end: int) -> str:
     return f"{rng.randint(start, end)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
 
 
+def cccd(rng: random.Random, birth_date: str, gender: str) -> str:
+    """A well-formed citizen ID (Circular 07/2016/TT-BCA Art. 7): province-of-birth code
+    (Hà Nội, Đà Nẵng, Hồ Chí Minh), century/sex digit, 2-digit birth year, 6 random digits."""
+    year = int(birth_date[:4])
+    century_sex = (year // 100 - 19) * 2 + (1 if gender == "female" else 0)
+    province = rng.choice(["001", "048", "079"])
+    return f"{province}{century_sex}{year % 100:02d}{rng.randint(0, 999999):06d}"
+
+
 def patient(rng: random.Random, n: int) -> dict[str, object]:
     ward, ward_name, province = rng.choice(WARDS)
     family, middle, given = rng.choice(FAMILY), rng.choice(MIDDLE), rng.choice(GIVEN)
+    gender, birth_date = rng.choice(["male", "female"]), _day(rng, 1940, 2023)
     return {
         "resourceType": "Patient",
         "id": f"pat-{n}",
@@ -76,7 +86,7 @@ def patient(rng: random.Random, n: int) -> dict[str, object]:
             {
                 "use": "official",
                 "system": "http://fhir.hl7.org.vn/core/sid/cccd",
-                "value": f"{rng.randint(1, 96):03d}{rng.randint(0, 999999999):09d}",
+                "value": cccd(rng, birth_date, gender),
             },
             {
                 "system": "http://fhir.hl7.org.vn/core/sid/bhyt",
@@ -96,8 +106,8 @@ def patient(rng: random.Random, n: int) -> dict[str, object]:
             {"system": "phone", "value": f"09{rng.randint(0, 99999999):08d}", "use": "mobile"},
             {"system": "email", "value": f"user{n}@example.vn"},
         ],
-        "gender": rng.choice(["male", "female"]),
-        "birthDate": _day(rng, 1940, 2023),
+        "gender": gender,
+        "birthDate": birth_date,
         "address": [
             {
                 "use": "home",

@@ -1,4 +1,4 @@
-"""Generate ``yteso/mpi/data/cccd_provinces.json`` from the shared reference table.
+"""Generate ``yteso/fhir/data/cccd_provinces.json`` from the shared reference table.
 
 Run from the project root: ``.venv/bin/python scripts/generate_mpi_tables.py``. The runtime never
 reads ``../shared``; it reads the committed JSON this script writes (sources in
@@ -13,7 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT.parent / "shared" / "ref" / "vn" / "cccd_province_codes.csv"
-TARGET = ROOT / "yteso" / "mpi" / "data" / "cccd_provinces.json"
+TARGET = ROOT / "yteso" / "fhir" / "data" / "cccd_provinces.json"
 
 
 def main() -> None:

@@ -201,3 +201,26 @@ def test_capability_statement_lists_export(exporter: Exporter) -> None:
     statement = exporter.client.get("/fhir/metadata").json()
     names = {o["name"] for r in statement["rest"] for o in r.get("operation", [])}
     assert {"export", "export-poll-status"} <= names
+
+
+def test_a_restarted_server_still_answers(exporter: Exporter, tmp_path: Path) -> None:
+    token = exporter.token("system/*.rs")
+    kick = exporter.get("/fhir/$export?_type=Patient", token, ASYNC)
+    status_url = kick.headers["Content-Location"]
+    finished = exporter.poll(status_url, token)
+    job_file = next((tmp_path / "exports").glob("*/job.json"))
+    running = {**json.loads(job_file.read_bytes()), "status": "in-progress"}
+    stale = tmp_path / "exports" / ("0" * 32)
+    stale.mkdir()
+    (stale / "job.json").write_text(json.dumps(running))
+    store = open_store(f"sqlite:///{tmp_path / 'other.db'}")
+    app = create_app(store, security=exporter.security, exports_dir=tmp_path / "exports")
+    try:
+        with FhirClient(app) as client:
+            again = Exporter(client, exporter.security)
+            assert again.poll(status_url, token) == finished
+            interrupted = again.get(status_url.split("?")[0] + "?_job=" + "0" * 32, token)
+            assert interrupted.status_code == 500
+            assert "restart" in interrupted.text
+    finally:
+        store.close()

@@ -11,6 +11,7 @@ import pytest
 
 from yteso.fhir.errors import Issue
 from yteso.fhir.validation import has_errors, specs, validate, validate_json_bytes
+from yteso.fhir.validation.primitives import primitive_check
 
 PATIENT: dict[str, Any] = {
     "resourceType": "Patient",
@@ -499,3 +500,15 @@ def test_concurrent_first_use_sees_only_complete_specs() -> None:
     finally:
         sys.setswitchinterval(interval)
     assert results == [[]] * 8
+
+
+@pytest.mark.parametrize(
+    ("type_name", "valid", "invalid"),
+    [("date", "2024-02-29", "2023-02-29"), ("code", "final", " final"), ("id", "a-1", "a_1")],
+)
+def test_remembered_valid_primitives_never_let_an_invalid_one_through(
+    type_name: str, valid: str, invalid: str
+) -> None:
+    check = primitive_check(type_name)
+    verdicts = [check(value) is None for value in (valid, invalid, valid, invalid, invalid)]
+    assert verdicts == [True, False, True, False, False]

@@ -52,6 +52,24 @@ BUNDLE: dict[str, Any] = {
         {"fullUrl": "http://x/Observation/o1", "resource": OBSERVATION},
     ],
 }
+# JSON the shortcuts must not trust: entries that are not objects, a null or list resource, an
+# entry without resource, a ``_name`` companion beside a resource, null items in arrays.
+ODD_BUNDLE: dict[str, Any] = {
+    "resourceType": "Bundle",
+    "type": "collection",
+    "entry": [
+        "text",
+        None,
+        {"resource": None},
+        {"resource": [OBSERVATION, PATIENT]},
+        {"fullUrl": "http://x/empty"},
+        {"resource": OBSERVATION, "_resource": {"id": "x"}},
+        {"resource": {"resourceType": "Observation", "status": "final", "code": None}},
+        {"resource": {"resourceType": 7}},
+        {"resource": PATIENT},
+        {"resource": {"resourceType": "Patient", "name": [None, {"given": [None, "An"]}]}},
+    ],
+}
 
 CASES = [
     (PATIENT, "Patient.name.where(use='official').given.first()", ["Thị"]),
@@ -174,6 +192,11 @@ SUITE_PATIENT = "suites/fhirpath/r4/input-json/patient-example.json"
         "Patient.link.empty()",
         "Bundle.entry.resource.ofType(Observation).count()",
         "Bundle.entry.resource.ofType(Patient).name.family",
+        "Bundle.entry.resource.ofType(Patient).name.given.count()",
+        "Bundle.entry.resource.ofType(Observation).status.first()",
+        "Bundle.entry.resource.ofType(Organization).exists()",
+        "Bundle.entry.fullUrl",
+        "Patient.contained.ofType(Organization).name",
         "Patient.name.where(use = 'official').given.first()",
         "Patient.name.where(use = 'maiden').given",
         "Observation.code.coding.where(system = 'http://loinc.org').code",
@@ -195,7 +218,7 @@ def test_plain_path_shortcut_matches_the_evaluator(expression: str) -> None:
     example = json.loads(shared_path(*SUITE_PATIENT.split("/")).read_text(encoding="utf-8"))
     compiled = compile(expression)
     assert compiled.plain_path is not None
-    for resource in (PATIENT, example, OBSERVATION, BUNDLE):
+    for resource in (PATIENT, example, OBSERVATION, BUNDLE, ODD_BUNDLE):
         expected = [plain(item) for item in compiled.evaluate_items(resource)]
         assert compiled(resource) == expected
 
@@ -204,3 +227,31 @@ def test_now_is_one_instant_per_evaluation() -> None:
     assert evaluate(None, "now() = now() and today() = now().toDate()") == [True]
     compiled = compile("now()")
     assert compiled.shared_environment is None  # a new instant on each call, not a stale one
+
+
+@pytest.mark.parametrize(
+    ("narrowed", "generic"),
+    [
+        (
+            "Bundle.entry.resource.ofType(Observation)",
+            "Bundle.entry.select(resource).ofType(Observation)",
+        ),
+        (
+            "Bundle.entry.resource.ofType(Patient).name",
+            "Bundle.entry.select(resource).ofType(Patient).name",
+        ),
+        (
+            "Patient.contained.ofType(Organization)",
+            "Patient.select(contained).ofType(Organization)",
+        ),
+    ],
+)
+def test_resource_of_type_reads_like_the_generic_filter(narrowed: str, generic: str) -> None:
+    """``<Resource element>.ofType(<resource type>)`` tests ``resourceType`` before wrapping;
+    ``select(...)`` keeps the generic navigate-then-filter route to compare with."""
+    for resource in (PATIENT, BUNDLE, ODD_BUNDLE):
+        fast = compile(narrowed).evaluate_items(resource)
+        slow = compile(generic).evaluate_items(resource)
+        assert [(item.data, item.type, item.element) for item in fast] == [
+            (item.data, item.type, item.element) for item in slow
+        ]

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from yteso.fhir.vn_core import BHYT_SYSTEM, CCCD_SYSTEM
-from yteso.mpi.identifiers import (
+from yteso.fhir.vn_identifiers import (
     SOCIAL_INSURANCE_SYSTEM,
     check_patient_identifiers,
     social_insurance_number,

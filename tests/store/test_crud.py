@@ -213,3 +213,31 @@ def test_control_characters_are_rejected(store: SqlStore, text: str, accepted: b
     with pytest.raises(Invalid):
         store.bulk_write([resource])
     assert store.counts() == {}
+
+
+def test_a_patient_with_a_malformed_citizen_id_is_rejected_and_nothing_stored(
+    store_url: str,
+) -> None:
+    from yteso.fhir.errors import Invalid
+    from yteso.fhir.vn_core import CCCD_SYSTEM
+    from yteso.store import open_store
+
+    store = open_store(store_url)
+    try:
+        patient = {
+            "resourceType": "Patient",
+            "gender": "female",
+            "birthDate": "1993-03-28",
+            # 082 = Tiền Giang; digit 1 = female born in the 1900s; 93 = birth year
+            "identifier": [{"system": CCCD_SYSTEM, "value": "082193312208"}],
+        }
+        with store.session() as session:
+            session.create(dict(patient))
+        wrong_year = {**patient, "identifier": [{"system": CCCD_SYSTEM, "value": "082185312208"}]}
+        with pytest.raises(Invalid) as caught, store.session() as session:
+            session.create(wrong_year)
+        paths = [p for issue in caught.value.issues for p in issue.expression]
+        assert "Patient.identifier[0].value" in paths
+        assert store.counts() == {"Patient": 1}
+    finally:
+        store.close()

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from yteso import __version__
+from yteso.cli.export_command import export
 from yteso.cli.security_commands import audit_app, auth_app
 
 app = typer.Typer(
@@ -22,6 +23,7 @@ app = typer.Typer(
 
 app.add_typer(auth_app, name="auth")
 app.add_typer(audit_app, name="audit")
+app.command(name="export")(export)
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 

@@ -48,7 +48,8 @@ class CompiledExpression:
         # Expressions that never read %resource, $index, variables or services can share one
         # environment (functions still write $index into it, but nothing reads it back).
         self.shared_environment = None if reads_environment(tree) else Environment([])
-        self.plain_path: PlainEvaluator | None = plain_evaluator(tree)
+        # strict mode checks the paths against the model first: no JSON shortcut there
+        self.plain_path: PlainEvaluator | None = None if strict else plain_evaluator(tree)
 
     def __repr__(self) -> str:
         return f"CompiledExpression({self.source!r})"
@@ -62,6 +63,10 @@ class CompiledExpression:
     ) -> list[Any]:
         """The result as plain values: JSON for FHIR elements, System values otherwise."""
         try:
+            if self.plain_path is not None and type(resource) is dict:  # inlined: the hot path
+                found = self.plain_path(resource)
+                if found is not None:
+                    return found
             return self._plain_result(resource, variables, services)
         except _DATA_ERRORS as exc:
             raise self._failure(exc) from exc
@@ -72,10 +77,6 @@ class CompiledExpression:
         variables: dict[str, Any] | None,
         services: Services | None,
     ) -> list[Any]:
-        if self.plain_path is not None and type(resource) is dict and not self.strict:
-            found = self.plain_path(resource)
-            if found is not None:
-                return found
         if self.strict or type(resource) is not dict:
             items = self.evaluate_items(resource, variables, services)
         elif self.shared_environment is not None and not variables and not services:

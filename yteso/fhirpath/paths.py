@@ -162,7 +162,9 @@ class Navigator:
 
 
 class ChoiceNavigator:
-    """``focus.name.ofType(T)``: read only ``nameT`` where ``name`` is a choice element."""
+    """``focus.name.ofType(T)``: read only ``nameT`` where ``name`` is a choice element, and
+    keep only the resources of type ``T`` where ``name`` is typed ``Resource`` (``contained``,
+    ``Bundle.entry.resource``), testing ``resourceType`` before wrapping anything."""
 
     __slots__ = ("generic", "keys", "name", "wanted")
 
@@ -170,26 +172,44 @@ class ChoiceNavigator:
         self.name = name
         self.wanted = wanted
         self.generic = Navigator(name)
-        self.keys: dict[str | None, tuple[str, str] | None] = {}
+        # per parent type: (JSON key, its ``_`` companion, whether typed Resource), or None
+        self.keys: dict[str | None, tuple[str, str, bool] | None] = {}
 
     def __call__(self, items: Collection) -> Collection | None:
-        """The typed children, or None when some parent is not a typed choice owner."""
+        """The typed children, or None when some parent is neither kind of owner."""
         out: Collection = []
+        wanted = self.wanted
         for item in items:
             if type(item) is not Node or type(item.data) is not dict:
                 continue
             if item.type not in self.keys:
-                step = self.generic.plans.get(item.type) or plan(item.type, self.name)
-                key = self.name + self.wanted[0].upper() + self.wanted[1:]
-                known = step.choices is not None and self.wanted in step.choices.values()
-                self.keys[item.type] = (key, "_" + key) if known else None
+                self.keys[item.type] = self._keys(item.type)
             keys = self.keys[item.type]
             if keys is None:
                 return None
-            value, extra = item.data.get(keys[0]), item.data.get(keys[1])
+            key, shadow, resources = keys
+            data = item.data
+            if resources:
+                if shadow in data:
+                    return None  # the generic navigator attaches the companion
+                value = data.get(key)
+                for found in value if type(value) is list else (value,):
+                    if type(found) is dict and found.get("resourceType") == wanted:
+                        out.append(Node(found, wanted))
+                continue
+            value, extra = data.get(key), data.get(shadow)
             if value is not None or extra is not None:
-                _emit(value, extra, self.wanted, out)
+                _emit(value, extra, wanted, out)
         return out
+
+    def _keys(self, parent_type: str | None) -> tuple[str, str, bool] | None:
+        step = self.generic.plans.get(parent_type) or plan(parent_type, self.name)
+        if step.type == _RESOURCE and model.is_resource_type(self.wanted):
+            return self.name, "_" + self.name, True
+        if step.choices is not None and self.wanted in step.choices.values():
+            key = self.name + self.wanted[0].upper() + self.wanted[1:]
+            return key, "_" + key, False
+        return None
 
 
 def child_nodes(node: Node) -> Collection:

@@ -172,42 +172,115 @@ def _steps(
     return tuple(steps), type_name
 
 
-def walk(resource: dict[str, Any], path: PlainPath) -> list[Any] | None:
-    """The plain result, or None to fall back to the evaluator."""
-    if resource.get("resourceType") != path.root:
-        return None
-    items: list[Any] = [resource]
-    for kind, name, shadow, text in path.prepared:
-        if kind == MEMBER:
-            found: list[Any] = []
-            for data in items:
-                if type(data) is not dict:
-                    continue
-                if shadow in data:
-                    return None
-                value = data.get(name)
-                if type(value) is list:
-                    found.extend([item for item in value if item is not None])
-                elif value is not None:
-                    found.append(value)
-            items = found
-        elif kind == RESOURCE:
-            items = [d for d in items if type(d) is dict and d.get("resourceType") == name]
-        else:
-            if any(
-                type(d) is not dict or shadow in d or type(d.get(name, "")) is not str
-                for d in items
-            ):
+Step = Callable[[list[Any]], "list[Any] | None"]
+
+
+def walker(path: PlainPath) -> PlainEvaluator:
+    """The path as one closure over per-step closures: the plain result, or None to fall back
+    to the evaluator."""
+    root, terminal, prepared = path.root, path.terminal, path.prepared
+    steps = _step_functions(prepared)
+    # A first member step that feeds another member step reads the resource directly, and its
+    # list is passed on as it is: the next step only reads it.
+    direct = len(prepared) > 1 and prepared[0][0] == MEMBER and prepared[1][0] == MEMBER
+    first_key, first_shadow = prepared[0][1], prepared[0][2]
+    if direct:
+        steps = steps[1:]
+
+    def walk(resource: dict[str, Any]) -> list[Any] | None:
+        if resource.get("resourceType") != root:
+            return None
+        if direct:
+            if first_shadow in resource:
                 return None
-            items = [d for d in items if d.get(name) == text]
-    terminal = path.terminal
-    if terminal is None:
-        return items
-    if terminal == "count":
-        return [len(items)]
-    if terminal == "first":
-        return items[:1]
-    return [bool(items)] if terminal == "exists" else [not items]
+            value = resource.get(first_key)
+            items = value if type(value) is list else [] if value is None else [value]
+        else:
+            items = [resource]
+        for step in steps:
+            found = step(items)
+            if found is None:
+                return None
+            items = found
+        if terminal is None:
+            return items
+        if terminal == "count":
+            return [len(items)]
+        if terminal == "first":
+            return items[:1]
+        return [bool(items)] if terminal == "exists" else [not items]
+
+    return walk
+
+
+def _step_functions(prepared: tuple[tuple[str, str, str, str], ...]) -> tuple[Step, ...]:
+    steps: list[Step] = []
+    index = 0
+    while index < len(prepared):
+        kind, name, shadow, text = prepared[index]
+        following = prepared[index + 1][:2] if index + 1 < len(prepared) else ("", "")
+        if kind == MEMBER and following[0] == RESOURCE:
+            steps.append(_resources_step(name, following[1]))
+            index += 2
+            continue
+        if kind == MEMBER:
+            steps.append(_member_step(name, shadow, keep_nulls=following[0] == MEMBER))
+        else:
+            steps.append(_where_step(name, shadow, text))
+        index += 1
+    return tuple(steps)
+
+
+def _member_step(name: str, shadow: str, *, keep_nulls: bool) -> Step:
+    """``keep_nulls``: a step whose output only feeds another member step copies lists whole
+    (that step skips the ``null`` items of FHIR JSON arrays anyway)."""
+
+    def member(items: list[Any]) -> list[Any] | None:
+        found: list[Any] = []
+        for data in items:
+            if type(data) is not dict:
+                continue
+            if shadow in data:  # a primitive's extensions: only typed nodes carry them
+                return None
+            value = data.get(name)
+            if type(value) is list:
+                found += value if keep_nulls else [item for item in value if item is not None]
+            elif value is not None:
+                found.append(value)
+        return found
+
+    return member
+
+
+def _resources_step(name: str, wanted: str) -> Step:
+    """A ``Resource`` element narrowed by ``ofType(<resource type>)`` (``entry.resource``,
+    ``contained``): test ``resourceType`` on the JSON, wrap nothing. No ``_name`` check: a
+    companion object could only add value-less nodes, and ``ofType`` drops those."""
+
+    def resources(items: list[Any]) -> list[Any]:
+        found: list[Any] = []
+        for data in items:
+            if type(data) is not dict:
+                continue
+            value = data.get(name)
+            if type(value) is dict:
+                if value.get("resourceType") == wanted:
+                    found.append(value)
+            elif type(value) is list:
+                found += [v for v in value if type(v) is dict and v.get("resourceType") == wanted]
+        return found
+
+    return resources
+
+
+def _where_step(name: str, shadow: str, text: str) -> Step:
+    def where(items: list[Any]) -> list[Any] | None:
+        for data in items:
+            if type(data) is not dict or shadow in data or type(data.get(name, "")) is not str:
+                return None
+        return [data for data in items if data.get(name) == text]
+
+    return where
 
 
 PlainEvaluator = Callable[[dict[str, Any]], "list[Any] | None"]
@@ -227,7 +300,7 @@ def plain_evaluator(tree: Expression) -> PlainEvaluator | None:
     if whole is not None:
         if len(whole.prepared) == 1 and whole.prepared[0][0] == MEMBER and not whole.terminal:
             return _one_step(whole.root, whole.prepared[0][1], whole.prepared[0][2])
-        return lambda resource: walk(resource, whole)
+        return walker(whole)
     if isinstance(tree, Binary) and tree.operator in ("and", "or"):
         left, right = plain_evaluator(tree.left), plain_evaluator(tree.right)
         if left is None or right is None:
@@ -287,10 +360,10 @@ def _logic(
 
 
 def _comparison(path: PlainPath, constant: Any, test: Callable[[int], bool]) -> PlainEvaluator:
-    leaf_type = path.leaf_type
+    leaf_type, walk = path.leaf_type, walker(path)
 
     def comparison(resource: dict[str, Any]) -> list[Any] | None:
-        values = walk(resource, path)
+        values = walk(resource)
         if not values:
             return values  # None (fall back) or [] (empty compares to empty)
         if len(values) > 1:

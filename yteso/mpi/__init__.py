@@ -5,6 +5,12 @@ See docs/mpi.md.
 
 from __future__ import annotations
 
+from yteso.fhir.vn_identifiers import (
+    SOCIAL_INSURANCE_SYSTEM,
+    check_patient_identifiers,
+    social_insurance_number,
+    valid_cccd,
+)
 from yteso.mpi.decisions import (
     Candidate,
     Decision,
@@ -12,12 +18,6 @@ from yteso.mpi.decisions import (
     Outcome,
     Thresholds,
     match_bundle,
-)
-from yteso.mpi.identifiers import (
-    SOCIAL_INSURANCE_SYSTEM,
-    check_patient_identifiers,
-    social_insurance_number,
-    valid_cccd,
 )
 from yteso.mpi.linking import LinkResult, LinkSettings, ScoredPair, link_population
 from yteso.mpi.match_index import MatchIndex

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from yteso.fhir.types import Json
 from yteso.fhir.vn_core import WARD_EXTENSION_URL
-from yteso.mpi.identifiers import social_insurance_number, valid_cccd
+from yteso.fhir.vn_identifiers import social_insurance_number, valid_cccd
 
 _NOT_LETTER = re.compile(r"[^a-z0-9 ]+")
 _NOT_DIGIT = re.compile(r"\D+")

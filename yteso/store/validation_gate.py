@@ -1,8 +1,10 @@
 """The gate every write passes: nothing invalid is ever stored.
 
-Structure validation (``yteso.fhir.validation.validate``) and FHIRPath invariants
-(``yteso.fhirpath.invariants.check_invariants``) each return OperationOutcome issues; only
-``error`` and ``fatal`` issues reject, and a rejection carries all of them at once
+Structure validation (``yteso.fhir.validation.validate``), FHIRPath invariants
+(``yteso.fhirpath.invariants.check_invariants``) and, for Patients, the VN Core identifier rules
+(``yteso.fhir.vn_identifiers``: a CCCD must match birth province, sex and year) each return
+OperationOutcome issues; only ``error`` and ``fatal`` issues reject, and a rejection carries all
+of them at once
 (https://hl7.org/fhir/R4/validation.html).
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 from yteso.fhir.errors import Invalid, Issue
 from yteso.fhir.types import Json
 from yteso.fhir.validation import ValidationOptions, validate
+from yteso.fhir.vn_identifiers import check_patient_identifiers
 from yteso.fhirpath.invariants import check_invariants
 
 _REJECTING = frozenset({"error", "fatal"})
@@ -26,7 +29,10 @@ def resource_issues(resource: Json, options: ValidationOptions | None = None) ->
         return [Issue("fatal", "structure", "a resource must be a JSON object")]
     if options is not None:
         return _issues_with_options(resource, options)
-    return validate(resource) + check_invariants(resource)
+    issues = validate(resource) + check_invariants(resource)
+    if resource.get("resourceType") == "Patient":  # VN Core identifier rules (CCCD, BHYT)
+        issues += check_patient_identifiers(resource)
+    return issues
 
 
 def _issues_with_options(resource: Json, options: ValidationOptions) -> list[Issue]:
@@ -38,7 +44,10 @@ def _issues_with_options(resource: Json, options: ValidationOptions) -> list[Iss
             if not issue.diagnostics.startswith("dom-3:")
             and not any(".contained[" in path for path in issue.expression)
         ]
-    return validate(resource, options) + found
+    found += validate(resource, options)
+    if resource.get("resourceType") == "Patient":
+        found += check_patient_identifiers(resource)
+    return found
 
 
 def rejecting(issues: list[Issue]) -> list[Issue]:

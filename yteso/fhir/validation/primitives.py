@@ -19,6 +19,8 @@ PrimitiveCheck = Callable[[object], "Problem | None"]
 Matcher = Callable[[str], "re.Match[str] | None"]
 
 MAX_STRING_LENGTH = 1024 * 1024  # https://hl7.org/fhir/R4/datatypes.html#string
+_REMEMBERED_LENGTH = 100
+_REMEMBERED_VALUES = 20_000  # per primitive type
 INTEGER_MIN, INTEGER_MAX = -(2**31), 2**31 - 1
 # R4's published base64Binary regex forgets "/"; this is RFC 4648 with optional whitespace.
 _BASE64 = re.compile(r"[A-Za-z0-9+/\s]*(={0,2})\s*")
@@ -70,14 +72,21 @@ def _string_check(type_name: str) -> PrimitiveCheck:
     # re.ASCII: the spec's regexes are Java ones, where \s and \S are ASCII-only classes.
     fullmatch = re.compile(regex or ".+", re.ASCII | re.DOTALL).fullmatch
     calendar = type_name in ("date", "dateTime", "instant")
+    # Values already found valid (codes, systems, dates repeat across a bulk load): a set lookup
+    # instead of the regex. Bounded, and short values only, so memory stays small.
+    known_valid: set[str] = set()
 
     def check(value: object) -> Problem | None:
+        if type(value) is str and value in known_valid:
+            return None
         if (
             type(value) is str
             and fullmatch(value) is not None
             and len(value) <= MAX_STRING_LENGTH
             and (not calendar or _valid_calendar_day(value))
         ):
+            if len(value) <= _REMEMBERED_LENGTH and len(known_valid) < _REMEMBERED_VALUES:
+                known_valid.add(value)
             return None
         return _string_problem(type_name, value, fullmatch)
 

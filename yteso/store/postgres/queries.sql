@@ -54,16 +54,20 @@ SELECT pg_advisory_xact_lock(hashtextextended(%s, 0));
 SELECT resource_type, count(*) FROM resource_current WHERE NOT deleted GROUP BY resource_type;
 
 -- name: iter_current_all
+-- The page is cut before the join: joined first, the planner merge-joins history from its
+-- start on every page (quadratic; 360 ms per page at 330k resources instead of 3 ms).
 SELECT c.resource_type, c.id, c.version, c.last_updated, h.body, h.method, c.seq
-FROM resource_current c JOIN resource_history h ON h.seq = c.seq
-WHERE NOT c.deleted AND c.seq > %s
-ORDER BY c.seq LIMIT %s;
+FROM (SELECT resource_type, id, version, last_updated, seq FROM resource_current
+      WHERE NOT deleted AND seq > %s ORDER BY seq LIMIT %s) c
+JOIN resource_history h ON h.seq = c.seq
+ORDER BY c.seq;
 
 -- name: iter_current_type
 SELECT c.resource_type, c.id, c.version, c.last_updated, h.body, h.method, c.seq
-FROM resource_current c JOIN resource_history h ON h.seq = c.seq
-WHERE NOT c.deleted AND c.resource_type = %s AND c.seq > %s
-ORDER BY c.seq LIMIT %s;
+FROM (SELECT resource_type, id, version, last_updated, seq FROM resource_current
+      WHERE NOT deleted AND resource_type = %s AND seq > %s ORDER BY seq LIMIT %s) c
+JOIN resource_history h ON h.seq = c.seq
+ORDER BY c.seq;
 
 -- name: copy_history
 COPY resource_history

@@ -33,7 +33,7 @@ _BIRTH_YEAR = re.compile(r"(\d{4})")
 @cache
 def cccd_province_prefixes() -> dict[str, str]:
     """The 63 province-of-birth prefixes -> province name (generated, see scripts/)."""
-    text = resources.files("yteso.mpi").joinpath("data/cccd_provinces.json").read_text("utf-8")
+    text = resources.files("yteso.fhir").joinpath("data/cccd_provinces.json").read_text("utf-8")
     prefixes: dict[str, str] = json.loads(text)["prefixes"]
     return prefixes
 
