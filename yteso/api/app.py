@@ -14,7 +14,7 @@ import orjson
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -54,6 +54,9 @@ def render(response: FhirResponse, pretty: bool) -> Response:
     headers = _headers(response)
     if response.status in (204, 304):
         return Response(status_code=response.status, headers=headers)
+    if response.file is not None:
+        media_type = headers.pop("Content-Type", "application/octet-stream")
+        return FileResponse(response.file, response.status, headers, media_type=media_type)
     option = orjson.OPT_INDENT_2 if pretty else 0
     if response.raw is not None:
         raw = response.raw

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from yteso.fhir.types import Json
@@ -62,6 +63,7 @@ class FhirResponse:
     location: str | None = None
     outcome: Json | None = None  # OperationOutcome for Prefer: return=OperationOutcome
     headers: dict[str, str] = field(default_factory=dict)
+    file: Path | None = None  # a file streamed as the body (bulk export output), never loaded
 
 
 @dataclass(frozen=True)

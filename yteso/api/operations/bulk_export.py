@@ -172,9 +172,7 @@ def export_operations(root: Path) -> list[Operation]:
         path = folder / name
         if not path.is_file():
             raise NotFound(f"No file {name!r} in export job {job}")
-        return FhirResponse(
-            200, raw=path.read_bytes(), headers={"Content-Type": "application/fhir+ndjson"}
-        )
+        return FhirResponse(200, file=path, headers={"Content-Type": "application/fhir+ndjson"})
 
     return [
         Operation(

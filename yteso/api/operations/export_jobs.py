@@ -116,9 +116,9 @@ class ExportJobs:
         folder = self.folder(job)
         if folder is None:
             return None
-        state: dict[str, Any] = orjson.loads(_state_path(folder).read_bytes())
-        with self._lock:
+        with self._lock:  # before the read: a job that ends in between has saved its state
             alive = job in self._running
+        state: dict[str, Any] = orjson.loads(_state_path(folder).read_bytes())
         if state["status"] == "in-progress" and not alive:
             state = {**state, "status": "error", "message": "interrupted by a server restart"}
         return state
