@@ -115,11 +115,16 @@ VITALS = f"system/Patient.rs system/Observation.rs?category={LAB}|vital-signs"
 IN_COMPARTMENTS = {"Observation": ALL["Observation"], "Patient": ALL["Patient"]}
 PATIENTS = ALL["Patient"]
 LAB_AND_BOB = ["alice-lab", "bob-bp"]
+BOTH = LAB_AND_BOB
+BOB_FILTER = "_typeFilter=Observation%3Fsubject%3DPatient/bob"
+LAB_FILTER = "_typeFilter=Observation%3Fcategory%3Dlaboratory"
 ID_FILTERS = "_typeFilter=Observation%3F_id%3Dalice-lab&_typeFilter=Observation%3F_id%3Dbob-bp"
 CASES = [
     ("/fhir/$export", ANY, ALL),
     ("/fhir/$export?_type=Patient,Group", ANY, {"Group": ["g1"], "Patient": ALL["Patient"]}),
-    # the store's search supports _id and _lastUpdated (search_sql.SEARCH_PARAMS); filters OR
+    # filters run through the store's search; several filters on one type are ORed
+    (f"/fhir/$export?{LAB_FILTER}", ANY, {**ALL, "Observation": ["alice-lab"]}),
+    (f"/fhir/$export?{BOB_FILTER}&{LAB_FILTER}&_type=Observation", ANY, {"Observation": BOTH}),
     (f"/fhir/$export?_type=Observation&{ID_FILTERS}", ANY, {"Observation": LAB_AND_BOB}),
     ("/fhir/$export?_typeFilter=Patient%3F_id%3Dbob", ANY, {**ALL, "Patient": ["bob"]}),
     ("/fhir/$export?_type=Patient&_typeFilter=Patient%3F_lastUpdated%3Dgt2999-01-01", ANY, {}),
