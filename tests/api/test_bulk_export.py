@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,9 +14,12 @@ import pytest
 from argon2 import PasswordHasher
 
 from tests.api.fhir_client import FhirClient
+from yteso.api.operations.export_jobs import ExportJobs, ExportRequest
 from yteso.app import create_app
 from yteso.auth import SecurityServices
 from yteso.store import open_store
+from yteso.store.base import StoredVersion
+from yteso.store.ndjson_export import ExportPlan
 
 CHEAP_ARGON2 = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 ASYNC = {"Prefer": "respond-async", "Accept": "application/fhir+json"}
@@ -228,4 +232,27 @@ def test_a_restarted_server_still_answers(exporter: Exporter, tmp_path: Path) ->
             assert interrupted.status_code == 500
             assert "restart" in interrupted.text
     finally:
+        store.close()
+
+
+def test_cancel_while_running_removes_the_job(store_url: str, tmp_path: Path) -> None:
+    store = open_store(store_url)
+    store.bulk_write([dict(r) for r in SEED])
+    release = threading.Event()
+
+    def held(stored: StoredVersion) -> bool:  # keeps the job running until released
+        return release.wait(10)
+
+    jobs = ExportJobs(tmp_path / "exports")
+    try:
+        job = jobs.start(store, ExportRequest("ops", "url", ExportPlan(), accept=held))
+        state = jobs.state(job)
+        assert state is not None and state["status"] == "in-progress"
+        assert jobs.cancel(job)
+        assert jobs.state(job) is None
+        release.set()
+        jobs.wait(job)
+        assert not (tmp_path / "exports" / job).exists()
+    finally:
+        release.set()
         store.close()

@@ -56,6 +56,7 @@ class ExportJobs:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._running: dict[str, threading.Event] = {}
+        self._cancelled: set[str] = set()  # gone for callers at once, while the thread stops
         self._lock = threading.Lock()
 
     def folder(self, job: str) -> Path | None:
@@ -118,6 +119,8 @@ class ExportJobs:
             return None
         with self._lock:  # before the read: a job that ends in between has saved its state
             alive = job in self._running
+            if job in self._cancelled:
+                return None
         state: dict[str, Any] = orjson.loads(_state_path(folder).read_bytes())
         if state["status"] == "in-progress" and not alive:
             state = {**state, "status": "error", "message": "interrupted by a server restart"}
@@ -128,6 +131,8 @@ class ExportJobs:
         with self._lock:
             event = self._running.get(job)
         if event is not None:
+            with self._lock:
+                self._cancelled.add(job)
             event.set()
             return True
         folder = self.folder(job)
