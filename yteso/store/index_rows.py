@@ -30,6 +30,7 @@ from typing import Any
 from yteso.fhir.definitions import search_parameters
 from yteso.fhir.types import Json
 from yteso.fhirpath import CompiledExpression, FhirPathError, Services, compile
+from yteso.fhirpath.root_keys import root_keys
 from yteso.store.custom_params import custom_parameters
 from yteso.store.index_values import (
     IndexRow as IndexRow,
@@ -74,6 +75,8 @@ class CompiledParam:
     expression: CompiledExpression
     resolves: bool  # calls resolve(): needs the stub resolver (and loses the fast path)
     target_type: str | None = None  # ``path.where(resolve() is T)`` evaluated as path + filter
+    # top-level JSON keys the expression can read (None: unknown, always evaluate)
+    keys: frozenset[str] | None = None
 
 
 @cache
@@ -90,10 +93,14 @@ def indexed_params(resource_type: str) -> tuple[CompiledParam, ...]:
         typed = _RESOLVE_IS.fullmatch(expression)
         if typed is not None:  # 48 of the 49 resolve() expressions: keep the fast plain path
             path, target = typed.groups()
-            compiled.append(CompiledParam(code, definition.type, compile(path), False, target))
+            plain = compile(path)
+            keys = root_keys(plain.tree, resource_type)
+            compiled.append(CompiledParam(code, definition.type, plain, False, target, keys))
             continue
         resolves = "resolve()" in expression
-        compiled.append(CompiledParam(code, definition.type, compile(expression), resolves))
+        full = compile(expression)
+        keys = root_keys(full.tree, resource_type)
+        compiled.append(CompiledParam(code, definition.type, full, resolves, None, keys))
     return tuple(compiled)
 
 
@@ -117,13 +124,20 @@ def _stub_target(reference: str) -> Json | None:
 _SERVICES = Services(resolver=_stub_target)
 
 
-def extract_index_rows(resource: Json) -> list[IndexRow]:
-    """Every index row of one resource (an empty list for an unknown type)."""
+def extract_index_rows(resource: Json, *, skip_absent: bool = True) -> list[IndexRow]:
+    """Every index row of one resource (an empty list for an unknown type).
+
+    ``skip_absent`` skips parameters whose expression reads none of the resource's top-level
+    keys (the rows are the same; ``False`` evaluates everything, for differential tests).
+    """
     resource_type = resource.get("resourceType")
     if not isinstance(resource_type, str):
         return []
     rows: list[IndexRow] = []
+    present = frozenset(resource) if skip_absent else None
     for param in indexed_params(resource_type):
+        if present is not None and param.keys is not None and param.keys.isdisjoint(present):
+            continue
         try:
             found = param.expression(resource, services=_SERVICES if param.resolves else None)
         except FhirPathError:
