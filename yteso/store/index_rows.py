@@ -157,7 +157,10 @@ def _text_rows(resource: Json) -> Iterator[IndexRow]:
     strings: list[str] = []
     _collect_strings(resource, strings)
     if strings:
-        yield IndexRow("text", "_content", (fold_text(" ".join(strings)),))
+        # folding each string (short ones cached) and joining equals folding the joined text:
+        # folding works character by character and collapses whitespace runs either way
+        folded = " ".join(part for part in map(fold_text, strings) if part)
+        yield IndexRow("text", "_content", (folded,))
 
 
 def _collect_strings(value: object, out: list[str]) -> None:

@@ -8,10 +8,9 @@ ContactPoint/code/boolean as tokens, date/dateTime/instant/Period/Timing as rang
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from yteso.fhir.errors import Invalid
 from yteso.fhir.types import Json
@@ -29,9 +28,11 @@ _ADDRESS_PARTS = ("text", "line", "city", "district", "state", "postalCode", "co
 IndexValue = str | int | float | None
 
 
-@dataclass(frozen=True)
-class IndexRow:
-    """One extracted search value: ``table`` names the index table (``token``, ``date``...)."""
+class IndexRow(NamedTuple):
+    """One extracted search value: ``table`` names the index table (``token``, ``date``...).
+
+    A named tuple rather than a frozen dataclass: built about 16 times per resource written,
+    twice as fast, and cheaper to pickle from the bulk loader's workers."""
 
     table: str
     param: str

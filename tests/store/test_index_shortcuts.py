@@ -1,7 +1,8 @@
-"""Skipping parameters whose top-level keys are absent changes no index row.
+"""The extraction shortcuts change no index row.
 
 Differential: every resource of the Synthea samples (../shared/data/synthea) and of the
-synthetic population is indexed with and without the skip, and the rows must be identical.
+synthetic population is indexed with and without skipping absent keys, and ``_content``
+folded part by part must equal folding the joined text.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import pytest
 
 from tests.conftest import shared_path
 from yteso.fhir.types import Json
-from yteso.store.index_rows import extract_index_rows, indexed_params
+from yteso.store.index_rows import _collect_strings, extract_index_rows, indexed_params
+from yteso.store.text_folding import _fold, fold_text
 from yteso.synth import iter_resources
 
 _PER_FILE = 1500  # keeps the test to a few seconds; every resource type is still covered
@@ -59,3 +61,29 @@ def test_skip_keeps_extension_only_primitives() -> None:
         "deceasedBoolean": True,
     }
     assert extract_index_rows(patient) == extract_index_rows(patient, skip_absent=False)
+
+
+def _content_by_parts(strings: list[str]) -> str:
+    return " ".join(part for part in map(fold_text, strings) if part)
+
+
+@pytest.mark.parametrize(
+    "strings",
+    [
+        ["Nguyễn Văn", "Đặng"],
+        ["  ", "a\tb ", "\u0301x", "İstanbul", "STRASSE straße"],
+        ["x" * 300, "Bệnh viện " * 10],
+        ["", "ς", "ΣΑΣ"],
+    ],
+)
+def test_content_folded_by_parts_equals_folded_whole(strings: list[str]) -> None:
+    assert _content_by_parts(strings) == _fold(" ".join(strings))
+
+
+@pytest.mark.parametrize("source", [_synthea_resources, _synthetic_resources])
+def test_content_folding_over_samples(source: object) -> None:
+    assert callable(source)
+    for resource in source():
+        strings: list[str] = []
+        _collect_strings(resource, strings)
+        assert _content_by_parts(strings) == _fold(" ".join(strings)), resource.get("id")
