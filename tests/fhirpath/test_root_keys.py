@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from yteso.fhirpath import parse
-from yteso.fhirpath.root_keys import root_keys
+from yteso.fhirpath.root_keys import root_keys, union_branches
 
 
 @pytest.mark.parametrize(
@@ -50,3 +50,11 @@ def test_choice_without_type_reads_every_choice_key() -> None:
         "_occurrenceString",
     }
     assert found == frozenset(expected)
+
+
+@pytest.mark.parametrize(
+    ("expression", "count"),
+    [("Patient.name", 1), ("Patient.name | Patient.alias", 2), ("a | (b | c).d | e", 3)],
+)
+def test_union_branches(expression: str, count: int) -> None:
+    assert len(union_branches(parse(expression))) == count

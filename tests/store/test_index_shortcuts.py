@@ -87,3 +87,17 @@ def test_content_folding_over_samples(source: object) -> None:
         strings: list[str] = []
         _collect_strings(resource, strings)
         assert _content_by_parts(strings) == _fold(" ".join(strings)), resource.get("id")
+
+
+def test_one_live_union_branch_still_deduplicates() -> None:
+    # ``Observation.code | Observation.component.code``: only the component branch can find
+    # something here, and its two equal codes are one item of the union
+    code = {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]}
+    observation = {
+        "resourceType": "Observation",
+        "status": "final",
+        "component": [{"code": code}, {"code": code}],
+    }
+    rows = extract_index_rows(observation)
+    assert rows == extract_index_rows(observation, skip_absent=False)
+    assert [row.param for row in rows].count("combo-code") == 1

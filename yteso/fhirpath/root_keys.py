@@ -56,6 +56,13 @@ def root_keys(tree: Expression, resource_type: str) -> frozenset[str] | None:
         return None
 
 
+def union_branches(tree: Expression) -> list[Expression]:
+    """The operands of a top-level ``a | b | c`` (the tree itself when it is no union)."""
+    if isinstance(tree, Binary) and tree.operator == "|":
+        return union_branches(tree.left) + union_branches(tree.right)
+    return [tree]
+
+
 def _branch_keys(node: Expression, resource_type: str) -> set[str]:
     if isinstance(node, Binary) and node.operator == "|":
         return _branch_keys(node.left, resource_type) | _branch_keys(node.right, resource_type)

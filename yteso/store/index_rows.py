@@ -30,7 +30,8 @@ from typing import Any
 from yteso.fhir.definitions import search_parameters
 from yteso.fhir.types import Json
 from yteso.fhirpath import CompiledExpression, FhirPathError, Services, compile
-from yteso.fhirpath.root_keys import root_keys
+from yteso.fhirpath.printer import to_text
+from yteso.fhirpath.root_keys import root_keys, union_branches
 from yteso.store.custom_params import custom_parameters
 from yteso.store.index_values import (
     IndexRow as IndexRow,
@@ -77,6 +78,8 @@ class CompiledParam:
     target_type: str | None = None  # ``path.where(resolve() is T)`` evaluated as path + filter
     # top-level JSON keys the expression can read (None: unknown, always evaluate)
     keys: frozenset[str] | None = None
+    # a union's branches with their keys: when only one can find anything, run it alone
+    branches: tuple[tuple[frozenset[str], CompiledExpression], ...] = ()
 
 
 @cache
@@ -100,8 +103,34 @@ def indexed_params(resource_type: str) -> tuple[CompiledParam, ...]:
         resolves = "resolve()" in expression
         full = compile(expression)
         keys = root_keys(full.tree, resource_type)
-        compiled.append(CompiledParam(code, definition.type, full, resolves, None, keys))
+        branches = () if resolves else _branches(full, resource_type)
+        compiled.append(CompiledParam(code, definition.type, full, resolves, None, keys, branches))
     return tuple(compiled)
+
+
+def _branches(
+    full: CompiledExpression, resource_type: str
+) -> tuple[tuple[frozenset[str], CompiledExpression], ...]:
+    parts = union_branches(full.tree)
+    if len(parts) < 2:
+        return ()
+    branches = []
+    for part in parts:
+        keys = root_keys(part, resource_type)
+        if keys is None:
+            return ()
+        branches.append((keys, compile(to_text(part))))
+    return tuple(branches)
+
+
+def _evaluate(param: CompiledParam, resource: Json, present: frozenset[str] | None) -> list[Any]:
+    if present is not None and param.branches:
+        live = [branch for keys, branch in param.branches if not keys.isdisjoint(present)]
+        if len(live) == 1:
+            found = live[0](resource)
+            if len(found) <= 1:  # a union of at most one item has nothing to de-duplicate
+                return found
+    return param.expression(resource, services=_SERVICES if param.resolves else None)
 
 
 def _of_type(found: list[Any], target: str) -> list[Any]:
@@ -139,7 +168,7 @@ def extract_index_rows(resource: Json, *, skip_absent: bool = True) -> list[Inde
         if present is not None and param.keys is not None and param.keys.isdisjoint(present):
             continue
         try:
-            found = param.expression(resource, services=_SERVICES if param.resolves else None)
+            found = _evaluate(param, resource, present)
         except FhirPathError:
             continue  # a value the expression cannot handle is simply not indexed
         if found and param.target_type is not None:
