@@ -192,19 +192,7 @@ class SearchCompiler:
         return IdSet(sql)
 
     def _instant_test(self, value: str) -> str:
-        condition = date_condition(value, self.now)
-        bounds = []
-        dialect = self.params.dialect
-        if condition.lower is not None:
-            bounds.append(
-                f"c2.last_updated >= {self.params.bind(dialect.bind_instant(condition.lower))}"
-            )
-        if condition.upper is not None:
-            bounds.append(
-                f"c2.last_updated < {self.params.bind(dialect.bind_instant(condition.upper))}"
-            )
-        test = " AND ".join(bounds) or "1 = 1"
-        return f"NOT ({test})" if condition.negate else f"({test})"
+        return last_updated_test(self.params, "c2.last_updated", value, self.now)
 
     def _text(self, resource_type: str | None, code: str, values: tuple[str, ...]) -> IdSet:
         ors = self.values.any_of("text", code, values, "contains")
@@ -312,3 +300,15 @@ def _component_code(resource_type: str | None, url: str) -> str:
         if definition.url == url:
             return code
     raise Invalid(f"composite component {url} is not a parameter of {resource_type}")
+
+
+def last_updated_test(params: SqlParams, column: str, value: str, now: datetime) -> str:
+    """``_lastUpdated`` as bound bounds on ``column`` (half-open range, negated for ``ne``)."""
+    condition = date_condition(value, now)
+    bounds = []
+    if condition.lower is not None:
+        bounds.append(f"{column} >= {params.bind(params.dialect.bind_instant(condition.lower))}")
+    if condition.upper is not None:
+        bounds.append(f"{column} < {params.bind(params.dialect.bind_instant(condition.upper))}")
+    test = " AND ".join(bounds) or "1 = 1"
+    return f"NOT ({test})" if condition.negate else f"({test})"

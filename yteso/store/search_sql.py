@@ -14,7 +14,6 @@ from datetime import datetime
 
 from yteso.fhir.errors import Invalid
 from yteso.store.base import SearchParam, SearchQuery
-from yteso.store.date_ranges import date_condition
 from yteso.store.instants import format_instant, parse_instant
 from yteso.store.paging_cursors import CursorValue, PageCursor, decode_cursor
 from yteso.store.search_compiler import (
@@ -22,6 +21,7 @@ from yteso.store.search_compiler import (
     TABLE_OF_TYPE,
     SearchCompiler,
     definitions_for,
+    last_updated_test,
     supported_params,
 )
 from yteso.store.sql_dialect import SqlDialect, SqlParams
@@ -138,20 +138,7 @@ def _param_condition(
         return SearchCompiler(params, now).condition(resource_type, param)
     if param.name == "_id":
         return f"c.id IN ({params.bind_all(param.values)})"
-    ors = []
-    for value in param.values:
-        condition = date_condition(value, now)
-        bounds = []
-        if condition.lower is not None:
-            bounds.append(
-                f"c.last_updated >= {params.bind(params.dialect.bind_instant(condition.lower))}"
-            )
-        if condition.upper is not None:
-            bounds.append(
-                f"c.last_updated < {params.bind(params.dialect.bind_instant(condition.upper))}"
-            )
-        test = " AND ".join(bounds) or "1 = 1"
-        ors.append(f"NOT ({test})" if condition.negate else f"({test})")
+    ors = [last_updated_test(params, "c.last_updated", value, now) for value in param.values]
     return "(" + " OR ".join(ors) + ")"
 
 
