@@ -21,6 +21,7 @@ from yteso.auth import (
     AuthorizationRequest,
     LoginRefused,
     OAuthError,
+    Principal,
     SecurityServices,
     access_report,
     audit_event,
@@ -169,28 +170,30 @@ def auth_routes(security: SecurityServices, fhir_base: str = "/fhir") -> list[Ro
             return _oauth_error(error)
         return JSONResponse(answer, headers=NO_STORE)
 
-    async def my_accesses(request: Request) -> Response:
-        """A citizen's view of the audit trail: who accessed their own record."""
+    def bearer_principal(request: Request) -> Principal | Response:
+        """The verified token's principal, or the 401 answer for a missing or bad token."""
         scheme, _, bearer = request.headers.get("authorization", "").partition(" ")
         try:
             if scheme.lower() != "bearer":
                 raise Unauthorized("A bearer access token is required")
-            principal = security.tokens.verify(bearer.strip())
+            return security.tokens.verify(bearer.strip())
         except Unauthorized as error:
             return JSONResponse({"error": "invalid_token", "error_description": str(error)}, 401)
+
+    async def my_accesses(request: Request) -> Response:
+        """A citizen's view of the audit trail: who accessed their own record."""
+        principal = bearer_principal(request)
+        if isinstance(principal, Response):
+            return principal
         if principal.patient is None:
             return JSONResponse({"error": "insufficient_scope"}, status_code=403)
         return JSONResponse(access_report(security.audit.events(), principal.patient))
 
     async def break_glass(request: Request) -> Response:
         """A practitioner's emergency token: same scopes, every patient, 15 minutes, audited."""
-        scheme, _, bearer = request.headers.get("authorization", "").partition(" ")
-        try:
-            if scheme.lower() != "bearer":
-                raise Unauthorized("A bearer access token is required")
-            principal = security.tokens.verify(bearer.strip())
-        except Unauthorized as error:
-            return JSONResponse({"error": "invalid_token", "error_description": str(error)}, 401)
+        principal = bearer_principal(request)
+        if isinstance(principal, Response):
+            return principal
         reason = (await _form(request)).get("reason", "")
         try:
             token = security.tokens.issue(
