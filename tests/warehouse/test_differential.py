@@ -119,6 +119,22 @@ VIEWS: dict[str, dict[str, Any]] = {
             },
         ],
     },
+    "observation_boundaries": {
+        "resource": "Observation",
+        "select": [
+            {
+                "column": [
+                    {"name": "id", "path": "getResourceKey()"},
+                    {"name": "value", "path": "value.ofType(Quantity).value"},
+                    {"name": "low", "path": "value.ofType(Quantity).value.lowBoundary()"},
+                    {"name": "high", "path": "value.ofType(Quantity).value.highBoundary(2)"},
+                    {"name": "from", "path": "effective.ofType(dateTime).lowBoundary()"},
+                    {"name": "to", "path": "effective.ofType(dateTime).highBoundary(8)"},
+                    {"name": "issued_to", "path": "issued.highBoundary()"},
+                ]
+            }
+        ],
+    },
 }
 
 
@@ -179,7 +195,9 @@ def test_engines_agree(name: str, synthea_folder: Path, postgres_store: str) -> 
     assert _multiset(postgres_rows) == _multiset(python_rows)
 
 
-@pytest.mark.parametrize("name", ["observation", "patient_demographics", "encounter"])
+@pytest.mark.parametrize(
+    "name", ["observation", "patient_demographics", "encounter", "observation_boundaries"]
+)
 def test_shipped_views_take_the_typed_path(name: str) -> None:
     compiled = compile_typed_view(read_view(VIEWS[name]), [Path("Patient.ndjson")])
     assert "read_ndjson" in compiled.sql and "json_extract" not in compiled.sql

@@ -60,8 +60,8 @@ def _string(text: str) -> str:
 class SparkViewCompiler(TypedViewSqlCompiler):
     """One flat query over the temp view ``source`` (typed columns of one resource type)."""
 
-    def __init__(self, view: View) -> None:
-        super().__init__(view)
+    def __init__(self, view: View, raw: frozenset[tuple[str, ...]] = frozenset()) -> None:
+        super().__init__(view, raw)
         self.null_types: dict[str, Shape] = {}  # typed NULL focus of an empty forEachOrNull
 
     def select_parts(
@@ -185,6 +185,9 @@ def compile_spark_view(view: View) -> tuple[str, str]:
     """The Spark SQL of ``view`` over a temp view named ``resources`` and that view's schema."""
     compiler = SparkViewCompiler(view)
     compiled = compiler.compile("resources")
+    if compiler.typed.wants_raw:  # numbers whose text matters: read them as STRING
+        compiler = SparkViewCompiler(view, frozenset(compiler.typed.wants_raw))
+        compiled = compiler.compile("resources")
     sql = compiled.sql
     for token, shape in compiler.null_types.items():  # final shapes: known only now
         sql = sql.replace(token, spark_type(shape))
