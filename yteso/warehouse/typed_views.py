@@ -47,7 +47,7 @@ class TypedViewSqlCompiler(ViewSqlCompiler):
 
     def __init__(self, view: View, raw: frozenset[tuple[str, ...]] = frozenset()) -> None:
         super().__init__(view, "duckdb")
-        constants = dict(constant_values(view.constants))
+        constants: dict[str, object] = dict(constant_values(view.constants))
         self.typed = TypedPathCompiler(view.resource, constants, raw)
 
     def root_types(self) -> Any:
