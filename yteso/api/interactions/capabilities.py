@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from yteso import __version__
 from yteso.api.exchange import ApiContext, FhirRequest, FhirResponse
 from yteso.api.operations import Operation
+from yteso.api.view_definitions import SEARCHED, VIEW_PROFILE, VIEW_TYPE
 from yteso.fhir.definitions import search_parameters
 from yteso.fhir.types import FHIR_VERSION, Json
 
@@ -46,12 +47,29 @@ def _operations(operations: list[Operation]) -> list[Json]:
     return [{"name": op.name, "definition": op.definition} for op in operations]
 
 
+def _view_definition(operations: list[Operation]) -> Json:
+    """ViewDefinition (SQL-on-FHIR v2), kept as Library: see yteso.api.view_definitions."""
+    return {
+        "type": VIEW_TYPE,
+        "profile": VIEW_PROFILE,
+        "interaction": [{"code": c} for c in ("read", "update", "delete", "create", "search-type")],
+        "versioning": "versioned",
+        "updateCreate": True,
+        "searchParam": [
+            _search_param("Library", code) for code in sorted(SEARCHED - {"_count", "_id"})
+        ],
+        "operation": _operations(operations),
+    }
+
+
 def _resource(ctx: ApiContext, resource_type: str) -> Json:
     operations = [
         op
         for op in ctx.settings.operations.values()
         if op.allowed_at(resource_type, None) or op.allowed_at(resource_type, "id")
     ]
+    if resource_type == VIEW_TYPE:  # only its own operations: it is not an R4 resource
+        return _view_definition([op for op in operations if op.resource_types is not None])
     entry: Json = {
         "type": resource_type,
         "interaction": [{"code": code} for code in TYPE_INTERACTIONS],

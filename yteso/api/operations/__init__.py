@@ -28,6 +28,7 @@ class Operation:
     resource_types: frozenset[str] | None = None  # None: every resource type
     methods: frozenset[str] = frozenset({"POST"})
     affects_state: bool = False
+    formats: frozenset[str] = frozenset()  # ``_format`` values it answers besides JSON
 
     def allowed_at(self, resource_type: str | None, id: str | None) -> bool:
         if resource_type is None:
@@ -50,8 +51,9 @@ def operation_table(operations: Iterable[Operation]) -> dict[str, Operation]:
 
 def builtin_operations() -> list[Operation]:
     from yteso.api.operations.validate import VALIDATE
+    from yteso.api.operations.view_run import VIEW_RUN
 
-    return [VALIDATE]
+    return [VALIDATE, VIEW_RUN]
 
 
 __all__ = ["Operation", "OperationHandler", "builtin_operations", "operation_table"]
