@@ -23,10 +23,12 @@ import pytest
 from tests.api.fhir_client import FhirClient
 from tests.api.test_security import CHEAP_ARGON2, SEED
 from yteso.api import OPEN_ACCESS_FOR_TESTS, create_fhir_app
-from yteso.api.view_definitions import to_library
+from yteso.api.operations.view_run import VIEW_RUN
+from yteso.api.view_definitions import VIEW_PROFILE, to_library
 from yteso.app import create_app
 from yteso.auth import SecurityServices
 from yteso.store import open_store
+from yteso.store.validation_gate import resource_issues
 
 JSON = {"Content-Type": "application/fhir+json"}
 VIEW: dict[str, Any] = {
@@ -212,10 +214,17 @@ def test_run_errors_are_operation_outcomes(fhir: FhirClient, body: Any, message:
 
 
 def test_capability_statement_lists_views_and_run(fhir: FhirClient) -> None:
-    rest = fhir.get("/fhir/metadata").json()["rest"][0]
-    entry = next(r for r in rest["resource"] if r["type"] == "ViewDefinition")
-    assert [op["name"] for op in entry["operation"]] == ["run"]
-    assert {i["code"] for i in entry["interaction"]} >= {"read", "update", "create"}
+    statement = fhir.get("/fhir/metadata").json()
+    rest = statement["rest"][0]
+    assert "ViewDefinition" not in {r["type"] for r in rest["resource"]}  # not an R4 type
+    (logical,) = rest["extension"]
+    parts = {
+        (p["url"], next(v for k, v in p.items() if k.startswith("value")))
+        for p in logical["extension"]
+    }
+    assert ("type", VIEW_PROFILE) in parts and ("interaction", "read") in parts
+    assert ("operation", VIEW_RUN.definition) in parts
+    assert [i for i in resource_issues(statement) if i.severity in ("error", "fatal")] == []
 
 
 @pytest.fixture
