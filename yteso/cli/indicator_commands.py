@@ -20,7 +20,9 @@ quality_app = typer.Typer(help="Data-quality scores by facility and period.", no
 
 StateOption = Annotated[
     Path | None,
-    typer.Option("--state", help="Warehouse file (default $YTESO_HOME/warehouse/indicators.duckdb)."),
+    typer.Option(
+        "--state", help="Warehouse file (default $YTESO_HOME/warehouse/indicators.duckdb)."
+    ),
 ]
 PeriodOption = Annotated[str, typer.Option(help="week, month, quarter or year.")]
 ByOption = Annotated[
@@ -41,7 +43,9 @@ def _state(state: Path | None) -> Path:
 def _existing(state: Path | None) -> Path:
     path = _state(state)
     if not path.exists():
-        typer.echo(f"error: no indicators computed yet in {path}: run yteso indicators run", err=True)
+        typer.echo(
+            f"error: no indicators computed yet in {path}: run yteso indicators run", err=True
+        )
         raise typer.Exit(code=1)
     return path
 

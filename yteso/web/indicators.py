@@ -50,7 +50,9 @@ class StoreFeed:
         for stored in planned_versions(self.store, ExportPlan(tuple(resource_types), moment)):
             yield stored.resource()
 
-    def deleted(self, resource_types: Sequence[str], since: str | None) -> Iterable[tuple[str, str]]:
+    def deleted(
+        self, resource_types: Sequence[str], since: str | None
+    ) -> Iterable[tuple[str, str]]:
         if since is None:
             return []
         moment = parse_instant(since)
@@ -171,13 +173,14 @@ def indicator_routes(service: IndicatorService, security: SecurityServices | Non
 
     async def list_indicators(request: Request) -> Response:
         def action() -> Json:
-            return service.read(
+            listed: Json = service.read(
                 lambda w: {
                     "indicators": [i.summary() for i in w.indicators.values()],
                     "checks": [c.summary() for c in w.checks.values()],
                     "watermark": w.state("watermark"),
                 }
             )
+            return listed
 
         return await answer(request, "indicators", action)
 

@@ -58,7 +58,9 @@ class ResourceFeed(Protocol):
 
     def changed(self, resource_types: Sequence[str], since: str | None) -> Iterable[Json]: ...
 
-    def deleted(self, resource_types: Sequence[str], since: str | None) -> Iterable[tuple[str, str]]:
+    def deleted(
+        self, resource_types: Sequence[str], since: str | None
+    ) -> Iterable[tuple[str, str]]:
         """(resource type, id) of resources deleted after ``since`` (nothing when None)."""
         ...
 
@@ -112,11 +114,12 @@ class IndicatorWarehouse:
         self.con = duckdb.connect(str(database), read_only=read_only)
         self.patient = resolve_view(PATIENT_VIEW, "patient view", shipped_views())
         views: dict[str, ViewUse] = {self.patient.name: self.patient}
-        for item in [*self.indicators.values(), *self.checks.values()]:
-            for use in item.views():
-                known = views.setdefault(use.name, use)
-                if known.definition != use.definition:
-                    raise Invalid(f"two different views are named {use.name}")
+        uses = [u for i in self.indicators.values() for u in i.views()]
+        uses += [u for c in self.checks.values() for u in c.views()]
+        for use in uses:
+            known = views.setdefault(use.name, use)
+            if known.definition != use.definition:
+                raise Invalid(f"two different views are named {use.name}")
         self.views = views
         if not read_only:
             self._create_tables()
@@ -284,9 +287,8 @@ class IndicatorWarehouse:
             count = con.execute(f"SELECT count(*) FROM {deltas[use.name]}").fetchone()
             report.changed[use.name] = int(count[0]) if count else 0
         report.deleted = len(deleted)
-        patients_changed = bool(
-            con.execute(f"SELECT count(*) FROM {changed[PATIENT_VIEW]}").fetchone()[0]  # type: ignore[index]
-        )
+        touched_patients = con.execute(f"SELECT count(*) FROM {changed[PATIENT_VIEW]}").fetchone()
+        patients_changed = bool(touched_patients and touched_patients[0])
         stale = {
             ident
             for ident, ind in self.indicators.items()
@@ -314,11 +316,11 @@ class IndicatorWarehouse:
         row = con.execute(f"SELECT max(t) FROM ({' UNION ALL '.join(newest)})").fetchone()
         latest = row[0] if row else None
         if latest is not None:
-            current = watermark
             text = latest.isoformat()
-            if current is None or con.execute(
-                "SELECT CAST(? AS TIMESTAMPTZ) > CAST(? AS TIMESTAMPTZ)", [text, current]
-            ).fetchone()[0]:  # type: ignore[index]
+            later = con.execute(
+                "SELECT CAST(? AS TIMESTAMPTZ) > CAST(? AS TIMESTAMPTZ)", [text, watermark]
+            ).fetchone()
+            if watermark is None or (later is not None and later[0]):
                 self._set_state(WATERMARK, text)
 
     # -- indicators --------------------------------------------------------------------------
@@ -329,8 +331,9 @@ class IndicatorWarehouse:
         """``touched_<id>``: unit keys whose facts may change, from old and new rows."""
         unit = self._table(ind.unit)
         key, subject = _ident(ind.key), _ident(ind.subject)
+        old_units = changed[ind.unit.name]
         parts = [
-            f"SELECT {key} AS key FROM {unit} WHERE id IN (SELECT id FROM {changed[ind.unit.name]})",
+            f"SELECT {key} AS key FROM {unit} WHERE id IN (SELECT id FROM {old_units})",
             f"SELECT {key} FROM {deltas[ind.unit.name]}",
             f"SELECT key FROM ind_facts WHERE indicator = {literal(ind.id, 'id')} AND subject IN "
             f"(SELECT id FROM {changed[PATIENT_VIEW]})",
@@ -345,8 +348,8 @@ class IndicatorWarehouse:
             )
             parts.append(f"SELECT {match} FROM {deltas[numerator.view.name]}")
         if everything:
-            parts = [f"SELECT {key} AS key FROM {unit}", f"SELECT key FROM ind_facts WHERE indicator = "
-                     f"{literal(ind.id, 'id')}"]  # fmt: skip
+            facts = f"SELECT key FROM ind_facts WHERE indicator = {literal(ind.id, 'id')}"
+            parts = [f"SELECT {key} AS key FROM {unit}", facts]
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE {_ident('touched_' + ind.id)} AS "
             f"SELECT DISTINCT key FROM ({' UNION ALL '.join(parts)}) WHERE key IS NOT NULL"
@@ -363,7 +366,9 @@ class IndicatorWarehouse:
         ]
         return " UNION ".join(selects)
 
-    def _recompute(self, ind: Indicator, everything: bool, patients_changed: bool) -> tuple[int, int]:
+    def _recompute(
+        self, ind: Indicator, everything: bool, patients_changed: bool
+    ) -> tuple[int, int]:
         con = self.con
         ident = literal(ind.id, "id")
         touched = _ident("touched_" + ind.id)
@@ -371,7 +376,8 @@ class IndicatorWarehouse:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {tp} AS {self._periods_of_facts(ind, touched)}")
         old_span = self._span(ind)
         con.execute(
-            f"DELETE FROM ind_facts WHERE indicator = {ident} AND key IN (SELECT key FROM {touched})"
+            f"DELETE FROM ind_facts WHERE indicator = {ident} "
+            f"AND key IN (SELECT key FROM {touched})"
         )
         con.execute(f"INSERT INTO ind_facts {self._facts_sql(ind, touched)}")
         con.execute(f"INSERT INTO {tp} {self._periods_of_facts(ind, touched)}")
@@ -414,7 +420,8 @@ class IndicatorWarehouse:
 
     def _facts_sql(self, ind: Indicator, touched: str) -> str:
         unit = self._table(ind.unit)
-        anchor = f"CAST({as_date('u.' + _ident(ind.date))} + INTERVAL ({ind.date_offset_months}) MONTH AS DATE)"
+        months = ind.date_offset_months
+        anchor = f"CAST({as_date('u.' + _ident(ind.date))} + INTERVAL ({months}) MONTH AS DATE)"
         where = compile_filters(ind.where, ind.unit.columns, "u", "unit.where", anchor="u.anchor")
         facility = f"u.{_ident(ind.facility)}" if ind.facility else "NULL"
         own = "FALSE"
@@ -515,7 +522,9 @@ class IndicatorWarehouse:
             join = f"LEFT JOIN {self._table(self.patient)} p ON p.id = r.{_ident(check.subject)}"
             facility = f"coalesce({facility}, p.facility)"
         if check.passes is not None:
-            passed = f"coalesce({compile_filters(check.passes, check.view.columns, 'r', 'pass')}, FALSE)"
+            passed = (
+                f"coalesce({compile_filters(check.passes, check.view.columns, 'r', 'pass')}, FALSE)"
+            )
         elif check.unique:
             passed = f"count(*) OVER (PARTITION BY r.{_ident(check.unique)}) = 1"
         else:

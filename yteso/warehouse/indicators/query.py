@@ -83,11 +83,11 @@ def query_indicator(
         numerator, denominator = int(record[-2]), int(record[-1])
         row: Json = {"period": record[0], "period_start": record[1].isoformat()}
         row.update(zip(keys, record[2:-2], strict=True))
-        value = numerator / denominator * ind.factor if denominator else None
+        ratio = numerator / denominator * ind.factor if denominator else None
         row.update(
             numerator=numerator,
             denominator=denominator,
-            value=None if value is None else round(value, 4),
+            value=None if ratio is None else round(ratio, 4),
         )
         out.append(row)
     return out
@@ -156,9 +156,7 @@ def measure_report(ind: Indicator, rows: list[Json], by: Sequence[str]) -> Json:
     strata = []
     for row in rows:
         components = [{"code": {"text": "period"}, "value": {"text": row["period"]}}]
-        components += [
-            {"code": {"text": key}, "value": {"text": str(row.get(key))}} for key in by
-        ]
+        components += [{"code": {"text": key}, "value": {"text": str(row.get(key))}} for key in by]
         stratum: Json = {
             "component": components,
             "population": populations(row["numerator"], row["denominator"]),
@@ -168,7 +166,9 @@ def measure_report(ind: Indicator, rows: list[Json], by: Sequence[str]) -> Json:
         strata.append(stratum)
     group: Json = {
         "population": populations(numerator, denominator),
-        "stratifier": [{"code": [{"text": "period"}, *({"text": k} for k in by)], "stratum": strata}],
+        "stratifier": [
+            {"code": [{"text": "period"}, *({"text": k} for k in by)], "stratum": strata}
+        ],
     }
     if denominator:
         group["measureScore"] = score(numerator, denominator)
