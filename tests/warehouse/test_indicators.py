@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import shared_path
 from tests.warehouse import indicator_data as data
 from yteso.fhir.errors import Invalid, NotFound
+from yteso.fhir.validation import validate
 from yteso.warehouse.indicators import (
     IndicatorWarehouse,
     measure_report,
@@ -104,6 +105,8 @@ def test_measure_report(warehouse: IndicatorWarehouse) -> None:
     rows = query_indicator(warehouse, "dtp3-coverage", period="month", by=["sex"])
     report = measure_report(warehouse.indicators["dtp3-coverage"], rows, ["sex"])
     assert report["resourceType"] == "MeasureReport"
+    assert report["period"] == {"start": "2025-01-01", "end": "2025-02-28"}
+    assert [i for i in validate(report) if i.severity in ("error", "fatal")] == []
     group = report["group"][0]
     assert [p["count"] for p in group["population"]] == [1, 4]
     assert group["measureScore"] == {"value": 25.0}

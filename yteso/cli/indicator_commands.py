@@ -124,7 +124,7 @@ def show(
     try:
         rows = query_indicator(warehouse, ident, period=period, by=keys, start=start, end=end)
         if measure_report:
-            report = report_of(warehouse.indicators[ident], rows, keys)
+            report = report_of(warehouse.indicators[ident], rows, keys, start, end)
             typer.echo(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
             return
     except FhirError as error:

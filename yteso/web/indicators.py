@@ -198,7 +198,7 @@ def indicator_routes(service: IndicatorService, security: SecurityServices | Non
                 )
                 found = w.indicators[ident]
                 if params.get("format", "").lower() == "measurereport":
-                    return measure_report(found, rows, by)
+                    return measure_report(found, rows, by, params.get("from"), params.get("to"))
                 return {"indicator": found.summary(), "period": period, "by": by, "rows": rows}
 
             result: Json = service.read(read)

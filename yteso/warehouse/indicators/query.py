@@ -9,13 +9,14 @@ FHIR ``MeasureReport`` (summary, one stratifier per disaggregation).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from yteso.fhir.errors import Invalid
 from yteso.fhir.types import Json
 from yteso.warehouse.indicators.definitions import PERIODS, Indicator, indicator
 from yteso.warehouse.indicators.engine import KEYS, IndicatorWarehouse
+from yteso.warehouse.indicators.periods import PERIOD_UNITS
 
 MEASURE_BASE = "https://yteso.vn/fhir/Measure/"
 
@@ -71,8 +72,9 @@ def query_indicator(
         filters.append(f"{key} = ?")
         params.append(value)
     selected = "".join(f", {k}" for k in keys)
+    last_day = f"CAST(period_start + INTERVAL 1 {PERIOD_UNITS[period]} - INTERVAL 1 DAY AS DATE)"
     sql = (
-        f"SELECT period, period_start{selected}, sum(numerator), sum(denominator) "
+        f"SELECT period, period_start, {last_day}{selected}, sum(numerator), sum(denominator) "
         "FROM ind_aggregates WHERE indicator = ? AND period_type = ? AND "
         f"{dates} {''.join(' AND ' + f for f in filters)} "
         f"GROUP BY period, period_start{selected} ORDER BY period_start{selected}"
@@ -81,8 +83,12 @@ def query_indicator(
     out = []
     for record in records:
         numerator, denominator = int(record[-2]), int(record[-1])
-        row: Json = {"period": record[0], "period_start": record[1].isoformat()}
-        row.update(zip(keys, record[2:-2], strict=True))
+        row: Json = {
+            "period": record[0],
+            "period_start": record[1].isoformat(),
+            "period_end": record[2].isoformat(),
+        }
+        row.update(zip(keys, record[3:-2], strict=True))
         ratio = numerator / denominator * ind.factor if denominator else None
         row.update(
             numerator=numerator,
@@ -138,11 +144,21 @@ def query_quality(
     return out
 
 
-def measure_report(ind: Indicator, rows: list[Json], by: Sequence[str]) -> Json:
-    """A summary ``MeasureReport``: totals over the rows, a stratum per period and keys."""
+def measure_report(
+    ind: Indicator,
+    rows: list[Json],
+    by: Sequence[str],
+    start: str | None = None,
+    end: str | None = None,
+) -> Json:
+    """A summary ``MeasureReport``: totals over the rows, a stratum per period and keys. Its
+    period spans the rows' periods (else ``start``..``end``, else today)."""
     numerator = sum(r["numerator"] for r in rows)
     denominator = sum(r["denominator"] for r in rows)
-    starts = sorted(r["period_start"] for r in rows)
+    now = datetime.now(UTC).replace(microsecond=0)
+    today = now.date().isoformat()
+    first = min((r["period_start"] for r in rows), default=start or end or today)
+    last = max((r["period_end"] for r in rows), default=end or start or today)
 
     def populations(n: int, d: int) -> list[Json]:
         return [
@@ -177,8 +193,8 @@ def measure_report(ind: Indicator, rows: list[Json], by: Sequence[str]) -> Json:
         "status": "complete",
         "type": "summary",
         "measure": MEASURE_BASE + ind.id,
+        "date": now.isoformat(),
+        "period": {"start": first, "end": last},
         "group": [group],
     }
-    if starts:
-        report["period"] = {"start": starts[0], "end": starts[-1]}
     return report
