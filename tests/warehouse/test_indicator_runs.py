@@ -14,7 +14,7 @@ import pytest
 
 from tests.warehouse import indicator_data as data
 from yteso.synth import generate, iter_resources
-from yteso.warehouse.indicators import IndicatorWarehouse, query_quality
+from yteso.warehouse.indicators import IndicatorWarehouse, query_indicator, query_quality
 
 Json = dict[str, Any]
 
@@ -53,6 +53,7 @@ def _edits(resources: list[Json]) -> tuple[list[Json], list[Json], list[tuple[st
         (later if index % 11 == 5 else first).append(resource)
     changed: list[Json] = []
     kinds: dict[str, int] = {}
+    twin = next(r for r in first if r["resourceType"] == "Patient")["identifier"][0]["value"]
     for resource in first:
         kind = resource["resourceType"]
         kinds[kind] = kinds.get(kind, 0) + 1
@@ -62,6 +63,7 @@ def _edits(resources: list[Json]) -> tuple[list[Json], list[Json], list[tuple[st
         if kind == "Patient":
             edited["gender"] = "female" if edited["gender"] == "male" else "male"
             edited["birthDate"] = "2023-03-03"
+            edited["identifier"][0]["value"] = twin  # now a duplicate citizen
         elif kind == "Immunization":
             edited["status"] = "entered-in-error"
         elif kind == "Encounter":
@@ -76,7 +78,8 @@ def _edits(resources: list[Json]) -> tuple[list[Json], list[Json], list[tuple[st
     gone = [
         (r["resourceType"], r["id"])
         for i, r in enumerate(first)
-        if i % 23 == 7 and r["resourceType"] in ("Encounter", "Condition", "DocumentReference")
+        if i % 23 == 7
+        and r["resourceType"] in ("Patient", "Encounter", "Condition", "DocumentReference")
     ]
     removed = set(gone)  # a feed never lists a deleted resource as changed
     batch = [r for r in later + changed if (r["resourceType"], r["id"]) not in removed]
@@ -248,3 +251,30 @@ def test_quality_bad_parameters(quality_warehouse: IndicatorWarehouse) -> None:
         query_quality(quality_warehouse, check="nope")
     with pytest.raises(Invalid, match="by: unknown disaggregation 'sex'"):
         query_quality(quality_warehouse, by=["sex"])
+
+
+def test_a_moved_patient_moves_the_population_of_every_week() -> None:
+    """pat-e moves from Huế to Hà Nội and a newborn arrives in Hà Nội on 15 January: the
+    population of the case-free week 3 changes too (Hà Nội 2 -> 4, Huế 2 -> 1)."""
+    w = IndicatorWarehouse(checks={})
+    try:
+        w.run(data.notifiable_set())
+        moved = data.patient("pat-e", "2000-01-01", "female", org="org-1")
+        born = data.patient("pat-f", "2025-01-15", "male")
+        w.run([moved, born])
+        weekly = query_indicator(w, "notifiable-cases", period="week", by=["province"])
+        by_week = {(r["period"], r["province"]): (r["numerator"], r["denominator"]) for r in weekly}
+        assert by_week[("2025-W02", "Hà Nội")] == (2, 3)  # a, b, e (f not born yet)
+        assert by_week[("2025-W03", "Hà Nội")] == (0, 4)
+        assert by_week[("2025-W03", "Huế")] == (0, 1)
+        assert by_week[("2025-W04", "Huế")] == (1, 1)
+        fresh = IndicatorWarehouse(checks={})
+        try:
+            final = {r["id"]: r for r in data.notifiable_set()}
+            final.update({"pat-e": moved, "pat-f": born})
+            fresh.run(list(final.values()))
+            assert snapshot(fresh) == snapshot(w)
+        finally:
+            fresh.close()
+    finally:
+        w.close()

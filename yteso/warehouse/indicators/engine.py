@@ -297,18 +297,42 @@ class IndicatorWarehouse:
         for ident, ind in self.indicators.items():
             if ident not in stale:
                 self._touched_keys(ind, deltas, changed, everything=False)
+        # Residence, facility and sex of changed patients, before and after: the groups whose
+        # population (a rate's denominator) may change.
+        people = (
+            f"SELECT DISTINCT province, ward, facility, gender AS sex FROM "
+            f"{self._table(self.patient)} WHERE id IN (SELECT id FROM {changed[PATIENT_VIEW]})"
+        )
+        con.execute(f"CREATE OR REPLACE TEMP TABLE affected_people AS {people}")
+        stale_checks = {
+            ident for ident, check in self.checks.items()
+            if self.state(f"check:{ident}") != check.digest
+        }  # fmt: skip
+        for check in self.checks.values():
+            if check.unique and check.id not in stale_checks:
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE {_ident('values_' + check.id)} AS "
+                    f"{self._unique_values(check, changed)}"
+                )
         # Old rows are gone from the touched sets' point of view: now replace them.
         for use in self.views.values():
             table = self._table(use)
             con.execute(f"DELETE FROM {table} WHERE id IN (SELECT id FROM {changed[use.name]})")
             con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {deltas[use.name]}")
+        con.execute(f"INSERT INTO affected_people {people}")
+        for check in self.checks.values():
+            if check.unique and check.id not in stale_checks:
+                con.execute(
+                    f"INSERT INTO {_ident('values_' + check.id)} "
+                    f"{self._unique_values(check, changed)}"
+                )
         for ident, ind in self.indicators.items():
             if ident in stale:  # a new or changed definition: every unit, after the upsert
                 self._touched_keys(ind, deltas, changed, everything=True)
             units, periods = self._recompute(ind, ident in stale, patients_changed)
             report.units[ident], report.periods[ident] = units, periods
             self._set_state(f"digest:{ident}", ind.digest)
-        self._quality()
+        self._quality(changed, stale_checks)
         newest = [
             f"SELECT max(TRY_CAST(last_updated AS TIMESTAMPTZ)) AS t FROM {d}"
             for d in deltas.values()
@@ -374,15 +398,14 @@ class IndicatorWarehouse:
         touched = _ident("touched_" + ind.id)
         tp = _ident("periods_" + ind.id)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {tp} AS {self._periods_of_facts(ind, touched)}")
-        old_span = self._span(ind)
         con.execute(
             f"DELETE FROM ind_facts WHERE indicator = {ident} "
             f"AND key IN (SELECT key FROM {touched})"
         )
         con.execute(f"INSERT INTO ind_facts {self._facts_sql(ind, touched)}")
         con.execute(f"INSERT INTO {tp} {self._periods_of_facts(ind, touched)}")
-        if ind.kind == "rate" and (everything or patients_changed or self._span(ind) != old_span):
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {tp} AS {self._all_periods(ind)}")
+        if ind.kind == "rate":
+            self._rate_periods(ind, tp, everything)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {tp} AS SELECT DISTINCT * FROM {tp}")
         if everything:
             con.execute(f"DELETE FROM ind_aggregates WHERE indicator = {ident}")
@@ -393,9 +416,60 @@ class IndicatorWarehouse:
             )
         sql = self._rate_sql(ind, tp) if ind.kind == "rate" else self._proportion_sql(ind, tp)
         con.execute(f"INSERT INTO ind_aggregates {sql}")
+        if ind.kind == "rate" and patients_changed and not everything:
+            self._rate_population_update(ind, tp)
         units = con.execute(f"SELECT count(*) FROM {touched}").fetchone()
         periods = con.execute(f"SELECT count(*) FROM {tp}").fetchone()
         return (int(units[0]) if units else 0, int(periods[0]) if periods else 0)
+
+    def _rate_periods(self, ind: Indicator, tp: str, everything: bool) -> None:
+        """A rate covers every period of its span: the touched periods, plus periods the span
+        gained; rows of periods it lost are dropped."""
+        con, ident = self.con, literal(ind.id, "id")
+        span = _ident("span_" + ind.id)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {span} AS {self._all_periods(ind)}")
+        con.execute(
+            f"DELETE FROM ind_aggregates a WHERE indicator = {ident} AND NOT EXISTS (SELECT 1 "
+            f"FROM {span} s WHERE s.pt = a.period_type AND s.period = a.period)"
+        )
+        gained = (
+            f"SELECT * FROM {span} s WHERE NOT EXISTS (SELECT 1 FROM ind_aggregates a WHERE "
+            f"a.indicator = {ident} AND a.period_type = s.pt AND a.period = s.period)"
+        )
+        if everything:
+            gained = f"SELECT * FROM {span}"
+        con.execute(f"INSERT INTO {tp} {gained}")
+        con.execute(
+            f"DELETE FROM {tp} t WHERE NOT EXISTS (SELECT 1 FROM {span} s "
+            "WHERE s.pt = t.pt AND s.period = t.period)"
+        )
+
+    def _rate_population_update(self, ind: Indicator, tp: str) -> None:
+        """Periods not recomputed above, but only the groups (province, ward, facility, sex)
+        of changed patients: their population may have changed, every period."""
+        con, ident = self.con, literal(ind.id, "id")
+        rest = _ident("rest_" + ind.id)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {rest} AS SELECT * FROM {_ident('span_' + ind.id)} s "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {tp} t WHERE t.pt = s.pt AND t.period = s.period)"
+        )
+        con.execute(
+            f"DELETE FROM ind_aggregates a WHERE indicator = {ident} AND EXISTS (SELECT 1 FROM "
+            f"{rest} t WHERE t.pt = a.period_type AND t.period = a.period) AND "
+            f"{self._in_affected('a')}"
+        )
+        con.execute(f"INSERT INTO ind_aggregates {self._rate_sql(ind, rest, affected=True)}")
+
+    @staticmethod
+    def _in_affected(alias: str, sex: str = "sex") -> str:
+        """The row's group is one of the changed patients' (NULL-safe)."""
+        same = " AND ".join(
+            f"x.{k} IS NOT DISTINCT FROM {alias}.{k}" for k in ("province", "ward", "facility")
+        )
+        return (
+            f"EXISTS (SELECT 1 FROM affected_people x WHERE {same} "
+            f"AND x.sex IS NOT DISTINCT FROM {alias}.{sex})"
+        )
 
     def _span(self, ind: Indicator) -> tuple[Any, Any]:
         row = self.con.execute(
@@ -474,7 +548,7 @@ class IndicatorWarehouse:
             f"WHERE t.pt = f.pt AND t.period = f.period) GROUP BY pt, period, start, {keys}"
         )
 
-    def _rate_sql(self, ind: Indicator, tp: str) -> str:
+    def _rate_sql(self, ind: Indicator, tp: str, *, affected: bool = False) -> str:
         keys = ", ".join(KEYS)
         cases = (
             f"SELECT pt, period, start, {keys}, sum(num) AS n FROM ("
@@ -485,6 +559,7 @@ class IndicatorWarehouse:
                 for pt in ind.periods
             )
             + f") f WHERE EXISTS (SELECT 1 FROM {tp} t WHERE t.pt = f.pt AND t.period = f.period)"
+            f" AND {self._in_affected('f') if affected else 'TRUE'}"
             f" GROUP BY pt, period, start, {keys}"
         )
         birth = as_date("p.birth_date")
@@ -494,6 +569,7 @@ class IndicatorWarehouse:
             f"{age_group(ind.age_groups, birth, 't.finish')} AS age_group, count(*) AS n "
             f"FROM {tp} t JOIN {self._table(self.patient)} p ON {birth} <= t.finish "
             f"AND (p.deceased IS NULL OR {as_date('p.deceased')} >= t.start) WHERE {where} "
+            f"AND {self._in_affected('p', 'gender') if affected else 'TRUE'} "
             "GROUP BY ALL"
         )
         same = " AND ".join(
@@ -508,10 +584,62 @@ class IndicatorWarehouse:
 
     # -- quality -----------------------------------------------------------------------------
 
-    def _quality(self) -> None:
-        self.con.execute("DELETE FROM quality_results")
+    def _quality(self, changed: dict[str, str], stale: set[str]) -> None:
+        """Results of the rows each check may judge differently now: changed rows, rows of
+        changed patients (their facility), rows sharing a value with a changed row (unique),
+        rows referring to a changed or deleted target (resolves). A new or changed check is
+        recomputed in full."""
+        con = self.con
+        known = ", ".join(literal(ident, "id") for ident in self.checks) or "NULL"
+        con.execute(f"DELETE FROM quality_results WHERE check_id NOT IN ({known})")
         for check in self.checks.values():
-            self.con.execute(f"INSERT INTO quality_results {self._check_sql(check)}")
+            ident = literal(check.id, "id")
+            if check.id in stale:
+                con.execute(f"DELETE FROM quality_results WHERE check_id = {ident}")
+                con.execute(f"INSERT INTO quality_results {self._check_sql(check)}")
+            else:
+                touched = f"({self._check_touched(check, changed)})"
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE quality_touched AS SELECT DISTINCT id FROM "
+                    f"{touched} WHERE id IS NOT NULL"
+                )
+                con.execute(
+                    f"DELETE FROM quality_results WHERE check_id = {ident} "
+                    "AND id IN (SELECT id FROM quality_touched)"
+                )
+                con.execute(
+                    f"INSERT INTO quality_results SELECT * FROM ({self._check_sql(check)}) q "
+                    "WHERE q.id IN (SELECT id FROM quality_touched)"
+                )
+            self._set_state(f"check:{check.id}", check.digest)
+
+    def _unique_values(self, check: Check, changed: dict[str, str]) -> str:
+        assert check.unique is not None
+        return (
+            f"SELECT DISTINCT {_ident(check.unique)} AS v FROM {self._table(check.view)} "
+            f"WHERE id IN (SELECT id FROM {changed[check.view.name]})"
+        )
+
+    def _check_touched(self, check: Check, changed: dict[str, str]) -> str:
+        table = self._table(check.view)
+        parts = [f"SELECT id FROM {changed[check.view.name]}"]
+        if check.subject:
+            parts.append(
+                f"SELECT id FROM {table} WHERE {_ident(check.subject)} IN "
+                f"(SELECT id FROM {changed[PATIENT_VIEW]})"
+            )
+        if check.unique:
+            parts.append(
+                f"SELECT id FROM {table} WHERE {_ident(check.unique)} IN "
+                f"(SELECT v FROM {_ident('values_' + check.id)})"
+            )
+        if check.resolves:
+            column, target = check.resolves
+            parts.append(
+                f"SELECT id FROM {table} WHERE {_ident(column)} IN "
+                f"(SELECT id FROM {changed[target.name]})"
+            )
+        return " UNION ALL ".join(parts)
 
     def _check_sql(self, check: Check) -> str:
         table = self._table(check.view)
@@ -535,6 +663,7 @@ class IndicatorWarehouse:
             )
         day = as_date(f"r.{_ident(check.date)}") if check.date else "NULL"
         return (
-            f"SELECT {literal(check.id, 'id')}, {literal(check.dimension, 'dimension')}, r.id, "
+            f"SELECT {literal(check.id, 'id')} AS check_id, "
+            f"{literal(check.dimension, 'dimension')} AS dimension, r.id AS id, "
             f"{day}, {facility}, {passed} FROM {table} r {join} WHERE {where}"
         )

@@ -17,6 +17,7 @@ is charged to the patient's managing organisation.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -44,6 +45,12 @@ class Check:
     passes: Any | None
     unique: str | None
     resolves: tuple[str, ViewUse] | None
+    source: Json
+
+    @property
+    def digest(self) -> str:
+        """Changes when the definition does: its results are then recomputed in full."""
+        return hashlib.sha256(orjson.dumps(self.source, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
     def views(self) -> list[ViewUse]:
         return [self.view, *([self.resolves[1]] if self.resolves else [])]
@@ -99,6 +106,7 @@ def read_check(data: Any, views: dict[str, Json] | None = None, path: str = "Che
         passes=passes,
         unique=optional("unique"),
         resolves=resolves,
+        source=data,
     )
 
 
