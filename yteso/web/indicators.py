@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import duckdb
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -168,6 +169,9 @@ def indicator_routes(service: IndicatorService, security: SecurityServices | Non
         except (Invalid, FhirError) as error:
             audited(request, principal, 400, what)
             return _error(400, "invalid", str(error))
+        except duckdb.IOException as error:  # another process (yteso indicators run) holds it
+            audited(request, principal, 503, what)
+            return _error(503, "transient", f"the indicator warehouse is busy: {error}")
         audited(request, principal, 200, what)
         return JSONResponse(body)
 

@@ -15,9 +15,10 @@ A run reads the source's resources changed after the watermark (``meta.lastUpdat
 resource without it is always read), works out which units they touch (old and new rows of the
 unit and numerator views, units of patients whose demographics changed), recomputes those
 units' facts and then only the periods those facts fall in (before or after). A rate's
-population denominator depends on every patient: when a patient changes, or the span of
-periods grows, the rate's periods are all recomputed. Quality results are recomputed from the
-(maintained) view tables on every run: a few SQL statements over local tables.
+population denominator is recomputed, every period, for the groups (province, ward, facility,
+sex) of changed patients only. Quality results are recomputed for the rows a check may judge
+differently (changed rows, their patients, rows sharing a unique value, rows referring to a
+changed resource). A changed definition is recomputed in full.
 """
 
 from __future__ import annotations
