@@ -162,17 +162,13 @@ def main() -> None:
         wall_inc = min(r[1] for r in results)
         report = results[-1][2]
 
-        def recompute() -> list[tuple[Any, ...]]:
-            target = scratch / "recompute.duckdb"
-            target.unlink(missing_ok=True)
-            fresh = IndicatorWarehouse(target)
-            try:
-                fresh.run(both)
-                return aggregates(fresh)
-            finally:
-                fresh.close()
-
-        cpu_re, wall_re, recomputed = timed(recompute, 1)
+        target = scratch / "recompute.duckdb"
+        fresh = IndicatorWarehouse(target)
+        cpu, wall = time.process_time(), time.perf_counter()
+        fresh.run(both)
+        cpu_re, wall_re = time.process_time() - cpu, time.perf_counter() - wall
+        recomputed = aggregates(fresh)  # outside the timing: 1.2M rows sorted in Python
+        fresh.close()
         if recomputed != incremental_rows:
             raise SystemExit("incremental aggregates differ from the full recompute")
     finally:
