@@ -27,6 +27,7 @@ from yteso.auth import SecurityServices
 from yteso.store import open_store
 from yteso.store.base import Store
 from yteso.web import MetricsMiddleware, auth_routes, health_routes, landing_routes
+from yteso.web.indicators import IndicatorService, indicator_routes
 
 FHIR_BASE = "/fhir"
 
@@ -56,13 +57,15 @@ def create_app(
     security: SecurityServices | None = None,
     insecure_no_auth: bool = False,
     exports_dir: Path | None = None,
+    indicators_db: Path | None = None,
 ) -> Starlette:
     """The whole platform as one ASGI application over an open store.
 
     Secure by default: ``/fhir`` needs a bearer token signed by ``security`` (opened from
     ``$YTESO_HOME/auth`` when not given). ``insecure_no_auth`` serves it open, for local
     experiments only (the CLI allows it only for SQLite on a loopback address). Bulk exports
-    are written under ``exports_dir`` (default ``$YTESO_HOME/exports``)."""
+    are written under ``exports_dir`` (default ``$YTESO_HOME/exports``); indicator aggregates
+    are kept in ``indicators_db`` (default ``$YTESO_HOME/warehouse/indicators.duckdb``)."""
     registry = CollectorRegistry()
     security = security or open_security()
     access: AccessControl = (
@@ -72,8 +75,12 @@ def create_app(
     )
     exports = export_operations(exports_dir or yteso_home() / "exports")
     fhir = create_fhir_app(store, access=access, base_url_path=FHIR_BASE, operations=exports)
+    indicators = IndicatorService(
+        store, indicators_db or yteso_home() / "warehouse" / "indicators.duckdb"
+    )
     routes = [
         *landing_routes(store, FHIR_BASE),
+        *indicator_routes(indicators, None if insecure_no_auth else security),
         *health_routes(store, registry),
         *auth_routes(security, FHIR_BASE),
         *fhir_routes(fhir, FHIR_BASE),
@@ -82,6 +89,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
+        indicators.close()
         store.close()
 
     app = Starlette(

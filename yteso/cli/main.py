@@ -12,6 +12,7 @@ import typer
 
 from yteso import __version__
 from yteso.cli.export_command import export
+from yteso.cli.indicator_commands import indicators_app, quality_app
 from yteso.cli.security_commands import audit_app, auth_app
 
 app = typer.Typer(
@@ -24,6 +25,8 @@ app = typer.Typer(
 app.add_typer(auth_app, name="auth")
 app.add_typer(audit_app, name="audit")
 app.command(name="export")(export)
+app.add_typer(indicators_app, name="indicators")
+app.add_typer(quality_app, name="quality")
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
