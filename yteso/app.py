@@ -25,6 +25,7 @@ from yteso.api import (
 from yteso.api.operations.bulk_export import export_operations
 from yteso.auth import SecurityServices
 from yteso.store import open_store
+from yteso.store.auth_records import auth_records
 from yteso.store.base import Store
 from yteso.web import MetricsMiddleware, auth_routes, health_routes, landing_routes
 
@@ -43,11 +44,17 @@ def yteso_home() -> Path:
 
 
 def open_security(
-    home: Path | None = None, syslog: tuple[str, int] | None = None
+    home: Path | None = None,
+    syslog: tuple[str, int] | None = None,
+    store: Store | None = None,
 ) -> SecurityServices:
-    """Keys, tokens and audit log under ``$YTESO_HOME/auth`` (keys are made on first start);
-    ``syslog`` (host, UDP port) also sends the security feed as RFC 5424 messages."""
-    return SecurityServices.open((home or yteso_home()) / "auth", syslog=syslog)
+    """Keys and audit log under ``$YTESO_HOME/auth`` (keys are made on first start); users,
+    clients, codes, refresh tokens, revocations and login failures in ``store``'s database
+    (shared by every server process on it; this process's memory without a store, enough
+    for signing tokens); ``syslog`` (host, UDP port) also sends the security feed as RFC
+    5424 messages."""
+    state = auth_records(store) if store is not None else None
+    return SecurityServices.open((home or yteso_home()) / "auth", syslog=syslog, state=state)
 
 
 def create_app(
@@ -64,7 +71,7 @@ def create_app(
     experiments only (the CLI allows it only for SQLite on a loopback address). Bulk exports
     are written under ``exports_dir`` (default ``$YTESO_HOME/exports``)."""
     registry = CollectorRegistry()
-    security = security or open_security()
+    security = security or open_security(store=store)
     access: AccessControl = (
         OPEN_ACCESS_FOR_TESTS
         if insecure_no_auth

@@ -17,11 +17,13 @@ from yteso.auth.merkle import MerkleAccumulator, leaf_hash, merkle_root, node_ha
 from yteso.auth.scopes import ResourceScope, ScopeSet, parse_scope
 from yteso.auth.security_feed import SecurityFeed, feed_record, syslog_message
 from yteso.auth.security_services import DEFAULT_AUDIENCE, DEFAULT_ISSUER, SecurityServices
+from yteso.auth.state import AuthState, MemoryAuthState
 from yteso.auth.tokens import DEFAULT_TTL_SECONDS, Principal, RevocationList, TokenService
 
 __all__ = [  # noqa: RUF022 - plain sorted order, as tests/test_public_api.py checks
     "AccountRegistry",
     "AuditLog",
+    "AuthState",
     "AuthorizationRequest",
     "AuthorizationServer",
     "ClientApp",
@@ -30,6 +32,7 @@ __all__ = [  # noqa: RUF022 - plain sorted order, as tests/test_public_api.py ch
     "DEFAULT_TTL_SECONDS",
     "KeyRing",
     "LoginRefused",
+    "MemoryAuthState",
     "MerkleAccumulator",
     "OAuthError",
     "Principal",
