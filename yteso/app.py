@@ -27,7 +27,7 @@ from yteso.auth import SecurityServices
 from yteso.store import open_store
 from yteso.store.auth_records import auth_records
 from yteso.store.base import Store
-from yteso.web import MetricsMiddleware, auth_routes, health_routes, landing_routes
+from yteso.web import MetricsMiddleware, admin_routes, auth_routes, health_routes, landing_routes
 
 FHIR_BASE = "/fhir"
 
@@ -83,6 +83,7 @@ def create_app(
         *landing_routes(store, FHIR_BASE),
         *health_routes(store, registry),
         *auth_routes(security, FHIR_BASE),
+        *admin_routes(security),
         *fhir_routes(fhir, FHIR_BASE),
     ]
 

@@ -8,7 +8,14 @@ enforces its decisions on every interaction and ``yteso.app`` wires it.
 from __future__ import annotations
 
 from yteso.auth.access_rules import ResourceAccess, in_patient_compartment, matches_filter
-from yteso.auth.accounts import ROLES, AccountRegistry, ClientApp, LoginRefused, UserAccount
+from yteso.auth.accounts import (
+    NON_CLINICAL_ROLES,
+    ROLES,
+    AccountRegistry,
+    ClientApp,
+    LoginRefused,
+    UserAccount,
+)
 from yteso.auth.audit_events import access_report, audit_event, patients_named
 from yteso.auth.audit_log import AuditLog, VerifyReport
 from yteso.auth.authorization_server import AuthorizationRequest, AuthorizationServer, OAuthError
@@ -34,6 +41,7 @@ __all__ = [  # noqa: RUF022 - plain sorted order, as tests/test_public_api.py ch
     "LoginRefused",
     "MemoryAuthState",
     "MerkleAccumulator",
+    "NON_CLINICAL_ROLES",
     "OAuthError",
     "Principal",
     "ROLES",

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import cache
 
+from yteso.auth.accounts import NON_CLINICAL_ROLES
 from yteso.auth.care_relations import PatientRecords, practitioner_reaches
 from yteso.auth.scopes import ResourceScope
 from yteso.auth.tokens import Principal
@@ -129,6 +130,8 @@ class ResourceAccess:
         return any(self._reach[p] for p in patients)
 
     def grants(self, resource_type: str, permission: str) -> tuple[ResourceScope, ...]:
+        if self.principal.role in NON_CLINICAL_ROLES:
+            return ()  # whatever a token of an administrator or auditor says
         return self.principal.scopes.granting(resource_type, permission)
 
     def _scope_allows(self, scope: ResourceScope, resource: Json) -> bool:

@@ -24,6 +24,9 @@ from yteso.auth.state import AuthState
 from yteso.fhir.types import Json
 
 ROLES = ("citizen", "practitioner", "administrator", "auditor")
+# Roles that run the platform and read no clinical data, whatever scopes a client asks for:
+# administrators manage users and clients, auditors read the audit trail.
+NON_CLINICAL_ROLES = frozenset({"administrator", "auditor"})
 MAX_FAILURES = 5
 LOCKOUT_SECONDS = 15 * 60
 MIN_PASSWORD_LENGTH = 12
@@ -136,4 +139,11 @@ def _client(raw: Json) -> ClientApp:
     return ClientApp(**{**raw, "redirect_uris": tuple(raw.get("redirect_uris", ()))})
 
 
-__all__ = ["ROLES", "AccountRegistry", "ClientApp", "LoginRefused", "UserAccount"]
+__all__ = [
+    "NON_CLINICAL_ROLES",
+    "ROLES",
+    "AccountRegistry",
+    "ClientApp",
+    "LoginRefused",
+    "UserAccount",
+]

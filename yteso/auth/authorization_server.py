@@ -23,7 +23,7 @@ from joserfc.jwk import KeySet
 from joserfc.jws import extract_compact
 from joserfc.jwt import JWTClaimsRegistry
 
-from yteso.auth.accounts import AccountRegistry, ClientApp, UserAccount
+from yteso.auth.accounts import NON_CLINICAL_ROLES, AccountRegistry, ClientApp, UserAccount
 from yteso.auth.scopes import ScopeSet
 from yteso.auth.state import AuthState
 from yteso.auth.tokens import DEFAULT_TTL_SECONDS, TokenService
@@ -81,6 +81,8 @@ def granted_scope(requested: str, client: ClientApp, user: UserAccount | None) -
             continue
         if user is not None and context == "system":
             continue
+        if user is not None and user.role in NON_CLINICAL_ROLES and context in ("patient", "user"):
+            continue  # administrators and auditors read no clinical data
         if user is not None and context == "patient" and user.patient is None:
             continue
         if user is not None and context == "user" and user.role == "citizen":
