@@ -90,6 +90,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
+        security.audit.close()  # sign the audit head over the last records
         store.close()
 
     app = Starlette(

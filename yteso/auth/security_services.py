@@ -23,6 +23,7 @@ from yteso.fhir.types import Json
 
 DEFAULT_ISSUER = "urn:yteso:auth"
 DEFAULT_AUDIENCE = "urn:yteso:fhir"
+AUDIT_HEAD_INTERVAL_SECONDS = 1.0  # a signed audit tree head at most once a second
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,8 @@ class SecurityServices:
             legacy.rename(legacy.with_suffix(".json.imported"))
         authorization = AuthorizationServer(tokens, accounts, state)
         feed = SecurityFeed(home, syslog)
-        return cls(keys, tokens, AuditLog(home, keys), accounts, authorization, feed, state)
+        audit = AuditLog(home, keys, head_interval=AUDIT_HEAD_INTERVAL_SECONDS)
+        return cls(keys, tokens, audit, accounts, authorization, feed, state)
 
 
 __all__ = ["DEFAULT_AUDIENCE", "DEFAULT_ISSUER", "SecurityServices"]
