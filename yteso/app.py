@@ -25,8 +25,9 @@ from yteso.api import (
 from yteso.api.operations.bulk_export import export_operations
 from yteso.auth import SecurityServices
 from yteso.store import open_store
+from yteso.store.auth_records import auth_records
 from yteso.store.base import Store
-from yteso.web import MetricsMiddleware, auth_routes, health_routes, landing_routes
+from yteso.web import MetricsMiddleware, admin_routes, auth_routes, health_routes, landing_routes
 from yteso.web.indicators import IndicatorService, indicator_routes
 
 FHIR_BASE = "/fhir"
@@ -44,11 +45,17 @@ def yteso_home() -> Path:
 
 
 def open_security(
-    home: Path | None = None, syslog: tuple[str, int] | None = None
+    home: Path | None = None,
+    syslog: tuple[str, int] | None = None,
+    store: Store | None = None,
 ) -> SecurityServices:
-    """Keys, tokens and audit log under ``$YTESO_HOME/auth`` (keys are made on first start);
-    ``syslog`` (host, UDP port) also sends the security feed as RFC 5424 messages."""
-    return SecurityServices.open((home or yteso_home()) / "auth", syslog=syslog)
+    """Keys and audit log under ``$YTESO_HOME/auth`` (keys are made on first start); users,
+    clients, codes, refresh tokens, revocations and login failures in ``store``'s database
+    (shared by every server process on it; this process's memory without a store, enough
+    for signing tokens); ``syslog`` (host, UDP port) also sends the security feed as RFC
+    5424 messages."""
+    state = auth_records(store) if store is not None else None
+    return SecurityServices.open((home or yteso_home()) / "auth", syslog=syslog, state=state)
 
 
 def create_app(
@@ -67,7 +74,7 @@ def create_app(
     are written under ``exports_dir`` (default ``$YTESO_HOME/exports``); indicator aggregates
     are kept in ``indicators_db`` (default ``$YTESO_HOME/warehouse/indicators.duckdb``)."""
     registry = CollectorRegistry()
-    security = security or open_security()
+    security = security or open_security(store=store)
     access: AccessControl = (
         OPEN_ACCESS_FOR_TESTS
         if insecure_no_auth
@@ -83,6 +90,7 @@ def create_app(
         *indicator_routes(indicators, None if insecure_no_auth else security),
         *health_routes(store, registry),
         *auth_routes(security, FHIR_BASE),
+        *admin_routes(security),
         *fhir_routes(fhir, FHIR_BASE),
     ]
 
@@ -90,6 +98,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         indicators.close()
+        security.audit.close()  # sign the audit head over the last records
         store.close()
 
     app = Starlette(

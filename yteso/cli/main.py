@@ -83,7 +83,7 @@ def serve(
         if not syslog_host or not syslog_port.isdigit():
             raise typer.BadParameter("--syslog takes HOST:PORT")
         syslog_target = (syslog_host, int(syslog_port))
-    security = open_security(syslog=syslog_target)
+    security = open_security(syslog=syslog_target, store=store)
     typer.echo(f"Yteso {__version__} on {store.dialect}; FHIR base http://{host}:{port}/fhir")
     if insecure_no_auth:
         typer.echo("WARNING: /fhir is served WITHOUT authentication (--insecure-no-auth)")
