@@ -12,6 +12,7 @@ import typer
 
 from yteso import __version__
 from yteso.cli.export_command import export
+from yteso.cli.mpi_commands import mpi_app
 from yteso.cli.security_commands import audit_app, auth_app
 
 app = typer.Typer(
@@ -23,6 +24,7 @@ app = typer.Typer(
 
 app.add_typer(auth_app, name="auth")
 app.add_typer(audit_app, name="audit")
+app.add_typer(mpi_app, name="mpi")
 app.command(name="export")(export)
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -97,11 +99,12 @@ def load(
     db: DbOption = None,
 ) -> None:
     """Bulk-load resources, validated and indexed, with a progress bar."""
-    from yteso.app import default_database_url
+    from yteso.app import default_database_url, install_mpi
     from yteso.cli.progress import load_with_progress
     from yteso.store import open_store
 
     store = open_store(db or default_database_url())
+    install_mpi(store)  # Patients get their match records (``yteso mpi link`` links them)
     try:
         report = load_with_progress(store, paths)
     finally:

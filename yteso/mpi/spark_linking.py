@@ -9,6 +9,7 @@ https://moj-analytical-services.github.io/splink/api_docs/database_apis.html
 from __future__ import annotations
 
 import copy
+import uuid
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -25,7 +26,8 @@ def local_spark(app_name: str = "yteso-mpi") -> Any:
     return (
         SparkSession.builder.master("local[2]")
         .appName(app_name)
-        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.sql.shuffle.partitions", "1")
+        .config("spark.sql.adaptive.enabled", "true")
         .config("spark.ui.enabled", "false")
         .config("spark.driver.memory", "2g")
         .getOrCreate()
@@ -47,8 +49,15 @@ def spark_predict(
     session = spark or local_spark()
     schema = StructType([StructField(column, StringType(), True) for column in COLUMNS])
     frame = session.createDataFrame([tuple(f.row().values()) for f in features], schema)
-    database = SparkAPI(spark_session=session, register_udfs_automatically=False)  # type: ignore[no-untyped-call]
-    table = database.register(frame, table_name="patients")
+    # persist, not checkpoint: a local session has no checkpoint directory; on a cluster
+    # with one, Splink's default (parquet) also works.
+    database = SparkAPI(  # type: ignore[no-untyped-call]
+        spark_session=session,
+        break_lineage_method="persist",
+        num_partitions_on_repartition=1,
+        register_udfs_automatically=False,
+    )
+    table = database.register(frame, table_name=f"patients_{uuid.uuid4().hex}")
     settings = copy.deepcopy(splink_json)
     settings["sql_dialect"] = "spark"
     settings.pop("linker_uid", None)
