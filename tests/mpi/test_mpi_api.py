@@ -271,3 +271,107 @@ def test_merge_preview_merge_and_undo(fhir: FhirClient) -> None:
     task = next(p["resource"] for p in undo["parameter"] if p["name"] == "task")
     assert task["status"] == "cancelled"
     assert len(read(fhir, f"Patient/{source['id']}/_history")["entry"]) >= 3  # none deleted
+
+
+def test_transaction_entries_are_matched(fhir: FhirClient) -> None:
+    first = create(fhir, person(identifier=cccd("001185123456")))
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:6a0d4a52-7d2b-4e0a-9a51-3f1f5e1c0001",
+                "resource": person("Dao Thi Nguyen", birthDate="1985-04-03"),
+                "request": {"method": "POST", "url": "Patient"},
+            },
+            {
+                "resource": {
+                    "resourceType": "Observation",
+                    "status": "final",
+                    "code": {"text": "weight"},
+                    "subject": {"reference": "urn:uuid:6a0d4a52-7d2b-4e0a-9a51-3f1f5e1c0001"},
+                },
+                "request": {"method": "POST", "url": "Observation"},
+            },
+        ],
+    }
+    answer = post(fhir, "", bundle)
+    location = answer["entry"][0]["response"]["location"]
+    new_id = location.split("Patient/")[1].split("/")[0]
+    assert managed(read(fhir, f"Patient/{new_id}")) == {f"Patient/{first['id']}"}
+
+
+def test_every_process_sees_the_same_match_records(store_url: str, tmp_path: Any) -> None:
+    """Two servers on one database (two stores, nothing shared in memory): a Patient written
+    through one is matched by the other."""
+    stores = [open_store(store_url), open_store(store_url)]
+    try:
+        registries = [install_mpi(s, tmp_path / "none.json") for s in stores]
+        apps = [
+            create_fhir_app(s, access=OPEN_ACCESS_FOR_TESTS, operations=mpi_operations(r))
+            for s, r in zip(stores, registries, strict=True)
+        ]
+        with FhirClient(apps[0]) as one, FhirClient(apps[1]) as two:
+            first = create(one, person())
+            second = create(two, person("NGUYEN THI DAO"))
+            assert managed(second) == {f"Patient/{first['id']}"}
+            # A deleted Patient leaves the index.
+            assert one.delete(f"/fhir/Patient/{second['id']}").status_code in (200, 204)
+            bundle = post(two, "Patient/$match", parameters(resource={"resource": person()}))
+            assert [e["resource"]["id"] for e in bundle["entry"]] == [first["id"]]
+    finally:
+        for store in stores:
+            store.close()
+
+
+def test_bad_operation_input_is_an_operation_outcome(fhir: FhirClient) -> None:
+    patient = create(fhir, person())
+    cases = [
+        (
+            "Patient/$merge",
+            parameters(**{"source-patient": {"valueString": patient["id"]}}),
+            400,
+            "target-patient is required",
+        ),
+        (
+            "Patient/$merge",
+            parameters(
+                **{
+                    "source-patient": {"valueReference": {"reference": f"Patient/{patient['id']}"}},
+                    "target-patient": {"valueReference": {"reference": "Patient/nobody"}},
+                }
+            ),
+            422,
+            "target-patient: Patient/nobody is not known",
+        ),
+        (
+            "Patient/$mpi-decide",
+            parameters(
+                patient={"valueReference": {"reference": f"Patient/{patient['id']}"}},
+                other={"valueReference": {"reference": "Patient/nobody"}},
+                decision={"valueCode": "link"},
+            ),
+            404,
+            "Patient/nobody",
+        ),
+        ("Patient/$mpi-decide", parameters(decision={"valueCode": "maybe"}), 400, "decision"),
+        (
+            "Patient/$mpi-unmerge",
+            parameters(
+                **{
+                    "source-patient": {"valueReference": {"reference": f"Patient/{patient['id']}"}},
+                    "target-patient": {"valueReference": {"reference": f"Patient/{patient['id']}"}},
+                }
+            ),
+            422,
+            "no merge",
+        ),
+    ]
+    before = read(fhir, f"Patient/{patient['id']}")["meta"]["versionId"]
+    for url, body, status, text in cases:
+        response = fhir.post(f"/fhir/{url}", json=body, headers=FHIR_JSON)
+        assert response.status_code == status, (url, response.text)
+        outcome = response.json()
+        assert outcome["resourceType"] == "OperationOutcome"
+        assert text in response.text
+    assert read(fhir, f"Patient/{patient['id']}")["meta"]["versionId"] == before
