@@ -15,8 +15,8 @@ from yteso.cli.main import app
 from yteso.modules.mpi import link_store
 from yteso.modules.mpi.records import GOLDEN_TAG, person_members
 from yteso.mpi import LinkSettings, MatchModel, Thresholds
-from yteso.mpi.stored_matching import match_keys
 from yteso.mpi.normalize import patient_features
+from yteso.mpi.stored_matching import match_keys
 from yteso.store import open_store
 from yteso.store.base import SearchParam, SearchQuery
 from yteso.synth.generator import build_population

@@ -9,8 +9,8 @@ https://moj-analytical-services.github.io/splink/api_docs/database_apis.html
 from __future__ import annotations
 
 import copy
-import uuid
 import logging
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
