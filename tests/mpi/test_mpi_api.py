@@ -109,6 +109,10 @@ def test_a_duplicate_is_auto_linked_with_a_golden_person(fhir: FhirClient) -> No
     # All records of the person: the standard Patient.link search.
     linked = search(fhir, f"Patient?link=Patient/{first['id']}")
     assert [p["id"] for p in linked] == [second["id"]]
+    everything = search(fhir, f"Person?link=Patient/{first['id']}&_include=Person:link")
+    assert sorted(f"{r['resourceType']}/{r['id']}" for r in everything) == sorted(
+        [f"Person/{golden[0]['id']}", f"Patient/{first['id']}", f"Patient/{second['id']}"]
+    )
     # The auto-link is recorded as a decided pair Task.
     task = read(fhir, f"Task/{pair_task_id(first['id'], second['id'])}")
     assert task["status"] == "completed"
