@@ -222,6 +222,7 @@ def test_merge_preview_merge_and_undo(fhir: FhirClient) -> None:
             gender="male",
             birthDate="1960-01-01",
             telecom=[{"system": "phone", "value": "0911111111"}],
+            meta={"tag": [{"system": "http://example.org/tags", "code": "vip"}]},
         ),
     )
     target = create(
@@ -251,6 +252,7 @@ def test_merge_preview_merge_and_undo(fhir: FhirClient) -> None:
     assert {p["name"] for p in done["parameter"]} == {"input", "outcome", "result", "task"}
     merged = read(fhir, f"Patient/{source['id']}")
     assert merged["active"] is False
+    assert merged["meta"]["tag"] == [{"system": "http://example.org/tags", "code": "vip"}]
     assert managed(merged, "replaced-by") == {f"Patient/{target['id']}"}
     assert managed(read(fhir, f"Patient/{target['id']}"), "replaces") == {f"Patient/{source['id']}"}
     # A merged-away record is no longer a candidate; its survivor is.

@@ -57,7 +57,8 @@ def _without(links: list[Json], kind: str, other: str) -> list[Json]:
 
 
 def _with_links(patient: Json, links: list[Json]) -> Json:
-    updated = {k: v for k, v in patient.items() if k not in ("link", "meta")}
+    """``patient`` with these links (meta kept: its tags, security labels and profiles)."""
+    updated = {k: v for k, v in patient.items() if k != "link"}
     if links:
         updated["link"] = links
     return updated

@@ -180,7 +180,7 @@ class MpiRegistry:
         keep = first or second
         self._write_person(session, keep, records, assurance)
         if first is not None and second is not None:  # two persons become one: retire one
-            retired = {k: v for k, v in second.items() if k not in ("link", "meta")}
+            retired = {k: v for k, v in second.items() if k != "link"}
             retired["active"] = False
             retired["link"] = [{"target": {"reference": f"Person/{first['id']}"}}]
             session.update(retired)
