@@ -4,6 +4,7 @@ on Patient writes, links and golden Person, $match, $merge and its undo, the rev
 from __future__ import annotations
 
 import copy
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -381,3 +382,39 @@ def test_bad_operation_input_is_an_operation_outcome(fhir: FhirClient) -> None:
         assert outcome["resourceType"] == "OperationOutcome"
         assert text in response.text
     assert read(fhir, f"Patient/{patient['id']}")["meta"]["versionId"] == before
+
+
+def test_two_writers_of_one_person_at_once_are_linked(store_url: str, tmp_path: Any) -> None:
+    """Concurrent transactions: the candidate lookup locks its blocking keys, so the second
+    writer waits for the first and links to it (PostgreSQL advisory locks; SQLite's write lock)."""
+    stores = [open_store(store_url), open_store(store_url)]
+    try:
+        for store in stores:
+            install_mpi(store, tmp_path / "none.json")
+        barrier = threading.Barrier(2)
+        created: list[str] = []
+
+        def write(store: Any, patient: Json) -> None:
+            barrier.wait()
+            with store.session() as session:
+                created.append(session.create(patient).stored.id)
+
+        threads = [
+            threading.Thread(target=write, args=(stores[0], person())),
+            threading.Thread(target=write, args=(stores[1], person("NGUYEN THI DAO"))),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert len(created) == 2
+        linked = {
+            ref["reference"]
+            for id in created
+            for link in stores[0].read("Patient", id).resource().get("link", [])
+            for ref in [link["other"]]
+        }
+        assert linked == {f"Patient/{id}" for id in created}
+    finally:
+        for store in stores:
+            store.close()

@@ -56,7 +56,13 @@ class SqlSession:
         self.hooks = hooks
 
     def match_candidates(self, keys: Sequence[str]) -> list[tuple[str, str]]:
-        """(id, features) of the Patients sharing a blocking key (see ``match_records``)."""
+        """(id, features) of the Patients sharing a blocking key (see ``match_records``).
+
+        The keys are locked until the transaction ends (in one order: no deadlock between
+        two single writes), so two writers of one person at once run one after the other and
+        the second sees the first's record."""
+        for key in sorted(set(keys)):
+            self.backend.lock(self.db, f"match:{key}")
         return find_candidates(self.backend, self.db, keys)
 
     def read(self, resource_type: str, id: str) -> StoredVersion:
