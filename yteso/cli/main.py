@@ -62,7 +62,7 @@ def serve(
     """Start the FHIR server and web pages on http://HOST:PORT (FHIR base /fhir)."""
     import uvicorn
 
-    from yteso.app import create_app, default_database_url, open_security
+    from yteso.app import create_app, default_database_url, install_mpi, open_security
     from yteso.cli.demo import fill_demo_if_empty
     from yteso.store import open_store
     from yteso.store.custom_params import load_custom_parameters
@@ -74,6 +74,7 @@ def serve(
         )
     store = open_store(url)
     load_custom_parameters(store)  # custom SearchParameters, indexed by ``yteso reindex``
+    mpi = install_mpi(store)  # before the demo data, so its Patients get match records
     if demo:
         fill_demo_if_empty(store, people=demo_people)
     syslog_target = None
@@ -89,7 +90,7 @@ def serve(
     elif demo:
         demo_token = security.tokens.issue("demo-operator", "system/*.cruds", ttl=8 * 3600)
         typer.echo(f"Demo access token (8 hours, system/*.cruds):\n{demo_token}")
-    app = create_app(store, security=security, insecure_no_auth=insecure_no_auth)
+    app = create_app(store, security=security, insecure_no_auth=insecure_no_auth, mpi=mpi)
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
 
 

@@ -80,8 +80,8 @@ def mpi_operations(registry: MpiRegistry) -> list[Operation]:
     def match(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
         wanted = match_request(request.body if isinstance(request.body, dict) else {})
         features = patient_features({**wanted.resource, "id": wanted.resource.get("id") or ""})
-        source = ctx.session.match_candidates if ctx.session else ctx.store.match_candidates
-        candidates = registry.matcher.candidates(features, source)
+        # committed records, without the write path's key locks: $match changes nothing
+        candidates = registry.matcher.candidates(features, ctx.store.match_candidates)
         resources = {}
         for candidate in candidates:
             try:
