@@ -418,3 +418,17 @@ def test_two_writers_of_one_person_at_once_are_linked(store_url: str, tmp_path: 
     finally:
         for store in stores:
             store.close()
+
+
+def test_a_queued_pair_is_linked_when_an_update_makes_it_probable(fhir: FhirClient) -> None:
+    first = create(fhir, person())
+    second = create(fhir, person(birthDate="1985-06-09"))
+    task_id = pair_task_id(first["id"], second["id"])
+    assert read(fhir, f"Task/{task_id}")["status"] == "requested"
+    fixed = {**second, "birthDate": "1985-03-04"}
+    response = fhir.put(f"/fhir/Patient/{second['id']}", json=fixed, headers=FHIR_JSON)
+    assert response.status_code == 200
+    assert managed(response.json()) == {f"Patient/{first['id']}"}
+    task = read(fhir, f"Task/{task_id}")
+    assert task["status"] == "completed" and task["owner"]["display"].startswith("yteso-mpi")
+    assert read(fhir, "Patient/$mpi-review")["total"] == 0

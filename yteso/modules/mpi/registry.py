@@ -119,7 +119,7 @@ class MpiRegistry:
             return  # a steward said no: it sticks
         sure = candidate.grade in (Grade.CERTAIN, Grade.PROBABLE) or decided == LINK
         if sure and self.join(session, patient_id, candidate.id, incoming, how="auto"):
-            if task is None:
+            if task is None or decided == "pending":  # a queued pair now scores high enough
                 self.write_pair_task(session, patient_id, candidate, incoming, LINK, AUTOMATIC)
             return
         if task is None and not self.same_person(session, patient_id, candidate.id):
