@@ -23,7 +23,11 @@ from yteso.api import (
     fhir_routes,
 )
 from yteso.api.operations.bulk_export import export_operations
+from yteso.api.operations.mpi import mpi_operations
 from yteso.auth import SecurityServices
+from yteso.modules.mpi import MpiRegistry
+from yteso.mpi import MatchModel, Thresholds
+from yteso.mpi.stored_matching import StoredMatcher
 from yteso.store import open_store
 from yteso.store.auth_records import auth_records
 from yteso.store.base import Store
@@ -58,6 +62,24 @@ def open_security(
     return SecurityServices.open((home or yteso_home()) / "auth", syslog=syslog, state=state)
 
 
+def mpi_model_path() -> Path:
+    """Where ``yteso mpi link`` saves a model trained on the store's own population."""
+    return yteso_home() / "mpi-model.json"
+
+
+def install_mpi(
+    store: Store, model_path: Path | None = None, thresholds: Thresholds | None = None
+) -> MpiRegistry:
+    """Match every Patient written to ``store`` (all write paths; bulk loads keep the match
+    records only) with the model at ``model_path`` (default: ``$YTESO_HOME/mpi-model.json``
+    when present, else the shipped one)."""
+    path = model_path or mpi_model_path()
+    model = MatchModel.load(path) if path.exists() else MatchModel.default()
+    registry = MpiRegistry(StoredMatcher(model, thresholds))
+    store.hooks = registry.hooks()
+    return registry
+
+
 def create_app(
     store: Store,
     *,
@@ -65,6 +87,7 @@ def create_app(
     insecure_no_auth: bool = False,
     exports_dir: Path | None = None,
     indicators_db: Path | None = None,
+    mpi: MpiRegistry | None = None,
 ) -> Starlette:
     """The whole platform as one ASGI application over an open store.
 
@@ -72,7 +95,9 @@ def create_app(
     ``$YTESO_HOME/auth`` when not given). ``insecure_no_auth`` serves it open, for local
     experiments only (the CLI allows it only for SQLite on a loopback address). Bulk exports
     are written under ``exports_dir`` (default ``$YTESO_HOME/exports``); indicator aggregates
-    are kept in ``indicators_db`` (default ``$YTESO_HOME/warehouse/indicators.duckdb``)."""
+    are kept in ``indicators_db`` (default ``$YTESO_HOME/warehouse/indicators.duckdb``). The
+    master patient index (``mpi``, installed on ``store`` when not given) matches every
+    Patient write."""
     registry = CollectorRegistry()
     security = security or open_security(store=store)
     access: AccessControl = (
@@ -81,7 +106,8 @@ def create_app(
         else SmartAccessControl(security.tokens, security.record)
     )
     exports = export_operations(exports_dir or yteso_home() / "exports")
-    fhir = create_fhir_app(store, access=access, base_url_path=FHIR_BASE, operations=exports)
+    operations = [*exports, *mpi_operations(mpi or install_mpi(store))]
+    fhir = create_fhir_app(store, access=access, base_url_path=FHIR_BASE, operations=operations)
     indicators = IndicatorService(
         store, indicators_db or yteso_home() / "warehouse" / "indicators.duckdb"
     )
@@ -119,6 +145,8 @@ __all__ = [
     "create_app",
     "create_app_from_url",
     "default_database_url",
+    "install_mpi",
+    "mpi_model_path",
     "open_security",
     "yteso_home",
 ]
