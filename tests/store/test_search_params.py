@@ -209,6 +209,7 @@ def test_search_finds_exactly(
         (P, ("family", "given"), ["pat-dang", "pat-nguyen", "pat-nguyen2", "pat-tran"]),
         (P, ("gender", "-birthdate"), ["pat-dang", "pat-tran", "pat-nguyen2", "pat-nguyen"]),
         (O, ("value-quantity",), ["obs-5", "obs-4", "obs-2", "obs-1", "obs-3"]),
+        (O, ("-value-quantity",), ["obs-3", "obs-1", "obs-2", "obs-4", "obs-5"]),
         (O, ("-date", "_id"), ["obs-3", "obs-1", "obs-2", "obs-4", "obs-5"]),
         (O, ("subject", "-_id"), ["obs-5", "obs-3", "obs-2", "obs-1", "obs-4"]),
     ],
