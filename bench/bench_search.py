@@ -160,7 +160,9 @@ def _url(db: str, fresh: bool) -> str:
         return f"sqlite:///{path}"
     if fresh:
         with psycopg.connect(PG_BASE.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'yteso_test'").fetchone():
+            if not conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = 'yteso_test'"
+            ).fetchone():
                 conn.execute("CREATE DATABASE yteso_test")
         with psycopg.connect(PG_BASE, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE")
@@ -186,7 +188,9 @@ def main() -> None:
             report = load_paths(store, [folder])
             seconds = time.perf_counter() - started
             print(f"{db}: loaded {report.loaded} resources in {seconds:.0f} s", end="")
-            print(f" ({report.loaded / seconds:,.0f}/s, every search parameter indexed)", flush=True)
+            print(
+                f" ({report.loaded / seconds:,.0f}/s, every search parameter indexed)", flush=True
+            )
             _analyze(db, store)
         print(f"{db}: {sum(store.counts().values()):,} resources")
         run_cases(store, folder, args.repeat)

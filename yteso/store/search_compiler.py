@@ -104,10 +104,9 @@ class SearchCompiler:
     def same_row(self, resource_type: str | None, pair: tuple[SearchParam, SearchParam]) -> str:
         """Two searches of one indexed parameter that must hold on the same index row (a date
         range ``ge``/``lt``: one range scan of the index rather than two)."""
-        first, second = pair
-        definition = definitions_for(resource_type)[first.name]
+        definition = definitions_for(resource_type)[pair[0].name]
         table = TABLE_OF_TYPE[definition.type]
-        where = "".join(self.values.any_of(table, first.name, p.values, None) for p in pair)
+        where = "".join(self.values.any_of(table, p.name, p.values, None) for p in pair)
         sql = f"c.id IN ({self._select(resource_type, table, definition.code, where)})"
         return self.params.rebind(sql, self.target)
 
