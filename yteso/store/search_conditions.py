@@ -76,9 +76,8 @@ class ValueConditions:
         like = f"s.content LIKE {self.bind('%' + like_escape(folded) + '%')} ESCAPE '\\'"
         if self.params.dialect.name != "sqlite" or len(folded) < TRIGRAM:
             return like
-        phrase = '"' + folded.replace('"', '""') + '"'
         fts = "SELECT rowid FROM search_text_fts WHERE search_text_fts MATCH "
-        return f"s.rowid IN ({fts}{self.bind(phrase)}) AND {like}"
+        return f"s.rowid IN ({fts}{self.bind(_all_trigrams(folded))}) AND {like}"
 
     def _tokens(self, code: str, values: tuple[str, ...]) -> str:
         """Plain codes go into one ``IN`` list (an OR of 100 codes is one index probe each)."""
@@ -200,3 +199,9 @@ class ValueConditions:
             prefixes = [value[:end] for end in range(1, len(value) + 1)]
             return f"s.value IN ({self.params.bind_all(prefixes)})"
         return f"s.value = {self.bind(value)}"
+
+
+def _all_trigrams(text: str) -> str:
+    """An FTS5 query matching rows holding every trigram of ``text`` (each a quoted token)."""
+    grams = dict.fromkeys(text[i : i + TRIGRAM] for i in range(len(text) - TRIGRAM + 1))
+    return " AND ".join('"' + gram.replace('"', '""') + '"' for gram in grams)
