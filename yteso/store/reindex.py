@@ -18,8 +18,8 @@ from datetime import datetime
 from weakref import WeakKeyDictionary
 
 from yteso.store.custom_params import load_custom_parameters
-from yteso.store.instants import now_utc
 from yteso.store.index_rows import IndexRow, extract_index_rows
+from yteso.store.instants import now_utc
 from yteso.store.sql_store import SqlStore
 
 PAGE = 1000
