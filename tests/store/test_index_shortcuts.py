@@ -100,4 +100,4 @@ def test_one_live_union_branch_still_deduplicates() -> None:
     }
     rows = extract_index_rows(observation)
     assert rows == extract_index_rows(observation, skip_absent=False)
-    assert [row.param for row in rows].count("combo-code") == 1
+    assert [param for _, param, _ in rows].count("combo-code") == 1

@@ -7,7 +7,8 @@ become rows of one index table per parameter type, as HAPI and Medplum do. Every
 calls :func:`extract_index_rows` and replaces the resource's rows in the same transaction as
 the version. Extraction is CPU-bound and runs in the bulk loader's worker processes.
 
-Row shapes (``IndexRow.values``), one table each (``search_<table>``):
+An ``IndexRow`` is ``(table, param, values)``; ``values`` per table (one table each,
+``search_<table>``):
 
 - ``string``: ``(folded, exact)`` — folded is case- and accent-free (:mod:`text_folding`)
 - ``token``: ``(system, code, folded display text)``
@@ -182,14 +183,14 @@ def extract_index_rows(resource: Json, *, skip_absent: bool = True) -> list[Inde
 def _text_rows(resource: Json) -> Iterator[IndexRow]:
     narrative = resource.get("text")
     if isinstance(narrative, dict) and isinstance(narrative.get("div"), str):
-        yield IndexRow("text", "_text", (fold_text(_TAGS.sub(" ", narrative["div"])),))
+        yield ("text", "_text", (fold_text(_TAGS.sub(" ", narrative["div"])),))
     strings: list[str] = []
     _collect_strings(resource, strings)
     if strings:
         # folding each string (short ones cached) and joining equals folding the joined text:
         # folding works character by character and collapses whitespace runs either way
         folded = " ".join(part for part in map(fold_text, strings) if part)
-        yield IndexRow("text", "_content", (folded,))
+        yield ("text", "_content", (folded,))
 
 
 def _collect_strings(value: object, out: list[str]) -> None:

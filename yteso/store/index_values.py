@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, NamedTuple
+from typing import Any
 
 from yteso.fhir.errors import Invalid
 from yteso.fhir.types import Json
@@ -28,19 +28,15 @@ _ADDRESS_PARTS = ("text", "line", "city", "district", "state", "postalCode", "co
 IndexValue = str | int | float | None
 
 
-class IndexRow(NamedTuple):
-    """One extracted search value: ``table`` names the index table (``token``, ``date``...).
-
-    A named tuple rather than a frozen dataclass: built about 16 times per resource written,
-    twice as fast, and cheaper to pickle from the bulk loader's workers."""
-
-    table: str
-    param: str
-    values: tuple[IndexValue, ...]
+# One extracted search value: ``(table, param, values)``; ``table`` names the index table
+# (``token``, ``date``...). A plain tuple, not a NamedTuple: built about 16 times per resource
+# written, and the bulk loader's workers pickle them to the writer, where a NamedTuple costs a
+# Python-level constructor call per row (dumps + loads 83 -> 21 µs per resource).
+IndexRow = tuple[str, str, tuple[IndexValue, ...]]
 
 
 def _row(table: str, param: str, *values: IndexValue) -> IndexRow:
-    return IndexRow(table, param, values)
+    return (table, param, values)
 
 
 def _strings_of(value: Any, out: list[str]) -> None:
