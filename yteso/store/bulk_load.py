@@ -222,16 +222,21 @@ def load_paths(
     done = 0
     batch: list[PreparedResource] = []
     stream = _prepared_stream(_tasks(files), workers or _default_workers(files))
-    for prepared, failures in stream:
-        batch.extend(prepared)
-        report.failures.extend(failures)
-        done += len(prepared) + len(failures)
-        if len(batch) >= batch_size:
-            report.record(batch, write_prepared(batch))
-            batch = []
-            if progress is not None:
-                progress(done, total)
-    report.record(batch, write_prepared(batch))
+    thresholds = gc.get_threshold()
+    gc.set_threshold(*LOAD_GC_THRESHOLD)  # the writer holds batches of unpickled rows too
+    try:
+        for prepared, failures in stream:
+            batch.extend(prepared)
+            report.failures.extend(failures)
+            done += len(prepared) + len(failures)
+            if len(batch) >= batch_size:
+                report.record(batch, write_prepared(batch))
+                batch = []
+                if progress is not None:
+                    progress(done, total)
+        report.record(batch, write_prepared(batch))
+    finally:
+        gc.set_threshold(*thresholds)
     if progress is not None:
         progress(done, done)
     report.seconds = time.perf_counter() - started
