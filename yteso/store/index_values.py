@@ -96,9 +96,14 @@ def token_values(param: str, found: list[Any]) -> Iterator[IndexRow]:
             continue
         elif "coding" in value or ("text" in value and "code" not in value):
             text = _display(value.get("text"))
-            for coding in value.get("coding") or []:
-                yield from _coding_rows(param, coding, text or _display(coding.get("display")))
-            if text and not value.get("coding"):
+            codings = value.get("coding")
+            for coding in codings or []:
+                # inlined _coding_rows (the commonest shape): one display fold per coding
+                display = text or _display(coding.get("display"))
+                code = coding.get("code")
+                if type(code) is str or isinstance(code, str):
+                    yield ("token", param, (coding.get("system"), code, display))
+            if text and not codings:
                 yield _row("token", param, None, None, text)
         elif "code" in value:
             yield from _coding_rows(param, value, None)
