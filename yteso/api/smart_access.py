@@ -19,7 +19,14 @@ from yteso.api.conditional import conditional_query
 from yteso.api.dispatch import level
 from yteso.api.exchange import ApiContext, FhirRequest, FhirResponse
 from yteso.api.patient_records import StorePatientRecords
-from yteso.auth import Principal, ResourceAccess, ResourceScope, TokenService, audit_event
+from yteso.auth import (
+    NON_CLINICAL_ROLES,
+    Principal,
+    ResourceAccess,
+    ResourceScope,
+    TokenService,
+    audit_event,
+)
 from yteso.fhir.errors import Forbidden, NotFound, Unauthorized
 from yteso.fhir.types import Json
 from yteso.store.base import StoredVersion
@@ -100,6 +107,8 @@ class SmartGuard:
         return replace(request, params=request.params + extra) if extra else request
 
     def before(self, ctx: ApiContext, request: FhirRequest) -> FhirRequest:
+        if self.principal.role in NON_CLINICAL_ROLES:
+            raise Forbidden(f"The {self.principal.role} role has no access to clinical data")
         self.access.records = StorePatientRecords(ctx)
         kind = level(request)
         if kind == "metadata" or (kind == "system" and request.method == "POST"):

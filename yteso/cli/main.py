@@ -5,6 +5,7 @@ Commands follow the contracts in DESIGN.md (``serve``, ``load``, ``synth``).
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +13,7 @@ import typer
 
 from yteso import __version__
 from yteso.cli.export_command import export
+from yteso.cli.indicator_commands import indicators_app, quality_app
 from yteso.cli.mpi_commands import mpi_app
 from yteso.cli.security_commands import audit_app, auth_app
 
@@ -26,6 +28,8 @@ app.add_typer(auth_app, name="auth")
 app.add_typer(audit_app, name="audit")
 app.add_typer(mpi_app, name="mpi")
 app.command(name="export")(export)
+app.add_typer(indicators_app, name="indicators")
+app.add_typer(quality_app, name="quality")
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
@@ -83,7 +87,7 @@ def serve(
         if not syslog_host or not syslog_port.isdigit():
             raise typer.BadParameter("--syslog takes HOST:PORT")
         syslog_target = (syslog_host, int(syslog_port))
-    security = open_security(syslog=syslog_target)
+    security = open_security(syslog=syslog_target, store=store)
     typer.echo(f"Yteso {__version__} on {store.dialect}; FHIR base http://{host}:{port}/fhir")
     if insecure_no_auth:
         typer.echo("WARNING: /fhir is served WITHOUT authentication (--insecure-no-auth)")
@@ -91,6 +95,9 @@ def serve(
         demo_token = security.tokens.issue("demo-operator", "system/*.cruds", ttl=8 * 3600)
         typer.echo(f"Demo access token (8 hours, system/*.cruds):\n{demo_token}")
     app = create_app(store, security=security, insecure_no_auth=insecure_no_auth, mpi=mpi)
+    # Definitions, compiled expressions and the app live as long as the server: keep the
+    # collector from re-scanning them in every full collection (writes ~5-10 % cheaper).
+    gc.freeze()
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
 
 

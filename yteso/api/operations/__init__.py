@@ -52,9 +52,10 @@ def operation_table(operations: Iterable[Operation]) -> dict[str, Operation]:
 
 
 def builtin_operations() -> list[Operation]:
+    from yteso.api.operations.reindex import REINDEX
     from yteso.api.operations.validate import VALIDATE
 
-    return [VALIDATE]
+    return [VALIDATE, REINDEX]
 
 
 __all__ = ["Operation", "OperationHandler", "builtin_operations", "operation_table"]
