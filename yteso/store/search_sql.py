@@ -9,6 +9,8 @@ keyset paging is total.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -137,10 +139,27 @@ def cursor_values(
     return tuple(values)
 
 
+# A filter matching at least this many index rows is "large": probed per candidate row
+# (EXISTS) rather than materialised as a set of ids (IN), so a first page of a search that
+# matches most of a type stops after count + 1 rows instead of reading the whole set.
+LARGE_SET = 1000
+_PLAIN_SET = re.compile(r"c\.id IN \(SELECT s\.id FROM (search_[a-z]+) s WHERE (.*)\)", re.DOTALL)
+
+Probe = Callable[[Statement], int]
+
+
 def _param_condition(
-    resource_type: str | None, param: SearchParam, params: SqlParams, now: datetime
+    resource_type: str | None,
+    param: SearchParam,
+    params: SqlParams,
+    now: datetime,
+    probe: Probe | None = None,
 ) -> str:
     if param.name not in SEARCH_PARAMS or param.modifier is not None:
+        if probe is not None and resource_type is not None:
+            found = _probed_condition(resource_type, param, params, now, probe)
+            if found is not None:
+                return found
         return SearchCompiler(params, now).condition(resource_type, param)
     if param.name == "_id":
         return f"c.id IN ({params.bind_all(param.values)})"
@@ -189,8 +208,29 @@ def _date_ranges(
     return out
 
 
+def _probed_condition(
+    resource_type: str, param: SearchParam, params: SqlParams, now: datetime, probe: Probe
+) -> str | None:
+    """``EXISTS`` (a probe per candidate row) for a plain indexed filter whose set is large,
+    measured by counting at most :data:`LARGE_SET` of its rows; None: use the set (``IN``)."""
+    alone = SqlParams(params.dialect)
+    matched = _PLAIN_SET.fullmatch(SearchCompiler(alone, now).condition(resource_type, param))
+    if matched is None or " UNION " in matched.group(2):  # _has, negations, compartments
+        return None
+    table, where = matched.groups()
+    bounded = f"SELECT count(*) FROM (SELECT 1 FROM {table} s WHERE {where} LIMIT {LARGE_SET}) t"
+    if probe(Statement(bounded, list(alone.values))) < LARGE_SET:
+        return None
+    params.values.extend(alone.values)  # the placeholders are positional, in this order
+    return f"EXISTS (SELECT 1 FROM {table} s WHERE s.id = c.id AND {where})"
+
+
 def _filters(
-    resource_type: str | None, query: SearchQuery, params: SqlParams, now: datetime
+    resource_type: str | None,
+    query: SearchQuery,
+    params: SqlParams,
+    now: datetime,
+    probe: Probe | None = None,
 ) -> list[str]:
     conditions = ["NOT c.deleted"]
     if resource_type is not None:
@@ -205,7 +245,7 @@ def _filters(
             continue
         if not param.values:
             raise Invalid(f"search parameter '{param.name}' has no value", expression=param.name)
-        conditions.append(_param_condition(resource_type, param, params, now))
+        conditions.append(_param_condition(resource_type, param, params, now, probe))
     return conditions
 
 
@@ -242,8 +282,16 @@ def _order_by(keys: tuple[SortKey, ...], forward: bool) -> str:
 
 
 def plan_search(
-    dialect: SqlDialect, resource_type: str | None, query: SearchQuery, now: datetime
+    dialect: SqlDialect,
+    resource_type: str | None,
+    query: SearchQuery,
+    now: datetime,
+    probe: Probe | None = None,
 ) -> SearchPlan:
+    """The statements of one search. ``probe`` (a bounded count, run at once) lets large
+    filters be probed per row instead of materialised; without it every filter is a set."""
+    if probe is not None:
+        probe = _memo(probe)
     count = DEFAULT_COUNT if query.count is None else max(0, min(query.count, MAX_COUNT))
     if query.total not in (None, *TOTAL_MODES):
         raise Invalid(f"_total must be one of {', '.join(TOTAL_MODES)}", expression="_total")
@@ -252,7 +300,7 @@ def plan_search(
     total = None
     if query.total in ("estimate", "accurate"):
         counted = SqlParams(dialect)
-        where = " AND ".join(_filters(resource_type, query, counted, now))
+        where = " AND ".join(_filters(resource_type, query, counted, now, probe))
         total = Statement(f"SELECT count(*) FROM resource_current c WHERE {where}", counted.values)
     if _index_driven(resource_type, query, keys):
         assert resource_type is not None
@@ -261,7 +309,7 @@ def plan_search(
     params = SqlParams(dialect)
     # Sort values are selected first: their bound codes come first in the statement.
     selected = "".join(f", {k.expression(params)} AS {k.column}" for k in keys if k.table)
-    conditions = _filters(resource_type, query, params, now)
+    conditions = _filters(resource_type, query, params, now, probe)
     if cursor is not None:
         conditions.append(_keyset_condition(keys, cursor, params))
     forward = cursor is None or cursor.forward
@@ -272,6 +320,19 @@ def plan_search(
         f" LIMIT {params.bind(count + 1)}"
     )
     return SearchPlan(Statement(sql, params.values), total, keys, count, cursor)
+
+
+def _memo(probe: Probe) -> Probe:
+    """The page and the total statement ask about the same filters: probe each once."""
+    seen: dict[tuple[str, tuple[object, ...]], int] = {}
+
+    def once(statement: Statement) -> int:
+        key = (statement.sql, tuple(statement.params))
+        if key not in seen:
+            seen[key] = probe(statement)
+        return seen[key]
+
+    return once
 
 
 def _index_driven(resource_type: str | None, query: SearchQuery, keys: tuple[SortKey, ...]) -> bool:
