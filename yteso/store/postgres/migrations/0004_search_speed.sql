@@ -15,3 +15,9 @@ CREATE INDEX search_date_high ON search_date (resource_type, param, high, low, i
 DO $$ BEGIN CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public; EXCEPTION WHEN unique_violation OR duplicate_object THEN NULL; END $$;
 
 CREATE INDEX search_text_trigram ON search_text USING gin (content public.gin_trgm_ops);
+
+-- Every reader of the per-type order skips deleted resources: a partial index holds only the
+-- live ones, so a type's count (_total=accurate) is one index(-only) range scan.
+DROP INDEX resource_current_type_seq;
+
+CREATE INDEX resource_current_type_seq ON resource_current (resource_type, seq) WHERE NOT deleted;

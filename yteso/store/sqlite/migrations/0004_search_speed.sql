@@ -26,3 +26,9 @@ CREATE TRIGGER search_text_fts_delete AFTER DELETE ON search_text BEGIN
     INSERT INTO search_text_fts (search_text_fts, rowid, content) VALUES ('delete', old.rowid, old.content); END;
 
 INSERT INTO search_text_fts (search_text_fts) VALUES ('rebuild');
+
+-- Every reader of the per-type order skips deleted resources: a partial index holds only the
+-- live ones, so a type's count (_total=accurate) is one index(-only) range scan.
+DROP INDEX resource_current_type_seq;
+
+CREATE INDEX resource_current_type_seq ON resource_current (resource_type, seq) WHERE NOT deleted;
