@@ -178,9 +178,9 @@ def _analyze(db: str, store: SqlStore) -> None:
         conn.execute("VACUUM ANALYZE")
 
 
-def _url(db: str, fresh: bool) -> str:
+def _url(db: str, fresh: bool, people: int = 42750) -> str:
     if db == "sqlite":
-        path = OUT / "yteso.db"
+        path = OUT / f"yteso-{people}.db"  # one database per population size
         if fresh:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -209,7 +209,7 @@ def main() -> None:
         folder.mkdir(parents=True, exist_ok=True)
         generate(args.people, 1, folder)
     for db in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
-        store = open_store(_url(db, fresh=not args.reuse))
+        store = open_store(_url(db, fresh=not args.reuse, people=args.people))
         if not args.reuse:
             started = time.perf_counter()
             report = load_paths(store, [folder])
