@@ -250,7 +250,13 @@ def _filters(
 
 
 def _keyset_condition(keys: tuple[SortKey, ...], cursor: PageCursor, params: SqlParams) -> str:
-    """``(k1 > v1) OR (k1 = v1 AND k2 > v2) OR ...`` with each key's own direction."""
+    """``k1 >= v1 AND ((k1 > v1) OR (k1 = v1 AND k2 > v2) OR ...)``, each key in its own
+    direction. The leading bound is implied by the ORs; alone it is a range the planner can
+    scan in index order (the OR by itself makes SQLite sort every row past the cursor)."""
+    first = keys[0]
+    lead_operator = ">=" if first.ascending == cursor.forward else "<="
+    lead_value = first.expression(params)  # bound first: the statement binds in text order
+    lead = f"{lead_value} {lead_operator} {params.bind(_bind(first, cursor.values[0], params))}"
     ors = []
     for position, key in enumerate(keys):
         terms = []
@@ -262,7 +268,7 @@ def _keyset_condition(keys: tuple[SortKey, ...], cursor: PageCursor, params: Sql
         bound = params.bind(_bind(key, cursor.values[position], params))
         terms.append(f"{value} {operator} {bound}")
         ors.append("(" + " AND ".join(terms) + ")")
-    return "(" + " OR ".join(ors) + ")"
+    return f"{lead} AND (" + " OR ".join(ors) + ")"
 
 
 def _bind(key: SortKey, value: CursorValue, params: SqlParams) -> object:
