@@ -203,13 +203,16 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--reuse", action="store_true")
+    parser.add_argument("--analyze", action="store_true", help="refresh statistics on --reuse")
     args = parser.parse_args()
     folder = OUT / f"people-{args.people}"
     if not args.reuse and not any(folder.glob("*.ndjson")):  # generated data is kept
         folder.mkdir(parents=True, exist_ok=True)
         generate(args.people, 1, folder)
     for db in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
+        started = time.perf_counter()
         store = open_store(_url(db, fresh=not args.reuse, people=args.people))
+        print(f"{db}: opened (migrations applied) in {time.perf_counter() - started:.0f} s")
         if not args.reuse:
             started = time.perf_counter()
             report = load_paths(store, [folder])
@@ -219,6 +222,10 @@ def main() -> None:
                 f" ({report.loaded / seconds:,.0f}/s, every search parameter indexed)", flush=True
             )
             _analyze(db, store)
+        elif args.analyze:  # e.g. after a migration added indexes to a reused database
+            started = time.perf_counter()
+            _analyze(db, store)
+            print(f"{db}: statistics refreshed in {time.perf_counter() - started:.0f} s")
         print(f"{db}: {sum(store.counts().values()):,} resources")
         run_cases(store, folder, args.repeat)
         if db == "postgresql":
