@@ -234,7 +234,11 @@ def _filters(
 ) -> list[str]:
     conditions = ["NOT c.deleted"]
     if resource_type is not None:
-        conditions.append(f"c.resource_type = {params.bind(resource_type)}")
+        bound = params.bind(resource_type)
+        # PostgreSQL: "= ANY" keeps the type out of the planner's constants, so the ORDER BY
+        # (type, ...) of _type_first can only come from the (resource_type, seq) index.
+        same = f"= ANY(ARRAY[{bound}])" if params.dialect.name == "postgresql" else f"= {bound}"
+        conditions.append(f"c.resource_type {same}")
     for item in _date_ranges(resource_type, query.params):
         if isinstance(item, tuple):
             compiler = SearchCompiler(params, now)
@@ -283,6 +287,14 @@ def _bind(key: SortKey, value: CursorValue, params: SqlParams) -> object:
     raise Invalid("the paging cursor does not fit this search's sort", expression="_cursor")
 
 
+def _type_first(resource_type: str | None) -> str:
+    """For a type search, order by the type first: only the (resource_type, seq) index yields
+    that order, so PostgreSQL does not walk the global seq index filtering on type (its cost
+    model assumes the types interleave; after a bulk load they come in blocks: 660,000 rows
+    passed before the first Observation at 1M resources)."""
+    return "" if resource_type is None else "c.resource_type, "
+
+
 def _order_by(keys: tuple[SortKey, ...], forward: bool) -> str:
     return ", ".join(f"{k.column} {'ASC' if k.ascending == forward else 'DESC'}" for k in keys)
 
@@ -319,11 +331,16 @@ def plan_search(
     if cursor is not None:
         conditions.append(_keyset_condition(keys, cursor, params))
     forward = cursor is None or cursor.forward
+    # The page is cut before the history join: joined first, PostgreSQL fetched the body of
+    # every match before sorting (2,835 bodies for a page of 50 names at 1M resources).
+    aliases = "".join(f", c.{k.column}" for k in keys if k.table)
     sql = (
-        f"SELECT {SELECT_COLUMNS}{selected}"
-        " FROM resource_current c JOIN resource_history h ON h.seq = c.seq"
-        f" WHERE {' AND '.join(conditions)} ORDER BY {_order_by(keys, forward)}"
-        f" LIMIT {params.bind(count + 1)}"
+        f"SELECT {SELECT_COLUMNS}{aliases} FROM"
+        f" (SELECT c.resource_type, c.id, c.version, c.last_updated, c.seq{selected}"
+        f" FROM resource_current c WHERE {' AND '.join(conditions)}"
+        f" ORDER BY {_type_first(resource_type)}{_order_by(keys, forward)}"
+        f" LIMIT {params.bind(count + 1)}) c"
+        f" JOIN resource_history h ON h.seq = c.seq ORDER BY {_order_by(keys, forward)}"
     )
     return SearchPlan(Statement(sql, params.values), total, keys, count, cursor)
 
@@ -450,7 +467,8 @@ def _missing_page(
     sql = (
         f"SELECT {SELECT_COLUMNS}{selected}"
         " FROM resource_current c JOIN resource_history h ON h.seq = c.seq"
-        f" WHERE {' AND '.join(conditions)} ORDER BY {_order_by(rest, forward)}"
+        f" WHERE {' AND '.join(conditions)}"
+        f" ORDER BY {_type_first(resource_type)}{_order_by(rest, forward)}"
         f" LIMIT {params.bind(count + 1)}"
     )
     return Statement(sql, params.values)
