@@ -18,6 +18,7 @@ from tests.api.fhir_client import FhirClient
 from yteso.app import create_app
 from yteso.auth import SecurityServices, TokenService
 from yteso.store import open_store
+from yteso.store.auth_records import auth_records
 
 CHEAP_ARGON2 = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # no user logs in
 VITAL = "http://terminology.hl7.org/CodeSystem/observation-category|vital-signs"
@@ -70,7 +71,9 @@ class Secured:
 def api(store_url: str, tmp_path: Path) -> Iterator[Secured]:
     store = open_store(store_url)
     store.bulk_write([dict(r) for r in SEED])
-    security = SecurityServices.open(tmp_path / "auth", password_hasher=CHEAP_ARGON2)
+    security = SecurityServices.open(
+        tmp_path / "auth", password_hasher=CHEAP_ARGON2, state=auth_records(store)
+    )
     try:
         with FhirClient(create_app(store, security=security)) as client:
             yield Secured(client, security)

@@ -8,20 +8,17 @@ in the token as claims (https://hl7.org/fhir/smart-app-launch/app-launch.html#la
 
 from __future__ import annotations
 
-import os
 import secrets
-import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
-import orjson
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwt import JWTClaimsRegistry
 
 from yteso.auth.keys import SIGNING_ALGORITHM, KeyRing
 from yteso.auth.scopes import ScopeSet
+from yteso.auth.state import AuthState
 from yteso.fhir.errors import Unauthorized
 
 ACCEPTED_ALGORITHMS = ["ES384", "RS384"]
@@ -45,6 +42,7 @@ class Principal:
     client_id: str | None = None
     facility: str | None = None  # practitioner's facility (Organization id)
     break_glass: str | None = None  # the stated reason of an emergency access token
+    role: str | None = None  # the user's role (citizen, practitioner, administrator, auditor)
 
     @property
     def practitioner(self) -> str | None:
@@ -54,26 +52,19 @@ class Principal:
 
 
 class RevocationList:
-    """Revoked token ids with their expiry, kept in a file so a restart does not forget them."""
+    """Revoked token ids until they expire, in the shared auth state (every server process
+    of the database refuses a token revoked through any of them)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        self._revoked: dict[str, int] = {}
-        if path.exists():
-            self._revoked = {k: int(v) for k, v in orjson.loads(path.read_bytes()).items()}
+    KIND = "revoked-jti"
+
+    def __init__(self, state: AuthState) -> None:
+        self.state = state
 
     def revoke(self, token_id: str, expires_at: int) -> None:
-        with self._lock:
-            now = int(time.time())
-            self._revoked = {k: v for k, v in self._revoked.items() if v > now}
-            self._revoked[token_id] = expires_at
-            descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(orjson.dumps(self._revoked))
+        self.state.put(self.KIND, token_id, "", float(expires_at + CLOCK_SKEW_SECONDS))
 
     def is_revoked(self, token_id: str) -> bool:
-        return token_id in self._revoked
+        return self.state.get(self.KIND, token_id) is not None
 
 
 class TokenService:
@@ -99,6 +90,7 @@ class TokenService:
         client_id: str | None = None,
         facility: str | None = None,
         break_glass: str | None = None,
+        role: str | None = None,
     ) -> str:
         if not 0 < ttl <= MAX_TTL_SECONDS:
             raise ValueError(f"ttl must be between 1 and {MAX_TTL_SECONDS} seconds")
@@ -127,6 +119,8 @@ class TokenService:
             claims["facility"] = facility
         if break_glass is not None:
             claims["break_glass"] = break_glass.strip()
+        if role is not None:
+            claims["role"] = role
         key = self.keys.current
         header = {"alg": SIGNING_ALGORITHM, "kid": key.kid, "typ": "at+jwt"}
         return jwt.encode(header, claims, key, algorithms=[SIGNING_ALGORITHM])
@@ -175,6 +169,7 @@ class TokenService:
             client_id=_optional(claims.get("client_id")),
             facility=_optional(claims.get("facility")),
             break_glass=_optional(claims.get("break_glass")),
+            role=_optional(claims.get("role")),
         )
 
     def revoke(self, token: str) -> bool:
