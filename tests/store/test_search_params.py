@@ -380,6 +380,39 @@ def test_text_index_follows_writes_and_keeps_like_semantics(store_url: str) -> N
         opened.close()
 
 
+def _narrated(id: str, text: str) -> dict[str, object]:
+    div = f'<div xmlns="http://www.w3.org/1999/xhtml">{text}</div>'
+    return {
+        "resourceType": "Basic",
+        "id": id,
+        "code": {"text": "x"},
+        "text": {"status": "generated", "div": div},
+    }
+
+
+def test_text_search_on_the_narrative_index_follows_writes(store_url: str) -> None:
+    """_text (the narrative; SQLite: the FTS5 trigram index) equals a contains test on the
+    folded narrative after updates and deletes, for short texts and LIKE wildcards."""
+    opened = open_store(store_url)
+    try:
+        with opened.session() as session:
+            session.update(_narrated("n1", "Bệnh nhân sốt cao 39%_x, ho"))
+            session.update(_narrated("n2", "Tái khám sau 3 ngày"))
+        assert found(opened, "Basic", ("_text", "SOT CAO")) == ["n1"]
+        assert found(opened, "Basic", ("_text", "39%_x")) == ["n1"]
+        assert found(opened, "Basic", ("_text", "39_x")) == []  # _ is no wildcard
+        assert sorted(found(opened, "Basic", ("_text", "ha"))) == ["n1", "n2"]  # 2 characters
+        assert found(opened, "Basic", ("_text", "tai kham")) == ["n2"]
+        with opened.session() as session:
+            session.update(_narrated("n1", "Đã hạ sốt"))
+            session.delete("Basic", "n2")
+        assert found(opened, "Basic", ("_text", "sot cao")) == []
+        assert found(opened, "Basic", ("_text", "da ha sot")) == ["n1"]
+        assert found(opened, "Basic", ("_text", "tai kham")) == []
+    finally:
+        opened.close()
+
+
 def test_large_filters_are_probed_per_row_with_the_same_results(
     store: SqlStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
