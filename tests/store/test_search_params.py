@@ -380,6 +380,86 @@ def test_text_index_follows_writes_and_keeps_like_semantics(store_url: str) -> N
         opened.close()
 
 
+def _narrated(id: str, text: str) -> dict[str, object]:
+    div = f'<div xmlns="http://www.w3.org/1999/xhtml">{text}</div>'
+    return {
+        "resourceType": "Basic",
+        "id": id,
+        "code": {"text": "x"},
+        "text": {"status": "generated", "div": div},
+    }
+
+
+def test_text_search_on_the_narrative_index_follows_writes(store_url: str) -> None:
+    """_text (the narrative; SQLite: the FTS5 trigram index) equals a contains test on the
+    folded narrative after updates and deletes, for short texts and LIKE wildcards."""
+    opened = open_store(store_url)
+    try:
+        with opened.session() as session:
+            session.update(_narrated("n1", "Bệnh nhân sốt cao 39%_x, ho"))
+            session.update(_narrated("n2", "Tái khám sau 3 ngày"))
+        assert found(opened, "Basic", ("_text", "SOT CAO")) == ["n1"]
+        assert found(opened, "Basic", ("_text", "39%_x")) == ["n1"]
+        assert found(opened, "Basic", ("_text", "39_x")) == []  # _ is no wildcard
+        assert sorted(found(opened, "Basic", ("_text", "ha"))) == ["n1", "n2"]  # 2 characters
+        assert found(opened, "Basic", ("_text", "tai kham")) == ["n2"]
+        with opened.session() as session:
+            session.update(_narrated("n1", "Đã hạ sốt"))
+            session.delete("Basic", "n2")
+        assert found(opened, "Basic", ("_text", "sot cao")) == []
+        assert found(opened, "Basic", ("_text", "da ha sot")) == ["n1"]
+        assert found(opened, "Basic", ("_text", "tai kham")) == []
+    finally:
+        opened.close()
+
+
+def test_large_filters_are_probed_per_row_with_the_same_results(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the "large set" threshold at 1 every plain filter is an EXISTS probe: the same
+    matches, in the same order, page by page, with the same totals."""
+    import yteso.store.search_sql as search_sql
+
+    cases = [
+        (O, (("code", "8867-4,29463-7,2345-7"),), ()),
+        (O, (("status", "final"), ("subject", "Patient/pat-nguyen")), ("-date",)),
+        (P, (("_compartment", "Patient/pat-dang"),), ()),
+        (O, (("subject:Patient.name", "dang"),), ("_id",)),
+        (P, (("gender:not", "male"), ("name", "dang")), ()),
+    ]
+    expected = []
+    for resource_type, pairs, sort in cases:
+        query = SearchQuery(params=_params(pairs), sort=sort, count=1, total="accurate")
+        expected.append(_every_page(store, resource_type, query))
+    monkeypatch.setattr(search_sql, "LARGE_SET", 1)
+    for (resource_type, pairs, sort), before in zip(cases, expected, strict=True):
+        query = SearchQuery(params=_params(pairs), sort=sort, count=1, total="accurate")
+        assert _every_page(store, resource_type, query) == before
+        assert before[0]  # not trivially empty
+    plan = search_sql.plan_search(
+        store.backend.dialect,
+        O,
+        SearchQuery(params=_params((("status", "final"),))),
+        NOW,
+        lambda s: 1,
+    )
+    assert "EXISTS (SELECT 1 FROM search_token s WHERE s.id = c.id" in plan.page.sql
+
+
+def _every_page(
+    store: SqlStore, resource_type: str, query: SearchQuery
+) -> tuple[list[str], int | None]:
+    result = store.search(resource_type, query)
+    ids, total = [m.id for m in result.matches], result.total
+    while result.next_cursor is not None:
+        result = store.search(
+            resource_type,
+            SearchQuery(query.params, sort=query.sort, count=1, cursor=result.next_cursor),
+        )
+        ids += [m.id for m in result.matches]
+    return ids, total
+
+
 def test_reindex_rebuilds_emptied_indexes(store_url: str) -> None:
     from yteso.store.index_tables import INDEX_COLUMNS
     from yteso.store.reindex import reindex

@@ -70,12 +70,16 @@ class ValueConditions:
 
     def _text(self, code: str, value: str, modifier: str | None) -> str:
         """Contains, on the folded text. PostgreSQL's trigram GIN index serves the LIKE itself;
-        on SQLite the FTS5 trigram index finds the candidate rows (a phrase of 3+ characters)
+        on SQLite the FTS5 trigram index finds the candidate ``_text`` rows (3+ characters)
         and the same LIKE decides, so both databases return the same rows."""
         folded = fold_text(value)
         like = f"s.content LIKE {self.bind('%' + like_escape(folded) + '%')} ESCAPE '\\'"
-        if self.params.dialect.name != "sqlite" or len(folded) < TRIGRAM:
-            return like
+        if code != "_text" or len(folded) < TRIGRAM:
+            return like  # only _text rows are indexed (migration 0004 says why)
+        if self.params.dialect.name != "sqlite":
+            # The partial index's own predicate, as text (a constant of this module, not a
+            # search value): a generic plan cannot prove it from the bound parameter.
+            return f"s.param = '_text' AND {like}"
         fts = "SELECT rowid FROM search_text_fts WHERE search_text_fts MATCH "
         return f"s.rowid IN ({fts}{self.bind(_all_trigrams(folded))}) AND {like}"
 
