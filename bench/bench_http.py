@@ -15,6 +15,7 @@ The server runs in its own process (one uvicorn worker); clients are httpx with 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import subprocess
@@ -70,6 +71,7 @@ def server_app(db_url: str) -> Any:
     ]
     fhir = create_fhir_app(store, access=OPEN_ACCESS_FOR_TESTS)
     routes += [Route("/fhir", fhir), Mount("/fhir", app=fhir)]  # POST [base] without a slash
+    gc.freeze()  # as `yteso serve` does before serving
     return Starlette(routes=routes)
 
 

@@ -133,11 +133,22 @@ def run_cases(store: SqlStore, folder: Path, repeat: int) -> None:
         timings.sort()
         p99 = timings[min(len(timings) - 1, int(len(timings) * 0.99))]
         found = result.total if query.count == 0 else len(result.matches) + len(result.included)
-        print(f"| {label} | {found} | {statistics.median(timings):.1f} | {p99:.1f} |")
+        median = statistics.median(timings)
+        print(f"| {label} | {found} | {median:.1f} | {p99:.1f} |", flush=True)
         plans.append((label, _plan(store, resource_type, query)))
     for label, lines in plans:
         print(f"\n{store.dialect} plan, {label}:\n")
         print("\n".join("    " + line for line in lines))
+
+
+def _analyze(db: str, store: SqlStore) -> None:
+    """Statistics for the planners; on PostgreSQL also the visibility map (index-only scans)."""
+    if db == "sqlite":
+        with store.backend.reading() as conn:
+            conn.run("ANALYZE")
+        return
+    with psycopg.connect(_url(db, fresh=False), autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
 
 
 def _url(db: str, fresh: bool) -> str:
@@ -148,6 +159,11 @@ def _url(db: str, fresh: bool) -> str:
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
         return f"sqlite:///{path}"
     if fresh:
+        with psycopg.connect(PG_BASE.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+            if not conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = 'yteso_test'"
+            ).fetchone():
+                conn.execute("CREATE DATABASE yteso_test")
         with psycopg.connect(PG_BASE, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE")
             conn.execute(f"CREATE SCHEMA {PG_SCHEMA}")
@@ -162,10 +178,8 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true")
     args = parser.parse_args()
     folder = OUT / f"people-{args.people}"
-    if not args.reuse:
+    if not args.reuse and not any(folder.glob("*.ndjson")):  # generated data is kept
         folder.mkdir(parents=True, exist_ok=True)
-        for old in folder.glob("*.ndjson"):
-            old.unlink()
         generate(args.people, 1, folder)
     for db in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
         store = open_store(_url(db, fresh=not args.reuse))
@@ -174,9 +188,10 @@ def main() -> None:
             report = load_paths(store, [folder])
             seconds = time.perf_counter() - started
             print(f"{db}: loaded {report.loaded} resources in {seconds:.0f} s", end="")
-            print(f" ({report.loaded / seconds:,.0f}/s, every search parameter indexed)")
-            with store.backend.reading() as conn:
-                conn.run("ANALYZE")
+            print(
+                f" ({report.loaded / seconds:,.0f}/s, every search parameter indexed)", flush=True
+            )
+            _analyze(db, store)
         print(f"{db}: {sum(store.counts().values()):,} resources")
         run_cases(store, folder, args.repeat)
         store.close()

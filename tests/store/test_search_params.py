@@ -126,6 +126,10 @@ CASES: list[tuple[str | None, tuple[tuple[str, str], ...], set[str]]] = [
     (O, (("date", "2023-12-31"),), {"obs-4"}),
     (O, (("date", "ap2024-03-10"),), {"obs-1"}),
     (O, (("date", "ap2024-03-06"),), {"obs-2"}),
+    # a ge/lt pair of one parameter: one range on the same index row
+    (O, (("date", "ge2024-03-02"), ("date", "lt2024-03-06")), {"obs-2"}),
+    (O, (("date", "lt2024-04-15"), ("date", "ge2024-03-10")), {"obs-1", "obs-3"}),
+    (O, (("date", "gt2024-03-10"), ("date", "le2024-04")), {"obs-3"}),
     # number: implicit precision and prefixes
     ("RiskAssessment", (("probability", "0.25"),), {"ra-1"}),
     ("RiskAssessment", (("probability", "gt0.5"),), {"ra-2", "ra-3"}),
@@ -209,6 +213,7 @@ def test_search_finds_exactly(
         (P, ("family", "given"), ["pat-dang", "pat-nguyen", "pat-nguyen2", "pat-tran"]),
         (P, ("gender", "-birthdate"), ["pat-dang", "pat-tran", "pat-nguyen2", "pat-nguyen"]),
         (O, ("value-quantity",), ["obs-5", "obs-4", "obs-2", "obs-1", "obs-3"]),
+        (O, ("-value-quantity",), ["obs-3", "obs-1", "obs-2", "obs-4", "obs-5"]),
         (O, ("-date", "_id"), ["obs-3", "obs-1", "obs-2", "obs-4", "obs-5"]),
         (O, ("subject", "-_id"), ["obs-5", "obs-3", "obs-2", "obs-1", "obs-4"]),
     ],
@@ -347,6 +352,30 @@ def test_indexes_follow_updates_and_deletes(store_url: str) -> None:
         opened.bulk_write([{**opened.read(O, "obs-2").resource(), "status": "cancelled"}])
         assert found(opened, O, ("status", "cancelled")) == ["obs-2"]
         assert found(opened, O, ("status", "final")) == ["obs-4"]
+    finally:
+        opened.close()
+
+
+def test_text_index_follows_writes_and_keeps_like_semantics(store_url: str) -> None:
+    """_content through the trigram index (FTS5 / pg_trgm) equals a contains test on the
+    folded text: after updates and deletes, for short texts, and for LIKE wildcards."""
+    opened = open_store(store_url)
+    note = {"resourceType": "Basic", "id": "b1", "code": {"text": "Ghi chú 50%_x đặc biệt"}}
+    try:
+        with opened.session() as session:
+            session.update(note)
+            session.update({**note, "id": "b2", "code": {"text": "500 x khác"}})
+        assert found(opened, "Basic", ("_content", "DAC BIET")) == ["b1"]
+        assert found(opened, "Basic", ("_content", "50%_x")) == ["b1"]
+        assert found(opened, "Basic", ("_content", "0%")) == ["b1"]  # shorter than a trigram
+        assert sorted(found(opened, "Basic", ("_content", "50"))) == ["b1", "b2"]
+        assert found(opened, "Basic", ("_content", "50_x")) == []  # _ is no wildcard
+        with opened.session() as session:
+            session.update({**note, "code": {"text": "đã sửa"}})
+            session.delete("Basic", "b2")
+        assert found(opened, "Basic", ("_content", "dac biet")) == []
+        assert found(opened, "Basic", ("_content", "da sua")) == ["b1"]
+        assert found(opened, "Basic", ("_content", "khac")) == []
     finally:
         opened.close()
 

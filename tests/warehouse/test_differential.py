@@ -119,6 +119,22 @@ VIEWS: dict[str, dict[str, Any]] = {
             },
         ],
     },
+    "observation_boundaries": {
+        "resource": "Observation",
+        "select": [
+            {
+                "column": [
+                    {"name": "id", "path": "getResourceKey()"},
+                    {"name": "value", "path": "value.ofType(Quantity).value"},
+                    {"name": "low", "path": "value.ofType(Quantity).value.lowBoundary()"},
+                    {"name": "high", "path": "value.ofType(Quantity).value.highBoundary(2)"},
+                    {"name": "from", "path": "effective.ofType(dateTime).lowBoundary()"},
+                    {"name": "to", "path": "effective.ofType(dateTime).highBoundary(8)"},
+                    {"name": "issued_to", "path": "issued.highBoundary()"},
+                ]
+            }
+        ],
+    },
 }
 
 
@@ -179,7 +195,9 @@ def test_engines_agree(name: str, synthea_folder: Path, postgres_store: str) -> 
     assert _multiset(postgres_rows) == _multiset(python_rows)
 
 
-@pytest.mark.parametrize("name", ["observation", "patient_demographics", "encounter"])
+@pytest.mark.parametrize(
+    "name", ["observation", "patient_demographics", "encounter", "observation_boundaries"]
+)
 def test_shipped_views_take_the_typed_path(name: str) -> None:
     compiled = compile_typed_view(read_view(VIEWS[name]), [Path("Patient.ndjson")])
     assert "read_ndjson" in compiled.sql and "json_extract" not in compiled.sql
@@ -207,4 +225,50 @@ def test_spark_agrees(name: str, synthea_folder: Path, spark: Any) -> None:
     spark_rows = run_spark(read_view(view), synthea_folder, spark)
     python_rows = run_view(view, synthea_folder, engine="python")
     assert len(python_rows) > 10
+    assert _multiset(spark_rows) == _multiset(python_rows)
+
+
+def _item(link: str, depth: int) -> dict[str, Any]:
+    """A questionnaire item nested ``depth`` levels, with answers carrying items too."""
+    item: dict[str, Any] = {"linkId": link, "text": f"Q {link}"}
+    if depth > 1:
+        item["item"] = [_item(f"{link}.{i}", depth - 1) for i in (1, 2)]
+        item["answer"] = [{"valueString": f"A {link}", "item": [_item(f"{link}.a", depth - 2)]}]
+    return item
+
+
+REPEAT_VIEW = {
+    "resource": "QuestionnaireResponse",
+    "select": [
+        {"column": [{"name": "id", "path": "getResourceKey()"}]},
+        {
+            "repeat": ["item", "answer.item"],
+            "column": [
+                {"name": "link", "path": "linkId"},
+                {"name": "position", "path": "%rowIndex", "type": "integer"},
+            ],
+            "select": [
+                {
+                    "forEachOrNull": "answer",
+                    "column": [{"name": "answer", "path": "value.ofType(string)"}],
+                }
+            ],
+        },
+    ],
+}
+
+
+@pytest.mark.slow
+def test_spark_repeat_follows_the_depth_of_the_data(spark: Any) -> None:
+    """repeat on Spark (a bounded fixed point) reaches every level, in pre-order, as Python."""
+    from yteso.warehouse.spark_views import run_spark
+
+    resources = [
+        {"resourceType": "QuestionnaireResponse", "id": f"qr{depth}", "status": "completed"}
+        | ({"item": [_item("1", depth), _item("2", 1)]} if depth else {})
+        for depth in (0, 1, 3, 7)
+    ]
+    spark_rows = run_spark(read_view(REPEAT_VIEW), resources, spark)
+    python_rows = run_view(REPEAT_VIEW, resources, engine="python")
+    assert max(len(row["link"]) for row in python_rows) >= 13  # 1.1.1.1.1.1.1: seven levels
     assert _multiset(spark_rows) == _multiset(python_rows)

@@ -174,6 +174,12 @@ class SmartGuard:
     def _operation(self, ctx: ApiContext, request: FhirRequest, resource_type: str) -> FhirRequest:
         if not any(s.covers(resource_type, p) for s in self._scopes() for p in "cruds"):
             raise Forbidden(f"The token's scopes do not allow {resource_type}")
+        declared = ctx.settings.operations.get(request.operation or "")
+        needed = declared.unrestricted if declared is not None else None
+        if needed is not None and not self.access.unrestricted(resource_type, needed):
+            raise Forbidden(
+                f"{request.operation} needs an unrestricted '{needed}' scope on {resource_type}"
+            )
         if request.id is not None:
             self._require_type(resource_type, "r")
             self._check_current(ctx, resource_type, request.id, "r")

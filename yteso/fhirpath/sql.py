@@ -181,6 +181,8 @@ class SqlCompiler:
             return self.member(source, source_types, "id")[0], frozenset({"id"})
         if name == "getReferenceKey" and len(arguments) <= 1:
             return self.reference_key(source, _type_name(arguments[0]) if arguments else None)
+        if name in ("lowBoundary", "highBoundary") and len(arguments) <= 1:
+            return self.boundary(source, source_types, arguments, high=name == "highBoundary")
         raise NotCompilable(f"{name}() is outside the SQL subset")
 
     def extension(
@@ -214,6 +216,31 @@ class SqlCompiler:
             self.dialect.reference_key, c=source, pattern=exp.Literal.string(pattern)
         )
         return key, frozenset({"id"})
+
+    def boundary(
+        self,
+        source: exp.Expression,
+        source_types: frozenset[str],
+        arguments: tuple[nodes.Expression, ...],
+        *,
+        high: bool,
+    ) -> tuple[exp.Expression, frozenset[str]]:
+        """Each item's boundary (:mod:`yteso.fhirpath.sql_boundaries`), from its JSON text."""
+        from yteso.fhirpath.sql_boundaries import boundary_type, result_type
+
+        digits = boundary_digits(self.literal(arguments[0]) if arguments else None, arguments)
+        type_name = boundary_type(source_types)
+        variable = self.dialect.variable()
+        text = self.dialect.build(
+            self.dialect.item_text, v=self._raw_item(variable), k=self.dialect.whole
+        )
+        value = _boundary_tree(type_name, digits, text, high=high)
+        if type_name in _NUMBERS:
+            json = self._json_number(value)
+        else:
+            json = self._json_text(value)
+        mapped = self.dialect.map_items(source, variable, json)
+        return mapped, frozenset({result_type(type_name, digits)})
 
     def _raw_item(self, variable: str) -> exp.Expression:
         if self.dialect.name == "duckdb":
@@ -347,6 +374,32 @@ def _literal(node: nodes.Expression) -> str | bool | int | float | None:
     if isinstance(node, nodes.DateTimeLiteral) and not node.text.startswith("T"):
         return node.text.removesuffix("T")
     return None
+
+
+def boundary_digits(value: object, arguments: tuple[nodes.Expression, ...]) -> int | None:
+    """The literal precision argument of a boundary function (None when absent)."""
+    if not arguments:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise NotCompilable("a boundary precision must be an integer literal")
+    return value
+
+
+def _boundary_tree(
+    type_name: str, digits: int | None, text: exp.Expression, *, high: bool
+) -> exp.Expression:
+    import sqlglot
+
+    from yteso.fhirpath.sql_boundaries import boundary_sql
+
+    tree = sqlglot.parse_one(boundary_sql("boundary_input", type_name, digits, high=high))
+
+    def swap(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and node.name == "boundary_input":
+            return text.copy()
+        return node
+
+    return tree.transform(swap)
 
 
 def _type_name(node: nodes.Expression) -> str | None:

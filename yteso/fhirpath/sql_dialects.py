@@ -41,6 +41,7 @@ class Dialect:
     single: ClassVar[str]  # a collection of the one JSON item :v
     reference_key: ClassVar[str]
     empty: ClassVar[str]
+    whole: ClassVar[exp.Expression]  # the JSON path of a whole item, for item_text
 
     def __init__(self) -> None:
         self.names = itertools.count(1)
@@ -81,6 +82,12 @@ class Dialect:
         """The collection of item ``index`` (0-based), empty when out of range."""
         raise NotImplementedError
 
+    def map_items(
+        self, collection: exp.Expression, variable: str, value: exp.Expression
+    ) -> exp.Expression:
+        """``value`` (a JSON item or NULL) of each item bound to ``variable``; NULLs dropped."""
+        raise NotImplementedError
+
 
 class DuckDB(Dialect):
     name = "duckdb"
@@ -106,6 +113,7 @@ class DuckDB(Dialect):
         "json_extract_string(x, '$.reference'), '([^/]+)(/_history/[^/]+)?$', 1)) AS JSON))"
     )
     empty = "CAST([] AS JSON[])"
+    whole = exp.Literal.string("$")
 
     def path(self, name: str) -> exp.Expression:
         escaped = name.replace('"', '\\"')
@@ -122,6 +130,15 @@ class DuckDB(Dialect):
     def element(self, collection: exp.Expression, index: int) -> exp.Expression:
         position = exp.Literal.number(index + 1)
         return self.build("list_slice(:c, :i, :i)", c=collection, i=position)
+
+    def map_items(
+        self, collection: exp.Expression, variable: str, value: exp.Expression
+    ) -> exp.Expression:
+        template = (
+            f"list_filter(list_transform(:c, lambda {variable}: :x), lambda {variable}: "
+            f"{variable} IS NOT NULL)"
+        )
+        return self.build(template, c=collection, x=value)
 
 
 class Postgres(Dialect):
@@ -147,6 +164,7 @@ class Postgres(Dialect):
         "WHERE (t.value ->> 'reference') SIMILAR TO :pattern)"
     )
     empty = "CAST('[]' AS JSONB)"
+    whole = exp.Literal.string("{}")
 
     def path(self, name: str) -> exp.Expression:
         escaped = name.replace('"', '\\"')
@@ -167,6 +185,16 @@ class Postgres(Dialect):
     def element(self, collection: exp.Expression, index: int) -> exp.Expression:
         path = exp.Literal.string(f"$[{index}]")
         return self.build("jsonb_path_query_array(:c, CAST(:p AS JSONPATH))", c=collection, p=path)
+
+    def map_items(
+        self, collection: exp.Expression, variable: str, value: exp.Expression
+    ) -> exp.Expression:
+        template = (
+            f"(SELECT COALESCE(jsonb_agg(:x ORDER BY {variable}.ordinality) FILTER (WHERE :x "
+            f"IS NOT NULL), '[]'::jsonb) FROM jsonb_array_elements(:c) WITH ORDINALITY AS "
+            f"{variable}(value, ordinality))"
+        )
+        return self.build(template, c=collection, x=value)
 
 
 DIALECTS: dict[str, type[Dialect]] = {"duckdb": DuckDB, "postgres": Postgres}

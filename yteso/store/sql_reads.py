@@ -64,6 +64,10 @@ def run_search(
     if plan.count == 0:
         return SearchResult([], total)
     rows = db.rows(plan.page.sql, plan.page.params)
+    for statement in plan.more:
+        if len(rows) > plan.count:
+            break
+        rows += db.rows(statement.sql, statement.params)
     more = len(rows) > plan.count
     rows = rows[: plan.count]
     forward = plan.cursor is None or plan.cursor.forward

@@ -4,8 +4,16 @@ https://spark.apache.org/docs/latest/sql-ref-syntax-qry-select-lateral-view.html
 read with the schema the view's :class:`~yteso.warehouse.typed_paths.Shape` gives (the
 elements the view touches, typed), so Spark parses them once, like DuckDB's typed path. Paths
 are compiled by the typed compiler and rendered for Spark by sqlglot (DuckDB -> Spark). Each
-forEach/forEachOrNull adds a ``LATERAL VIEW [OUTER] posexplode`` to one flat query; unionAll and
-repeat are not compiled here (NotCompilable: those views run on another engine).
+forEach/forEachOrNull adds a ``LATERAL VIEW [OUTER] posexplode`` to one flat query; unionAll
+branches become arrays of row structs (``LATERAL VIEW inline``).
+
+``repeat`` (Spark SQL has no recursive CTE usable per row): the nodes the repeat paths reach are
+read as JSON text (``ARRAY<STRING>``, a finite schema for a recursive element), and a bounded
+fixed point over ``aggregate``/``transform`` collects every level with its position path; the
+bound per row is the number of the repeat keys in the first level's text, which is at least
+the depth present in the data. Sorted by position path (pre-order), each node is parsed once
+with ``from_json`` into the typed struct the select's columns need, then iterated like a
+forEach. Repeat paths must be plain element paths (``item``, ``answer.item``).
 """
 
 from __future__ import annotations
@@ -18,8 +26,9 @@ import sqlglot
 
 from yteso.fhir.errors import Invalid
 from yteso.fhir.types import Json
+from yteso.fhirpath import model, nodes
 from yteso.fhirpath.sql import NotCompilable
-from yteso.warehouse.typed_paths import Shape
+from yteso.warehouse.typed_paths import Shape, Value
 from yteso.warehouse.typed_views import TypedViewSqlCompiler, model_primitive
 from yteso.warehouse.view_definition import Column, Select, View
 from yteso.warehouse.view_sql import OutputColumn
@@ -60,9 +69,101 @@ def _string(text: str) -> str:
 class SparkViewCompiler(TypedViewSqlCompiler):
     """One flat query over the temp view ``source`` (typed columns of one resource type)."""
 
-    def __init__(self, view: View) -> None:
-        super().__init__(view)
+    def __init__(self, view: View, raw: frozenset[tuple[str, ...]] = frozenset()) -> None:
+        super().__init__(view, raw)
         self.null_types: dict[str, Shape] = {}  # typed NULL focus of an empty forEachOrNull
+        self.repeat_nodes: dict[str, tuple[str, Shape]] = {}  # token -> (text SQL, node shape)
+        self.repeat_leaves: list[Shape] = []  # first-level nodes, read as JSON text
+
+    # -- repeat: a bounded fixed point over JSON text --------------------------------------------
+    def iterated(self, select: Select, focus: str, types: Any) -> tuple[str, Any]:
+        """The Spark array a forEach/forEachOrNull/repeat select iterates, and its item shape."""
+        if select.iterate == "repeat":
+            return self.repeat_items(select, focus, types)
+        items, shape = self.collection(select.paths[0].source, focus, types)
+        return to_spark(items), shape
+
+    def repeat_keys(self, select: Select) -> list[list[str]]:
+        found = []
+        for path in select.paths:
+            keys: list[str] = []
+            tree: nodes.Expression | None = path.tree
+            while isinstance(tree, nodes.Member):
+                keys.insert(0, tree.name)
+                tree = tree.source
+            if not isinstance(tree, nodes.Identifier):
+                raise NotCompilable("repeat paths on Spark are plain element paths")
+            found.append([tree.name, *keys])
+        return found
+
+    def repeat_reaches(self, select: Select, types: Any) -> bool:
+        """Whether some repeat path's first step is an element of the focus type."""
+        for chain in self.repeat_keys(select):
+            found = model.child(types.type, chain[0])
+            if found is not None and found.type is not None:
+                return True
+        return False
+
+    def repeat_texts(self, keys: list[list[str]], focus: Value) -> tuple[list[str], set[str]]:
+        """Each repeat path from ``focus`` as a Spark ARRAY<STRING> of JSON texts."""
+        arrays, kinds = [], set()
+        for chain in keys:
+            value: Value | None = focus
+            for key in chain:
+                assert value is not None
+                found = model.child(value.shape.type, key)
+                if found is None or found.type is None:
+                    value = None  # not an element here: an empty collection, as in FHIRPath
+                    break
+                value = self.typed.member(value, key)
+            if value is None:
+                continue
+            kinds.add(value.shape.type)
+            self.repeat_leaves.append(value.shape)
+            listed = (
+                f"coalesce({value.sql}, [])"
+                if value.many
+                else f"list_filter([{value.sql}], lambda y: y IS NOT NULL)"
+            )
+            arrays.append(to_spark(listed))
+        return arrays, kinds
+
+    def repeat_items(self, select: Select, focus: str, types: Any) -> tuple[str, Any]:
+        number = next(self.aliases)
+        keys = self.repeat_keys(select)
+        first, kinds = self.repeat_texts(keys, Value(focus, types, False))
+        if len(kinds) > 1:
+            raise NotCompilable("repeat paths reaching different types")
+        if not first:
+            raise NotCompilable("a repeat reaching no element inside a unionAll or forEach")
+        node_type = kinds.pop()
+        parent = Shape(node_type)  # the keys the children are read by, from a node's text
+        node = f"rn{number}"
+        texts, _ = self.repeat_texts(keys, Value(node, parent, False))
+        self.repeat_leaves = [leaf for leaf in self.repeat_leaves if leaf not in _leaves(parent)]
+        children = texts[0] if len(texts) == 1 else f"concat({', '.join(texts)})"
+        x, c, j, acc, z = (f"{name}{number}" for name in ("rx", "rc", "rj", "ra", "rz"))
+        children = children.replace(node, f"from_json({x}.t, {_string(spark_type(parent))})")
+        level = f"concat({', '.join(first)})" if len(first) > 1 else first[0]
+        start = f"transform({level}, ({c}, {j}) -> named_struct('p', array({j}), 't', {c}))"
+        deeper = (
+            f"flatten(transform({acc}.f, {x} -> transform({children}, ({c}, {j}) -> "
+            f"named_struct('p', concat({x}.p, array({j})), 't', {c}))))"
+        )
+        text = f"concat_ws('', {level})"
+        count = " + ".join(
+            f"((length({text}) - length(replace({text}, '\"{key}\":', ''))) DIV {len(key) + 3})"
+            for key in sorted({chain[-1] for chain in keys})
+        )
+        nodes_sql = (
+            f"array_sort(aggregate(sequence(1, 1 + {count}), named_struct('f', {start}, 'a', "
+            f"filter({start}, {z} -> false)), ({acc}, i{number}) -> named_struct('f', {deeper}, "
+            f"'a', concat({acc}.a, {acc}.f)), {acc} -> concat({acc}.a, {acc}.f)))"
+        )
+        token = f"__repeat_{number}__"
+        shape = Shape(node_type)
+        self.repeat_nodes[token] = (f"{z}.t", shape)
+        return f"transform({nodes_sql}, {z} -> {token})", shape
 
     def select_parts(
         self, select: Select, focus: str, index: str, types: Any
@@ -71,17 +172,20 @@ class SparkViewCompiler(TypedViewSqlCompiler):
         parts = [self.column_sql(column, focus, types) for column in select.columns]
         joins: list[str] = []
         for child in select.selects:
-            if child.iterate == "repeat":
-                raise NotCompilable("repeat is not compiled to SQL")
+            if child.iterate == "repeat" and not self.repeat_reaches(child, types):
+                # no repeat path is an element here: no rows, whatever the data
+                joins.append(f"LATERAL VIEW posexplode(array()) s{next(self.aliases)} AS ix, item")
+                for name in child.column_names():
+                    self.outputs[name] = OutputColumn(name, "value")
+                    parts.append(f"CAST(NULL AS STRING) AS {_quote(name)}")
+                continue
             if child.iterate is None:
                 child_focus, child_index, child_types = focus, index, types
             else:
                 alias = f"s{next(self.aliases)}"
-                items, child_types = self.collection(child.paths[0].source, focus, types)
+                items, child_types = self.iterated(child, focus, types)
                 outer = "OUTER " if child.iterate == "forEachOrNull" else ""
-                joins.append(
-                    f"LATERAL VIEW {outer}posexplode({to_spark(items)}) {alias} AS ix, item"
-                )
+                joins.append(f"LATERAL VIEW {outer}posexplode({items}) {alias} AS ix, item")
                 child_focus, child_index = f"{alias}.item", f"{alias}.ix"
             child_parts, child_joins = self.select_parts(
                 child, child_focus, child_index, child_types
@@ -105,12 +209,9 @@ class SparkViewCompiler(TypedViewSqlCompiler):
 
     def rows_array(self, select: Select, focus: str, index: str, types: Any) -> str:
         """The rows of ``select`` at ``focus`` as one array expression (for unionAll)."""
-        if select.iterate == "repeat":
-            raise NotCompilable("repeat is not compiled to SQL")
         if select.iterate is None:
             return self.body_array(select, focus, index, types)
-        items, item_shape = self.collection(select.paths[0].source, focus, types)
-        items = to_spark(items)
+        items, item_shape = self.iterated(select, focus, types)
         number = next(self.aliases)
         item, position = f"ux{number}", f"ui{number}"
         body = self.body_array(select, item, position, item_shape)
@@ -181,13 +282,28 @@ class SparkViewCompiler(TypedViewSqlCompiler):
         return source
 
 
+def _leaves(shape: Shape) -> list[Shape]:
+    found = [shape]
+    for child, _ in shape.children.values():
+        found.extend(_leaves(child))
+    return found
+
+
 def compile_spark_view(view: View) -> tuple[str, str]:
     """The Spark SQL of ``view`` over a temp view named ``resources`` and that view's schema."""
     compiler = SparkViewCompiler(view)
     compiled = compiler.compile("resources")
+    if compiler.typed.wants_raw:  # numbers whose text matters: read them as STRING
+        compiler = SparkViewCompiler(view, frozenset(compiler.typed.wants_raw))
+        compiled = compiler.compile("resources")
     sql = compiled.sql
     for token, shape in compiler.null_types.items():  # final shapes: known only now
         sql = sql.replace(token, spark_type(shape))
+    for token, (text, shape) in compiler.repeat_nodes.items():
+        parsed = f"from_json({text}, {_string(spark_type(shape))})" if shape.children else text
+        sql = sql.replace(token, parsed)
+    if any(leaf.children for leaf in compiler.repeat_leaves):
+        raise NotCompilable("an element both repeated and read as typed columns")
     compiler.typed.root.child("resourceType", "string", False)
     schema = ", ".join(
         f"`{key}` {spark_type(shape, many)}"

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from yteso.fhir import definitions
 from yteso.fhir.errors import Invalid
 from yteso.fhirpath import model, nodes
-from yteso.fhirpath.sql import NotCompilable, is_boolean_tree, literal_value
+from yteso.fhirpath.sql import NotCompilable, boundary_digits, is_boolean_tree, literal_value
+from yteso.fhirpath.sql_boundaries import boundary_sql, boundary_type, result_type
 from yteso.warehouse.view_definition import ROW_INDEX
 
 PRIMITIVE_SQL = {
@@ -41,13 +42,17 @@ class Shape:
 
     type: str
     children: dict[str, tuple[Shape, bool]] = field(default_factory=dict)
+    path: tuple[str, ...] = ()  # the keys from the resource, naming the element
+    raw: bool = False  # a number read as its JSON text (its precision matters: boundaries)
 
     def child(self, key: str, type_name: str, many: bool) -> Shape:
         if key not in self.children:
-            self.children[key] = (Shape(type_name), many)
+            self.children[key] = (Shape(type_name, path=(*self.path, key)), many)
         return self.children[key][0]
 
     def sql_type(self) -> str:
+        if self.raw:
+            return "VARCHAR"
         if model.is_primitive(self.type):
             return PRIMITIVE_SQL.get(self.type, "VARCHAR")
         if not self.children:
@@ -66,6 +71,7 @@ class Value:
     sql: str
     shape: Shape
     many: bool
+    text: str | None = None  # for a raw number: its JSON text (``sql`` is then the number)
 
 
 def _sql_string(text: str) -> str:
@@ -84,11 +90,18 @@ def _is_array(parent: str, key: str) -> bool:
 class TypedPathCompiler:
     """Compiles paths of one view against typed columns, growing the view's :class:`Shape`."""
 
-    def __init__(self, resource_type: str, constants: dict[str, object]) -> None:
+    def __init__(
+        self,
+        resource_type: str,
+        constants: dict[str, object],
+        raw: frozenset[tuple[str, ...]] = frozenset(),
+    ) -> None:
         self.root = Shape(resource_type)
         self.constants = constants
         self.row_index = "0"
         self.names = itertools.count(1)
+        self.raw = raw  # numbers to read as text: a second compilation, see wants_raw
+        self.wants_raw: set[tuple[str, ...]] = set()  # decimals whose boundaries need text
 
     # -- collections ---------------------------------------------------------------------------
     def value(self, node: nodes.Expression, focus: Value) -> Value:
@@ -166,12 +179,26 @@ class TypedPathCompiler:
         name = f'"{key}"'
         if not source.many:
             parent = source.sql if _PLAIN.fullmatch(source.sql) else f"({source.sql})"
-            return Value(f"{parent}.{name}", shape, many)
+            return self._raw(Value(f"{parent}.{name}", shape, many))
         item = f"x{next(self.names)}"
         picked = f"list_transform({source.sql}, lambda {item}: {item}.{name})"
         if many:
-            return Value(f"flatten({picked})", shape, True)
-        return Value(f"list_filter({picked}, lambda {item}: {item} IS NOT NULL)", shape, True)
+            return self._raw(Value(f"flatten({picked})", shape, True))
+        return self._raw(
+            Value(f"list_filter({picked}, lambda {item}: {item} IS NOT NULL)", shape, True)
+        )
+
+    def _raw(self, value: Value) -> Value:
+        """A number the view wants as text is read as VARCHAR and cast for other uses."""
+        if value.shape.path not in self.raw or value.shape.type not in NUMERIC_TYPES:
+            return value
+        value.shape.raw = True
+        sql_type = PRIMITIVE_SQL[value.shape.type]
+        if not value.many:
+            return Value(f"CAST({value.sql} AS {sql_type})", value.shape, False, value.sql)
+        item = f"x{next(self.names)}"
+        cast = f"list_transform({value.sql}, lambda {item}: CAST({item} AS {sql_type}))"
+        return Value(cast, value.shape, True, value.sql)
 
     # -- functions -----------------------------------------------------------------------------
     def function(self, node: nodes.FunctionCall, focus: Value) -> Value:
@@ -206,7 +233,25 @@ class TypedPathCompiler:
             return self.member(source, "id")
         if name == "getReferenceKey" and len(arguments) <= 1:
             return self.reference_key(source, arguments[0] if arguments else None)
+        if name in ("lowBoundary", "highBoundary") and len(arguments) <= 1:
+            return self.boundary(source, arguments, high=name == "highBoundary")
         raise NotCompilable(f"{name}() is outside the typed subset")
+
+    def boundary(
+        self, source: Value, arguments: tuple[nodes.Expression, ...], *, high: bool
+    ) -> Value:
+        """Boundaries from the value's text (a typed decimal prints as its shortest form)."""
+        digits = boundary_digits(self.literal(arguments[0]) if arguments else None, arguments)
+        type_name = boundary_type(frozenset({source.shape.type}))
+        shape = Shape(result_type(type_name, digits))
+        if not source.many:
+            return Value(
+                boundary_sql(f"({source.sql})", type_name, digits, high=high), shape, False
+            )
+        item = f"x{next(self.names)}"
+        mapped = f"list_transform({source.sql}, lambda {item}: "
+        mapped += f"{boundary_sql(item, type_name, digits, high=high)})"
+        return Value(f"list_filter({mapped}, lambda {item}: {item} IS NOT NULL)", shape, True)
 
     def filter(self, source: Value, predicate: object) -> Value:
         item = f"x{next(self.names)}"

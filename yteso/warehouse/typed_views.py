@@ -45,9 +45,10 @@ class TypedViewSqlCompiler(ViewSqlCompiler):
     root_focus = "r"
     null_item = "NULL"
 
-    def __init__(self, view: View) -> None:
+    def __init__(self, view: View, raw: frozenset[tuple[str, ...]] = frozenset()) -> None:
         super().__init__(view, "duckdb")
-        self.typed = TypedPathCompiler(view.resource, dict(constant_values(view.constants)))
+        constants: dict[str, object] = dict(constant_values(view.constants))
+        self.typed = TypedPathCompiler(view.resource, constants, raw)
 
     def root_types(self) -> Any:
         return self.typed.root
@@ -126,4 +127,8 @@ def model_primitive(type_name: str) -> bool:
 def compile_typed_view(view: View, files: list[Path] | None, source: str = "") -> CompiledView:
     """The typed SQL of ``view`` over NDJSON ``files`` (or a relation with ``resource`` JSON)."""
     relation = "[" + ", ".join(_literal(str(f)) for f in files) + "]" if files else source
-    return TypedViewSqlCompiler(view).compile(relation)
+    compiler = TypedViewSqlCompiler(view)
+    compiled = compiler.compile(relation)
+    if not compiler.typed.wants_raw:
+        return compiled
+    return TypedViewSqlCompiler(view, frozenset(compiler.typed.wants_raw)).compile(relation)

@@ -28,6 +28,9 @@ class Operation:
     resource_types: frozenset[str] | None = None  # None: every resource type
     methods: frozenset[str] = frozenset({"POST"})
     affects_state: bool = False
+    #: a permission (c r u d s) the caller needs on the type without compartment or filter
+    #: restriction, for operations that reach beyond one patient's records (the MPI's)
+    unrestricted: str | None = None
 
     def allowed_at(self, resource_type: str | None, id: str | None) -> bool:
         if resource_type is None:
@@ -49,9 +52,10 @@ def operation_table(operations: Iterable[Operation]) -> dict[str, Operation]:
 
 
 def builtin_operations() -> list[Operation]:
+    from yteso.api.operations.reindex import REINDEX
     from yteso.api.operations.validate import VALIDATE
 
-    return [VALIDATE]
+    return [VALIDATE, REINDEX]
 
 
 __all__ = ["Operation", "OperationHandler", "builtin_operations", "operation_table"]
