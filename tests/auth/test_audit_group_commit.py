@@ -84,3 +84,18 @@ def test_a_log_cut_while_stopped_is_never_signed_over(tmp_path: Path) -> None:
     report = restarted.verify()  # ... but the new head does not cover up the cut
     assert not report.ok and report.records == 5
     assert orjson.loads(restarted.path.read_bytes().splitlines()[-1])["seq"] == 4
+
+
+def test_a_torn_last_line_is_kept_reported_and_not_in_the_way(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path, KeyRing(tmp_path))
+    for i in range(3):
+        log.append(_event(i))
+    with log.path.open("ab") as handle:  # a crash in the middle of a write
+        handle.write(b'{"seq": 3, "event": {"resourceType": "Audi')
+    restarted = AuditLog(tmp_path, KeyRing(tmp_path))
+    assert restarted.append(_event(4)) == 3  # the fragment is no record
+    report = restarted.verify()
+    assert report.records == 4 and report.problems == (
+        "line 4: not a readable record (torn or edited)",
+    )
+    assert b'"resourceType": "Audi\n' in restarted.path.read_bytes()  # kept as evidence

@@ -115,8 +115,9 @@ class AuditLog:
         tail = os.pread(fd, size - self._offset, self._offset)
         end = tail.rfind(b"\n") + 1  # a torn last line (a crash mid-write) waits
         for line in tail[:end].splitlines():
-            if line.strip():
-                self._tree.append(bytes.fromhex(str(orjson.loads(line).get("leaf", ""))))
+            record = _parsed(line)
+            if record is not None:  # a torn line is no record (verify reports it)
+                self._tree.append(bytes.fromhex(str(record.get("leaf", ""))))
         self._offset += end
 
     def append(self, event: Json) -> int:
@@ -141,6 +142,9 @@ class AuditLog:
     def _write(self, batch: list[_Pending]) -> None:
         with self._exclusive() as fd:
             self._catch_up(fd)
+            if os.fstat(fd).st_size > self._offset:  # a torn line left by a crash: end it,
+                os.write(fd, b"\n")  # so that it stays a (reported) line of its own
+                self._offset = os.fstat(fd).st_size
             lines = []
             for pending in batch:
                 seq = self._tree.size
@@ -205,11 +209,14 @@ class AuditLog:
         temporary.replace(self.head_path)
         self._signed_size = self._tree.size
 
-    def _records(self) -> list[Json]:
+    def _lines(self) -> list[Json | None]:
+        """Each non-empty line of the log, parsed (None: not a readable record)."""
         if not self.path.exists():
             return []
-        lines = self.path.read_bytes().splitlines()
-        return [orjson.loads(line) for line in lines if line.strip()]
+        return [_parsed(line) for line in self.path.read_bytes().splitlines() if line.strip()]
+
+    def _records(self) -> list[Json]:
+        return [record for record in self._lines() if record is not None]
 
     def events(self) -> list[Json]:
         return [record["event"] for record in self._records()]
@@ -219,9 +226,13 @@ class AuditLog:
         problems: list[str] = []
         tree = MerkleAccumulator()
         roots = [tree.root().hex()]  # roots[n]: the root over the first n records
-        records = self._records()
-        for position, record in enumerate(records):
-            problems.extend(_check_record(position, record, tree))
+        records: list[Json] = []
+        for number, record in enumerate(self._lines(), start=1):
+            if record is None:
+                problems.append(f"line {number}: not a readable record (torn or edited)")
+                continue
+            problems.extend(_check_record(len(records), record, tree))
+            records.append(record)
             roots.append(tree.root().hex())
         head_problems, signed = self._check_head(roots)
         problems.extend(head_problems)
@@ -250,6 +261,16 @@ class AuditLog:
                 "changed, removed or added"
             ], signed_size
         return [], signed_size
+
+
+def _parsed(line: bytes) -> Json | None:
+    if not line.strip():
+        return None
+    try:
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def _check_record(position: int, record: Json, tree: MerkleAccumulator) -> list[str]:
