@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 import threading
 import time
@@ -271,3 +272,25 @@ def test_auth_state_semantics(store_url: str) -> None:
         odd = "x'; DROP TABLE auth_record; --"
         state.put(odd, odd, odd)
         assert state.get(odd, odd) == odd
+
+
+def test_accounts_of_a_former_accounts_file_move_into_the_database(
+    store_url: str, tmp_path: Path
+) -> None:
+    home = tmp_path / "auth"
+    home.mkdir()
+    hashed = CHEAP_ARGON2.hash(PASSWORD)
+    user = {"username": "alice", "password_hash": hashed, "role": "citizen", "patient": "alice"}
+    client = {"client_id": "phr-app", "redirect_uris": [REDIRECT], "scope": "patient/*.rs"}
+    legacy = home / "accounts.json"
+    legacy.write_text(json.dumps({"users": [user], "clients": [client]}))
+    SecurityServices.open(home, password_hasher=CHEAP_ARGON2)  # no database: left alone
+    assert legacy.exists()
+    server = Server(store_url, home)
+    try:
+        assert not legacy.exists() and (home / "accounts.json.imported").exists()
+        assert server.security.accounts.login("alice", PASSWORD).patient == "alice"
+        found = server.security.accounts.client("phr-app")
+        assert found is not None and found.redirect_uris == (REDIRECT,)
+    finally:
+        server.store.close()
