@@ -15,7 +15,8 @@ last interval are chained but not yet under a signature: that is the window in w
 the end would go unnoticed (as a Certificate Transparency log's merge delay).
 
 Several processes may share one log: an exclusive ``flock`` covers each batch, and a writer
-first reads the records other processes appended so its tree continues theirs.
+first reads the records other processes appended so its tree continues theirs. The log stays
+open between batches (:meth:`AuditLog.close` closes it).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import fcntl
 import logging
 import os
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -83,6 +85,8 @@ class AuditLog:
         self._offset = 0  # bytes of the log already folded into the tree
         self._signed_size = -1
         self._timer: threading.Timer | None = None
+        self._fd: int | None = None
+        self._closer: weakref.finalize[..., object] | None = None
         # Set when the log on disk does not extend the signed head (edited or cut while the
         # server was stopped): no head is signed any more, so the evidence stays for verify.
         self.tampered: str | None = None
@@ -99,13 +103,23 @@ class AuditLog:
 
     @contextmanager
     def _exclusive(self) -> Iterator[int]:
-        """The log open for appending, under an exclusive lock across processes."""
-        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+        """The log open for appending, under an exclusive lock across processes. The
+        descriptor stays open between batches (an open and a close per request cost more than
+        the write); a log moved aside (a new one started) is reopened."""
+        fd = self._fd
+        if fd is not None and not _same_file(fd, self.path):
+            self._close_fd()
+            fd = None
+        if fd is None:  # (re)opened: fold the file in from its start
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            self._tree, self._offset, self._signed_size = MerkleAccumulator(), 0, -1
+            self._fd = fd
+            self._closer = weakref.finalize(self, os.close, fd)  # a log dropped unclosed
+        fcntl.flock(fd, fcntl.LOCK_EX)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
             yield fd
         finally:
-            os.close(fd)  # releases the lock
+            fcntl.flock(fd, fcntl.LOCK_UN)
 
     def _catch_up(self, fd: int) -> None:
         """Fold in the complete lines other processes appended since we last looked."""
@@ -195,6 +209,13 @@ class AuditLog:
         if timer is not None:
             timer.cancel()
         self.sign_head()
+        with self._write_lock:
+            self._close_fd()
+
+    def _close_fd(self) -> None:
+        if self._closer is not None:
+            self._closer()  # closes the descriptor once
+        self._fd, self._closer = None, None
 
     def _sign_head(self, fd: int) -> None:
         if self._tree.size == self._signed_size or self.tampered is not None:
@@ -261,6 +282,15 @@ class AuditLog:
                 "changed, removed or added"
             ], signed_size
         return [], signed_size
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (found.st_dev, found.st_ino) == (held.st_dev, held.st_ino)
 
 
 def _parsed(line: bytes) -> Json | None:
