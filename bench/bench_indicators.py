@@ -15,10 +15,11 @@ deliver them.
 - ``full compute``: a fresh :class:`IndicatorWarehouse` run over ``base/`` (views, facts,
   aggregates of the 7 indicators, the 18 quality checks);
 - ``incremental``: that warehouse run again over ``day/`` (only the touched units and periods);
-- ``full recompute``: a fresh warehouse over ``base/`` + ``day/``; its aggregates are checked
-  identical to the incremental result before any figure is printed.
+- ``full recompute``: a fresh warehouse over ``base/`` + ``day/`` (once); its aggregates are
+  checked identical to the incremental result before any figure is printed.
 
-Times are the best of ``--repeat`` runs; CPU = process CPU time (all DuckDB threads), the fairer
+Times are the best of ``--repeat`` runs (each warehouse a fresh DuckDB file; each incremental
+run starts from a copy of the full state); CPU = process CPU time (all DuckDB threads), the fairer
 measure on a shared machine, wall = elapsed.
 """
 
@@ -143,8 +144,10 @@ def main() -> None:
             warehouse.run(base)
             return warehouse
 
-        cpu_full, wall_full, kept = timed(full_compute, 1)
-        kept.close()
+        def full_compute_closed() -> None:
+            full_compute().close()
+
+        cpu_full, wall_full, _ = timed(full_compute_closed, args.repeat)
         copy = scratch / "copy.duckdb"
         results = []
         for _ in range(args.repeat):  # each incremental run starts from the same full state
@@ -159,15 +162,13 @@ def main() -> None:
         wall_inc = min(r[1] for r in results)
         report = results[-1][2]
 
-        def recompute() -> list[tuple[Any, ...]]:
-            fresh = IndicatorWarehouse()
-            try:
-                fresh.run(both)
-                return aggregates(fresh)
-            finally:
-                fresh.close()
-
-        cpu_re, wall_re, recomputed = timed(recompute, 1)
+        target = scratch / "recompute.duckdb"
+        fresh = IndicatorWarehouse(target)
+        cpu, wall = time.process_time(), time.perf_counter()
+        fresh.run(both)
+        cpu_re, wall_re = time.process_time() - cpu, time.perf_counter() - wall
+        recomputed = aggregates(fresh)  # outside the timing: 1.2M rows sorted in Python
+        fresh.close()
         if recomputed != incremental_rows:
             raise SystemExit("incremental aggregates differ from the full recompute")
     finally:

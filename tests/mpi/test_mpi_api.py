@@ -322,8 +322,11 @@ def test_every_process_sees_the_same_match_records(store_url: str, tmp_path: Any
             first = create(one, person())
             second = create(two, person("NGUYEN THI DAO"))
             assert managed(second) == {f"Patient/{first['id']}"}
-            # A deleted Patient leaves the index.
+            # A deleted Patient leaves the index, its person and the other record's links.
             assert one.delete(f"/fhir/Patient/{second['id']}").status_code in (200, 204)
+            assert managed(read(two, f"Patient/{first['id']}")) == set()
+            persons = search(two, f"Person?link=Patient/{first['id']}")
+            assert [p["active"] for p in persons] == [False]  # retired: one record left
             bundle = post(two, "Patient/$match", parameters(resource={"resource": person()}))
             assert [e["resource"]["id"] for e in bundle["entry"]] == [first["id"]]
     finally:

@@ -33,6 +33,8 @@ class StoreHooks:
     match_entry: MatchEntryOf | None = None
     #: ``(session, patient, id) -> patient to store``: called for every single Patient write.
     before_write: BeforeWrite | None = None
+    #: ``(session, id)``: called after a Patient's delete marker is written.
+    after_delete: Callable[[StoreSession, str], None] | None = None
 
 
 NO_HOOKS = StoreHooks()

@@ -134,6 +134,8 @@ class SqlSession:
         self.backend.replace_index_rows(self.db, resource_type, id, [])
         if resource_type == MATCHED_TYPE and self.hooks.match_entry is not None:
             write_entries(self.backend, self.db, [], [id])
+        if resource_type == MATCHED_TYPE and self.hooks.after_delete is not None:
+            self.hooks.after_delete(self, id)
         return True
 
     def conditional_update(self, resource: Json, query: SearchQuery) -> WriteResult:

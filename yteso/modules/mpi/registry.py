@@ -87,7 +87,17 @@ class MpiRegistry:
         self.matcher = matcher
 
     def hooks(self) -> StoreHooks:
-        return StoreHooks(match_entry=match_entry, before_write=self.before_write)
+        return StoreHooks(
+            match_entry=match_entry, before_write=self.before_write, after_delete=self.after_delete
+        )
+
+    def after_delete(self, session: StoreSession, patient_id: str) -> None:
+        """A deleted record leaves its person: the golden record and the other records' links
+        no longer name it (its own versions keep theirs)."""
+        if _INTERNAL.get():
+            return
+        with internal():
+            self.leave(session, patient_id, {})
 
     # -- real time ----------------------------------------------------------------------------
 

@@ -44,9 +44,16 @@ from yteso.warehouse.indicators.definitions import (
     shipped_indicators,
     shipped_views,
 )
-from yteso.warehouse.indicators.filters import as_date, compile_filters, literal
+from yteso.warehouse.indicators.filters import (
+    as_date,
+    compile_filters,
+    literal,
+    sql_name,
+    view_table,
+)
 from yteso.warehouse.indicators.periods import age_group, period_end, period_label, period_start
 from yteso.warehouse.quality.checks import Check, shipped_checks
+from yteso.warehouse.quality.results import unique_values, update_quality
 from yteso.warehouse.view_definition import Select, read_view
 from yteso.warehouse.view_sql import SQL_TYPES
 
@@ -93,10 +100,6 @@ def _column_types(select: Select) -> list[tuple[str, str]]:
     if select.union_all:
         out.extend(_column_types(select.union_all[0]))
     return out
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 class IndicatorWarehouse:
@@ -149,11 +152,11 @@ class IndicatorWarehouse:
         )
         for use in self.views.values():
             columns = _column_types(read_view(use.definition).root)
-            listed = ", ".join(f"{_ident(name)} {kind}" for name, kind in columns)
+            listed = ", ".join(f"{sql_name(name)} {kind}" for name, kind in columns)
             self.con.execute(f"CREATE TABLE IF NOT EXISTS {self._table(use)} ({listed})")
 
     def _table(self, use: ViewUse) -> str:
-        return _ident(f"v_{use.name}")
+        return view_table(use)
 
     def state(self, name: str) -> str | None:
         row = self.con.execute("SELECT value FROM ind_state WHERE name = ?", [name]).fetchone()
@@ -237,9 +240,11 @@ class IndicatorWarehouse:
 
     def _delta(self, use: ViewUse, path: Path, watermark: str | None, scratch: bool) -> str:
         """A temp table of the view's rows over the source, changed after the watermark."""
-        name = _ident(f"delta_{use.name}")
+        name = sql_name(f"delta_{use.name}")
         columns = _column_types(read_view(use.definition).root)
-        listed = ", ".join(f"CAST(q.{_ident(c)} AS {kind}) AS {_ident(c)}" for c, kind in columns)
+        listed = ", ".join(
+            f"CAST(q.{sql_name(c)} AS {kind}) AS {sql_name(c)}" for c, kind in columns
+        )
         resource = read_view(use.definition).resource
         empty = scratch and not (path / f"{resource}.ndjson").exists()
         if empty or (path.is_dir() and not any(path.iterdir())):
@@ -278,7 +283,7 @@ class IndicatorWarehouse:
             deltas[use.name] = self._delta(use, path, watermark, scratch)
             resource = read_view(use.definition).resource
             gone = [rid for kind, rid in deleted if kind == resource]
-            ids = _ident(f"changed_{use.name}")
+            ids = sql_name(f"changed_{use.name}")
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE {ids} AS SELECT DISTINCT id FROM {deltas[use.name]}"
             )
@@ -312,8 +317,8 @@ class IndicatorWarehouse:
         for check in self.checks.values():
             if check.unique and check.id not in stale_checks:
                 con.execute(
-                    f"CREATE OR REPLACE TEMP TABLE {_ident('values_' + check.id)} AS "
-                    f"{self._unique_values(check, changed)}"
+                    f"CREATE OR REPLACE TEMP TABLE {sql_name('values_' + check.id)} AS "
+                    f"{unique_values(check, changed)}"
                 )
         # Old rows are gone from the touched sets' point of view: now replace them.
         for use in self.views.values():
@@ -324,8 +329,7 @@ class IndicatorWarehouse:
         for check in self.checks.values():
             if check.unique and check.id not in stale_checks:
                 con.execute(
-                    f"INSERT INTO {_ident('values_' + check.id)} "
-                    f"{self._unique_values(check, changed)}"
+                    f"INSERT INTO {sql_name('values_' + check.id)} {unique_values(check, changed)}"
                 )
         for ident, ind in self.indicators.items():
             if ident in stale:  # a new or changed definition: every unit, after the upsert
@@ -333,7 +337,9 @@ class IndicatorWarehouse:
             units, periods = self._recompute(ind, ident in stale, patients_changed)
             report.units[ident], report.periods[ident] = units, periods
             self._set_state(f"digest:{ident}", ind.digest)
-        self._quality(changed, stale_checks)
+        update_quality(con, self.checks, self.patient, changed, stale_checks)
+        for check in self.checks.values():
+            self._set_state(f"check:{check.id}", check.digest)
         newest = [
             f"SELECT max(TRY_CAST(last_updated AS TIMESTAMPTZ)) AS t FROM {d}"
             for d in deltas.values()
@@ -355,7 +361,7 @@ class IndicatorWarehouse:
     ) -> None:
         """``touched_<id>``: unit keys whose facts may change, from old and new rows."""
         unit = self._table(ind.unit)
-        key, subject = _ident(ind.key), _ident(ind.subject)
+        key, subject = sql_name(ind.key), sql_name(ind.subject)
         old_units = changed[ind.unit.name]
         parts = [
             f"SELECT {key} AS key FROM {unit} WHERE id IN (SELECT id FROM {old_units})",
@@ -366,7 +372,7 @@ class IndicatorWarehouse:
         ]
         numerator = ind.numerator
         if numerator and numerator.view and numerator.match:
-            table, match = self._table(numerator.view), _ident(numerator.match)
+            table, match = self._table(numerator.view), sql_name(numerator.match)
             parts.append(
                 f"SELECT {match} FROM {table} WHERE id IN "
                 f"(SELECT id FROM {changed[numerator.view.name]})"
@@ -376,7 +382,7 @@ class IndicatorWarehouse:
             facts = f"SELECT key FROM ind_facts WHERE indicator = {literal(ind.id, 'id')}"
             parts = [f"SELECT {key} AS key FROM {unit}", facts]
         self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {_ident('touched_' + ind.id)} AS "
+            f"CREATE OR REPLACE TEMP TABLE {sql_name('touched_' + ind.id)} AS "
             f"SELECT DISTINCT key FROM ({' UNION ALL '.join(parts)}) WHERE key IS NOT NULL"
         )
 
@@ -396,8 +402,8 @@ class IndicatorWarehouse:
     ) -> tuple[int, int]:
         con = self.con
         ident = literal(ind.id, "id")
-        touched = _ident("touched_" + ind.id)
-        tp = _ident("periods_" + ind.id)
+        touched = sql_name("touched_" + ind.id)
+        tp = sql_name("periods_" + ind.id)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {tp} AS {self._periods_of_facts(ind, touched)}")
         con.execute(
             f"DELETE FROM ind_facts WHERE indicator = {ident} "
@@ -427,7 +433,7 @@ class IndicatorWarehouse:
         """A rate covers every period of its span: the touched periods, plus periods the span
         gained; rows of periods it lost are dropped."""
         con, ident = self.con, literal(ind.id, "id")
-        span = _ident("span_" + ind.id)
+        span = sql_name("span_" + ind.id)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {span} AS {self._all_periods(ind)}")
         con.execute(
             f"DELETE FROM ind_aggregates a WHERE indicator = {ident} AND NOT EXISTS (SELECT 1 "
@@ -449,9 +455,9 @@ class IndicatorWarehouse:
         """Periods not recomputed above, but only the groups (province, ward, facility, sex)
         of changed patients: their population may have changed, every period."""
         con, ident = self.con, literal(ind.id, "id")
-        rest = _ident("rest_" + ind.id)
+        rest = sql_name("rest_" + ind.id)
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {rest} AS SELECT * FROM {_ident('span_' + ind.id)} s "
+            f"CREATE OR REPLACE TEMP TABLE {rest} AS SELECT * FROM {sql_name('span_' + ind.id)} s "
             f"WHERE NOT EXISTS (SELECT 1 FROM {tp} t WHERE t.pt = s.pt AND t.period = s.period)"
         )
         con.execute(
@@ -496,9 +502,9 @@ class IndicatorWarehouse:
     def _facts_sql(self, ind: Indicator, touched: str) -> str:
         unit = self._table(ind.unit)
         months = ind.date_offset_months
-        anchor = f"CAST({as_date('u.' + _ident(ind.date))} + INTERVAL ({months}) MONTH AS DATE)"
+        anchor = f"CAST({as_date('u.' + sql_name(ind.date))} + INTERVAL ({months}) MONTH AS DATE)"
         where = compile_filters(ind.where, ind.unit.columns, "u", "unit.where", anchor="u.anchor")
-        facility = f"u.{_ident(ind.facility)}" if ind.facility else "NULL"
+        facility = f"u.{sql_name(ind.facility)}" if ind.facility else "NULL"
         own = "FALSE"
         numerator = ind.numerator
         if numerator and numerator.view is None:
@@ -510,7 +516,7 @@ class IndicatorWarehouse:
             )
             in_numerator = (
                 f"EXISTS (SELECT 1 FROM {self._table(numerator.view)} n WHERE "
-                f"n.{_ident(numerator.match)} = units.key AND {condition})"
+                f"n.{sql_name(numerator.match)} = units.key AND {condition})"
             )
             own_column = "FALSE AS own"
         else:
@@ -521,9 +527,9 @@ class IndicatorWarehouse:
         grouped = (
             f"SELECT key, arg_min(subject, anchor) AS subject, min(anchor) AS anchor, "
             f"arg_min(facility, anchor) AS facility, bool_or(coalesce(own, FALSE)) AS own "
-            f"FROM (SELECT u.{_ident(ind.key)} AS key, u.{_ident(ind.subject)} AS subject, "
+            f"FROM (SELECT u.{sql_name(ind.key)} AS key, u.{sql_name(ind.subject)} AS subject, "
             f"u.anchor, {facility} AS facility, {own_column} FROM (SELECT *, {anchor} AS anchor "
-            f"FROM {unit} u) u WHERE u.anchor IS NOT NULL AND u.{_ident(ind.key)} IN "
+            f"FROM {unit} u) u WHERE u.anchor IS NOT NULL AND u.{sql_name(ind.key)} IN "
             f"(SELECT key FROM {touched}) AND {where}) GROUP BY key"
         )
         flag = in_numerator if numerator and numerator.view else "units.own"
@@ -581,90 +587,4 @@ class IndicatorWarehouse:
         return (
             f"SELECT {literal(ind.id, 'id')}, {picked}, coalesce(c.n, 0), coalesce(q.n, 0) "
             f"FROM ({cases}) c FULL OUTER JOIN ({population}) q ON {same}"
-        )
-
-    # -- quality -----------------------------------------------------------------------------
-
-    def _quality(self, changed: dict[str, str], stale: set[str]) -> None:
-        """Results of the rows each check may judge differently now: changed rows, rows of
-        changed patients (their facility), rows sharing a value with a changed row (unique),
-        rows referring to a changed or deleted target (resolves). A new or changed check is
-        recomputed in full."""
-        con = self.con
-        known = ", ".join(literal(ident, "id") for ident in self.checks) or "NULL"
-        con.execute(f"DELETE FROM quality_results WHERE check_id NOT IN ({known})")
-        for check in self.checks.values():
-            ident = literal(check.id, "id")
-            if check.id in stale:
-                con.execute(f"DELETE FROM quality_results WHERE check_id = {ident}")
-                con.execute(f"INSERT INTO quality_results {self._check_sql(check)}")
-            else:
-                touched = f"({self._check_touched(check, changed)})"
-                con.execute(
-                    f"CREATE OR REPLACE TEMP TABLE quality_touched AS SELECT DISTINCT id FROM "
-                    f"{touched} WHERE id IS NOT NULL"
-                )
-                con.execute(
-                    f"DELETE FROM quality_results WHERE check_id = {ident} "
-                    "AND id IN (SELECT id FROM quality_touched)"
-                )
-                con.execute(
-                    f"INSERT INTO quality_results SELECT * FROM ({self._check_sql(check)}) q "
-                    "WHERE q.id IN (SELECT id FROM quality_touched)"
-                )
-            self._set_state(f"check:{check.id}", check.digest)
-
-    def _unique_values(self, check: Check, changed: dict[str, str]) -> str:
-        assert check.unique is not None
-        return (
-            f"SELECT DISTINCT {_ident(check.unique)} AS v FROM {self._table(check.view)} "
-            f"WHERE id IN (SELECT id FROM {changed[check.view.name]})"
-        )
-
-    def _check_touched(self, check: Check, changed: dict[str, str]) -> str:
-        table = self._table(check.view)
-        parts = [f"SELECT id FROM {changed[check.view.name]}"]
-        if check.subject:
-            parts.append(
-                f"SELECT id FROM {table} WHERE {_ident(check.subject)} IN "
-                f"(SELECT id FROM {changed[PATIENT_VIEW]})"
-            )
-        if check.unique:
-            parts.append(
-                f"SELECT id FROM {table} WHERE {_ident(check.unique)} IN "
-                f"(SELECT v FROM {_ident('values_' + check.id)})"
-            )
-        if check.resolves:
-            column, target = check.resolves
-            parts.append(
-                f"SELECT id FROM {table} WHERE {_ident(column)} IN "
-                f"(SELECT id FROM {changed[target.name]})"
-            )
-        return " UNION ALL ".join(parts)
-
-    def _check_sql(self, check: Check) -> str:
-        table = self._table(check.view)
-        where = compile_filters(check.where, check.view.columns, "r", "where")
-        join = ""
-        facility = f"r.{_ident(check.facility)}" if check.facility else "NULL"
-        if check.subject:
-            join = f"LEFT JOIN {self._table(self.patient)} p ON p.id = r.{_ident(check.subject)}"
-            facility = f"coalesce({facility}, p.facility)"
-        if check.passes is not None:
-            passed = (
-                f"coalesce({compile_filters(check.passes, check.view.columns, 'r', 'pass')}, FALSE)"
-            )
-        elif check.unique:
-            passed = f"count(*) OVER (PARTITION BY r.{_ident(check.unique)}) = 1"
-        else:
-            assert check.resolves is not None
-            column, target = check.resolves
-            passed = (
-                f"EXISTS (SELECT 1 FROM {self._table(target)} t WHERE t.id = r.{_ident(column)})"
-            )
-        day = as_date(f"r.{_ident(check.date)}") if check.date else "NULL"
-        return (
-            f"SELECT {literal(check.id, 'id')} AS check_id, "
-            f"{literal(check.dimension, 'dimension')} AS dimension, r.id AS id, "
-            f"{day}, {facility}, {passed} FROM {table} r {join} WHERE {where}"
         )

@@ -27,6 +27,16 @@ OPS = frozenset({*COMPARISONS, "in", "not_in", "prefix", "present", "absent", "m
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
+def sql_name(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def view_table(use: Any) -> str:
+    """The table holding the rows of a view (a :class:`ViewUse`)."""
+    return sql_name(f"v_{use.name}")
+
+
 def literal(value: Any, path: str) -> str:
     """A SQL literal for a JSON scalar (strings quoted, numbers as written)."""
     if isinstance(value, bool):

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from yteso.warehouse.quality.checks import DIMENSIONS, Check, read_check, shipped_checks
+from yteso.warehouse.quality.checks import Check, read_check, shipped_checks
 
-__all__ = ["DIMENSIONS", "Check", "read_check", "shipped_checks"]
+__all__ = ["Check", "read_check", "shipped_checks"]
