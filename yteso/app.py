@@ -125,6 +125,7 @@ def create_app(
         yield
         indicators.close()
         security.audit.close()  # sign the audit head over the last records
+        security.feed.close()
         store.close()
 
     app = Starlette(

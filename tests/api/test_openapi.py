@@ -72,6 +72,7 @@ def live(store_url: str) -> Iterator[Live]:
             with serve_in_thread(app) as base:
                 yield Live(base, token, store)
         finally:
+            security.audit.close()  # its head timer must not outlive the folder
             store.close()
 
 

@@ -3,6 +3,8 @@ processes), heads signed per interval, and a log cut while the server was stoppe
 
 from __future__ import annotations
 
+import gc
+import os
 import threading
 from pathlib import Path
 
@@ -84,3 +86,39 @@ def test_a_log_cut_while_stopped_is_never_signed_over(tmp_path: Path) -> None:
     report = restarted.verify()  # ... but the new head does not cover up the cut
     assert not report.ok and report.records == 5
     assert orjson.loads(restarted.path.read_bytes().splitlines()[-1])["seq"] == 4
+
+
+def test_a_torn_last_line_is_kept_reported_and_not_in_the_way(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path, KeyRing(tmp_path))
+    for i in range(3):
+        log.append(_event(i))
+    with log.path.open("ab") as handle:  # a crash in the middle of a write
+        handle.write(b'{"seq": 3, "event": {"resourceType": "Audi')
+    restarted = AuditLog(tmp_path, KeyRing(tmp_path))
+    assert restarted.append(_event(4)) == 3  # the fragment is no record
+    report = restarted.verify()
+    assert report.records == 4 and report.problems == (
+        "line 4: not a readable record (torn or edited)",
+    )
+    assert b'"resourceType": "Audi\n' in restarted.path.read_bytes()  # kept as evidence
+
+
+def test_the_log_stays_open_between_batches_and_is_closed_once_dropped(tmp_path: Path) -> None:
+    keys = KeyRing(tmp_path)
+    before = len(os.listdir("/proc/self/fd"))
+    for n in range(30):
+        log = AuditLog(tmp_path / str(n), keys)
+        log.append(_event(n))
+        log.append(_event(n + 1))
+        if n % 2:
+            log.close()
+        del log
+    gc.collect()
+    assert len(os.listdir("/proc/self/fd")) <= before + 1
+    log = AuditLog(tmp_path / "moved", keys)
+    log.append(_event(1))
+    log.path.rename(log.path.with_suffix(".old"))  # an operator starts a new log
+    log.head_path.unlink()
+    log.append(_event(2))
+    report = log.verify()
+    assert report.ok and report.records == 1

@@ -113,6 +113,8 @@ def test_the_code_flow_grants_an_administrator_no_clinical_scope(site: Site) -> 
     assert status == 200 and tokens["scope"] == "openid"
     admin = str(tokens["access_token"])
     assert site.call("GET", "/auth/admin/users", admin) == 200  # the role rides in the token
+    introspected = site.http.post("/auth/introspect", data={"token": admin}).json()
+    assert introspected["active"] and introspected["role"] == "administrator"
     assert site.http.get(
         "/fhir/Patient/alice", headers={"Authorization": f"Bearer {admin}"}
     ).status_code in (403, 404)

@@ -15,14 +15,17 @@ last interval are chained but not yet under a signature: that is the window in w
 the end would go unnoticed (as a Certificate Transparency log's merge delay).
 
 Several processes may share one log: an exclusive ``flock`` covers each batch, and a writer
-first reads the records other processes appended so its tree continues theirs.
+first reads the records other processes appended so its tree continues theirs. The log stays
+open between batches (:meth:`AuditLog.close` closes it).
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,6 +37,8 @@ from joserfc import jws
 from yteso.auth.keys import SIGNING_ALGORITHM, KeyRing
 from yteso.auth.merkle import MerkleAccumulator, leaf_hash
 from yteso.fhir.types import Json
+
+logger = logging.getLogger(__name__)
 
 LOG_FILE = "audit.jsonl"
 HEAD_FILE = "audit-head.jws"
@@ -80,6 +85,8 @@ class AuditLog:
         self._offset = 0  # bytes of the log already folded into the tree
         self._signed_size = -1
         self._timer: threading.Timer | None = None
+        self._fd: int | None = None
+        self._closer: weakref.finalize[..., object] | None = None
         # Set when the log on disk does not extend the signed head (edited or cut while the
         # server was stopped): no head is signed any more, so the evidence stays for verify.
         self.tampered: str | None = None
@@ -96,13 +103,23 @@ class AuditLog:
 
     @contextmanager
     def _exclusive(self) -> Iterator[int]:
-        """The log open for appending, under an exclusive lock across processes."""
-        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+        """The log open for appending, under an exclusive lock across processes. The
+        descriptor stays open between batches (an open and a close per request cost more than
+        the write); a log moved aside (a new one started) is reopened."""
+        fd = self._fd
+        if fd is not None and not _same_file(fd, self.path):
+            self._close_fd()
+            fd = None
+        if fd is None:  # (re)opened: fold the file in from its start
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            self._tree, self._offset, self._signed_size = MerkleAccumulator(), 0, -1
+            self._fd = fd
+            self._closer = weakref.finalize(self, os.close, fd)  # a log dropped unclosed
+        fcntl.flock(fd, fcntl.LOCK_EX)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
             yield fd
         finally:
-            os.close(fd)  # releases the lock
+            fcntl.flock(fd, fcntl.LOCK_UN)
 
     def _catch_up(self, fd: int) -> None:
         """Fold in the complete lines other processes appended since we last looked."""
@@ -112,8 +129,9 @@ class AuditLog:
         tail = os.pread(fd, size - self._offset, self._offset)
         end = tail.rfind(b"\n") + 1  # a torn last line (a crash mid-write) waits
         for line in tail[:end].splitlines():
-            if line.strip():
-                self._tree.append(bytes.fromhex(str(orjson.loads(line).get("leaf", ""))))
+            record = _parsed(line)
+            if record is not None:  # a torn line is no record (verify reports it)
+                self._tree.append(bytes.fromhex(str(record.get("leaf", ""))))
         self._offset += end
 
     def append(self, event: Json) -> int:
@@ -138,6 +156,9 @@ class AuditLog:
     def _write(self, batch: list[_Pending]) -> None:
         with self._exclusive() as fd:
             self._catch_up(fd)
+            if os.fstat(fd).st_size > self._offset:  # a torn line left by a crash: end it,
+                os.write(fd, b"\n")  # so that it stays a (reported) line of its own
+                self._offset = os.fstat(fd).st_size
             lines = []
             for pending in batch:
                 seq = self._tree.size
@@ -171,7 +192,10 @@ class AuditLog:
     def _timed_head(self) -> None:
         with self._queue_lock:
             self._timer = None
-        self.sign_head()
+        try:
+            self.sign_head()
+        except OSError as error:  # the folder went away (a test's temporary home, a full disk)
+            logger.warning("audit head not signed: %s", error)
 
     def sign_head(self) -> None:
         """Sign the head over every record written so far (and ``fsync`` the log)."""
@@ -185,6 +209,13 @@ class AuditLog:
         if timer is not None:
             timer.cancel()
         self.sign_head()
+        with self._write_lock:
+            self._close_fd()
+
+    def _close_fd(self) -> None:
+        if self._closer is not None:
+            self._closer()  # closes the descriptor once
+        self._fd, self._closer = None, None
 
     def _sign_head(self, fd: int) -> None:
         if self._tree.size == self._signed_size or self.tampered is not None:
@@ -199,11 +230,14 @@ class AuditLog:
         temporary.replace(self.head_path)
         self._signed_size = self._tree.size
 
-    def _records(self) -> list[Json]:
+    def _lines(self) -> list[Json | None]:
+        """Each non-empty line of the log, parsed (None: not a readable record)."""
         if not self.path.exists():
             return []
-        lines = self.path.read_bytes().splitlines()
-        return [orjson.loads(line) for line in lines if line.strip()]
+        return [_parsed(line) for line in self.path.read_bytes().splitlines() if line.strip()]
+
+    def _records(self) -> list[Json]:
+        return [record for record in self._lines() if record is not None]
 
     def events(self) -> list[Json]:
         return [record["event"] for record in self._records()]
@@ -213,9 +247,13 @@ class AuditLog:
         problems: list[str] = []
         tree = MerkleAccumulator()
         roots = [tree.root().hex()]  # roots[n]: the root over the first n records
-        records = self._records()
-        for position, record in enumerate(records):
-            problems.extend(_check_record(position, record, tree))
+        records: list[Json] = []
+        for number, record in enumerate(self._lines(), start=1):
+            if record is None:
+                problems.append(f"line {number}: not a readable record (torn or edited)")
+                continue
+            problems.extend(_check_record(len(records), record, tree))
+            records.append(record)
             roots.append(tree.root().hex())
         head_problems, signed = self._check_head(roots)
         problems.extend(head_problems)
@@ -244,6 +282,25 @@ class AuditLog:
                 "changed, removed or added"
             ], signed_size
         return [], signed_size
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (found.st_dev, found.st_ino) == (held.st_dev, held.st_ino)
+
+
+def _parsed(line: bytes) -> Json | None:
+    if not line.strip():
+        return None
+    try:
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def _check_record(position: int, record: Json, tree: MerkleAccumulator) -> list[str]:

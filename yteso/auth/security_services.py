@@ -56,12 +56,13 @@ class SecurityServices:
         ``jti``s and login failures live; the platform database (shared by every server
         process) in production, this process's memory when not given."""
         home.mkdir(parents=True, exist_ok=True)
+        shared = state is not None
         state = state if state is not None else MemoryAuthState()
         keys = KeyRing(home)
         tokens = TokenService(keys, RevocationList(state), issuer, audience)
         accounts = AccountRegistry(state, password_hasher)
         legacy = home / "accounts.json"  # where accounts were kept before the database
-        if legacy.exists() and not accounts.users() and not accounts.clients():
+        if shared and legacy.exists() and not accounts.users() and not accounts.clients():
             accounts.import_file(legacy)
             legacy.rename(legacy.with_suffix(".json.imported"))
         authorization = AuthorizationServer(tokens, accounts, state)

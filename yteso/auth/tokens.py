@@ -9,6 +9,7 @@ in the token as claims (https://hl7.org/fhir/smart-app-launch/app-launch.html#la
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 
@@ -52,19 +53,32 @@ class Principal:
 
 
 class RevocationList:
-    """Revoked token ids until they expire, in the shared auth state (every server process
-    of the database refuses a token revoked through any of them)."""
+    """Revoked token ids until they expire, in the shared auth state. Each process re-reads
+    the (short) list at most every ``refresh_seconds``: a revocation holds at once in the
+    process that made it and within that delay in every other, without a database look-up on
+    each request."""
 
     KIND = "revoked-jti"
 
-    def __init__(self, state: AuthState) -> None:
+    def __init__(self, state: AuthState, refresh_seconds: float = 1.0) -> None:
         self.state = state
+        self.refresh_seconds = refresh_seconds
+        self._known: frozenset[str] = frozenset()
+        self._loaded_at = -float("inf")
+        self._lock = threading.Lock()
 
     def revoke(self, token_id: str, expires_at: int) -> None:
         self.state.put(self.KIND, token_id, "", float(expires_at + CLOCK_SKEW_SECONDS))
+        with self._lock:
+            self._known = self._known | {token_id}
 
     def is_revoked(self, token_id: str) -> bool:
-        return self.state.get(self.KIND, token_id) is not None
+        now = time.monotonic()
+        if now - self._loaded_at >= self.refresh_seconds:
+            known = frozenset(name for name, _ in self.state.items(self.KIND))
+            with self._lock:
+                self._known, self._loaded_at = known, now
+        return token_id in self._known
 
 
 class TokenService:

@@ -83,9 +83,9 @@ def admin_routes(security: SecurityServices) -> list[Route]:
 
     @audited("administrator", "update", user_ref)
     async def put_user(request: Request, principal: Principal) -> Response:
-        allowed = {"password": str, "role": str, "patient": str, "fhir_user": str}
+        fields = ("password", "role", "patient", "fhir_user", "facility")
         try:
-            body = _fields(orjson.loads(await request.body()), {**allowed, "facility": str})
+            body = _fields(orjson.loads(await request.body()), dict.fromkeys(fields, str))
             links = {k: body.get(k) for k in ("patient", "fhir_user", "facility")}
             user = security.accounts.add_user(
                 request.path_params["username"],

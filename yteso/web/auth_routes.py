@@ -143,6 +143,7 @@ def auth_routes(security: SecurityServices, fhir_base: str = "/fhir") -> list[Ro
                 "exp": principal.expires_at,
                 "client_id": principal.client_id,
                 **({"patient": principal.patient} if principal.patient else {}),
+                **({"role": principal.role} if principal.role else {}),
             }
         )
 
