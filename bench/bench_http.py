@@ -15,6 +15,7 @@ The server runs in its own process (one uvicorn worker); clients are httpx with 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import subprocess
@@ -70,6 +71,7 @@ def server_app(db_url: str) -> Any:
     ]
     fhir = create_fhir_app(store, access=OPEN_ACCESS_FOR_TESTS)
     routes += [Route("/fhir", fhir), Mount("/fhir", app=fhir)]  # POST [base] without a slash
+    gc.freeze()  # as `yteso serve` does before serving
     return Starlette(routes=routes)
 
 
@@ -103,7 +105,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(db_url: str, workers: int) -> Iterator[str]:
+def running_server(db_url: str, workers: int) -> Iterator[tuple[str, int]]:
     port = free_port()
     command = [sys.executable, __file__, "--serve", db_url, "--port", str(port)]
     command += ["--workers", str(workers)]
@@ -120,7 +122,7 @@ def running_server(db_url: str, workers: int) -> Iterator[str]:
             if time.monotonic() > deadline or process.poll() is not None:
                 raise RuntimeError("the benchmark server did not start")
             time.sleep(0.2)
-        yield base
+        yield base, process.pid
     finally:
         process.terminate()
         process.wait(timeout=20)
@@ -228,21 +230,36 @@ def post_concurrently(url: str, bodies: list[bytes], clients: int, minimal: bool
     return elapsed
 
 
-def bench_transactions(base: str, bundles: int, minimal: bool) -> dict[str, float]:
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a live process so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_transactions(
+    base: str, bundles: int, minimal: bool, server_pid: int | None = None
+) -> dict[str, float]:
     warmup = [transaction_bundle(-1 - i) for i in range(CLIENTS)]
     post_concurrently(f"{base}/fhir", warmup, CLIENTS)
     bodies = [transaction_bundle(i) for i in range(bundles)]
     resources = bundles * 50
+    cpu = process_cpu_seconds(server_pid) if server_pid else 0.0
     fhir_seconds = post_concurrently(f"{base}/fhir", bodies, CLIENTS, minimal)
+    # the server's CPU per resource: what the machine's load moves least (one worker only:
+    # with more, the requests run in uvicorn's child processes)
+    server_cpu = process_cpu_seconds(server_pid) - cpu if server_pid else 0.0
     bare_seconds = post_concurrently(f"{base}/bare", bodies, CLIENTS)
     rate, bare_rate = resources / fhir_seconds, resources / bare_seconds
+    per_cpu = (
+        f"; server CPU {server_cpu / resources * 1e6:,.0f} µs per resource" if server_pid else ""
+    )
     print(
         f"  transactions{' (Prefer: return=minimal)' if minimal else ''}: {bundles} x 50 "
         f"resources, {CLIENTS} clients: {rate:,.0f} resources/s "
-        f"({rate / TARGET_RESOURCES_PER_S:.2f}x the 2,000/s target); bare POST endpoint "
+        f"({rate / TARGET_RESOURCES_PER_S:.2f}x the 2,000/s target){per_cpu}; bare POST endpoint "
         f"{bare_rate:,.0f} resources/s; ratio fhir/bare {rate / bare_rate:.3f}"
     )
-    return {"rate": rate, "bare_rate": bare_rate}
+    return {"rate": rate, "bare_rate": bare_rate, "server_cpu": server_cpu}
 
 
 def latencies(http: httpx.Client, urls: list[str], rounds: int) -> list[float]:
@@ -331,11 +348,12 @@ def main() -> None:
         return
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     for kind in kinds:
-        with database(kind) as url, running_server(url, args.workers) as base:
+        with database(kind) as url, running_server(url, args.workers) as (base, pid):
             print(f"{kind}: uvicorn ({args.workers} worker(s)) at {base}")
             bench_reads(base, args.reads)
-            bench_transactions(base, args.bundles, minimal=False)
-            bench_transactions(base, args.bundles, minimal=True)
+            server_pid = pid if args.workers == 1 else None
+            bench_transactions(base, args.bundles, minimal=False, server_pid=server_pid)
+            bench_transactions(base, args.bundles, minimal=True, server_pid=server_pid)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ Generates the synthetic population (``yteso.synth.generate``) as NDJSON under
 bench/out/search/, bulk-loads it with every search parameter indexed (``load_paths``; the load
 rate is printed), runs ANALYZE, then times each query ``--repeat`` times in-process through
 ``store.search`` (p50/p99 in ms) and prints its plan (PostgreSQL ``EXPLAIN``, SQLite
-``EXPLAIN QUERY PLAN``) for the first page statement. ``--reuse`` skips generation and loading.
+``EXPLAIN QUERY PLAN``) for the first page statement. ``--reuse`` skips generation and loading
+(the store's migrations still apply on open); generated NDJSON is kept and reused. At the
+issue's size: ``--people 42750`` (1,002,253 resources).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import orjson
 import psycopg
 
 from yteso.store import SearchParam, SearchQuery, SqlStore, load_paths, open_store
-from yteso.store.search_sql import plan_search
+from yteso.store.search_sql import Statement, plan_search
 from yteso.synth import generate
 
 OUT = Path(__file__).resolve().parent / "out" / "search"
@@ -109,12 +111,37 @@ def _page_50(store: SqlStore, resource_type: str, query: SearchQuery) -> SearchQ
 
 
 def _plan(store: SqlStore, resource_type: str, query: SearchQuery) -> list[str]:
-    plan = plan_search(store.backend.dialect, resource_type, query, datetime.now(UTC))
-    statement = plan.total if query.count == 0 and plan.total else plan.page
+    """The plan of the statement that reads the first page (the count for ``_count=0``),
+    planned with the same bounded probes as a real search."""
     prefix = "EXPLAIN QUERY PLAN " if store.dialect == "sqlite" else "EXPLAIN "
     with store.backend.reading() as db:
+
+        def probe(statement: Statement) -> int:
+            return int(db.rows(statement.sql, statement.params)[0][0])
+
+        plan = plan_search(store.backend.dialect, resource_type, query, datetime.now(UTC), probe)
+        statement = plan.total if query.count == 0 and plan.total else plan.page
         rows = db.rows(prefix + statement.sql, statement.params)
     return [str(row[-1] if store.dialect == "sqlite" else row[0]) for row in rows]
+
+
+def jit_comparison(store: SqlStore, repeat: int) -> None:
+    """PostgreSQL: the count of every Observation with JIT on and off, same run, same
+    connection settings otherwise (the store's connections run with jit off)."""
+    query = _query(count=0, total="accurate")
+    plan = plan_search(store.backend.dialect, "Observation", query, datetime.now(UTC))
+    assert plan.total is not None
+    with psycopg.connect(_url("postgresql", fresh=False), autocommit=True) as conn:
+        for setting in ("on", "off", "on", "off"):
+            conn.execute(f"SET jit = {setting}")
+            timings = []
+            for _ in range(repeat):
+                started = time.perf_counter()
+                conn.execute(plan.total.sql, plan.total.params).fetchall()
+                timings.append((time.perf_counter() - started) * 1000)
+            print(
+                f"count of all Observations, jit {setting}: p50 {statistics.median(timings):.1f} ms"
+            )
 
 
 def run_cases(store: SqlStore, folder: Path, repeat: int) -> None:
@@ -133,21 +160,37 @@ def run_cases(store: SqlStore, folder: Path, repeat: int) -> None:
         timings.sort()
         p99 = timings[min(len(timings) - 1, int(len(timings) * 0.99))]
         found = result.total if query.count == 0 else len(result.matches) + len(result.included)
-        print(f"| {label} | {found} | {statistics.median(timings):.1f} | {p99:.1f} |")
+        median = statistics.median(timings)
+        print(f"| {label} | {found} | {median:.1f} | {p99:.1f} |", flush=True)
         plans.append((label, _plan(store, resource_type, query)))
     for label, lines in plans:
         print(f"\n{store.dialect} plan, {label}:\n")
         print("\n".join("    " + line for line in lines))
 
 
-def _url(db: str, fresh: bool) -> str:
+def _analyze(db: str, store: SqlStore) -> None:
+    """Statistics for the planners; on PostgreSQL also the visibility map (index-only scans)."""
     if db == "sqlite":
-        path = OUT / "yteso.db"
+        with store.backend.reading() as conn:
+            conn.run("ANALYZE")
+        return
+    with psycopg.connect(_url(db, fresh=False), autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+
+
+def _url(db: str, fresh: bool, people: int = 42750) -> str:
+    if db == "sqlite":
+        path = OUT / f"yteso-{people}.db"  # one database per population size
         if fresh:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
         return f"sqlite:///{path}"
     if fresh:
+        with psycopg.connect(PG_BASE.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+            if not conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = 'yteso_test'"
+            ).fetchone():
+                conn.execute("CREATE DATABASE yteso_test")
         with psycopg.connect(PG_BASE, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE")
             conn.execute(f"CREATE SCHEMA {PG_SCHEMA}")
@@ -160,25 +203,33 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--reuse", action="store_true")
+    parser.add_argument("--analyze", action="store_true", help="refresh statistics on --reuse")
     args = parser.parse_args()
     folder = OUT / f"people-{args.people}"
-    if not args.reuse:
+    if not args.reuse and not any(folder.glob("*.ndjson")):  # generated data is kept
         folder.mkdir(parents=True, exist_ok=True)
-        for old in folder.glob("*.ndjson"):
-            old.unlink()
         generate(args.people, 1, folder)
     for db in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
-        store = open_store(_url(db, fresh=not args.reuse))
+        started = time.perf_counter()
+        store = open_store(_url(db, fresh=not args.reuse, people=args.people))
+        print(f"{db}: opened (migrations applied) in {time.perf_counter() - started:.0f} s")
         if not args.reuse:
             started = time.perf_counter()
             report = load_paths(store, [folder])
             seconds = time.perf_counter() - started
             print(f"{db}: loaded {report.loaded} resources in {seconds:.0f} s", end="")
-            print(f" ({report.loaded / seconds:,.0f}/s, every search parameter indexed)")
-            with store.backend.reading() as conn:
-                conn.run("ANALYZE")
+            print(
+                f" ({report.loaded / seconds:,.0f}/s, every search parameter indexed)", flush=True
+            )
+            _analyze(db, store)
+        elif args.analyze:  # e.g. after a migration added indexes to a reused database
+            started = time.perf_counter()
+            _analyze(db, store)
+            print(f"{db}: statistics refreshed in {time.perf_counter() - started:.0f} s")
         print(f"{db}: {sum(store.counts().values()):,} resources")
         run_cases(store, folder, args.repeat)
+        if db == "postgresql":
+            jit_comparison(store, max(3, args.repeat // 3))
         store.close()
 
 

@@ -23,10 +23,16 @@ from yteso.api import (
     fhir_routes,
 )
 from yteso.api.operations.bulk_export import export_operations
+from yteso.api.operations.mpi import mpi_operations
 from yteso.auth import SecurityServices
+from yteso.modules.mpi import MpiRegistry
+from yteso.mpi import MatchModel, Thresholds
+from yteso.mpi.stored_matching import StoredMatcher
 from yteso.store import open_store
+from yteso.store.auth_records import auth_records
 from yteso.store.base import Store
-from yteso.web import MetricsMiddleware, auth_routes, health_routes, landing_routes
+from yteso.web import MetricsMiddleware, admin_routes, auth_routes, health_routes, landing_routes
+from yteso.web.indicators import IndicatorService, indicator_routes
 
 FHIR_BASE = "/fhir"
 
@@ -43,11 +49,35 @@ def yteso_home() -> Path:
 
 
 def open_security(
-    home: Path | None = None, syslog: tuple[str, int] | None = None
+    home: Path | None = None,
+    syslog: tuple[str, int] | None = None,
+    store: Store | None = None,
 ) -> SecurityServices:
-    """Keys, tokens and audit log under ``$YTESO_HOME/auth`` (keys are made on first start);
-    ``syslog`` (host, UDP port) also sends the security feed as RFC 5424 messages."""
-    return SecurityServices.open((home or yteso_home()) / "auth", syslog=syslog)
+    """Keys and audit log under ``$YTESO_HOME/auth`` (keys are made on first start); users,
+    clients, codes, refresh tokens, revocations and login failures in ``store``'s database
+    (shared by every server process on it; this process's memory without a store, enough
+    for signing tokens); ``syslog`` (host, UDP port) also sends the security feed as RFC
+    5424 messages."""
+    state = auth_records(store) if store is not None else None
+    return SecurityServices.open((home or yteso_home()) / "auth", syslog=syslog, state=state)
+
+
+def mpi_model_path() -> Path:
+    """Where ``yteso mpi link`` saves a model trained on the store's own population."""
+    return yteso_home() / "mpi-model.json"
+
+
+def install_mpi(
+    store: Store, model_path: Path | None = None, thresholds: Thresholds | None = None
+) -> MpiRegistry:
+    """Match every Patient written to ``store`` (all write paths; bulk loads keep the match
+    records only) with the model at ``model_path`` (default: ``$YTESO_HOME/mpi-model.json``
+    when present, else the shipped one)."""
+    path = model_path or mpi_model_path()
+    model = MatchModel.load(path) if path.exists() else MatchModel.default()
+    registry = MpiRegistry(StoredMatcher(model, thresholds))
+    store.hooks = registry.hooks()
+    return registry
 
 
 def create_app(
@@ -56,32 +86,46 @@ def create_app(
     security: SecurityServices | None = None,
     insecure_no_auth: bool = False,
     exports_dir: Path | None = None,
+    indicators_db: Path | None = None,
+    mpi: MpiRegistry | None = None,
 ) -> Starlette:
     """The whole platform as one ASGI application over an open store.
 
     Secure by default: ``/fhir`` needs a bearer token signed by ``security`` (opened from
     ``$YTESO_HOME/auth`` when not given). ``insecure_no_auth`` serves it open, for local
     experiments only (the CLI allows it only for SQLite on a loopback address). Bulk exports
-    are written under ``exports_dir`` (default ``$YTESO_HOME/exports``)."""
+    are written under ``exports_dir`` (default ``$YTESO_HOME/exports``); indicator aggregates
+    are kept in ``indicators_db`` (default ``$YTESO_HOME/warehouse/indicators.duckdb``). The
+    master patient index (``mpi``, installed on ``store`` when not given) matches every
+    Patient write."""
     registry = CollectorRegistry()
-    security = security or open_security()
+    security = security or open_security(store=store)
     access: AccessControl = (
         OPEN_ACCESS_FOR_TESTS
         if insecure_no_auth
         else SmartAccessControl(security.tokens, security.record)
     )
     exports = export_operations(exports_dir or yteso_home() / "exports")
-    fhir = create_fhir_app(store, access=access, base_url_path=FHIR_BASE, operations=exports)
+    operations = [*exports, *mpi_operations(mpi or install_mpi(store))]
+    fhir = create_fhir_app(store, access=access, base_url_path=FHIR_BASE, operations=operations)
+    indicators = IndicatorService(
+        store, indicators_db or yteso_home() / "warehouse" / "indicators.duckdb"
+    )
     routes = [
         *landing_routes(store, FHIR_BASE),
+        *indicator_routes(indicators, None if insecure_no_auth else security),
         *health_routes(store, registry),
         *auth_routes(security, FHIR_BASE),
+        *admin_routes(security),
         *fhir_routes(fhir, FHIR_BASE),
     ]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
+        indicators.close()
+        security.audit.close()  # sign the audit head over the last records
+        security.feed.close()
         store.close()
 
     app = Starlette(
@@ -102,6 +146,8 @@ __all__ = [
     "create_app",
     "create_app_from_url",
     "default_database_url",
+    "install_mpi",
+    "mpi_model_path",
     "open_security",
     "yteso_home",
 ]

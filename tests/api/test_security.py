@@ -10,6 +10,7 @@ import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from argon2 import PasswordHasher
@@ -18,6 +19,7 @@ from tests.api.fhir_client import FhirClient
 from yteso.app import create_app
 from yteso.auth import SecurityServices, TokenService
 from yteso.store import open_store
+from yteso.store.auth_records import auth_records
 
 CHEAP_ARGON2 = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # no user logs in
 VITAL = "http://terminology.hl7.org/CodeSystem/observation-category|vital-signs"
@@ -70,7 +72,9 @@ class Secured:
 def api(store_url: str, tmp_path: Path) -> Iterator[Secured]:
     store = open_store(store_url)
     store.bulk_write([dict(r) for r in SEED])
-    security = SecurityServices.open(tmp_path / "auth", password_hasher=CHEAP_ARGON2)
+    security = SecurityServices.open(
+        tmp_path / "auth", password_hasher=CHEAP_ARGON2, state=auth_records(store)
+    )
     try:
         with FhirClient(create_app(store, security=security)) as client:
             yield Secured(client, security)
@@ -342,3 +346,60 @@ def test_conditional_writes_cannot_reach_another_patient(
     status = api.send(method, f"/fhir/Observation?{criteria}", token, None)
     assert status in (403, 404, 412)
     assert api.get("/fhir/Observation/bob-bp", api.token("system/*.rs"))[0] == 200
+
+
+# Every search parameter type, modifiers, chains, _has, _include/_revinclude and _sort, with an
+# unrestricted token so that no access check could hide an extra row the SQL let through.
+INJECTED_SEARCHES = [
+    ("Patient", "_id"),  # token (id)
+    ("Patient", "name"),  # string
+    ("Patient", "name:exact"),
+    ("Patient", "name:contains"),
+    ("Patient", "_text"),  # string (special columns)
+    ("Patient", "birthdate"),  # date
+    ("Patient", "_lastUpdated"),
+    ("Observation", "code"),  # token
+    ("Observation", "code:not"),
+    ("Observation", "code:text"),
+    ("Observation", "category:missing"),
+    ("Observation", "subject"),  # reference
+    ("Observation", "subject:Patient"),
+    ("Observation", "value-quantity"),  # quantity
+    ("RiskAssessment", "probability"),  # number
+    ("ValueSet", "url"),  # uri
+    ("Patient", "_profile"),
+    ("Observation", "code-value-quantity"),  # composite
+    ("Location", "near"),  # special
+    ("Observation", "subject.name"),  # chain
+    ("Observation", "subject:Patient.family"),
+    ("Patient", "_has:Observation:subject:code"),  # reverse chain
+    ("Patient", "_sort"),
+    ("Observation", "_include"),
+    ("Patient", "_revinclude"),
+    ("Patient", "_elements"),
+]
+
+
+ATTACKS = [*INJECTIONS, "alice' --", "%' OR '%'='", "\\'; SELECT 1;"]
+
+
+@pytest.mark.parametrize(("resource", "param"), INJECTED_SEARCHES)
+def test_sql_injection_in_every_search_type_returns_nothing_extra(
+    api: Secured, resource: str, param: str
+) -> None:
+    token = api.token("system/*.rs")
+    everything = set(_ids(api.get(f"/fhir/{resource}?_count=100", token)[1]))
+    observations = {f"Observation/{i}" for i in ("alice-bp", "alice-lab", "bob-bp")}
+    for attack in ATTACKS:
+        status, bundle = api.get(f"/fhir/{resource}?{param}={quote(attack)}", token)
+        assert status < 500, (attack, bundle)
+        if status != 200:
+            assert bundle["resourceType"] == "OperationOutcome"  # refused as bad input
+            continue
+        found = _ids(bundle)
+        if param in ("_sort", "_elements", "code:not", "category:missing", "_revinclude"):
+            # Parameters that do not filter on the value: at most the type's resources.
+            assert set(found) <= everything | observations, (attack, found)
+        else:
+            assert found == [], (attack, found)  # no stored value equals the attack text
+    assert _ids(api.get("/fhir/Patient?_count=100", token)[1]) == ["Patient/alice", "Patient/bob"]

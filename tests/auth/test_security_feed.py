@@ -51,3 +51,15 @@ def test_feed_line_schema_and_syslog_datagram(tmp_path: Path) -> None:
 def test_syslog_severity_follows_the_outcome() -> None:
     record = {"outcome": "0", "time": "2026-01-01T00:00:00Z", "action": "read"}
     assert syslog_message(record, "host").startswith(b"<86>1 2026-01-01T00:00:00Z host yteso ")
+
+
+def test_a_rotated_feed_file_is_reopened(tmp_path: Path) -> None:
+    feed = SecurityServices.open(tmp_path, password_hasher=CHEAP_ARGON2).feed
+    feed.emit(_denial())
+    feed.path.rename(feed.path.with_suffix(".1"))  # logrotate moves it away
+    feed.emit(_denial())
+    feed.emit(_denial())
+    feed.close()
+    assert len(feed.path.with_suffix(".1").read_bytes().splitlines()) == 1
+    lines = feed.path.read_bytes().splitlines()
+    assert [orjson.loads(line)["status"] for line in lines] == ["404", "404"]

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from yteso.fhir.bundles import (
+    _NARRATIVE_LINK,
+    _collect_links,
     assign_identities,
     check_duplicates,
     conditional_references,
@@ -16,6 +18,7 @@ from yteso.fhir.bundles import (
     rewrite_references,
 )
 from yteso.fhir.errors import Invalid
+from yteso.synth import iter_resources
 
 
 def entry(method: str, url: str, full_url: str | None = None, **resource: Any) -> dict[str, Any]:
@@ -188,3 +191,35 @@ def test_only_linked_posts_get_ids_in_advance() -> None:
     )
     _, entries = read_entries(bundle)
     assert set(assign_identities(entries)) == {"urn:uuid:referenced", "urn:uuid:narrated"}
+
+
+def _links_plainly(value: object) -> set[str]:
+    if isinstance(value, list):
+        return {link for item in value for link in _links_plainly(item)}
+    if not isinstance(value, dict):
+        return set()
+    found: set[str] = set()
+    for key, item in value.items():
+        if key == "reference" and isinstance(item, str):
+            found.add(item)
+        elif key == "div" and isinstance(item, str):
+            found.update(m.group(3) for m in _NARRATIVE_LINK.finditer(item))
+        else:
+            found |= _links_plainly(item)
+    return found
+
+
+def test_link_walks_match_the_plain_recursion_on_the_synthetic_population() -> None:
+    checked = 0
+    for resource in iter_resources(6, 11):
+        found: set[str] = set()
+        _collect_links(resource, found)
+        assert found == _links_plainly(resource)
+        mapping = {link: f"Rewritten/{n}" for n, link in enumerate(sorted(found))}
+        rewritten = rewrite_references(resource, mapping)
+        again: set[str] = set()
+        _collect_links(rewritten, again)
+        assert again == set(mapping.values())
+        assert rewrite_references(resource, {}) == resource
+        checked += bool(found)
+    assert checked > 50

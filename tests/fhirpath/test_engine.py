@@ -255,3 +255,50 @@ def test_resource_of_type_reads_like_the_generic_filter(narrowed: str, generic: 
         assert [(item.data, item.type, item.element) for item in fast] == [
             (item.data, item.type, item.element) for item in slow
         ]
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        {"resourceType": "Patient", "birthDate": "1970-02-03"},
+        {"resourceType": "Patient"},
+        {"resourceType": "Patient", "birthDate": "1970", "_birthDate": {"extension": []}},
+        {"resourceType": "Patient", "_birthDate": {"id": "x"}},
+        {"resourceType": "Observation", "birthDate": "1970-02-03"},
+    ],
+)
+def test_one_step_paths_inline_the_lookup_and_match_the_evaluator(
+    resource: dict[str, object],
+) -> None:
+    """Most search parameters are one member step; their compiled form reads the key itself and
+    hands anything unusual (a primitive's ``_key``, another resource type) to the evaluator."""
+    from yteso.fhirpath.engine import OneStepExpression
+
+    for expression in ("Patient.birthDate", "Patient.name", "Observation.subject"):
+        compiled = compile(expression)
+        assert isinstance(compiled, OneStepExpression)
+        expected = [plain(item) for item in compiled.evaluate_items(resource)]
+        assert compiled(resource) == expected
+    names = {"resourceType": "Patient", "name": [{"family": "Lê"}, None, {"given": ["An"]}]}
+    assert compile("Patient.name")(names) == [{"family": "Lê"}, {"given": ["An"]}]
+    assert not isinstance(compile("Patient.name.given"), OneStepExpression)
+    assert not isinstance(compile("Patient.birthDate", strict=True), OneStepExpression)
+
+
+@pytest.mark.parametrize("value", [100, 100.0, 100.5, Decimal("100.00"), Decimal("99.99"), 7])
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "Observation.value.ofType(Quantity).value > 100",
+        "Observation.value.ofType(Quantity).value <= 100.00",
+        "Observation.value.ofType(Quantity).value >= 100.5",
+        "Observation.value.ofType(Quantity).value < 8",
+    ],
+)
+def test_number_comparisons_of_the_shortcut_match_the_evaluator(
+    value: object, expression: str
+) -> None:
+    resource = {"resourceType": "Observation", "valueQuantity": {"value": value}}
+    compiled = compile(expression)
+    assert compiled.plain_path is not None
+    assert compiled(resource) == [plain(item) for item in compiled.evaluate_items(resource)]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
 
-from yteso.store import SqlStore, load_paths, open_store
+from yteso.store import SearchParam, SearchQuery, SqlStore, load_paths, open_store
 
 
 def patient(i: int) -> dict[str, object]:
@@ -128,9 +129,16 @@ def test_folders_collections_and_reloads(store: SqlStore, tmp_path: Path) -> Non
 
 def test_worker_processes_give_the_same_result(store: SqlStore, tmp_path: Path) -> None:
     rows: list[object] = [patient(i) for i in range(2500)] + [{"resourceType": "Nope"}]
+    rows[7] = {**patient(7), "gender": "male", "name": [{"family": "Nguyễn"}]}
     path = write_ndjson(tmp_path / "many.ndjson", rows)
+    thresholds = gc.get_threshold()
     report = load_paths(store, [path], workers=2, batch_size=1000)
+    assert gc.get_threshold() == thresholds  # the loader's collector settings are undone
     assert (report.loaded, report.failed) == (2500, 1)
     assert report.failures[0].line == 2501
     assert store.counts() == {"Patient": 2500}
     assert store.read("Patient", "p2499").resource()["birthDate"] == "1980-05-06"
+    # index rows made in the workers reach the index tables: token and (folded) string
+    for name, value in (("gender", "male"), ("family", "nguyen")):
+        query = SearchQuery(params=(SearchParam(name, (value,)),))
+        assert [m.id for m in store.search("Patient", query).matches] == ["p7"]

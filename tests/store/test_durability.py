@@ -91,7 +91,10 @@ def test_sqlite_memory_store_works_across_threads() -> None:
 def test_both_backends_have_the_same_migrations() -> None:
     sqlite = [(m.version, m.name) for m in load_migrations("yteso.store.sqlite")]
     postgres = [(m.version, m.name) for m in load_migrations("yteso.store.postgres")]
-    assert sqlite == postgres and [v for v, _ in sqlite] == list(range(1, len(sqlite) + 1))
+    versions = [v for v, _ in sqlite]
+    # Numbers are reserved per line of work, so one may land before a lower one: unique and
+    # increasing is what matters (every unapplied version is applied when a store opens).
+    assert sqlite == postgres and versions == sorted(set(versions)) and versions[0] == 1
 
 
 def test_a_new_migration_applies_to_an_existing_database(store_url: str) -> None:

@@ -80,13 +80,39 @@ def test_content_folded_by_parts_equals_folded_whole(strings: list[str]) -> None
     assert _content_by_parts(strings) == _fold(" ".join(strings))
 
 
+def _strings_plainly(value: object) -> list[str]:
+    """The plain recursion ``_collect_strings`` unrolls: every string, document order, none
+    under machinery keys or in an object holding the narrative ``div``."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [text for item in value for text in _strings_plainly(item)]
+    if isinstance(value, dict) and "div" not in value:
+        skipped = {"id", "meta", "resourceType", "reference", "system", "url", "div"}
+        return [t for k, v in value.items() if k not in skipped for t in _strings_plainly(v)]
+    return []
+
+
 @pytest.mark.parametrize("source", [_synthea_resources, _synthetic_resources])
 def test_content_folding_over_samples(source: object) -> None:
     assert callable(source)
     for resource in source():
         strings: list[str] = []
         _collect_strings(resource, strings)
+        assert strings == _strings_plainly(resource), resource.get("id")
         assert _content_by_parts(strings) == _fold(" ".join(strings)), resource.get("id")
+
+
+def test_content_strings_of_odd_json() -> None:
+    odd = {
+        "resourceType": "Basic",
+        "a": [["x", {"b": "y", "id": "no"}], 1.5, True, None, 3],
+        "c": {"d": [{"div": "<div>no</div>", "e": "no"}, "z"]},
+        "meta": {"tag": [{"code": "no"}]},
+    }
+    strings: list[str] = []
+    _collect_strings(odd, strings)
+    assert strings == ["x", "y", "z"] == _strings_plainly(odd)
 
 
 def test_one_live_union_branch_still_deduplicates() -> None:
@@ -100,4 +126,4 @@ def test_one_live_union_branch_still_deduplicates() -> None:
     }
     rows = extract_index_rows(observation)
     assert rows == extract_index_rows(observation, skip_absent=False)
-    assert [row.param for row in rows].count("combo-code") == 1
+    assert [param for _, param, _ in rows].count("combo-code") == 1

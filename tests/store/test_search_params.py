@@ -126,6 +126,10 @@ CASES: list[tuple[str | None, tuple[tuple[str, str], ...], set[str]]] = [
     (O, (("date", "2023-12-31"),), {"obs-4"}),
     (O, (("date", "ap2024-03-10"),), {"obs-1"}),
     (O, (("date", "ap2024-03-06"),), {"obs-2"}),
+    # a ge/lt pair of one parameter: one range on the same index row
+    (O, (("date", "ge2024-03-02"), ("date", "lt2024-03-06")), {"obs-2"}),
+    (O, (("date", "lt2024-04-15"), ("date", "ge2024-03-10")), {"obs-1", "obs-3"}),
+    (O, (("date", "gt2024-03-10"), ("date", "le2024-04")), {"obs-3"}),
     # number: implicit precision and prefixes
     ("RiskAssessment", (("probability", "0.25"),), {"ra-1"}),
     ("RiskAssessment", (("probability", "gt0.5"),), {"ra-2", "ra-3"}),
@@ -209,6 +213,7 @@ def test_search_finds_exactly(
         (P, ("family", "given"), ["pat-dang", "pat-nguyen", "pat-nguyen2", "pat-tran"]),
         (P, ("gender", "-birthdate"), ["pat-dang", "pat-tran", "pat-nguyen2", "pat-nguyen"]),
         (O, ("value-quantity",), ["obs-5", "obs-4", "obs-2", "obs-1", "obs-3"]),
+        (O, ("-value-quantity",), ["obs-3", "obs-1", "obs-2", "obs-4", "obs-5"]),
         (O, ("-date", "_id"), ["obs-3", "obs-1", "obs-2", "obs-4", "obs-5"]),
         (O, ("subject", "-_id"), ["obs-5", "obs-3", "obs-2", "obs-1", "obs-4"]),
     ],
@@ -349,6 +354,110 @@ def test_indexes_follow_updates_and_deletes(store_url: str) -> None:
         assert found(opened, O, ("status", "final")) == ["obs-4"]
     finally:
         opened.close()
+
+
+def test_text_index_follows_writes_and_keeps_like_semantics(store_url: str) -> None:
+    """_content through the trigram index (FTS5 / pg_trgm) equals a contains test on the
+    folded text: after updates and deletes, for short texts, and for LIKE wildcards."""
+    opened = open_store(store_url)
+    note = {"resourceType": "Basic", "id": "b1", "code": {"text": "Ghi chú 50%_x đặc biệt"}}
+    try:
+        with opened.session() as session:
+            session.update(note)
+            session.update({**note, "id": "b2", "code": {"text": "500 x khác"}})
+        assert found(opened, "Basic", ("_content", "DAC BIET")) == ["b1"]
+        assert found(opened, "Basic", ("_content", "50%_x")) == ["b1"]
+        assert found(opened, "Basic", ("_content", "0%")) == ["b1"]  # shorter than a trigram
+        assert sorted(found(opened, "Basic", ("_content", "50"))) == ["b1", "b2"]
+        assert found(opened, "Basic", ("_content", "50_x")) == []  # _ is no wildcard
+        with opened.session() as session:
+            session.update({**note, "code": {"text": "đã sửa"}})
+            session.delete("Basic", "b2")
+        assert found(opened, "Basic", ("_content", "dac biet")) == []
+        assert found(opened, "Basic", ("_content", "da sua")) == ["b1"]
+        assert found(opened, "Basic", ("_content", "khac")) == []
+    finally:
+        opened.close()
+
+
+def _narrated(id: str, text: str) -> dict[str, object]:
+    div = f'<div xmlns="http://www.w3.org/1999/xhtml">{text}</div>'
+    return {
+        "resourceType": "Basic",
+        "id": id,
+        "code": {"text": "x"},
+        "text": {"status": "generated", "div": div},
+    }
+
+
+def test_text_search_on_the_narrative_index_follows_writes(store_url: str) -> None:
+    """_text (the narrative; SQLite: the FTS5 trigram index) equals a contains test on the
+    folded narrative after updates and deletes, for short texts and LIKE wildcards."""
+    opened = open_store(store_url)
+    try:
+        with opened.session() as session:
+            session.update(_narrated("n1", "Bệnh nhân sốt cao 39%_x, ho"))
+            session.update(_narrated("n2", "Tái khám sau 3 ngày"))
+        assert found(opened, "Basic", ("_text", "SOT CAO")) == ["n1"]
+        assert found(opened, "Basic", ("_text", "39%_x")) == ["n1"]
+        assert found(opened, "Basic", ("_text", "39_x")) == []  # _ is no wildcard
+        assert sorted(found(opened, "Basic", ("_text", "ha"))) == ["n1", "n2"]  # 2 characters
+        assert found(opened, "Basic", ("_text", "tai kham")) == ["n2"]
+        with opened.session() as session:
+            session.update(_narrated("n1", "Đã hạ sốt"))
+            session.delete("Basic", "n2")
+        assert found(opened, "Basic", ("_text", "sot cao")) == []
+        assert found(opened, "Basic", ("_text", "da ha sot")) == ["n1"]
+        assert found(opened, "Basic", ("_text", "tai kham")) == []
+    finally:
+        opened.close()
+
+
+def test_large_filters_are_probed_per_row_with_the_same_results(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the "large set" threshold at 1 every plain filter is an EXISTS probe: the same
+    matches, in the same order, page by page, with the same totals."""
+    import yteso.store.search_sql as search_sql
+
+    cases = [
+        (O, (("code", "8867-4,29463-7,2345-7"),), ()),
+        (O, (("status", "final"), ("subject", "Patient/pat-nguyen")), ("-date",)),
+        (P, (("_compartment", "Patient/pat-dang"),), ()),
+        (O, (("subject:Patient.name", "dang"),), ("_id",)),
+        (P, (("gender:not", "male"), ("name", "dang")), ()),
+    ]
+    expected = []
+    for resource_type, pairs, sort in cases:
+        query = SearchQuery(params=_params(pairs), sort=sort, count=1, total="accurate")
+        expected.append(_every_page(store, resource_type, query))
+    monkeypatch.setattr(search_sql, "LARGE_SET", 1)
+    for (resource_type, pairs, sort), before in zip(cases, expected, strict=True):
+        query = SearchQuery(params=_params(pairs), sort=sort, count=1, total="accurate")
+        assert _every_page(store, resource_type, query) == before
+        assert before[0]  # not trivially empty
+    plan = search_sql.plan_search(
+        store.backend.dialect,
+        O,
+        SearchQuery(params=_params((("status", "final"),))),
+        NOW,
+        lambda s: 1,
+    )
+    assert "EXISTS (SELECT 1 FROM search_token s WHERE s.id = c.id" in plan.page.sql
+
+
+def _every_page(
+    store: SqlStore, resource_type: str, query: SearchQuery
+) -> tuple[list[str], int | None]:
+    result = store.search(resource_type, query)
+    ids, total = [m.id for m in result.matches], result.total
+    while result.next_cursor is not None:
+        result = store.search(
+            resource_type,
+            SearchQuery(query.params, sort=query.sort, count=1, cursor=result.next_cursor),
+        )
+        ids += [m.id for m in result.matches]
+    return ids, total
 
 
 def test_reindex_rebuilds_emptied_indexes(store_url: str) -> None:

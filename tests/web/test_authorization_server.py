@@ -24,6 +24,7 @@ from tests.api.fhir_client import FhirClient
 from yteso.app import create_app
 from yteso.auth import ClientApp, SecurityServices
 from yteso.store import open_store
+from yteso.store.auth_records import auth_records
 
 REDIRECT = "https://app.example/callback"
 TOKEN_URL = "http://testserver/auth/token"
@@ -89,7 +90,9 @@ def harness(store_url: str, tmp_path: Path) -> Iterator[Harness]:
     store.bulk_write(
         [{"resourceType": "Patient", "id": "alice"}, {"resourceType": "Patient", "id": "bob"}]
     )
-    security = SecurityServices.open(tmp_path / "auth", password_hasher=CHEAP_ARGON2)
+    security = SecurityServices.open(
+        tmp_path / "auth", password_hasher=CHEAP_ARGON2, state=auth_records(store)
+    )
     security.accounts.add_user(
         "alice", PASSWORD, "citizen", patient="alice", fhir_user="Patient/alice"
     )

@@ -23,7 +23,9 @@ from yteso.api.dispatch import dispatch, level
 from yteso.api.exchange import ApiContext, ApiSettings, FhirResponse, SearchParamsOf
 from yteso.api.headers import version_headers
 from yteso.api.http_requests import fhir_request, route_path
+from yteso.api.interactions.capabilities import capability_statement
 from yteso.api.negotiation import FHIR_JSON_UTF8, check_response_format
+from yteso.api.openapi import openapi_description
 from yteso.api.operations import Operation, builtin_operations, operation_table
 from yteso.api.transient_errors import as_transient_conflict
 from yteso.api.view_definitions import VIEW_TYPE
@@ -81,6 +83,7 @@ def error_response(error: FhirError, pretty: bool = False) -> Response:
 
 
 PUBLIC_PATHS = frozenset({"/metadata"})
+OPENAPI_PATH = "/openapi.json"
 
 
 def _guard(access: AccessControl, request: Request, path: str) -> RequestGuard | None:
@@ -109,21 +112,42 @@ def create_fhir_app(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     operations: Sequence[Operation] = (),
     search_params: SearchParamsOf | None = None,
+    auth_base_path: str = "/auth",
 ) -> Starlette:
     """The FHIR API over ``store``; mount it at ``base_url_path`` (or serve it standalone).
 
     ``access`` is required: :class:`yteso.api.SmartAccessControl` in production, and
-    :data:`yteso.api.OPEN_ACCESS_FOR_TESTS` only where a test exercises interactions alone."""
+    :data:`yteso.api.OPEN_ACCESS_FOR_TESTS` only where a test exercises interactions alone.
+    ``[base]/openapi.json`` describes the API (public, like ``[base]/metadata``); its security
+    schemes name the authorization server at ``auth_base_path``."""
     settings = ApiSettings(
         resource_types=served_resource_types() | {VIEW_TYPE},
         operations=operation_table([*builtin_operations(), *operations]),
         search_params=search_params or store.supported_search_params,
     )
 
+    described: dict[str, Response] = {}  # by base URL (the Host header names it)
+
+    def openapi(request: Request, base_path: str) -> Response:
+        origin = _origin(request)
+        if origin + base_path not in described:
+            ctx = ApiContext(store, settings, origin + base_path)
+            document = openapi_description(
+                capability_statement(ctx), settings.operations, origin + auth_base_path
+            )
+            if len(described) > 16:  # a few host names at most; never grow without bound
+                described.clear()
+            described[origin + base_path] = Response(
+                orjson.dumps(document), media_type="application/json"
+            )
+        return described[origin + base_path]
+
     async def endpoint(request: Request) -> Response:
         pretty = False
         try:
             path, base_path = route_path(request, base_url_path)
+            if path == OPENAPI_PATH and request.method in ("GET", "HEAD"):
+                return openapi(request, base_path)
             guard = _guard(access, request, path)
             fhir = await fhir_request(request, path, settings.resource_types, max_body_bytes)
             pretty = fhir.param("_pretty") == "true"

@@ -21,6 +21,7 @@ from yteso.api.interactions import (
     vread,
 )
 from yteso.api.operations import OperationHandler
+from yteso.api.operations.reindex import reindex_after_write
 from yteso.fhir.errors import FhirError, NotFound, NotSupported
 
 
@@ -79,6 +80,13 @@ def _operation(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
 def dispatch(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
     """Run the interaction or operation ``request`` names, through the caller's guard: every
     single request, batch/transaction entry and operation is authorised and audited here."""
+    response = _guarded(ctx, request)
+    if ctx.session is None and request.method in WRITE_METHODS:  # committed by now
+        reindex_after_write(ctx, request, response.status)
+    return response
+
+
+def _guarded(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
     guard = ctx.guard
     if guard is None:
         return _unguarded(ctx, request)

@@ -19,7 +19,14 @@ from yteso.api.conditional import conditional_query
 from yteso.api.dispatch import level
 from yteso.api.exchange import ApiContext, FhirRequest, FhirResponse
 from yteso.api.patient_records import StorePatientRecords
-from yteso.auth import Principal, ResourceAccess, ResourceScope, TokenService, audit_event
+from yteso.auth import (
+    NON_CLINICAL_ROLES,
+    Principal,
+    ResourceAccess,
+    ResourceScope,
+    TokenService,
+    audit_event,
+)
 from yteso.fhir.errors import Forbidden, NotFound, Unauthorized
 from yteso.fhir.types import Json
 from yteso.store.base import StoredVersion
@@ -100,6 +107,8 @@ class SmartGuard:
         return replace(request, params=request.params + extra) if extra else request
 
     def before(self, ctx: ApiContext, request: FhirRequest) -> FhirRequest:
+        if self.principal.role in NON_CLINICAL_ROLES:
+            raise Forbidden(f"The {self.principal.role} role has no access to clinical data")
         self.access.records = StorePatientRecords(ctx)
         kind = level(request)
         if kind == "metadata" or (kind == "system" and request.method == "POST"):
@@ -165,6 +174,12 @@ class SmartGuard:
     def _operation(self, ctx: ApiContext, request: FhirRequest, resource_type: str) -> FhirRequest:
         if not any(s.covers(resource_type, p) for s in self._scopes() for p in "cruds"):
             raise Forbidden(f"The token's scopes do not allow {resource_type}")
+        declared = ctx.settings.operations.get(request.operation or "")
+        needed = declared.unrestricted if declared is not None else None
+        if needed is not None and not self.access.unrestricted(resource_type, needed):
+            raise Forbidden(
+                f"{request.operation} needs an unrestricted '{needed}' scope on {resource_type}"
+            )
         if request.id is not None:
             self._require_type(resource_type, "r")
             self._check_current(ctx, resource_type, request.id, "r")

@@ -8,7 +8,14 @@ enforces its decisions on every interaction and ``yteso.app`` wires it.
 from __future__ import annotations
 
 from yteso.auth.access_rules import ResourceAccess, in_patient_compartment, matches_filter
-from yteso.auth.accounts import ROLES, AccountRegistry, ClientApp, LoginRefused, UserAccount
+from yteso.auth.accounts import (
+    NON_CLINICAL_ROLES,
+    ROLES,
+    AccountRegistry,
+    ClientApp,
+    LoginRefused,
+    UserAccount,
+)
 from yteso.auth.audit_events import access_report, audit_event, patients_named
 from yteso.auth.audit_log import AuditLog, VerifyReport
 from yteso.auth.authorization_server import AuthorizationRequest, AuthorizationServer, OAuthError
@@ -17,11 +24,13 @@ from yteso.auth.merkle import MerkleAccumulator, leaf_hash, merkle_root, node_ha
 from yteso.auth.scopes import ResourceScope, ScopeSet, parse_scope
 from yteso.auth.security_feed import SecurityFeed, feed_record, syslog_message
 from yteso.auth.security_services import DEFAULT_AUDIENCE, DEFAULT_ISSUER, SecurityServices
+from yteso.auth.state import AuthState, MemoryAuthState
 from yteso.auth.tokens import DEFAULT_TTL_SECONDS, Principal, RevocationList, TokenService
 
 __all__ = [  # noqa: RUF022 - plain sorted order, as tests/test_public_api.py checks
     "AccountRegistry",
     "AuditLog",
+    "AuthState",
     "AuthorizationRequest",
     "AuthorizationServer",
     "ClientApp",
@@ -30,7 +39,9 @@ __all__ = [  # noqa: RUF022 - plain sorted order, as tests/test_public_api.py ch
     "DEFAULT_TTL_SECONDS",
     "KeyRing",
     "LoginRefused",
+    "MemoryAuthState",
     "MerkleAccumulator",
+    "NON_CLINICAL_ROLES",
     "OAuthError",
     "Principal",
     "ROLES",

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import cache
 
+from yteso.auth.accounts import NON_CLINICAL_ROLES
 from yteso.auth.care_relations import PatientRecords, practitioner_reaches
 from yteso.auth.scopes import ResourceScope
 from yteso.auth.tokens import Principal
@@ -104,15 +105,39 @@ def compartment_patients(resource: Json) -> set[str]:
     return found
 
 
+class _CachedRecords:
+    """One request's reads of Patients and Consents, each done once."""
+
+    def __init__(self, records: PatientRecords) -> None:
+        self.records = records
+        self._patients: dict[str, Json | None] = {}
+        self._consents: dict[str, list[Json]] = {}
+
+    def patient(self, id: str) -> Json | None:
+        if id not in self._patients:
+            self._patients[id] = self.records.patient(id)
+        return self._patients[id]
+
+    def consents(self, patient_id: str) -> list[Json]:
+        if patient_id not in self._consents:
+            self._consents[patient_id] = self.records.consents(patient_id)
+        return self._consents[patient_id]
+
+
 class ResourceAccess:
     """The access decisions for one principal (``records`` for a practitioner's reach)."""
 
     def __init__(self, principal: Principal, records: PatientRecords | None = None) -> None:
         self.principal = principal
         self.records = records
-        self._reach: dict[str, bool] = {}
+        self._cache: _CachedRecords | None = None
 
-    def _practitioner_reaches(self, resource: Json) -> bool:
+    def _cached(self, records: PatientRecords) -> _CachedRecords:
+        if self._cache is None or self._cache.records is not records:
+            self._cache = _CachedRecords(records)
+        return self._cache
+
+    def _practitioner_reaches(self, resource: Json, permission: str) -> bool:
         practitioner = self.principal.practitioner
         if practitioner is None or self.principal.break_glass is not None:
             return True
@@ -121,29 +146,33 @@ class ResourceAccess:
             return True  # not a patient's data (Organization, Practitioner, ValueSet...)
         if self.records is None:
             return False
-        for patient in patients:
-            if patient not in self._reach:
-                self._reach[patient] = practitioner_reaches(
-                    self.records, patient, practitioner, self.principal.facility
-                )
-        return any(self._reach[p] for p in patients)
+        records = self._cached(self.records)
+        action = "access" if permission in ("r", "s") else "correct"
+        return any(
+            practitioner_reaches(
+                records, patient, practitioner, self.principal.facility, resource, action
+            )
+            for patient in sorted(patients)
+        )
 
     def grants(self, resource_type: str, permission: str) -> tuple[ResourceScope, ...]:
+        if self.principal.role in NON_CLINICAL_ROLES:
+            return ()  # whatever a token of an administrator or auditor says
         return self.principal.scopes.granting(resource_type, permission)
 
-    def _scope_allows(self, scope: ResourceScope, resource: Json) -> bool:
+    def _scope_allows(self, scope: ResourceScope, resource: Json, permission: str) -> bool:
         if scope.context == "patient":
             patient = self.principal.patient
             if patient is None or not in_patient_compartment(resource, patient):
                 return False
-        if scope.context == "user" and not self._practitioner_reaches(resource):
+        if scope.context == "user" and not self._practitioner_reaches(resource, permission):
             return False
         return all(matches_filter(resource, name, value) for name, value in scope.filters)
 
     def may(self, resource: Json, permission: str) -> bool:
         """Whether some scope lets the principal ``permission`` this resource."""
         scopes = self.grants(str(resource.get("resourceType")), permission)
-        return any(self._scope_allows(scope, resource) for scope in scopes)
+        return any(self._scope_allows(scope, resource, permission) for scope in scopes)
 
     def unrestricted(self, resource_type: str, permission: str) -> bool:
         """A scope grants the type without compartment or filter: no per-resource check needed."""

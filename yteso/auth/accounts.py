@@ -1,30 +1,36 @@
 """Users and client applications of the authorization server, with argon2 passwords.
 
 Users are citizens (linked to their Patient, found by CCCD), practitioners (linked to
-Practitioner/PractitionerRole and a facility Organization), administrators and auditors. Clients
-are SMART apps: public ones (authorization code + PKCE) and backend services that authenticate
-with ``private_key_jwt`` (their public JWKS is registered here). Kept in one JSON file (mode
-0600) in the auth home; a failed login counts against the user name (throttling).
+Practitioner/PractitionerRole and a facility Organization), administrators (manage users and
+clients) and auditors (read the audit trail, no clinical data). Clients are SMART apps: public
+ones (authorization code + PKCE) and backend services that authenticate with
+``private_key_jwt`` (their public JWKS is registered here). All of it, and the failed-login
+counters (throttling), lives in the shared :class:`~yteso.auth.state.AuthState`, so every server
+process of a database sees the same accounts and the same lockouts.
 """
 
 from __future__ import annotations
 
-import os
 import secrets
-import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import orjson
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from yteso.auth.state import AuthState
 from yteso.fhir.types import Json
 
 ROLES = ("citizen", "practitioner", "administrator", "auditor")
+# Roles that run the platform and read no clinical data, whatever scopes a client asks for:
+# administrators manage users and clients, auditors read the audit trail.
+NON_CLINICAL_ROLES = frozenset({"administrator", "auditor"})
 MAX_FAILURES = 5
 LOCKOUT_SECONDS = 15 * 60
+MIN_PASSWORD_LENGTH = 12
+USER, CLIENT, FAILURE = "user", "client", "login-failure:"
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,10 @@ class UserAccount:
     fhir_user: str | None = None  # "Practitioner/123", "Patient/abc"
     facility: str | None = None  # practitioner: Organization id of their facility
 
+    def public(self) -> Json:
+        """The account without its password hash (for listings)."""
+        return {k: v for k, v in asdict(self).items() if k != "password_hash" and v is not None}
+
 
 @dataclass(frozen=True)
 class ClientApp:
@@ -45,72 +55,83 @@ class ClientApp:
     jwks: Json | None = None  # backend services: public keys for private_key_jwt
     name: str = ""
 
+    def public(self) -> Json:
+        return {**asdict(self), "redirect_uris": list(self.redirect_uris)}
+
 
 class LoginRefused(Exception):
     """Wrong user name or password, or too many failures (the message does not say which)."""
 
 
-@dataclass
-class _Throttle:
-    failures: list[float] = field(default_factory=list)
-
-
 class AccountRegistry:
-    def __init__(self, path: Path, hasher: PasswordHasher | None = None) -> None:
+    def __init__(self, state: AuthState, hasher: PasswordHasher | None = None) -> None:
         """``hasher``: argon2id with the library's defaults (RFC 9106 low-memory) unless given."""
-        self.path = path
+        self.state = state
         self.hasher = hasher or PasswordHasher()
         # Checked when the user does not exist, so both paths cost one argon2 verification.
         self._dummy_hash = self.hasher.hash(secrets.token_hex(8))
-        self._lock = threading.Lock()
-        self._throttle: dict[str, _Throttle] = {}
-        raw = orjson.loads(path.read_bytes()) if path.exists() else {"users": [], "clients": []}
-        self.users = {u["username"]: UserAccount(**u) for u in raw["users"]}
-        self.clients = {c["client_id"]: _client(c) for c in raw["clients"]}
 
-    def _save(self) -> None:
-        data = {
-            "users": [asdict(u) for u in self.users.values()],
-            "clients": [asdict(c) for c in self.clients.values()],
-        }
-        descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(orjson.dumps(data))
+    def user(self, username: str) -> UserAccount | None:
+        raw = self.state.get(USER, username)
+        return UserAccount(**orjson.loads(raw)) if raw is not None else None
+
+    def client(self, client_id: str) -> ClientApp | None:
+        raw = self.state.get(CLIENT, client_id)
+        return _client(orjson.loads(raw)) if raw is not None else None
+
+    def users(self) -> list[UserAccount]:
+        return [UserAccount(**orjson.loads(raw)) for _, raw in self.state.items(USER)]
+
+    def clients(self) -> list[ClientApp]:
+        return [_client(orjson.loads(raw)) for _, raw in self.state.items(CLIENT)]
 
     def add_user(self, username: str, password: str, role: str, **links: str | None) -> UserAccount:
+        """Create or replace a user (a new password replaces the old hash)."""
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}")
-        if len(password) < 12:
-            raise ValueError("a password needs at least 12 characters")
-        with self._lock:
-            user = UserAccount(username, self.hasher.hash(password), role, **links)
-            self.users[username] = user
-            self._save()
-            return user
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise ValueError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+        if not username.strip() or len(username) > 200:
+            raise ValueError("a user name needs 1 to 200 characters")
+        user = UserAccount(username, self.hasher.hash(password), role, **links)
+        self.state.put(USER, username, orjson.dumps(asdict(user)).decode())
+        return user
 
     def add_client(self, client: ClientApp) -> ClientApp:
-        with self._lock:
-            self.clients[client.client_id] = client
-            self._save()
-            return client
+        if not client.client_id.strip() or len(client.client_id) > 200:
+            raise ValueError("a client_id needs 1 to 200 characters")
+        self.state.put(CLIENT, client.client_id, orjson.dumps(asdict(client)).decode())
+        return client
+
+    def remove_user(self, username: str) -> bool:
+        self.state.delete(FAILURE + username)
+        return self.state.delete(USER, username) > 0
+
+    def remove_client(self, client_id: str) -> bool:
+        return self.state.delete(CLIENT, client_id) > 0
+
+    def import_file(self, path: Path) -> int:
+        """Take the users and clients of a former ``accounts.json`` (kept before the database
+        held them); returns how many records were imported."""
+        raw = orjson.loads(path.read_bytes())
+        for user in raw.get("users", []):
+            self.state.put(USER, user["username"], orjson.dumps(user).decode())
+        for client in raw.get("clients", []):
+            self.state.put(CLIENT, client["client_id"], orjson.dumps(client).decode())
+        return len(raw.get("users", [])) + len(raw.get("clients", []))
 
     def login(self, username: str, password: str) -> UserAccount:
-        now = time.monotonic()
-        with self._lock:
-            throttle = self._throttle.setdefault(username, _Throttle())
-            throttle.failures = [t for t in throttle.failures if now - t < LOCKOUT_SECONDS]
-            locked = len(throttle.failures) >= MAX_FAILURES
-        user = self.users.get(username)
+        locked = self.state.count(FAILURE + username) >= MAX_FAILURES
+        user = self.user(username)
         try:
             self.hasher.verify(user.password_hash if user else self._dummy_hash, password)
         except (VerificationError, InvalidHashError):
             user = None
         if locked or user is None:
-            with self._lock:
-                throttle.failures.append(now)
+            expires = time.time() + LOCKOUT_SECONDS
+            self.state.put(FAILURE + username, secrets.token_hex(8), "", expires)
             raise LoginRefused("Unknown user name or wrong password, or too many attempts")
-        with self._lock:
-            throttle.failures.clear()
+        self.state.delete(FAILURE + username)
         return user
 
 
@@ -118,4 +139,11 @@ def _client(raw: Json) -> ClientApp:
     return ClientApp(**{**raw, "redirect_uris": tuple(raw.get("redirect_uris", ()))})
 
 
-__all__ = ["ROLES", "AccountRegistry", "ClientApp", "LoginRefused", "UserAccount"]
+__all__ = [
+    "NON_CLINICAL_ROLES",
+    "ROLES",
+    "AccountRegistry",
+    "ClientApp",
+    "LoginRefused",
+    "UserAccount",
+]

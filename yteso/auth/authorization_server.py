@@ -13,7 +13,6 @@ import base64
 import hashlib
 import hmac
 import secrets
-import threading
 import time
 from dataclasses import dataclass
 
@@ -24,8 +23,9 @@ from joserfc.jwk import KeySet
 from joserfc.jws import extract_compact
 from joserfc.jwt import JWTClaimsRegistry
 
-from yteso.auth.accounts import AccountRegistry, ClientApp, UserAccount
+from yteso.auth.accounts import NON_CLINICAL_ROLES, AccountRegistry, ClientApp, UserAccount
 from yteso.auth.scopes import ScopeSet
+from yteso.auth.state import AuthState
 from yteso.auth.tokens import DEFAULT_TTL_SECONDS, TokenService
 from yteso.fhir.types import Json
 
@@ -33,6 +33,8 @@ CODE_TTL_SECONDS = 60
 ASSERTION_MAX_SECONDS = 300
 ASSERTION_ALGORITHMS = ["RS384", "ES384"]
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+REFRESH_TTL_SECONDS = 30 * 24 * 3600
+CODE, REFRESH, ASSERTION_JTI = "authorization-code", "refresh-token", "assertion-jti"
 
 
 class OAuthError(Exception):
@@ -57,16 +59,15 @@ class AuthorizationRequest:
     code_challenge: str
 
 
-@dataclass(frozen=True)
-class _Grant:
-    user: UserAccount
-    request: AuthorizationRequest
-    expires: float
-
-
 def _s256(verifier: str) -> str:
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def _digest(secret: str) -> str:
+    """Codes and refresh tokens are kept by their SHA-256: a copy of the database holds
+    nothing that could be redeemed."""
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def granted_scope(requested: str, client: ClientApp, user: UserAccount | None) -> str:
@@ -80,6 +81,8 @@ def granted_scope(requested: str, client: ClientApp, user: UserAccount | None) -
             continue
         if user is not None and context == "system":
             continue
+        if user is not None and user.role in NON_CLINICAL_ROLES and context in ("patient", "user"):
+            continue  # administrators and auditors read no clinical data
         if user is not None and context == "patient" and user.patient is None:
             continue
         if user is not None and context == "user" and user.role == "citizen":
@@ -89,16 +92,16 @@ def granted_scope(requested: str, client: ClientApp, user: UserAccount | None) -
 
 
 class AuthorizationServer:
-    def __init__(self, tokens: TokenService, accounts: AccountRegistry):
+    """Codes, refresh tokens and used assertion ``jti``s live in the shared ``state``, so a
+    code issued by one server process is redeemed (once) by any other."""
+
+    def __init__(self, tokens: TokenService, accounts: AccountRegistry, state: AuthState):
         self.tokens = tokens
         self.accounts = accounts
-        self._lock = threading.Lock()
-        self._codes: dict[str, _Grant] = {}
-        self._refresh: dict[str, tuple[UserAccount, str, str]] = {}  # token -> user, scope, client
-        self._seen_jti: dict[str, float] = {}
+        self.state = state
 
     def check_authorization(self, params: dict[str, str]) -> AuthorizationRequest:
-        client = self.accounts.clients.get(params.get("client_id", ""))
+        client = self.accounts.client(params.get("client_id", ""))
         if client is None:
             raise OAuthError("invalid_client", "Unknown client_id", 401)
         redirect_uri = params.get("redirect_uri", "")
@@ -118,8 +121,15 @@ class AuthorizationServer:
 
     def approve(self, request: AuthorizationRequest, user: UserAccount) -> str:
         code = secrets.token_urlsafe(32)
-        with self._lock:
-            self._codes[code] = _Grant(user, request, time.monotonic() + CODE_TTL_SECONDS)
+        grant = {
+            "username": user.username,
+            "client_id": request.client.client_id,
+            "redirect_uri": request.redirect_uri,
+            "scope": request.scope,
+            "code_challenge": request.code_challenge,
+        }
+        expires = time.time() + CODE_TTL_SECONDS
+        self.state.put(CODE, _digest(code), orjson.dumps(grant).decode(), expires)
         return code
 
     def token(self, form: dict[str, str], token_endpoint: str) -> Json:
@@ -135,20 +145,27 @@ class AuthorizationServer:
         raise OAuthError("unsupported_grant_type", f"grant_type {grant_type!r} is not served")
 
     def _authorization_code(self, form: dict[str, str]) -> Json:
-        with self._lock:
-            grant = self._codes.pop(form.get("code", ""), None)  # one use, even when it fails
-        if grant is None or grant.expires < time.monotonic():
+        raw = self.state.take(CODE, _digest(form.get("code", "")))  # one use, even if it fails
+        if raw is None:
             raise OAuthError("invalid_grant", "The code is unknown, used or expired")
-        request = grant.request
-        if form.get("client_id") != request.client.client_id:
+        grant = orjson.loads(raw)
+        if form.get("client_id") != grant["client_id"]:
             raise OAuthError("invalid_grant", "The code was issued to another client")
-        if form.get("redirect_uri") != request.redirect_uri:
+        if form.get("redirect_uri") != grant["redirect_uri"]:
             raise OAuthError("invalid_grant", "redirect_uri differs from the authorization request")
         verifier = form.get("code_verifier", "")
-        if not verifier or not hmac.compare_digest(_s256(verifier), request.code_challenge):
+        if not verifier or not hmac.compare_digest(_s256(verifier), grant["code_challenge"]):
             raise OAuthError("invalid_grant", "The PKCE code_verifier does not match")
-        scope = granted_scope(request.scope, request.client, grant.user)
-        return self._user_tokens(grant.user, scope, request.client.client_id)
+        user, client = self._current(grant["username"], grant["client_id"])
+        scope = granted_scope(grant["scope"], client, user)
+        return self._user_tokens(user, scope, client.client_id)
+
+    def _current(self, username: str, client_id: str) -> tuple[UserAccount, ClientApp]:
+        """The user and client as they are now: one removed since the grant gets nothing."""
+        user, client = self.accounts.user(username), self.accounts.client(client_id)
+        if user is None or client is None:
+            raise OAuthError("invalid_grant", "The user or client of this grant was removed")
+        return user, client
 
     def _user_tokens(self, user: UserAccount, scope: str, client_id: str) -> Json:
         access = self.tokens.issue(
@@ -158,6 +175,7 @@ class AuthorizationServer:
             fhir_user=user.fhir_user,
             client_id=client_id,
             facility=user.facility,
+            role=user.role,
         )
         response: Json = {
             "access_token": access,
@@ -169,18 +187,21 @@ class AuthorizationServer:
             response["patient"] = user.patient
         if "offline_access" in scope.split():
             refresh = secrets.token_urlsafe(32)
-            with self._lock:
-                self._refresh[refresh] = (user, scope, client_id)
+            grant = {"username": user.username, "scope": scope, "client_id": client_id}
+            expires = time.time() + REFRESH_TTL_SECONDS
+            self.state.put(REFRESH, _digest(refresh), orjson.dumps(grant).decode(), expires)
             response["refresh_token"] = refresh
         return response
 
     def _refresh_token(self, form: dict[str, str]) -> Json:
-        with self._lock:
-            found = self._refresh.pop(form.get("refresh_token", ""), None)  # rotated on use
-        if found is None or found[2] != form.get("client_id"):
+        raw = self.state.take(REFRESH, _digest(form.get("refresh_token", "")))  # rotated on use
+        found = orjson.loads(raw) if raw is not None else None
+        if found is None or found["client_id"] != form.get("client_id"):
             raise OAuthError("invalid_grant", "The refresh token is unknown or not this client's")
-        user, scope, client_id = found
-        return self._user_tokens(user, scope, client_id)
+        user, client = self._current(found["username"], found["client_id"])
+        # Narrowed to what the client may still have (its registration may have shrunk).
+        scope = granted_scope(found["scope"], client, user)
+        return self._user_tokens(user, scope, client.client_id)
 
     def _client_credentials(self, form: dict[str, str], token_endpoint: str) -> Json:
         if form.get("client_assertion_type") != CLIENT_ASSERTION_TYPE:
@@ -199,7 +220,7 @@ class AuthorizationServer:
 
     def _verify_assertion(self, assertion: str, token_endpoint: str) -> ClientApp:
         issuer = _unverified_issuer(assertion)  # to find whose keys verify it
-        client = self.accounts.clients.get(issuer)
+        client = self.accounts.client(issuer)
         if client is None or not client.jwks:
             raise OAuthError("invalid_client", "Unknown client or no registered keys", 401)
         try:
@@ -227,11 +248,8 @@ class AuthorizationServer:
                 "invalid_client", "The client assertion lives more than 5 minutes", 401
             )
         key = f"{client_id} {claims['jti']}"
-        with self._lock:
-            self._seen_jti = {k: v for k, v in self._seen_jti.items() if v > now}
-            if key in self._seen_jti:
-                raise OAuthError("invalid_client", "The client assertion was already used", 401)
-            self._seen_jti[key] = expires
+        if not self.state.add(ASSERTION_JTI, key, "", expires):
+            raise OAuthError("invalid_client", "The client assertion was already used", 401)
 
 
 def _unverified_issuer(assertion: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import weakref
 from pathlib import Path
 
 import orjson
@@ -60,11 +61,33 @@ class SecurityFeed:
         self.syslog = syslog
         self._lock = threading.Lock()
         self._hostname = socket.gethostname()
+        self._fd: int | None = None
+        self._closer: weakref.finalize[..., object] | None = None
+
+    def _descriptor(self) -> int:
+        """The feed file, kept open between events; reopened when it was moved (rotated)."""
+        if self._fd is not None:
+            try:
+                found, held = os.stat(self.path), os.fstat(self._fd)
+                if (found.st_dev, found.st_ino) == (held.st_dev, held.st_ino):
+                    return self._fd
+            except FileNotFoundError:
+                pass
+            self.close()
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self._closer = weakref.finalize(self, os.close, self._fd)  # a feed dropped unclosed
+        return self._fd
+
+    def close(self) -> None:
+        if self._closer is not None:
+            self._closer()
+        self._fd, self._closer = None, None
 
     def emit(self, event: Json) -> None:
         record = feed_record(event)
-        with self._lock, self.path.open("ab") as handle:
-            handle.write(orjson.dumps(record) + b"\n")
+        line = orjson.dumps(record) + b"\n"
+        with self._lock:
+            os.write(self._descriptor(), line)  # one O_APPEND write per line
         if self.syslog is not None:
             try:  # one datagram, its own socket: nothing held open between events
                 with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:

@@ -1,7 +1,8 @@
 """The security services of one installation, opened from its auth home directory.
 
-Keys, the revocation list and the audit log live under ``$YTESO_HOME/auth`` (files with mode
-0600); the issuer and audience name this server in the tokens it signs and accepts.
+Keys and the audit log live under ``$YTESO_HOME/auth`` (files with mode 0600); users, clients,
+codes, refresh tokens, revocations and login failures in the shared :class:`AuthState` (the
+platform database); the issuer and audience name this server in the tokens it signs and accepts.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from yteso.auth.audit_log import AuditLog
 from yteso.auth.authorization_server import AuthorizationServer
 from yteso.auth.keys import KeyRing
 from yteso.auth.security_feed import SecurityFeed
+from yteso.auth.state import AuthState, MemoryAuthState
 from yteso.auth.tokens import RevocationList, TokenService
 from yteso.fhir.types import Json
 
 DEFAULT_ISSUER = "urn:yteso:auth"
 DEFAULT_AUDIENCE = "urn:yteso:fhir"
+AUDIT_HEAD_INTERVAL_SECONDS = 1.0  # a signed audit tree head at most once a second
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class SecurityServices:
     accounts: AccountRegistry
     authorization: AuthorizationServer
     feed: SecurityFeed
+    state: AuthState
 
     def record(self, event: Json) -> None:
         """Audit one event: the Merkle-chained audit log, then the security feed."""
@@ -46,15 +50,25 @@ class SecurityServices:
         audience: str = DEFAULT_AUDIENCE,
         password_hasher: PasswordHasher | None = None,
         syslog: tuple[str, int] | None = None,
+        state: AuthState | None = None,
     ) -> SecurityServices:
+        """``state``: where users, clients, codes, refresh tokens, revocations, assertion
+        ``jti``s and login failures live; the platform database (shared by every server
+        process) in production, this process's memory when not given."""
         home.mkdir(parents=True, exist_ok=True)
+        shared = state is not None
+        state = state if state is not None else MemoryAuthState()
         keys = KeyRing(home)
-        revocations = RevocationList(home / "revoked.json")
-        tokens = TokenService(keys, revocations, issuer, audience)
-        accounts = AccountRegistry(home / "accounts.json", password_hasher)
-        authorization = AuthorizationServer(tokens, accounts)
+        tokens = TokenService(keys, RevocationList(state), issuer, audience)
+        accounts = AccountRegistry(state, password_hasher)
+        legacy = home / "accounts.json"  # where accounts were kept before the database
+        if shared and legacy.exists() and not accounts.users() and not accounts.clients():
+            accounts.import_file(legacy)
+            legacy.rename(legacy.with_suffix(".json.imported"))
+        authorization = AuthorizationServer(tokens, accounts, state)
         feed = SecurityFeed(home, syslog)
-        return cls(keys, tokens, AuditLog(home, keys), accounts, authorization, feed)
+        audit = AuditLog(home, keys, head_interval=AUDIT_HEAD_INTERVAL_SECONDS)
+        return cls(keys, tokens, audit, accounts, authorization, feed, state)
 
 
 __all__ = ["DEFAULT_AUDIENCE", "DEFAULT_ISSUER", "SecurityServices"]

@@ -8,20 +8,18 @@ in the token as claims (https://hl7.org/fhir/smart-app-launch/app-launch.html#la
 
 from __future__ import annotations
 
-import os
 import secrets
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
-import orjson
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwt import JWTClaimsRegistry
 
 from yteso.auth.keys import SIGNING_ALGORITHM, KeyRing
 from yteso.auth.scopes import ScopeSet
+from yteso.auth.state import AuthState
 from yteso.fhir.errors import Unauthorized
 
 ACCEPTED_ALGORITHMS = ["ES384", "RS384"]
@@ -45,6 +43,7 @@ class Principal:
     client_id: str | None = None
     facility: str | None = None  # practitioner's facility (Organization id)
     break_glass: str | None = None  # the stated reason of an emergency access token
+    role: str | None = None  # the user's role (citizen, practitioner, administrator, auditor)
 
     @property
     def practitioner(self) -> str | None:
@@ -54,26 +53,32 @@ class Principal:
 
 
 class RevocationList:
-    """Revoked token ids with their expiry, kept in a file so a restart does not forget them."""
+    """Revoked token ids until they expire, in the shared auth state. Each process re-reads
+    the (short) list at most every ``refresh_seconds``: a revocation holds at once in the
+    process that made it and within that delay in every other, without a database look-up on
+    each request."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    KIND = "revoked-jti"
+
+    def __init__(self, state: AuthState, refresh_seconds: float = 1.0) -> None:
+        self.state = state
+        self.refresh_seconds = refresh_seconds
+        self._known: frozenset[str] = frozenset()
+        self._loaded_at = -float("inf")
         self._lock = threading.Lock()
-        self._revoked: dict[str, int] = {}
-        if path.exists():
-            self._revoked = {k: int(v) for k, v in orjson.loads(path.read_bytes()).items()}
 
     def revoke(self, token_id: str, expires_at: int) -> None:
+        self.state.put(self.KIND, token_id, "", float(expires_at + CLOCK_SKEW_SECONDS))
         with self._lock:
-            now = int(time.time())
-            self._revoked = {k: v for k, v in self._revoked.items() if v > now}
-            self._revoked[token_id] = expires_at
-            descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(orjson.dumps(self._revoked))
+            self._known = self._known | {token_id}
 
     def is_revoked(self, token_id: str) -> bool:
-        return token_id in self._revoked
+        now = time.monotonic()
+        if now - self._loaded_at >= self.refresh_seconds:
+            known = frozenset(name for name, _ in self.state.items(self.KIND))
+            with self._lock:
+                self._known, self._loaded_at = known, now
+        return token_id in self._known
 
 
 class TokenService:
@@ -99,6 +104,7 @@ class TokenService:
         client_id: str | None = None,
         facility: str | None = None,
         break_glass: str | None = None,
+        role: str | None = None,
     ) -> str:
         if not 0 < ttl <= MAX_TTL_SECONDS:
             raise ValueError(f"ttl must be between 1 and {MAX_TTL_SECONDS} seconds")
@@ -127,6 +133,8 @@ class TokenService:
             claims["facility"] = facility
         if break_glass is not None:
             claims["break_glass"] = break_glass.strip()
+        if role is not None:
+            claims["role"] = role
         key = self.keys.current
         header = {"alg": SIGNING_ALGORITHM, "kid": key.kid, "typ": "at+jwt"}
         return jwt.encode(header, claims, key, algorithms=[SIGNING_ALGORITHM])
@@ -175,6 +183,7 @@ class TokenService:
             client_id=_optional(claims.get("client_id")),
             facility=_optional(claims.get("facility")),
             break_glass=_optional(claims.get("break_glass")),
+            role=_optional(claims.get("role")),
         )
 
     def revoke(self, token: str) -> bool:

@@ -168,7 +168,11 @@ def assign_identities(
 
 
 def _collect_links(value: Any, references: set[str]) -> None:
-    """Add every ``reference`` and every narrative ``href``/``src`` target in ``value``."""
+    """Add every ``reference`` and every narrative ``href``/``src`` target in ``value``.
+
+    Runs twice per transaction entry (identities, conditional references), so an object's
+    leaves are checked in the loop and only containers are stacked (most values are strings):
+    about half the cost of stacking every value."""
     stack = [value]
     while stack:
         item = stack.pop()
@@ -176,12 +180,13 @@ def _collect_links(value: Any, references: set[str]) -> None:
             stack.extend(item)
         elif isinstance(item, dict):
             for key, child in item.items():
-                if isinstance(child, str):
+                kind = type(child)
+                if kind is str or (kind is not dict and isinstance(child, str)):
                     if key == "reference":
                         references.add(child)
                     elif key == "div":
                         references.update(m.group(3) for m in _NARRATIVE_LINK.finditer(child))
-                else:
+                elif kind is dict or kind is list or isinstance(child, dict | list):
                     stack.append(child)
 
 
@@ -189,15 +194,21 @@ def rewrite_references(value: Any, mapping: Mapping[str, str]) -> Any:
     """A copy of ``value`` with every ``reference`` found in ``mapping`` replaced, and the
     narrative's ``href``/``src`` links too (https://hl7.org/fhir/R4/bundle.html#references)."""
     if isinstance(value, list):
-        return [rewrite_references(item, mapping) for item in value]
+        return [item if type(item) is str else rewrite_references(item, mapping) for item in value]
     if not isinstance(value, dict):
         return value
     out: Json = {}
     for key, item in value.items():
-        if key == "reference" and isinstance(item, str):
-            out[key] = mapping.get(item, item)
-        elif key == "div" and isinstance(item, str) and mapping:
-            out[key] = _NARRATIVE_LINK.sub(lambda m: _relinked(m, mapping), item)
+        kind = type(item)
+        if kind is str or (kind is not dict and kind is not list and isinstance(item, str)):
+            if key == "reference":
+                out[key] = mapping.get(item, item)
+            elif key == "div" and mapping:
+                out[key] = _NARRATIVE_LINK.sub(lambda m: _relinked(m, mapping), item)
+            else:
+                out[key] = item
+        elif kind is bool or kind is int or kind is float:  # leaves: no call for them
+            out[key] = item
         else:
             out[key] = rewrite_references(item, mapping)
     return out

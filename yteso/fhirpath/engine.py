@@ -16,7 +16,7 @@ from yteso.fhirpath.context import Collection, Environment, Evaluator, Services
 from yteso.fhirpath.errors import FhirPathEvaluationError
 from yteso.fhirpath.nodes import EnvironmentVariable, Expression, FunctionCall, SpecialVariable
 from yteso.fhirpath.parser import parse
-from yteso.fhirpath.plain_paths import PlainEvaluator, plain_evaluator
+from yteso.fhirpath.plain_paths import PlainEvaluator, one_step, plain_evaluator, plain_path
 from yteso.fhirpath.values import Node, resource_node
 
 CACHE_SIZE = 4096
@@ -118,6 +118,42 @@ class CompiledExpression:
         return FhirPathEvaluationError(f"{self.source}: cannot evaluate on this data ({exc!r})")
 
 
+class OneStepExpression(CompiledExpression):
+    """``Patient.birthDate``, ``Observation.subject`` (most search parameters): the JSON lookup
+    is inlined in the call, which saves a closure call and the keyword handling of the general
+    path (a fifth of the cost of such an evaluation)."""
+
+    __slots__ = ("_key", "_root", "_shadow")
+
+    def __init__(
+        self, source: str, tree: Expression, evaluator: Evaluator, step: tuple[str, str, str]
+    ) -> None:
+        super().__init__(source, tree, evaluator)
+        self._root, self._key, self._shadow = step
+
+    def __call__(
+        self,
+        resource: Json | Node | None,
+        variables: Variables = None,
+        *,
+        services: Services | None = None,
+    ) -> list[Any]:
+        # a path reads no variables or services; ``_key`` (a primitive's extensions) needs the
+        # typed nodes of the general path
+        if (
+            type(resource) is dict
+            and resource.get("resourceType") == self._root
+            and self._shadow not in resource
+        ):
+            value = resource.get(self._key)
+            if value is None:
+                return []
+            if type(value) is list:
+                return [item for item in value if item is not None]
+            return [value]
+        return super().__call__(resource, variables, services=services)
+
+
 # Python errors that malformed data (a number where an object belongs...) can cause deep inside
 # a function; the caller sees them as the typed evaluation error.
 _DATA_ERRORS = (TypeError, ValueError, AttributeError, KeyError, IndexError, ArithmeticError)
@@ -153,6 +189,9 @@ def compile(expression: str, *, strict: bool = False) -> CompiledExpression:
     """
     tree = parse(expression)
     evaluator = Compiler(expression, strict=strict).compile(tree)
+    step = None if strict else one_step(plain_path(tree))
+    if step is not None:
+        return OneStepExpression(expression, tree, evaluator, step)
     return CompiledExpression(expression, tree, evaluator, strict=strict)
 
 

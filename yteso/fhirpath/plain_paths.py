@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from yteso.fhir import definitions
@@ -37,6 +38,11 @@ TERMINALS = frozenset({"count", "exists", "empty", "first"})
 MEMBER = "member"
 RESOURCE = "resource"
 WHERE = "where"  # keep items whose single string element equals a text
+_NUMBER_TYPES = frozenset(
+    name
+    for name, system in model.PRIMITIVE_SYSTEM_TYPES.items()
+    if system in ("Integer", "Decimal")
+)
 _STRING_TYPES = frozenset(
     name for name, system in model.PRIMITIVE_SYSTEM_TYPES.items() if system == "String"
 )
@@ -298,9 +304,8 @@ def plain_evaluator(tree: Expression) -> PlainEvaluator | None:
     whenever the data calls for the full engine."""
     whole = plain_path(tree)
     if whole is not None:
-        if len(whole.prepared) == 1 and whole.prepared[0][0] == MEMBER and not whole.terminal:
-            return _one_step(whole.root, whole.prepared[0][1], whole.prepared[0][2])
-        return walker(whole)
+        step = one_step(whole)
+        return walker(whole) if step is None else _one_step(*step)
     if isinstance(tree, Binary) and tree.operator in ("and", "or"):
         left, right = plain_evaluator(tree.left), plain_evaluator(tree.right)
         if left is None or right is None:
@@ -313,6 +318,13 @@ def plain_evaluator(tree: Expression) -> PlainEvaluator | None:
             return None
         return _comparison(path, constant, _ORDER_TESTS[tree.operator])
     return None
+
+
+def one_step(path: PlainPath | None) -> tuple[str, str, str] | None:
+    """(resource type, key, ``_key``) when the path is a single member step without terminal."""
+    if path is None or path.terminal or len(path.prepared) != 1 or path.prepared[0][0] != MEMBER:
+        return None
+    return path.root, path.prepared[0][1], path.prepared[0][2]
 
 
 def _one_step(root: str, name: str, shadow: str) -> PlainEvaluator:
@@ -361,6 +373,8 @@ def _logic(
 
 def _comparison(path: PlainPath, constant: Any, test: Callable[[int], bool]) -> PlainEvaluator:
     leaf_type, walk = path.leaf_type, walker(path)
+    # a number element against a number literal: Python compares int, float and Decimal exactly
+    numeric = leaf_type in _NUMBER_TYPES and type(constant) in (int, Decimal)
 
     def comparison(resource: dict[str, Any]) -> list[Any] | None:
         values = walk(resource)
@@ -368,6 +382,9 @@ def _comparison(path: PlainPath, constant: Any, test: Callable[[int], bool]) -> 
             return values  # None (fall back) or [] (empty compares to empty)
         if len(values) > 1:
             return None  # the engine raises the proper error
+        value = values[0]
+        if numeric and type(value) in (int, float, Decimal):
+            return [test((value > constant) - (value < constant))]
         try:
             order = compare(Node(values[0], leaf_type), constant)
         except FhirPathError:

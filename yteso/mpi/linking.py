@@ -32,6 +32,8 @@ class LinkSettings:
     #: Random pairs for the u probabilities (how often non-matches agree by chance).
     u_pairs: int = 2_000_000
     seed: int = 1
+    #: Where the pairs are predicted: "duckdb" (embedded) or "spark" (Splink's SparkAPI).
+    backend: str = "duckdb"
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ def link_population(
     model = _model(features, settings, report)
     seconds["model"] = time.perf_counter() - started - sum(seconds.values())
     report("predict", 0, None)
-    scored = _predict(features, model, settings.thresholds.review)
+    scored = _predict(features, model, settings.thresholds.review, settings.backend)
     seconds["predict"] = time.perf_counter() - started - sum(seconds.values())
     report("cluster", 0, len(features))
     result = _cluster(features, scored, settings.thresholds, model)
@@ -125,9 +127,16 @@ def training_sample(features: list[PatientFeatures], size: int) -> list[PatientF
 
 
 def _predict(
-    features: list[PatientFeatures], model: MatchModel, threshold: float
+    features: list[PatientFeatures], model: MatchModel, threshold: float, backend: str = "duckdb"
 ) -> list[ScoredPair]:
     """Model-scored pairs at or above ``threshold`` (pairs with CCCDs on both sides excluded)."""
+    if backend == "spark":
+        from yteso.mpi.spark_linking import spark_predict
+
+        found = spark_predict(features, model.splink_json, threshold)
+        return [ScoredPair(a, b, p, "model") for a, b, p in found]
+    if backend != "duckdb":
+        raise ValueError(f"unknown linking backend {backend!r} (duckdb or spark)")
     linker = new_linker(features, model.splink_json)
     predictions = linker.inference.predict(threshold_match_probability=threshold)
     rows = predictions.as_duckdbpyrelation().select("id_l, id_r, match_probability").fetchall()

@@ -35,6 +35,22 @@ def _interned(features: PatientFeatures) -> PatientFeatures:
     return PatientFeatures(*values)  # type: ignore[arg-type]
 
 
+def score_pair(
+    model: MatchModel, thresholds: Thresholds, features: PatientFeatures, other: PatientFeatures
+) -> Candidate | None:
+    """``other`` as a candidate for ``features`` (same CCCD: certain), or None below review."""
+    if features.cccd and other.cccd:
+        if features.cccd == other.cccd:
+            return Candidate(other.id, 1.0, float("inf"), Grade.CERTAIN, "cccd")
+        return None  # different valid CCCDs: not this person, whatever else agrees
+    weight = model.match_weight(features, other)
+    probability = model.probability(features, other)
+    grade = grade_of(probability, thresholds)
+    if grade is Grade.CERTAINLY_NOT:
+        return None
+    return Candidate(other.id, probability, weight, grade, "model")
+
+
 class MatchIndex:
     """The people known so far, indexed by CCCD and blocking key, for matching one at a time."""
 
@@ -99,14 +115,7 @@ class MatchIndex:
         return sorted(found, key=lambda c: (-c.probability, c.id))
 
     def _score(self, features: PatientFeatures, other: PatientFeatures) -> Candidate | None:
-        if features.cccd and other.cccd:
-            return None  # different valid CCCDs (equal ones were found above): not this person
-        weight = self.model.match_weight(features, other)
-        probability = self.model.probability(features, other)
-        grade = grade_of(probability, self.thresholds)
-        if grade is Grade.CERTAINLY_NOT:
-            return None
-        return Candidate(other.id, probability, weight, grade, "model")
+        return score_pair(self.model, self.thresholds, features, other)
 
     def match(self, resource: Json) -> Decision:
         """Decide for one Patient against the index, without adding it."""

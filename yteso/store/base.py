@@ -15,6 +15,7 @@ from typing import Protocol
 
 from yteso.fhir import json_codec
 from yteso.fhir.types import Json
+from yteso.store.match_records import StoreHooks
 
 
 @dataclass(frozen=True)
@@ -95,10 +96,15 @@ class StoreSession(Protocol):
         self, resource_type: str, query: SearchQuery, *, multiple: bool = False
     ) -> int: ...
 
+    def match_candidates(self, keys: Sequence[str]) -> list[tuple[str, str]]:
+        """(id, features) of the Patients sharing a blocking key (``match_records``)."""
+        ...
+
 
 class Store(Protocol):
     url: str
     dialect: str  # "sqlite" | "postgresql"
+    hooks: StoreHooks  # what the master patient index adds to Patient writes
 
     def session(self) -> AbstractContextManager[StoreSession]: ...
 
@@ -125,5 +131,9 @@ class Store(Protocol):
     def bulk_write(self, resources: Sequence[Json]) -> int: ...
 
     def iter_current(self, resource_type: str | None = None) -> Iterator[StoredVersion]: ...
+
+    def match_candidates(self, keys: Sequence[str]) -> list[tuple[str, str]]: ...
+
+    def rebuild_match_records(self) -> int: ...
 
     def close(self) -> None: ...

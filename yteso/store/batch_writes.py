@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from yteso.fhir import json_codec
 from yteso.fhir.errors import Invalid, Issue
 from yteso.fhir.types import Json
 from yteso.store.bulk_prepare import PreparedResource, prepare_resource
+from yteso.store.match_records import MATCHED_TYPE, MatchEntryOf, write_entries
 from yteso.store.meta_stamp import restamp_version
 from yteso.store.resource_ids import new_resource_id
 from yteso.store.sql_backend import Backend, Executor, VersionRow
@@ -50,11 +52,16 @@ def prepare_all(
 
 
 def write_batch(
-    backend: Backend, db: Executor, prepared: Sequence[PreparedResource], *, all_new: bool = False
+    backend: Backend,
+    db: Executor,
+    prepared: Sequence[PreparedResource],
+    *,
+    all_new: bool = False,
+    match_entry: MatchEntryOf | None = None,
 ) -> list[VersionRow]:
     """Write prepared resources inside the caller's transaction; an id already stored (or
     repeated in the batch) gets the next version. ``all_new`` skips the existence check (fresh
-    server ids)."""
+    server ids). ``match_entry``: the MPI's match rows of Patients are written too."""
     existing = {} if all_new else _existing(backend, db, prepared)
     latest = dict(existing)
     rows: list[VersionRow] = []
@@ -83,7 +90,24 @@ def write_batch(
     last = {(item.resource_type, item.id): item.index_rows for item in prepared}
     entries = [(resource_type, id, index_rows) for (resource_type, id), index_rows in last.items()]
     backend.write_index_rows(db, entries, set(existing))
+    if match_entry is not None:
+        _write_match_entries(backend, db, prepared, existing, match_entry)
     return rows
+
+
+def _write_match_entries(
+    backend: Backend,
+    db: Executor,
+    prepared: Sequence[PreparedResource],
+    existing: dict[tuple[str, str], int],
+    match_entry: MatchEntryOf,
+) -> None:
+    last = {item.id: item.body for item in prepared if item.resource_type == MATCHED_TYPE}
+    if not last:
+        return
+    entries = [(id, match_entry(json_codec.loads(body))) for id, body in last.items()]
+    replaced = [id for id in last if (MATCHED_TYPE, id) in existing]
+    write_entries(backend, db, entries, replaced)
 
 
 def _existing(

@@ -40,6 +40,6 @@ def rows_by_table(
     """``(type, id, rows)`` entries as insertable tuples grouped by table."""
     grouped: dict[str, list[tuple[object, ...]]] = {table: [] for table in INDEX_COLUMNS}
     for resource_type, id, rows in entries:
-        for row in rows:
-            grouped[row.table].append((resource_type, id, row.param, *row.values))
+        for table, param, values in rows:
+            grouped[table].append((resource_type, id, param, *values))
     return grouped

@@ -60,6 +60,13 @@ class PostgresExecutor:
                 copy.write_row(row)
 
 
+def _configure(connection: psycopg.Connection[Any]) -> None:
+    """No JIT: the store's statements are short index lookups, and JIT compiling a plan the
+    planner guesses is large (a count over a big set) costs more than it saves (measured in
+    docs/benchmarks.md "Search at 1,000,000 resources")."""
+    connection.execute("SET jit = off")
+
+
 class PostgresBackend:
     dialect: SqlDialect = SqlDialect()
 
@@ -67,7 +74,12 @@ class PostgresBackend:
         self.queries = load_queries("yteso.store.postgres")
         # The URL goes to libpq unchanged (``?options=-csearch_path%3D...`` included).
         self.pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
-            url, min_size=1, max_size=POOL_MAX_SIZE, kwargs={"autocommit": True}, open=True
+            url,
+            min_size=1,
+            max_size=POOL_MAX_SIZE,
+            kwargs={"autocommit": True},
+            configure=_configure,
+            open=True,
         )
 
     @contextmanager

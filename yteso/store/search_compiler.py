@@ -101,6 +101,15 @@ class SearchCompiler:
         sql = f"{key} {'NOT IN' if found.negated else 'IN'} ({found.sql})"
         return self.params.rebind(sql, self.target)
 
+    def same_row(self, resource_type: str | None, pair: tuple[SearchParam, SearchParam]) -> str:
+        """Two searches of one indexed parameter that must hold on the same index row (a date
+        range ``ge``/``lt``: one range scan of the index rather than two)."""
+        definition = definitions_for(resource_type)[pair[0].name]
+        table = TABLE_OF_TYPE[definition.type]
+        where = "".join(self.values.any_of(table, p.name, p.values, None) for p in pair)
+        sql = f"c.id IN ({self._select(resource_type, table, definition.code, where)})"
+        return self.params.rebind(sql, self.target)
+
     def id_set(
         self, resource_type: str | None, name: str, values: tuple[str, ...], depth: int
     ) -> IdSet:

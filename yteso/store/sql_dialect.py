@@ -17,6 +17,7 @@ class SqlDialect:
 
     name = "postgresql"
     placeholder = "%s"
+    row_identity = "ctid"  # a unique, comparable identity of a table row (tie-breaks)
 
     def bind_instant(self, moment: datetime) -> object:
         return moment.astimezone(UTC)
@@ -31,6 +32,7 @@ class SqliteDialect(SqlDialect):
 
     name = "sqlite"
     placeholder = "?"
+    row_identity = "rowid"
 
     def bind_instant(self, moment: datetime) -> object:
         return format_instant(moment)

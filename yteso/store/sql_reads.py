@@ -11,7 +11,7 @@ from yteso.fhir.errors import Gone, Invalid, NotFound
 from yteso.store.base import SearchQuery, SearchResult, StoredVersion
 from yteso.store.paging_cursors import PageCursor, decode_cursor, encode_cursor
 from yteso.store.search_includes import included_versions
-from yteso.store.search_sql import cursor_values, plan_search
+from yteso.store.search_sql import Statement, cursor_values, plan_search
 from yteso.store.sql_backend import Backend, Executor, Row
 from yteso.store.sql_dialect import SqlParams
 
@@ -57,13 +57,20 @@ def stored_from_row(backend: Backend, row: Row) -> StoredVersion:
 def run_search(
     backend: Backend, db: Executor, resource_type: str | None, query: SearchQuery, now: datetime
 ) -> SearchResult:
-    plan = plan_search(backend.dialect, resource_type, query, now)
+    def probe(statement: Statement) -> int:
+        return int(db.rows(statement.sql, statement.params)[0][0])
+
+    plan = plan_search(backend.dialect, resource_type, query, now, probe)
     total = None
     if plan.total is not None:
         total = int(db.rows(plan.total.sql, plan.total.params)[0][0])
     if plan.count == 0:
         return SearchResult([], total)
     rows = db.rows(plan.page.sql, plan.page.params)
+    for statement in plan.more:
+        if len(rows) > plan.count:
+            break
+        rows += db.rows(statement.sql, statement.params)
     more = len(rows) > plan.count
     rows = rows[: plan.count]
     forward = plan.cursor is None or plan.cursor.forward

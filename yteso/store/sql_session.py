@@ -17,6 +17,13 @@ from yteso.store.base import SearchQuery, SearchResult, StoredVersion, WriteResu
 from yteso.store.batch_writes import prepare_all, write_batch
 from yteso.store.compartments import patient_compartment_key
 from yteso.store.index_rows import extract_index_rows
+from yteso.store.match_records import (
+    MATCHED_TYPE,
+    NO_HOOKS,
+    StoreHooks,
+    find_candidates,
+    write_entries,
+)
 from yteso.store.meta_stamp import stamped_body
 from yteso.store.resource_ids import new_resource_id
 from yteso.store.sql_backend import Backend, Executor, VersionRow
@@ -36,10 +43,27 @@ def criteria_key(resource_type: str, query: SearchQuery) -> str:
 class SqlSession:
     """A :class:`~yteso.store.base.StoreSession` over one open transaction."""
 
-    def __init__(self, backend: Backend, db: Executor, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        db: Executor,
+        clock: Callable[[], datetime],
+        hooks: StoreHooks = NO_HOOKS,
+    ) -> None:
         self.backend = backend
         self.db = db
         self.clock = clock
+        self.hooks = hooks
+
+    def match_candidates(self, keys: Sequence[str]) -> list[tuple[str, str]]:
+        """(id, features) of the Patients sharing a blocking key (see ``match_records``).
+
+        The keys are locked until the transaction ends (in one order: no deadlock between
+        two single writes), so two writers of one person at once run one after the other and
+        the second sees the first's record."""
+        for key in sorted(set(keys)):
+            self.backend.lock(self.db, f"match:{key}")
+        return find_candidates(self.backend, self.db, keys)
 
     def read(self, resource_type: str, id: str) -> StoredVersion:
         return read_current(self.backend, self.db, resource_type, id)
@@ -75,8 +99,15 @@ class SqlSession:
         every issue. The results are in the order of ``resources``. ``ids``: ids the caller
         assigned with ``new_resource_id`` (a transaction's referenced entries), new by
         construction like server ids, so no lock or existence check either."""
+        if self.hooks.before_write is not None and any(
+            r.get("resourceType") == MATCHED_TYPE for r in resources
+        ):
+            ids = list(ids) if ids is not None else [new_resource_id() for _ in resources]
+            resources = [self._before_write(r, id) for r, id in zip(resources, ids, strict=True)]
         prepared = prepare_all(resources, self.clock(), server_ids=True, ids=ids)
-        rows = write_batch(self.backend, self.db, prepared, all_new=True)
+        rows = write_batch(
+            self.backend, self.db, prepared, all_new=True, match_entry=self.hooks.match_entry
+        )
         return [WriteResult(_stored(row), created=True) for row in rows]
 
     def update(self, resource: Json, *, if_match: int | None = None) -> WriteResult:
@@ -101,6 +132,10 @@ class SqlSession:
         row = VersionRow(resource_type, id, current[0] + 1, self.clock(), True, "DELETE", None, b"")
         self.backend.insert_version(self.db, row)
         self.backend.replace_index_rows(self.db, resource_type, id, [])
+        if resource_type == MATCHED_TYPE and self.hooks.match_entry is not None:
+            write_entries(self.backend, self.db, [], [id])
+        if resource_type == MATCHED_TYPE and self.hooks.after_delete is not None:
+            self.hooks.after_delete(self, id)
         return True
 
     def conditional_update(self, resource: Json, query: SearchQuery) -> WriteResult:
@@ -163,7 +198,14 @@ class SqlSession:
                 expression=resource_type,
             )
 
+    def _before_write(self, resource: Json, id: str) -> Json:
+        hook = self.hooks.before_write
+        if hook is None or resource.get("resourceType") != MATCHED_TYPE:
+            return resource
+        return hook(self, resource, id)
+
     def _write(self, resource: Json, id: str, version: int, method: str) -> StoredVersion:
+        resource = self._before_write(resource, id)
         moment = self.clock()
         body = stamped_body(resource, id, version, moment)
         resource_type: str = resource["resourceType"]
@@ -175,6 +217,9 @@ class SqlSession:
         replaced = set() if version == 1 else {(resource_type, id)}
         entries = [(resource_type, id, extract_index_rows(resource))]
         self.backend.write_index_rows(self.db, entries, replaced)
+        if resource_type == MATCHED_TYPE and self.hooks.match_entry is not None:
+            entry = self.hooks.match_entry({**resource, "id": id})
+            write_entries(self.backend, self.db, [(id, entry)], [id] if version > 1 else [])
         return _stored(row)
 
 

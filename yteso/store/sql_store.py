@@ -15,6 +15,15 @@ from yteso.store.base import SearchQuery, SearchResult, StoredVersion
 from yteso.store.batch_writes import prepare_all, write_batch
 from yteso.store.bulk_prepare import PreparedResource
 from yteso.store.instants import now_utc
+from yteso.store.match_records import (
+    NO_HOOKS,
+    MatchEntry,
+    StoreHooks,
+    clear_all,
+    find_candidates,
+    read_entry,
+    write_entries,
+)
 from yteso.store.search_sql import supported_search_params
 from yteso.store.sql_backend import Backend
 from yteso.store.sql_reads import (
@@ -37,12 +46,13 @@ class SqlStore:
         self.backend = backend
         self.dialect = backend.dialect.name
         self.clock = clock
+        self.hooks: StoreHooks = NO_HOOKS  # set by the composition root (the MPI's hooks)
 
     @contextmanager
     def session(self) -> Iterator[SqlSession]:
         """One atomic transaction: everything in it is committed together or not at all."""
         with self.backend.writing() as db:
-            yield SqlSession(self.backend, db, self.clock)
+            yield SqlSession(self.backend, db, self.clock, self.hooks)
 
     def read(self, resource_type: str, id: str) -> StoredVersion:
         with self.backend.reading() as db:
@@ -102,7 +112,38 @@ class SqlStore:
         if not prepared:
             return 0
         with self.backend.writing() as db:
-            return len(write_batch(self.backend, db, prepared))
+            return len(write_batch(self.backend, db, prepared, match_entry=self.hooks.match_entry))
+
+    def match_candidates(self, keys: Sequence[str]) -> list[tuple[str, str]]:
+        """(id, features) of the Patients sharing a blocking key (see ``match_records``)."""
+        with self.backend.reading() as db:
+            return find_candidates(self.backend, db, keys)
+
+    def match_features(self, id: str) -> str | None:
+        with self.backend.reading() as db:
+            return read_entry(self.backend, db, id)
+
+    def rebuild_match_records(self) -> int:
+        """Recompute the match rows of every current Patient (after a model or rule change,
+        or for Patients written before the hooks were set); returns how many were written."""
+        entry_of = self.hooks.match_entry
+        if entry_of is None:
+            raise ValueError("the store has no match_entry hook")
+        with self.backend.writing() as db:
+            clear_all(db)
+        written = 0
+        batch: list[tuple[str, MatchEntry | None]] = []
+        for stored in self.iter_current("Patient"):
+            batch.append((stored.id, entry_of(stored.resource())))
+            if len(batch) >= ITER_PAGE:
+                written += self._put_entries(batch)
+                batch = []
+        return written + self._put_entries(batch)
+
+    def _put_entries(self, batch: list[tuple[str, MatchEntry | None]]) -> int:
+        with self.backend.writing() as db:
+            write_entries(self.backend, db, batch, [])
+        return sum(entry is not None for _, entry in batch)
 
     def close(self) -> None:
         self.backend.close()

@@ -12,6 +12,7 @@ from yteso.synth.elements import concept
 from yteso.synth.growth import growth_checks
 from yteso.synth.immunizations import REGISTRY_START, immunizations
 from yteso.synth.people import Person
+from yteso.synth.records import electronic_records
 from yteso.synth.surveillance import Surveillance
 from yteso.synth.telehealth import telehealth
 
@@ -39,6 +40,7 @@ def care_history(
     records.extend(telehealth(person, rng, condition_ids, as_of))
     if person.death is not None and rng.random() < IN_HOSPITAL_DEATH_SHARE:
         records.append(last_admission(person, rng, start))
+    records.extend(electronic_records(person, records))
     return records
 
 

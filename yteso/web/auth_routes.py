@@ -103,6 +103,21 @@ def _client_address(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
+def bearer_principal(security: SecurityServices, request: Request) -> Principal | Response:
+    """The verified token's principal, or the 401 answer for a missing or bad token."""
+    scheme, _, bearer = request.headers.get("authorization", "").partition(" ")
+    try:
+        if scheme.lower() != "bearer":
+            raise Unauthorized("A bearer access token is required")
+        return security.tokens.verify(bearer.strip())
+    except Unauthorized as error:
+        return JSONResponse(
+            {"error": "invalid_token", "error_description": str(error)},
+            401,
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+
+
 def auth_routes(security: SecurityServices, fhir_base: str = "/fhir") -> list[Route]:
     async def jwks(request: Request) -> Response:
         return JSONResponse(security.keys.public_jwks(), media_type="application/jwk-set+json")
@@ -128,6 +143,7 @@ def auth_routes(security: SecurityServices, fhir_base: str = "/fhir") -> list[Ro
                 "exp": principal.expires_at,
                 "client_id": principal.client_id,
                 **({"patient": principal.patient} if principal.patient else {}),
+                **({"role": principal.role} if principal.role else {}),
             }
         )
 
@@ -170,19 +186,9 @@ def auth_routes(security: SecurityServices, fhir_base: str = "/fhir") -> list[Ro
             return _oauth_error(error)
         return JSONResponse(answer, headers=NO_STORE)
 
-    def bearer_principal(request: Request) -> Principal | Response:
-        """The verified token's principal, or the 401 answer for a missing or bad token."""
-        scheme, _, bearer = request.headers.get("authorization", "").partition(" ")
-        try:
-            if scheme.lower() != "bearer":
-                raise Unauthorized("A bearer access token is required")
-            return security.tokens.verify(bearer.strip())
-        except Unauthorized as error:
-            return JSONResponse({"error": "invalid_token", "error_description": str(error)}, 401)
-
     async def my_accesses(request: Request) -> Response:
         """A citizen's view of the audit trail: who accessed their own record."""
-        principal = bearer_principal(request)
+        principal = bearer_principal(security, request)
         if isinstance(principal, Response):
             return principal
         if principal.patient is None:
@@ -191,7 +197,7 @@ def auth_routes(security: SecurityServices, fhir_base: str = "/fhir") -> list[Ro
 
     async def break_glass(request: Request) -> Response:
         """A practitioner's emergency token: same scopes, every patient, 15 minutes, audited."""
-        principal = bearer_principal(request)
+        principal = bearer_principal(security, request)
         if isinstance(principal, Response):
             return principal
         reason = (await _form(request)).get("reason", "")
@@ -231,4 +237,4 @@ def auth_routes(security: SecurityServices, fhir_base: str = "/fhir") -> list[Ro
     ]
 
 
-__all__ = ["auth_routes", "smart_configuration"]
+__all__ = ["auth_routes", "bearer_principal", "smart_configuration"]

@@ -15,6 +15,7 @@ from yteso.api.operations import Operation
 from yteso.api.view_definitions import SEARCHED, VIEW_PROFILE, VIEW_TYPE
 from yteso.fhir.definitions import search_parameters
 from yteso.fhir.types import FHIR_VERSION, Json
+from yteso.store.custom_params import custom_parameters
 
 TYPE_INTERACTIONS = (
     "read",
@@ -35,9 +36,11 @@ NOT_LISTED = frozenset({"_include", "_revinclude", "_has", "_compartment"})
 
 
 def _search_param(resource_type: str | None, code: str) -> Json:
-    """A searchParam entry; the type and URL come from the official definition when there is one
-    (a parameter a module adds without a definition is listed as ``special``)."""
+    """A searchParam entry; the type and URL come from the official or custom definition when
+    there is one (a parameter a module adds without a definition is listed as ``special``)."""
     definition = search_parameters(resource_type or "Resource").get(code)
+    if definition is None:  # a registered custom SearchParameter (its own canonical URL)
+        definition = custom_parameters(resource_type or "Resource").get(code)
     if definition is None:
         return {"name": code, "type": "special"}
     return {"name": code, "definition": definition.url, "type": definition.type}

@@ -1,0 +1,78 @@
+"""``yteso mpi``: the master patient index's batch commands (docs/mpi.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from yteso.cli.progress import console
+
+mpi_app = typer.Typer(help="Master patient index: batch linking.", no_args_is_help=True)
+
+STAGES = {
+    "features": "Reading patients",
+    "model": "Training the model",
+    "predict": "Scoring pairs",
+    "cluster": "Clustering",
+    "write": "Writing links",
+}
+
+
+@mpi_app.command("link")
+def link(
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="sqlite:///PATH or postgresql://... (default: $YTESO_HOME)"),
+    ] = None,
+    backend: Annotated[
+        str, typer.Option(help="Where pairs are scored: duckdb (embedded) or spark.")
+    ] = "duckdb",
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            help="Saved model (default $YTESO_HOME/mpi-model.json; trained there when missing)."
+        ),
+    ] = None,
+    auto_link: Annotated[float, typer.Option(help="Auto-link at this probability.")] = 0.99,
+    review: Annotated[float, typer.Option(help="Queue for review from this probability.")] = 0.9,
+) -> None:
+    """Link the whole population in the store: golden Persons, Patient links, review Tasks."""
+    from yteso.app import default_database_url, install_mpi, mpi_model_path
+    from yteso.modules.mpi import link_store
+    from yteso.mpi import LinkSettings, Thresholds
+    from yteso.store import open_store
+
+    if backend not in ("duckdb", "spark"):
+        raise typer.BadParameter("--backend is duckdb or spark")
+    thresholds = Thresholds(auto_link=auto_link, review=review)
+    path = model or mpi_model_path()
+    store = open_store(db or default_database_url())
+    try:
+        registry = install_mpi(store, path if path.exists() else None, thresholds)
+        rebuilt = store.rebuild_match_records()
+        console.print(f"match records rebuilt for {rebuilt:,} patients")
+        settings = LinkSettings(thresholds=thresholds, model_path=path, backend=backend)
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bar:
+            tasks: dict[str, object] = {}
+
+            def on_progress(stage: str, done: int, total: int | None) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(STAGES.get(stage, stage), total=total)
+                bar.update(tasks[stage], completed=done, total=total)  # type: ignore[arg-type]
+
+            report = link_store(store, registry, settings, on_progress)
+    finally:
+        store.close()
+    typer.echo(
+        f"{report.records:,} patients: {report.links:,} links, {report.reviews:,} pairs for "
+        f"review; seconds {', '.join(f'{k} {v:.1f}' for k, v in report.seconds.items())}"
+    )
