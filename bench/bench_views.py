@@ -16,7 +16,13 @@ unit, subject, effective time).
   practical limit), same DuckDB connection and files; the two tables are checked identical;
 - ``postgres`` (with ``--postgres``): the view on the live store, after loading the two types
   through ``yteso.store.load_paths`` into schema ``bench_views_<people>_<seed>`` (kept for
-  reruns; load time not counted);
+  reruns; load time not counted): ``run_view`` (dicts), our compiled SQL fetched as tuples, and
+  hand-written PostgreSQL SQL (``->``/``->>`` on ``resource_current.content``, the fair limit
+  there) fetched the same way; its ratio column is to the hand-written PostgreSQL SQL;
+- peers (with ``--peers``): ``fhir4ds`` and ``fhir4ds-v2`` from PyPI, each in its own venv
+  (``/tmp/peers-venv``, ``/tmp/peers-venv2``, created here when absent) so that their
+  dependencies never touch ours, run by ``bench/peers_views.py`` on the same view and NDJSON
+  (``CREATE TABLE AS`` their SQL, as our "duckdb table");
 - ``spark`` (with ``--spark``): the view compiled to Spark SQL in local mode (2 cores), read
   with the view's typed schema and written to the ``noop`` sink (wall time includes the read);
 - ``python``: the FHIRPath evaluator over the first ``--python-limit`` resources.
@@ -26,6 +32,9 @@ Times are the best of ``--repeat`` runs (wall clock); ratio = our time / hand-wr
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from itertools import islice
@@ -61,6 +70,24 @@ HAND_WRITTEN = {
             subject: 'STRUCT(reference VARCHAR)', effectiveDateTime: 'VARCHAR'}})""",
 }
 TYPES = {"patient_demographics": "Patient", "observation": "Observation"}
+HAND_WRITTEN_PG = {
+    "patient_demographics": """
+        SELECT r.content ->> 'id', r.content ->> 'gender', r.content ->> 'birthDate',
+               n ->> 'use', n ->> 'family',
+               coalesce((SELECT string_agg(g, ' ')
+                         FROM jsonb_array_elements_text(n -> 'given') g), '')
+        FROM resource_current r CROSS JOIN LATERAL jsonb_array_elements(r.content -> 'name') n
+        WHERE r.resource_type = 'Patient' AND NOT r.deleted""",
+    "observation": """
+        SELECT content ->> 'id', content -> 'code' -> 'coding' -> 0 ->> 'system',
+               content -> 'code' -> 'coding' -> 0 ->> 'code',
+               (content -> 'valueQuantity' ->> 'value')::double precision,
+               content -> 'valueQuantity' ->> 'unit',
+               substring(content -> 'subject' ->> 'reference' FROM '^Patient/([^/]+)$'),
+               content ->> 'effectiveDateTime'
+        FROM resource_current WHERE resource_type = 'Observation' AND NOT deleted""",
+}
+PEERS = {"fhir4ds": Path("/tmp/peers-venv"), "fhir4ds-v2": Path("/tmp/peers-venv2")}
 
 
 def population(people: int, seed: int) -> Path:
@@ -124,6 +151,34 @@ def spark_seconds(spark: Any, view: dict[str, Any], folder: Path) -> tuple[float
     return seconds, spark.sql(sql).count()
 
 
+def peer_venv(peer: str) -> Path:
+    """The peer's own venv (created and filled from PyPI on first use)."""
+    venv = PEERS[peer]
+    if not (venv / "bin" / "python").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", peer], check=True)
+    return venv
+
+
+def peer_run(peer: str, name: str, folder: Path, repeat: int) -> dict[str, Any]:
+    view = Path(__file__).parent.parent / "yteso" / "warehouse" / "views" / f"{name}.json"
+    script = Path(__file__).parent / "peers_views.py"
+    python = peer_venv(peer) / "bin" / "python"
+    done = subprocess.run(
+        [str(python), str(script), peer, str(view), str(folder), "--repeat", str(repeat)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    lines = done.stdout.strip().splitlines()
+    return json.loads(lines[-1]) if lines else {"error": done.stderr[-300:]}
+
+
+def pg_fetch(url: str, sql: str) -> int:
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        return len(connection.execute(sql.encode()).fetchall())
+
+
 def line(name: str, engine: str, seconds: float, rows: int, baseline: float | None) -> None:
     ratio = f"{seconds / baseline:5.2f}x" if baseline else "     "
     print(f"{name:22} {engine:14} {rows:>10,} rows {seconds:8.3f} s {rows / seconds:>12,.0f} rows/s"
@@ -138,6 +193,7 @@ def main() -> None:
     parser.add_argument("--postgres", default=None)
     parser.add_argument("--python-limit", type=int, default=20_000)
     parser.add_argument("--spark", action="store_true", help="also Spark local mode")
+    parser.add_argument("--peers", action="store_true", help="also fhir4ds and fhir4ds-v2")
     args = parser.parse_args()
     folder = population(args.people, args.seed)
     total = sum(1 for path in folder.glob("*.ndjson") for _ in path.open("rb"))
@@ -179,12 +235,31 @@ def bench_view(
     run_time, run_rows = best(args.repeat, lambda: len(run_view(view, folder)))
     line(name, "run_view", run_time, run_rows, base_time)
     if pg is not None:
+        from yteso.warehouse.postgres_paths import compile_postgres_view
+        from yteso.warehouse.postgres_views import CURRENT_RESOURCES
+
+        relation = CURRENT_RESOURCES.format(kind=f"'{checked.resource}'")
+        pg_sql = compile_postgres_view(checked, relation).sql
+        hand_time, hand_rows = best(args.repeat, lambda: pg_fetch(pg, HAND_WRITTEN_PG[name]))
+        line(name, "pg hand-written", hand_time, hand_rows, base_time)
+        sql_time, sql_rows = best(args.repeat, lambda: pg_fetch(pg, pg_sql))
+        line(name, "pg compiled SQL", sql_time, sql_rows, base_time)
+        print(f"{'':22} {'':14} ratio to hand-written PostgreSQL: {sql_time / hand_time:.2f}")
         pg_time, pg_rows = best(args.repeat, lambda: len(run_view(view, pg)))
-        line(name, "postgres", pg_time, pg_rows, base_time)
+        line(name, "pg run_view", pg_time, pg_rows, base_time)
+        assert sql_rows == hand_rows == pg_rows == base_rows, (name, sql_rows, hand_rows)
     if spark is not None:
         spark_seconds(spark, view, folder)  # warm-up: JVM code paths, file listing
         spark_time, spark_rows = best(args.repeat, lambda: spark_seconds(spark, view, folder)[1])
         line(name, "spark local[2]", spark_time, spark_rows, base_time)
+    if args.peers:
+        for peer in PEERS:
+            found = peer_run(peer, name, folder, args.repeat)
+            if "error" in found:
+                print(f"{name:22} {peer:14} failed: {found['error'][:160]}")
+                continue
+            label = peer + ("*" if found["without_types"] else "")
+            line(name, label, found["seconds"], found["rows"], base_time)
     sample = list(islice(read_resources(folder, TYPES[name]), args.python_limit))
     runner = PythonViewRunner(checked)
     py_time, py_rows = best(1, lambda: sum(1 for _ in runner.rows(sample)))

@@ -272,3 +272,14 @@ def test_spark_repeat_follows_the_depth_of_the_data(spark: Any) -> None:
     python_rows = run_view(REPEAT_VIEW, resources, engine="python")
     assert max(len(row["link"]) for row in python_rows) >= 13  # 1.1.1.1.1.1.1: seven levels
     assert _multiset(spark_rows) == _multiset(python_rows)
+
+
+@pytest.mark.parametrize("name", ["observation", "patient_demographics", "encounter"])
+def test_shipped_views_take_native_jsonb_on_postgres(name: str) -> None:
+    from yteso.warehouse.postgres_paths import compile_postgres_view
+
+    compiled = compile_postgres_view(read_view(VIEWS[name]), "resources")
+    columns = compiled.sql.split(" FROM resources")[0]
+    assert "->" in columns
+    if name != "encounter":  # its snomed column (where() over codings) is the JSON compiler's
+        assert "jsonb_path_query_array(jsonb_build_array" not in columns.lower()

@@ -33,6 +33,10 @@ class RequestGuard(Protocol):
         """Whether one resource going out in a search or history may be shown."""
         ...
 
+    def grants(self, resource_type: str, permission: str) -> bool:
+        """Whether the caller's scopes give ``permission`` on the type at all."""
+        ...
+
     def restricted(self, resource_type: str | None, permission: str) -> bool:
         """Whether results of this type are checked one by one (then a store total, counted
         before the checks, would tell how many hidden resources match)."""

@@ -28,6 +28,7 @@ from yteso.api.negotiation import FHIR_JSON_UTF8, check_response_format
 from yteso.api.openapi import openapi_description
 from yteso.api.operations import Operation, builtin_operations, operation_table
 from yteso.api.transient_errors import as_transient_conflict
+from yteso.api.view_definitions import VIEW_TYPE
 from yteso.fhir import json_codec
 from yteso.fhir.definitions import resource_types, value_set_codes
 from yteso.fhir.errors import FhirError, Invalid, Processing, Unauthorized
@@ -60,8 +61,10 @@ def render(response: FhirResponse, pretty: bool) -> Response:
         media_type = headers.pop("Content-Type", "application/octet-stream")
         return FileResponse(response.file, response.status, headers, media_type=media_type)
     option = orjson.OPT_INDENT_2 if pretty else 0
+    media_type = headers.pop("Content-Type", FHIR_JSON_UTF8)  # an operation's own format
     if response.raw is not None:
         raw = response.raw
+        pretty = pretty and media_type == FHIR_JSON_UTF8
         body = json_codec.dumps(json_codec.loads(raw), option=option) if pretty else raw
     elif response.resource is not None:
         body = json_codec.dumps(response.resource, option=option)
@@ -69,7 +72,7 @@ def render(response: FhirResponse, pretty: bool) -> Response:
         body = json_codec.dumps(response.outcome, option=option)
     else:
         body = b""
-    return Response(body, status_code=response.status, headers=headers, media_type=FHIR_JSON_UTF8)
+    return Response(body, status_code=response.status, headers=headers, media_type=media_type)
 
 
 def error_response(error: FhirError, pretty: bool = False) -> Response:
@@ -118,7 +121,7 @@ def create_fhir_app(
     ``[base]/openapi.json`` describes the API (public, like ``[base]/metadata``); its security
     schemes name the authorization server at ``auth_base_path``."""
     settings = ApiSettings(
-        resource_types=served_resource_types(),
+        resource_types=served_resource_types() | {VIEW_TYPE},
         operations=operation_table([*builtin_operations(), *operations]),
         search_params=search_params or store.supported_search_params,
     )
@@ -148,9 +151,11 @@ def create_fhir_app(
             guard = _guard(access, request, path)
             fhir = await fhir_request(request, path, settings.resource_types, max_body_bytes)
             pretty = fhir.param("_pretty") == "true"
-            check_response_format(fhir.accept, fhir.param("_format"))
+            operation = settings.operations.get(fhir.operation or "")
+            if operation is None or (fhir.param("_format") or "").lower() not in operation.formats:
+                check_response_format(fhir.accept, fhir.param("_format"))
             ctx = ApiContext(store, settings, _origin(request) + base_path, guard=guard)
-            if fhir.method == "GET" and level(fhir) in INLINE_LEVELS:
+            if fhir.method == "GET" and operation is None and level(fhir) in INLINE_LEVELS:
                 return render(dispatch(ctx, fhir), pretty)
             return render(await run_in_threadpool(dispatch, ctx, fhir), pretty)
         except FhirError as error:

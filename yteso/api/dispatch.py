@@ -6,6 +6,7 @@ instance, version, history, operation); a method the level does not take is 405.
 
 from __future__ import annotations
 
+from yteso.api import view_definitions
 from yteso.api.exchange import ApiContext, FhirRequest, FhirResponse
 from yteso.api.interactions import (
     capabilities,
@@ -111,6 +112,8 @@ def _guarded(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
 def _unguarded(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
     if request.operation is not None and request.operation.startswith("$"):
         return _operation(ctx, request)
+    if request.resource_type == view_definitions.VIEW_TYPE:  # stored as Library, see there
+        return view_definitions.handle(ctx, request)
     handler = INTERACTIONS.get((level(request), request.method))
     if handler is None:
         raise NotSupported(f"{request.method} is not allowed on this URL")

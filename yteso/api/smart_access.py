@@ -198,6 +198,9 @@ class SmartGuard:
         if not self.visible(stored, permission):
             raise NotFound(f"{stored.resource_type}/{stored.id} is not known")
 
+    def grants(self, resource_type: str, permission: str) -> bool:
+        return bool(self.access.grants(resource_type, permission))
+
     def restricted(self, resource_type: str | None, permission: str) -> bool:
         if resource_type is None:
             types = {s.resource_type for s in self._scopes() if permission in s.permissions}

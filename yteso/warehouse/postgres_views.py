@@ -2,7 +2,9 @@
 
 https://www.postgresql.org/docs/current/functions-json.html: the store keeps each current
 version as ``resource_current.content`` (JSONB, see docs/dev/storage.md); a view reads the rows
-of its resource type that are not deleted. Cells come back as ``jsonb`` arrays, unwrapped here.
+of its resource type that are not deleted. Paths use native ``jsonb`` operators where the R4
+cardinalities allow (:mod:`yteso.warehouse.postgres_paths`), cells then come back typed; other
+cells come back as ``jsonb`` arrays, unwrapped here.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import psycopg
 
 from yteso.fhir.errors import Invalid
 from yteso.fhir.types import Json
+from yteso.warehouse.postgres_paths import compile_postgres_view
 from yteso.warehouse.view_definition import View
-from yteso.warehouse.view_sql import compile_view
 
 CURRENT_RESOURCES = (
     "(SELECT content AS resource FROM resource_current "
@@ -25,7 +27,7 @@ CURRENT_RESOURCES = (
 def run_postgres(view: View, source: str | psycopg.Connection[Any]) -> list[Json]:
     """The rows of ``view`` over the store at ``source`` (a URL or an open connection)."""
     kind = "'" + view.resource.replace("'", "''") + "'"
-    compiled = compile_view(view, "postgres", CURRENT_RESOURCES.format(kind=kind))
+    compiled = compile_postgres_view(view, CURRENT_RESOURCES.format(kind=kind))
     if isinstance(source, str):
         with psycopg.connect(source) as connection:
             return _run(connection, compiled.sql, compiled.columns)
@@ -43,6 +45,9 @@ def _run(connection: psycopg.Connection[Any], sql: str, columns: Any) -> list[Js
     for record in records:
         row: Json = {}
         for column, cell in zip(columns, record, strict=True):
+            if column.kind == "value":
+                row[column.name] = cell
+                continue
             items = cell or []
             if column.kind == "list":
                 row[column.name] = items

@@ -2,9 +2,9 @@
 
 https://sql-on-fhir.org/ig/latest/ (ViewDefinition) and DESIGN.md (Warehouse). A PostgreSQL URL
 or connection runs on PostgreSQL over the live store; resources, NDJSON and Parquet run on
-DuckDB; ``engine="python"`` runs the FHIRPath evaluator (the reference). Views the SQL compiler
-does not cover (boundary functions; ``repeat`` on Spark) fall back to the Python engine, said by
-:func:`sql_compiles`.
+DuckDB; ``engine="python"`` runs the FHIRPath evaluator (the reference). A view the SQL
+compilers do not cover (none of the official suite; e.g. a boundary precision above 8 digits,
+a non-literal argument) falls back to the Python engine, said by :func:`sql_compiles`.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from yteso import __version__
 from yteso.api.exchange import ApiContext, FhirRequest, FhirResponse
 from yteso.api.operations import Operation
+from yteso.api.view_definitions import SEARCHED, VIEW_PROFILE, VIEW_TYPE
 from yteso.fhir.definitions import search_parameters
 from yteso.fhir.types import FHIR_VERSION, Json
 from yteso.store.custom_params import custom_parameters
@@ -49,6 +50,28 @@ def _operations(operations: list[Operation]) -> list[Json]:
     return [{"name": op.name, "definition": op.definition} for op in operations]
 
 
+LOGICAL_RESOURCE = "https://yteso.vn/fhir/StructureDefinition/logical-resource"
+
+
+def _view_definition(ctx: ApiContext) -> Json:
+    """ViewDefinition (SQL-on-FHIR v2) is not an R4 type, so ``rest.resource`` cannot list it
+    (its ``type`` is bound to R4's resource types): an extension on ``rest`` says what is served
+    for it (kept as Library, see yteso.api.view_definitions), and its operations."""
+    operations = [
+        op
+        for op in ctx.settings.operations.values()
+        if op.resource_types is not None and VIEW_TYPE in op.resource_types
+    ]
+    parts: list[Json] = [{"url": "type", "valueUri": VIEW_PROFILE}]
+    parts += [
+        {"url": "interaction", "valueCode": code}
+        for code in ("read", "update", "delete", "create", "search-type")
+    ]
+    parts += [{"url": "searchParam", "valueString": code} for code in sorted(SEARCHED - {"_count"})]
+    parts += [{"url": "operation", "valueCanonical": op.definition} for op in operations]
+    return {"url": LOGICAL_RESOURCE, "extension": parts}
+
+
 def _resource(ctx: ApiContext, resource_type: str) -> Json:
     operations = [
         op
@@ -80,8 +103,9 @@ def _resource(ctx: ApiContext, resource_type: str) -> Json:
 def capability_statement(ctx: ApiContext) -> Json:
     system_ops = [op for op in ctx.settings.operations.values() if op.system]
     rest: Json = {
+        "extension": [_view_definition(ctx)],
         "mode": "server",
-        "resource": [_resource(ctx, name) for name in sorted(ctx.resource_types)],
+        "resource": [_resource(ctx, name) for name in sorted(ctx.resource_types - {VIEW_TYPE})],
         "interaction": [{"code": code} for code in SYSTEM_INTERACTIONS],
         "searchParam": [
             _search_param(None, code) for code in sorted(ctx.supported_params(None) - NOT_LISTED)

@@ -28,6 +28,7 @@ class Operation:
     resource_types: frozenset[str] | None = None  # None: every resource type
     methods: frozenset[str] = frozenset({"POST"})
     affects_state: bool = False
+    formats: frozenset[str] = frozenset()  # ``_format`` values it answers besides JSON
     #: a permission (c r u d s) the caller needs on the type without compartment or filter
     #: restriction, for operations that reach beyond one patient's records (the MPI's)
     unrestricted: str | None = None
@@ -54,8 +55,9 @@ def operation_table(operations: Iterable[Operation]) -> dict[str, Operation]:
 def builtin_operations() -> list[Operation]:
     from yteso.api.operations.reindex import REINDEX
     from yteso.api.operations.validate import VALIDATE
+    from yteso.api.operations.view_run import VIEW_RUN
 
-    return [VALIDATE, REINDEX]
+    return [VALIDATE, REINDEX, VIEW_RUN]
 
 
 __all__ = ["Operation", "OperationHandler", "builtin_operations", "operation_table"]
