@@ -403,3 +403,17 @@ def test_sql_injection_in_every_search_type_returns_nothing_extra(
         else:
             assert found == [], (attack, found)  # no stored value equals the attack text
     assert _ids(api.get("/fhir/Patient?_count=100", token)[1]) == ["Patient/alice", "Patient/bob"]
+
+
+def test_system_level_operations_need_an_unrestricted_scope(api: Secured) -> None:
+    """``$reindex`` rebuilds every index and ``$export`` reads everyone: a citizen's
+    ``patient/*`` token or a read-only token may not start them."""
+    citizen = api.token("patient/*.cruds", patient="alice")
+    assert api.send("POST", "/fhir/$reindex", citizen, None) == 403
+    assert api.get("/fhir/$reindex", citizen)[0] == 403
+    assert api.get("/fhir/$export", citizen)[0] == 403
+    reader = api.token("system/*.rs")
+    assert api.send("POST", "/fhir/$reindex", reader, None) == 403
+    assert api.get("/fhir/$reindex", reader)[0] == 200
+    operator = api.token("system/*.cruds")
+    assert api.send("POST", "/fhir/$reindex", operator, None) in (200, 202)

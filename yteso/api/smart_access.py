@@ -111,10 +111,12 @@ class SmartGuard:
             raise Forbidden(f"The {self.principal.role} role has no access to clinical data")
         self.access.records = StorePatientRecords(ctx)
         kind = level(request)
-        if kind == "metadata" or (kind == "system" and request.method == "POST"):
+        if kind == "metadata" or (
+            kind == "system" and request.method == "POST" and request.operation is None
+        ):
             return request  # batch/transaction entries come back through dispatch one by one
         if kind in ("system", "history") and request.resource_type is None:
-            return self._system_level(request)
+            return self._system_level(ctx, request)
         assert request.resource_type is not None
         resource_type = request.resource_type
         if request.operation is not None and request.operation.startswith("$"):
@@ -149,15 +151,23 @@ class SmartGuard:
         if not all(self.visible(m, permission) for m in matches):
             raise NotFound(f"No {resource_type} you may change matches these criteria")
 
-    def _system_level(self, request: FhirRequest) -> FhirRequest:
+    def _system_level(self, ctx: ApiContext, request: FhirRequest) -> FhirRequest:
         if request.operation in JOB_OWNER_CHECKED:
+            return request
+        if request.operation is not None and request.operation.startswith("$"):
+            # a system-level operation reaches every patient's data ($export) or the whole
+            # store ($reindex): only a scope on every type, bound to no patient or facility
+            declared = ctx.settings.operations.get(request.operation)
+            changes = declared is not None and declared.affects_state and request.method != "GET"
+            needed = "u" if changes else "r"
+            if not self.access.unrestricted("*", needed):
+                raise Forbidden(
+                    f"{request.operation} at the system level needs an unrestricted "
+                    f"'*' scope with '{needed}'"
+                )
             return request
         if not any("s" in s.permissions for s in self.principal.scopes.resource_scopes):
             raise Forbidden("The token's scopes allow no search")
-        if request.operation is not None and request.operation.startswith("$"):
-            if not any(s.resource_type == "*" for s in self.principal.scopes.resource_scopes):
-                raise Forbidden(f"{request.operation} at the system level needs a '*' scope")
-            return request
         types = [v for k, v in request.params if k == "_type"]
         if len(types) == 1 and "," not in types[0]:
             self._require_type(types[0], "s")
