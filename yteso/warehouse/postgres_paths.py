@@ -18,9 +18,9 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from yteso.fhir import definitions
 from yteso.fhirpath import model, nodes, parse
 from yteso.fhirpath.sql import NotCompilable, literal_value
+from yteso.warehouse.typed_paths import is_array_element, sql_string
 from yteso.warehouse.view_definition import Column, View
 from yteso.warehouse.view_sql import OutputColumn, ViewSqlCompiler
 
@@ -42,19 +42,6 @@ class PgValue:
     type: str
     many: bool
     text: bool = False
-
-
-def _string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _is_array(parent: str, key: str) -> bool:
-    found = definitions.element(f"{parent}.{key}")
-    if found is None:
-        if key == "extension":
-            return True
-        raise NotCompilable(f"{parent}.{key} is not in the R4 definitions")
-    return bool(found.is_array)
 
 
 class NativePaths:
@@ -99,8 +86,8 @@ class NativePaths:
             type_name, definition_key = found.type, key
         else:
             type_name, definition_key = choice
-        many = _is_array(source.type, definition_key)
-        return PgValue(f"({source.sql} -> {_string(key)})", type_name, many)
+        many = is_array_element(source.type, definition_key)
+        return PgValue(f"({source.sql} -> {sql_string(key)})", type_name, many)
 
     def function(self, node: nodes.FunctionCall, focus: PgValue) -> PgValue:
         name, arguments = node.name, node.arguments
@@ -118,7 +105,7 @@ class NativePaths:
             reference = self.member(source, "reference")
             if reference.many:
                 raise NotCompilable("getReferenceKey() of several references")
-            pattern = _string(f"^{target.name}/([^/]+)(?:/_history/[^/]+)?$")
+            pattern = sql_string(f"^{target.name}/([^/]+)(?:/_history/[^/]+)?$")
             return PgValue(
                 f"substring({reference.sql} #>> '{{}}' FROM {pattern})", "string", False, True
             )
@@ -130,7 +117,7 @@ class NativePaths:
                 return PgValue(f"coalesce({source.sql} #>> '{{}}', '')", "string", False, True)
             alias = f"j{next(self.names)}"
             joined = (
-                f"(SELECT coalesce(string_agg({alias}.v #>> '{{}}', {_string(separator)} "
+                f"(SELECT coalesce(string_agg({alias}.v #>> '{{}}', {sql_string(separator)} "
                 f"ORDER BY {alias}.n), '') FROM jsonb_array_elements(coalesce({source.sql}, "
                 f"{EMPTY})) WITH ORDINALITY AS {alias}(v, n))"
             )

@@ -74,11 +74,11 @@ class Value:
     text: str | None = None  # for a raw number: its JSON text (``sql`` is then the number)
 
 
-def _sql_string(text: str) -> str:
+def sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _is_array(parent: str, key: str) -> bool:
+def is_array_element(parent: str, key: str) -> bool:
     found = definitions.element(f"{parent}.{key}")
     if found is None:
         if key == "extension":
@@ -154,7 +154,7 @@ class TypedPathCompiler:
         if isinstance(literal, (int, float)):
             kind = "integer" if isinstance(literal, int) else "decimal"
             return Value(repr(literal), Shape(kind), False)
-        return Value(_sql_string(str(literal)), Shape("string"), False)
+        return Value(sql_string(str(literal)), Shape("string"), False)
 
     def literal(self, node: nodes.Expression) -> object:
         if isinstance(node, nodes.EnvironmentVariable) and node.name != ROW_INDEX:
@@ -174,7 +174,7 @@ class TypedPathCompiler:
             type_name, definition_key = found.type, key
         else:
             type_name, definition_key = choice
-        many = _is_array(source.shape.type, definition_key)
+        many = is_array_element(source.shape.type, definition_key)
         shape = source.shape.child(key, type_name, many)
         name = f'"{key}"'
         if not source.many:
@@ -217,7 +217,7 @@ class TypedPathCompiler:
             if not isinstance(separator, str) or not model.is_primitive(source.shape.type):
                 raise NotCompilable("join() needs a literal separator and strings")
             joined = (
-                f"coalesce(array_to_string({source.sql}, {_sql_string(separator)}), '')"
+                f"coalesce(array_to_string({source.sql}, {sql_string(separator)}), '')"
                 if source.many
                 else f"coalesce({source.sql}, '')"
             )
@@ -228,7 +228,7 @@ class TypedPathCompiler:
                 raise NotCompilable("extension() needs a literal URL")
             extensions = self.member(source, "extension")
             extensions.shape.child("url", "uri", False)
-            return self.filter(extensions, lambda item: f'{item}."url" = {_sql_string(url)}')
+            return self.filter(extensions, lambda item: f'{item}."url" = {sql_string(url)}')
         if name == "getResourceKey" and not arguments:
             return self.member(source, "id")
         if name == "getReferenceKey" and len(arguments) <= 1:
@@ -294,7 +294,7 @@ class TypedPathCompiler:
         if target is not None and type_name is None:
             raise NotCompilable("getReferenceKey() needs a type name")
         prefix = f"^{type_name}/" if type_name else "(^|/)"
-        pattern = _sql_string(prefix + "([^/]+)(/_history/[^/]+)?$")
+        pattern = sql_string(prefix + "([^/]+)(/_history/[^/]+)?$")
         group = 1 if type_name else 2
 
         def key(item: str) -> str:
