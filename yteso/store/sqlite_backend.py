@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -28,6 +29,32 @@ from yteso.store.sql_files import load_queries
 
 BUSY_TIMEOUT_SECONDS = 60.0
 _POOL_LIMIT = 16
+
+
+def _enable_wal(connection: sqlite3.Connection) -> None:
+    """Switch a new file to WAL; the mode is persistent, so later connections only read it.
+
+    The switch needs an exclusive lock, and SQLite may refuse it with SQLITE_BUSY without
+    running the busy handler (when two fresh connections race on a new file), so we retry here
+    for as long as the busy timeout allows.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            (mode,) = connection.execute("PRAGMA journal_mode").fetchone()
+            if str(mode).lower() != "wal":
+                # When it cannot switch, SQLite returns the old mode instead of failing.
+                (mode,) = connection.execute("PRAGMA journal_mode=WAL").fetchone()
+            if str(mode).lower() == "wal":
+                return
+            problem = f"journal mode stayed {mode}"
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            problem = str(exc)
+        if time.monotonic() > deadline:
+            raise Conflict(f"the database stayed busy; retry ({problem})")
+        time.sleep(0.01)
 
 
 class SqliteExecutor:
@@ -64,7 +91,7 @@ class SqliteBackend:
             self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
         )
         if self.path != ":memory:":
-            connection.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(connection)
         connection.execute("PRAGMA synchronous=FULL")
         connection.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache per connection
         return connection
