@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 
 MAX_INDEXED_LENGTH = 200  # longer strings are indexed by their first characters
-# Codes, displays and names repeat across resources: fold each short string once.
+# Codes, displays and names repeat across resources: fold each short string once. A plain
+# dict rather than ``lru_cache``: hot callers probe ``FOLDED.get`` inline (no call layer).
 _CACHED_LENGTH = 64
+_MAX_CACHED = 16384
+FOLDED: dict[str, str] = {}
 
 _MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
 _EXTRA = str.maketrans({"đ": "d", "Đ": "d", "ð": "d", "ø": "o", "Ø": "o", "ł": "l", "Ł": "l"})
@@ -20,14 +22,15 @@ _EXTRA = str.maketrans({"đ": "d", "Đ": "d", "ð": "d", "ø": "o", "Ø": "o", "
 
 def fold_text(text: str) -> str:
     """Lower-case, without diacritics, with runs of whitespace collapsed to one space."""
+    folded = FOLDED.get(text)
+    if folded is not None:
+        return folded
+    folded = _fold(text)
     if len(text) <= _CACHED_LENGTH:
-        return _fold_short(text)
-    return _fold(text)
-
-
-@lru_cache(maxsize=16384)
-def _fold_short(text: str) -> str:
-    return _fold(text)
+        if len(FOLDED) >= _MAX_CACHED:
+            FOLDED.clear()  # a cheap bound: real data refills the hot entries at once
+        FOLDED[text] = folded
+    return folded
 
 
 def _fold(text: str) -> str:
