@@ -49,7 +49,7 @@ from yteso.store.index_values import (
     token_values,
     uri_values,
 )
-from yteso.store.text_folding import FOLDED, fold_text
+from yteso.store.text_folding import fold_text, fold_words
 
 # Columns of resource_current, or special: not extracted into index tables.
 COLUMN_PARAMS = frozenset({"_id", "_lastUpdated"})
@@ -307,17 +307,9 @@ def _text_rows(resource: Json) -> Iterator[IndexRow]:
     strings: list[str] = []
     _collect_strings(resource, strings)
     if strings:
-        # folding each string (short ones cached) and joining equals folding the joined text:
-        # folding works character by character and collapses whitespace runs either way
-        cached = FOLDED.get
-        parts = []
-        for text in strings:
-            folded = cached(text)
-            if folded is None:
-                folded = fold_text(text)
-            if folded:
-                parts.append(folded)
-        yield ("text", "_content", (" ".join(parts),))
+        # folding the joined text equals joining the folded strings (tested): folding works
+        # character by character and collapses whitespace runs
+        yield ("text", "_content", (fold_words(" ".join(strings)),))
 
 
 def _collect_strings(value: object, out: list[str]) -> None:
