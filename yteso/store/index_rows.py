@@ -35,6 +35,7 @@ from yteso.fhirpath.plain_paths import one_step, plain_path
 from yteso.fhirpath.printer import to_text
 from yteso.fhirpath.root_keys import root_keys, union_branches
 from yteso.store.custom_params import custom_parameters
+from yteso.store.direct_paths import SKIP, direct_key, rooted
 from yteso.store.index_builders import BUILDERS, Builder
 from yteso.store.index_values import (
     IndexRow as IndexRow,
@@ -279,9 +280,14 @@ def _fast_plan(
             slots[source] = len(slots)
     fast: list[_FastStep] = []
     for (param, single), source in zip(steps, sources, strict=True):
-        step = None if single is not None or param.resolves else _one_step(param, resource_type)
+        step = _direct(param, single, resource_type, present)
+        if step == SKIP:
+            continue
         key, shadow = step if step is not None else (None, "")
-        evaluate = partial(_evaluate, param, single)
+        evaluate: Callable[[Json], list[Any]] = partial(_evaluate, param, single)
+        again = None if single or param.resolves else rooted(source[0], resource_type)
+        if again is not None:
+            evaluate = again
         build = BUILDERS[param.type]
         fast.append(
             (param.code, build, key, shadow, evaluate, param.target_type, slots.get(source, -1))
@@ -292,9 +298,19 @@ def _fast_plan(
     return plan
 
 
-def _one_step(param: CompiledParam, resource_type: str) -> tuple[str, str] | None:
-    """(key, ``_key``) when the expression is one member step off this resource type."""
-    found = one_step(plain_path(param.expression.tree))
+def _direct(
+    param: CompiledParam,
+    single: CompiledExpression | None,
+    resource_type: str,
+    present: frozenset[str] | None,
+) -> tuple[str, str] | None:
+    """(key, ``_key``) to read inline, :data:`SKIP`, or None: evaluate the expression."""
+    if param.resolves:
+        return None
+    expression = single or param.expression
+    if present is not None:
+        return direct_key(expression.tree, resource_type, present)
+    found = one_step(plain_path(expression.tree)) if single is None else None
     if found is None or found[0] != resource_type:
         return None
     return found[1], found[2]
