@@ -22,7 +22,8 @@ SKIP = ("", "")  # no candidate key present: the expression finds nothing
 _BASE_ROOT = re.compile(r"(?:Resource|DomainResource)((?:\.[A-Za-z]+)+)")
 # ``as T`` read as the key ``nameT`` only for types no other choice type specialises
 # (``as Quantity`` also takes an ``Age``; ``as string`` a ``code`` in some models).
-_SUBTYPED = frozenset({"Quantity", "string", "uri", "integer", "decimal", "Element"})
+_SUBTYPED = frozenset({"string", "uri", "integer", "decimal", "Element"})
+_QUANTITIES = ("Age", "Count", "Distance", "Duration", "MoneyQuantity", "SimpleQuantity")
 
 
 def direct_key(
@@ -49,6 +50,8 @@ def direct_key(
     if wanted is not None:
         if wanted in _SUBTYPED:
             return None
+        if wanted == "Quantity" and any(key.endswith(_QUANTITIES) for key in candidates):
+            return None  # ``value[x]`` of Observation has no Age: its ``as Quantity`` is one key
         narrowed = choice_keys_of_type(resource_type, tree.name, wanted)
         if len(narrowed) != 2 or candidates == narrowed:
             return None  # not a choice of exactly that type (or no choice at all)
