@@ -171,6 +171,8 @@ def _content_by_parts(strings: list[str]) -> str:
         ["  ", "a\tb ", "\u0301x", "İstanbul", "STRASSE straße"],
         ["x" * 300, "Bệnh viện " * 10],
         ["", "ς", "ΣΑΣ"],
+        ["\u212a\u212b İ ǅ", "ﬁ", "Ⅻ ⓐ"],
+        ["Nguyễn 123-AB", "Đặng", "北京 Ελλάδα"],
     ],
 )
 def test_content_folded_by_parts_equals_folded_whole(strings: list[str]) -> None:
