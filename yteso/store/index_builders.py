@@ -138,12 +138,39 @@ def quantity_rows(param: str, found: list[Any], out: Rows) -> None:
         out.append(("quantity", param, (system, code, float(number), canonical, float(scaled))))
 
 
+# Reference text -> (type, id): a patient's resources all name it (and its encounter), and
+# ``patient``/``subject`` read the same reference twice (the ``resolve() is`` filter, the row).
+_TARGETS: dict[str, tuple[str | None, str | None]] = {}
+_MAX_TARGETS = 16384
+
+
+def target_of(reference: str) -> tuple[str | None, str | None]:
+    """:func:`split_reference`, cached."""
+    found = _TARGETS.get(reference)
+    if found is None:
+        found = split_reference(reference)
+        if len(_TARGETS) >= _MAX_TARGETS:
+            _TARGETS.clear()
+        _TARGETS[reference] = found
+    return found
+
+
+def of_type(found: list[Any], target: str) -> list[Any]:
+    """The references among ``found`` whose text names a ``target`` resource."""
+    kept = []
+    for value in found:
+        reference = value.get("reference") if isinstance(value, dict) else None
+        if isinstance(reference, str) and target_of(reference)[0] == target:
+            kept.append(value)
+    return kept
+
+
 def reference_rows(param: str, found: list[Any], out: Rows) -> None:
     for value in found:
         if type(value) is dict:
             reference = value.get("reference")
             if isinstance(reference, str) and not reference.startswith("#"):
-                target_type, target_id = split_reference(reference)
+                target_type, target_id = target_of(reference)
                 out.append(("reference", param, (target_type, target_id, reference[:_CUT])))
             identifier = value.get("identifier")
             if identifier is not None:

@@ -36,7 +36,7 @@ from yteso.fhirpath.printer import to_text
 from yteso.fhirpath.root_keys import root_keys, union_branches
 from yteso.store.custom_params import custom_parameters
 from yteso.store.direct_paths import SKIP, direct_key, rooted
-from yteso.store.index_builders import BUILDERS, Builder
+from yteso.store.index_builders import BUILDERS, Builder, of_type
 from yteso.store.index_values import (
     IndexRow as IndexRow,
 )
@@ -252,7 +252,7 @@ def _fast_rows(
             if slot >= 0:
                 shared[slot] = found
         if found and target is not None:
-            found = _of_type(found, target)
+            found = of_type(found, target)
         if found:
             build(code, found, rows)
 
