@@ -21,6 +21,7 @@ from yteso.fhir.definitions import (
 )
 from yteso.fhir.errors import Invalid
 from yteso.store.base import SearchParam
+from yteso.store.composite_rows import component_param, component_types
 from yteso.store.custom_params import custom_parameters
 from yteso.store.date_ranges import date_condition
 from yteso.store.search_conditions import ValueConditions
@@ -277,38 +278,57 @@ class SearchCompiler:
         values: tuple[str, ...],
         depth: int,
     ) -> IdSet:
-        """``code$value``: each component matched on the same resource (not necessarily the
-        same repeating element: a documented approximation)."""
-        parts = [_component_code(resource_type, c.definition) for c in definition.components]
-        ors = []
+        """``code$value``: every component matched on the *same* element the composite's
+        expression selects (https://hl7.org/fhir/R4/search.html#composite): the component
+        rows (:mod:`composite_rows`) are paired by ``(id, element)``, innermost last."""
+        code = definition.code
+        tables = component_types(definition, definitions_for(resource_type))
+        if tables is None or resource_type is None:
+            raise Invalid(f"search parameter '{code}' is not supported", expression=code)
+        sets = []
         for value in values:
-            pieces = value.split("$")
-            if len(pieces) != len(parts):
+            pieces = split_components(value)
+            if len(pieces) != len(tables):
                 raise Invalid(
-                    f"{definition.code}: {value!r} needs {len(parts)} parts joined by $",
-                    expression=definition.code,
+                    f"{code}: {value!r} needs {len(tables)} parts joined by $", expression=code
                 )
-            sets = [
-                self.id_set(resource_type, p, (v,), depth + 1)
-                for p, v in zip(parts, pieces, strict=True)
-            ]
-            key = "s.id" if resource_type is not None else "(s.resource_type, s.id)"
-            tests = [f"{key} {'NOT IN' if s.negated else 'IN'} ({s.sql})" for s in sets]
-            ors.append("(" + " AND ".join(tests) + ")")
-        columns, scope = self._scope(resource_type, "s")
-        where = f"{scope} AND NOT s.deleted AND ({' OR '.join(ors)})"
-        return IdSet(f"SELECT {columns} FROM resource_current s WHERE {where}")
+            inner = ""
+            for position in reversed(range(len(tables))):
+                table, piece = tables[position], pieces[position]
+                where = self.values.any_of(table, code, (piece,), None)
+                if inner:
+                    where += f" AND (s.id, s.element) IN ({inner})"
+                param = self.params.bind(component_param(code, position))
+                columns = "s.id" if position == 0 else "s.id, s.element"
+                inner = (
+                    f"SELECT {columns} FROM search_{table} s WHERE s.resource_type = "
+                    f"{self.params.bind(resource_type)} AND s.param = {param}{where}"
+                )
+            sets.append(inner)
+        return IdSet(" UNION ".join(sets))
 
 
 def _has_param(resource_type: str, code: str) -> bool:
     return code in SPECIAL or code in definitions_for(resource_type)
 
 
-def _component_code(resource_type: str | None, url: str) -> str:
-    for code, definition in definitions_for(resource_type).items():
-        if definition.url == url:
-            return code
-    raise Invalid(f"composite component {url} is not a parameter of {resource_type}")
+def split_components(value: str) -> list[str]:
+    """``a$b`` -> ``["a", "b"]``; ``\\$`` is a literal dollar inside a component
+    (https://hl7.org/fhir/R4/search.html#escaping)."""
+    pieces, current, escaped = [], [], False
+    for char in value:
+        if escaped:
+            current.append(char if char == "$" else "\\" + char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "$":
+            pieces.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    pieces.append("".join(current) + ("\\" if escaped else ""))
+    return pieces
 
 
 def last_updated_test(params: SqlParams, column: str, value: str, now: datetime) -> str:
