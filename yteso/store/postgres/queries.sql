@@ -100,3 +100,11 @@ ON CONFLICT (resource_type, id) DO UPDATE SET
     compartment = excluded.compartment,
     content = excluded.content
 RETURNING c.seq;
+
+-- name: custom_params_signature
+-- Changes whenever a current SearchParameter is created, updated or deleted (count, and the
+-- sum and largest of their write sequence numbers): other processes compare it per request
+-- to pick up custom parameters (store/custom_params.py). An index-only range of the
+-- (resource_type, seq) index over a handful of rows.
+SELECT count(*), coalesce(sum(seq), 0), coalesce(max(seq), 0)
+FROM resource_current WHERE resource_type = 'SearchParameter' AND NOT deleted;

@@ -66,3 +66,11 @@ SELECT c.resource_type, c.id, c.version, c.last_updated, h.body, h.method, c.seq
 FROM resource_current c JOIN resource_history h ON h.seq = c.seq
 WHERE NOT c.deleted AND c.resource_type = ? AND c.seq > ?
 ORDER BY c.seq LIMIT ?;
+
+-- name: custom_params_signature
+-- Changes whenever a current SearchParameter is created, updated or deleted (count, and the
+-- sum and largest of their write sequence numbers): other processes compare it per request
+-- to pick up custom parameters (store/custom_params.py). An index-only range of the
+-- (resource_type, seq) index over a handful of rows.
+SELECT count(*), coalesce(sum(seq), 0), coalesce(max(seq), 0)
+FROM resource_current WHERE resource_type = 'SearchParameter' AND NOT deleted;
