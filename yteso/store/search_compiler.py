@@ -102,6 +102,25 @@ class SearchCompiler:
         sql = f"{key} {'NOT IN' if found.negated else 'IN'} ({found.sql})"
         return self.params.rebind(sql, self.target)
 
+    def over_types(self, types: tuple[str, ...], param: SearchParam) -> str:
+        """A system search over several types (``_type=Patient,Practitioner&name=x``): the
+        parameter compiled for each listed type, ORed on the row's type. Only parameters every
+        listed type has are allowed (https://hl7.org/fhir/R4/search.html#_type)."""
+        code = param.name.partition(".")[0].partition(":")[0]
+        missing = [t for t in types if not _has_param(t, code)]
+        if missing:
+            raise Invalid(
+                f"search parameter '{code}' is not defined for {', '.join(missing)} (_type)",
+                expression=code,
+            )
+        ors = []
+        for listed in types:
+            found = self.id_set(listed, full_name(param), param.values, 0)
+            test = "NOT IN" if found.negated else "IN"
+            bound = self.params.bind(listed)
+            ors.append(f"(c.resource_type = {bound} AND c.id {test} ({found.sql}))")
+        return self.params.rebind("(" + " OR ".join(ors) + ")", self.target)
+
     def same_row(self, resource_type: str | None, pair: tuple[SearchParam, SearchParam]) -> str:
         """Two searches of one indexed parameter that must hold on the same index row (a date
         range ``ge``/``lt``: one range scan of the index rather than two)."""
