@@ -149,7 +149,7 @@ def test_a_separate_process_sees_the_parameter(stores: tuple[SqlStore, SqlStore]
     with first.session() as session:
         session.update(DEFINITION)
     reindex(first)
-    child = subprocess.run(  # noqa: S603 (our own interpreter and script)
+    child = subprocess.run(
         [sys.executable, "-c", _OTHER_PROCESS, first.url, ETHNIC],
         capture_output=True,
         text=True,

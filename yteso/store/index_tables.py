@@ -1,8 +1,8 @@
 """The search index tables: their columns, and the statements that fill and clear them.
 
-The tables themselves are created by migration ``0003_search_indexes.sql`` (the ``element`` column: 0009) of each backend;
-this is the one place that knows their column order, so extraction (:mod:`index_values`),
-writes (the backends) and the search compiler agree.
+The tables themselves are created by migration ``0003_search_indexes.sql`` of each backend
+(their ``element`` column by ``0009``); this is the one place that knows their column order,
+so extraction (:mod:`index_values`), writes (the backends) and the search compiler agree.
 """
 
 from __future__ import annotations
