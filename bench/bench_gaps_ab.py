@@ -18,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 CHILD = r"""
@@ -50,7 +51,8 @@ with tempfile.TemporaryDirectory() as folder:
         store.write_prepared(prepared[i : i + 1000])
     write = time.process_time() - started
     store.close()
-print(json.dumps({"extract_us": extract / len(resources) * 1e6, "rows": rows / len(resources),
+import yteso
+print(json.dumps({"source": yteso.__file__, "extract_us": extract / len(resources) * 1e6, "rows": rows / len(resources),
                   "write_us": write / len(prepared) * 1e6, "n": len(resources)}))
 """
 
@@ -73,8 +75,13 @@ print(json.dumps(out))
 
 def run(build: str, code: str, *args: str) -> dict[str, object]:
     env = dict(os.environ, PYTHONPATH=build)
-    done = subprocess.run(
-        [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, check=True
+    done = subprocess.run(  # cwd: not the checkout, whose yteso would shadow PYTHONPATH
+        [sys.executable, "-c", code, *args],
+        env=env,
+        cwd=tempfile.gettempdir(),
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
