@@ -52,8 +52,9 @@ with tempfile.TemporaryDirectory() as folder:
     write = time.process_time() - started
     store.close()
 import yteso
-print(json.dumps({"source": yteso.__file__, "extract_us": extract / len(resources) * 1e6, "rows": rows / len(resources),
-                  "write_us": write / len(prepared) * 1e6, "n": len(resources)}))
+print(json.dumps({"source": yteso.__file__, "extract_us": extract / len(resources) * 1e6,
+                  "rows": rows / len(resources), "write_us": write / len(prepared) * 1e6,
+                  "n": len(resources)}))
 """
 
 SYNC = r"""
