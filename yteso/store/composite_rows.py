@@ -26,6 +26,8 @@ from typing import Any
 from yteso.fhir.definitions import SearchParameterDefinition, search_parameters
 from yteso.fhir.types import Json
 from yteso.fhirpath import CompiledExpression, Environment, FhirPathError, Node, compile
+from yteso.fhirpath.printer import to_text
+from yteso.fhirpath.root_keys import root_keys, union_branches
 from yteso.store.index_values import IndexRow
 
 Extractor = Callable[[str, list[Any]], Iterator[IndexRow]]
@@ -42,10 +44,10 @@ _ERRATA = {
 _SYSTEM_TYPE_NAMES = {"as(DateTime)": "as(dateTime)"}
 
 
-def _component_expression(text: str) -> CompiledExpression:
+def _component_text(text: str) -> str:
     for system, fhir in _SYSTEM_TYPE_NAMES.items():
         text = text.replace(system, fhir)
-    return compile(text)
+    return text
 
 
 @dataclass(frozen=True)
@@ -56,10 +58,24 @@ class CompositeComponent:
 
 
 @dataclass(frozen=True)
+class ElementBranch:
+    """One operand of the composite's expression (``Observation | Observation.component``):
+    ``expression`` None means the resource itself; ``needs``: top-level keys of which the
+    resource must hold at least one from each set, or the branch can find nothing."""
+
+    text: str
+    expression: CompiledExpression | None
+    needs: tuple[frozenset[str], ...]
+
+
+@dataclass(frozen=True)
 class CompiledComposite:
     code: str
-    elements: CompiledExpression
+    branches: tuple[ElementBranch, ...]
     components: tuple[CompositeComponent, ...]
+    # composites whose rows together are this one's (``combo-code-value-quantity`` is
+    # ``code-value-quantity`` | ``component-code-value-quantity``): no rows of its own
+    union_of: tuple[str, ...] = ()
 
 
 def component_param(code: str, position: int) -> str:
@@ -87,47 +103,96 @@ def composite_params(resource_type: str) -> tuple[CompiledComposite, ...]:
     """The type's composite parameters with their expressions compiled once."""
     definitions = search_parameters(resource_type)
     compiled = []
+    shapes: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}  # (elements, parts) -> code
     for code, definition in definitions.items():
         if definition.type != "composite" or definition.expression is None:
             continue
         tables = component_types(definition, definitions)
         if tables is None:
             continue
+        texts = [_component_text(part.expression) for part in definition.components]
         components = tuple(
-            CompositeComponent(
-                table, component_param(code, i), _component_expression(part.expression)
-            )
-            for i, (table, part) in enumerate(zip(tables, definition.components, strict=True))
+            CompositeComponent(table, component_param(code, i), compile(text))
+            for i, (table, text) in enumerate(zip(tables, texts, strict=True))
         )
-        compiled.append(CompiledComposite(code, compile(definition.expression), components))
-    return tuple(compiled)
+        branches = _branches(definition.expression, resource_type, texts)
+        compiled.append(CompiledComposite(code, branches, components))
+        shapes[(definition.expression, tuple(zip(tables, texts, strict=True)))] = code
+    return tuple(_with_unions(c, shapes) for c in compiled)
 
 
-def composite_rows(resource: Json, extractors: dict[str, Extractor]) -> Iterator[IndexRow]:
+def _with_unions(
+    composite: CompiledComposite, shapes: dict[tuple[str, tuple[tuple[str, str], ...]], str]
+) -> CompiledComposite:
+    """A composite whose every element branch is another composite with the same components
+    searches as the union of those (their rows already hold its values: none written twice)."""
+    if len(composite.branches) < 2:
+        return composite
+    parts = tuple((c.table, c.expression.source) for c in composite.components)
+    codes = []
+    for branch in composite.branches:
+        code = shapes.get((branch.text, parts))
+        if code is None or code == composite.code:
+            return composite
+        codes.append(code)
+    return CompiledComposite(composite.code, (), composite.components, tuple(codes))
+
+
+def _branches(
+    expression: str, resource_type: str, components: list[str]
+) -> tuple[ElementBranch, ...]:
+    """The element expression's union operands with the keys each needs: a resource without
+    them is skipped cheaply (most Observations carry one kind of value, and few components)."""
+    branches = []
+    for part in union_branches(compile(expression).tree):
+        text = to_text(part)
+        if text == resource_type:  # the resource itself: every component must find a key
+            keys = [
+                root_keys(compile(f"{resource_type}.{c}").tree, resource_type) for c in components
+            ]
+            branches.append(ElementBranch(text, None, tuple(k for k in keys if k is not None)))
+            continue
+        keys = root_keys(part, resource_type)
+        branches.append(ElementBranch(text, compile(text), () if keys is None else (keys,)))
+    return tuple(branches)
+
+
+def composite_rows(
+    resource: Json, extractors: dict[str, Extractor], present: frozenset[str] | None = None
+) -> Iterator[IndexRow]:
     """Index rows of every composite parameter of the resource's type, one group per element
-    (``(table+element, <code>$<i>, (*values, element))``)."""
-    composites = composite_params(str(resource["resourceType"]))
+    (``(table+element, <code>$<i>, (*values, element))``). ``present``: the resource's keys."""
+    resource_type = resource["resourceType"]
+    composites = composite_params(resource_type)
     if not composites:
         return
-    root = [Node(resource, resource["resourceType"])]
-    for composite in composites:
-        try:
-            elements = composite.elements.evaluate_items(resource)
-        except FhirPathError:
-            continue
-        for ordinal, element in enumerate(elements):
-            if type(element) is Node:
-                yield from _element_rows(composite, element, ordinal, root, extractors)
+    keys = frozenset(resource) if present is None else present
+    root = [Node(resource, resource_type)]
+    env = Environment(root)  # %resource: the resource, whatever the element
+    for composite in composites:  # (a union_of composite has no branches: no rows)
+        ordinal = 0
+        for branch in composite.branches:
+            if any(needed.isdisjoint(keys) for needed in branch.needs):
+                continue
+            try:
+                elements = (
+                    root if branch.expression is None else branch.expression.evaluate_in(root, env)
+                )
+            except FhirPathError:
+                continue
+            for element in elements:
+                if type(element) is Node:
+                    yield from _element_rows(composite, element, ordinal, env, extractors)
+                ordinal += 1
 
 
 def _element_rows(
     composite: CompiledComposite,
     element: Node,
     ordinal: int,
-    root: list[Any],
+    env: Environment,
     extractors: dict[str, Extractor],
 ) -> Iterator[IndexRow]:
-    env = Environment(root, context=[element])  # %resource: the resource, not the element
     groups: list[list[IndexRow]] = []
     for component in composite.components:
         try:
@@ -145,3 +210,11 @@ def _element_rows(
         groups.append(rows)
     for rows in groups:
         yield from rows
+
+
+def union_of(resource_type: str, code: str) -> tuple[str, ...]:
+    """The composites a composite searches as the union of (empty: it has rows of its own)."""
+    for composite in composite_params(resource_type):
+        if composite.code == code:
+            return composite.union_of
+    return ()

@@ -200,7 +200,7 @@ def extract_index_rows(resource: Json, *, skip_absent: bool = True) -> list[Inde
             found = _of_type(found, param.target_type)
         if found:
             rows.extend(_EXTRACTORS[param.type](param.code, found))
-    rows.extend(composite_rows(resource, _EXTRACTORS))
+    rows.extend(composite_rows(resource, _EXTRACTORS, present))
     rows.extend(_text_rows(resource))
     return rows
 

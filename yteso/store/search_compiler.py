@@ -21,7 +21,7 @@ from yteso.fhir.definitions import (
 )
 from yteso.fhir.errors import Invalid
 from yteso.store.base import SearchParam
-from yteso.store.composite_rows import component_param, component_types
+from yteso.store.composite_rows import component_param, component_types, union_of
 from yteso.store.custom_params import custom_parameters
 from yteso.store.date_ranges import date_condition
 from yteso.store.search_conditions import ValueConditions
@@ -304,6 +304,11 @@ class SearchCompiler:
         tables = component_types(definition, definitions_for(resource_type))
         if tables is None or resource_type is None:
             raise Invalid(f"search parameter '{code}' is not supported", expression=code)
+        parts = union_of(resource_type, code)  # combo-*: the resource's and its components'
+        if parts:
+            definitions = definitions_for(resource_type)
+            sets = [self._composite(resource_type, definitions[p], values, depth) for p in parts]
+            return IdSet(" UNION ".join(found.sql for found in sets))
         sets = []
         for value in values:
             pieces = split_components(value)
