@@ -15,3 +15,11 @@ ALTER TABLE search_quantity ADD COLUMN element INTEGER;
 ALTER TABLE search_reference ADD COLUMN element INTEGER;
 
 ALTER TABLE search_uri ADD COLUMN element INTEGER;
+
+-- Deployment options of search (store/search_options.py). 'content_index' present: the
+-- partial trigram GIN index search_content_trigram over the _content rows exists
+-- (SqlStore.set_content_index creates or drops it in the transaction that sets the option).
+CREATE TABLE search_options (
+    name TEXT COLLATE "C" PRIMARY KEY,
+    value TEXT NOT NULL
+);
