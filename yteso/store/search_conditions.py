@@ -14,7 +14,6 @@ from yteso.fhir.errors import Invalid
 from yteso.store.date_ranges import parse_date_range
 from yteso.store.index_values import split_reference
 from yteso.store.instants import format_instant
-from yteso.store.search_options import content_indexed
 from yteso.store.search_values import (
     implicit_range,
     parse_decimal,
@@ -83,7 +82,7 @@ class ValueConditions:
             # search value): a generic plan cannot prove it from the bound parameter. The
             # _content index exists only where the deployment turned it on (search_options).
             return f"s.param = '{_INDEXED_TEXT[code]}' AND {like}"
-        if code == "_content" and not content_indexed():
+        if code == "_content" and not self.params.dialect.content_index:
             return like
         fts = "SELECT rowid FROM search_text_fts WHERE search_text_fts MATCH "
         return f"s.rowid IN ({fts}{self.bind(_all_trigrams(folded))}) AND {like}"

@@ -25,7 +25,6 @@ from yteso.store.match_records import (
     read_entry,
     write_entries,
 )
-from yteso.store.search_options import set_content_indexed
 from yteso.store.search_sql import supported_search_params
 from yteso.store.sql_backend import Backend
 from yteso.store.sql_reads import (
@@ -56,13 +55,13 @@ class SqlStore:
         transaction, so a parameter registered anywhere is searched and indexed everywhere."""
         with self.backend.reading() as db:
             *signature, content_index = db.rows(self.backend.queries["custom_params_signature"])[0]
-        set_content_indexed(bool(content_index))
+        self.backend.dialect.content_index = bool(content_index)
         return sync(self, self.url, tuple(signature))
 
     def set_content_index(self, enabled: bool) -> bool:
-        """Turn the ``_content`` text index on or off for this database (:mod:`search_options`);
-        the index is filled or emptied in the transaction that sets the option. Returns whether
-        anything changed."""
+        """Turn the ``_content`` text index on or off for this database (the ``search_options``
+        table of migration 0009; ``docs/dev/search.md``): the index is filled or emptied in the
+        transaction that sets the option. Returns whether anything changed."""
         queries = self.backend.queries
         with self.backend.writing() as db:
             if bool(db.rows(queries["content_index_option"])[0][0]) == enabled:
@@ -73,7 +72,7 @@ class SqlStore:
             else:
                 db.run(queries["content_index_empty"])
                 db.run(queries["content_index_clear"])
-        set_content_indexed(enabled)
+        self.backend.dialect.content_index = enabled
         return True
 
     @contextmanager

@@ -16,7 +16,7 @@ ALTER TABLE search_reference ADD COLUMN element INTEGER;
 
 ALTER TABLE search_uri ADD COLUMN element INTEGER;
 
--- Deployment options of search (store/search_options.py). 'content_index' present: the
+-- Deployment options of search (docs/dev/search.md). 'content_index' present: the
 -- partial trigram GIN index search_content_trigram over the _content rows exists
 -- (SqlStore.set_content_index creates or drops it in the transaction that sets the option).
 CREATE TABLE search_options (

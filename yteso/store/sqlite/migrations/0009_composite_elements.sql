@@ -16,7 +16,7 @@ ALTER TABLE search_reference ADD COLUMN element INTEGER;
 
 ALTER TABLE search_uri ADD COLUMN element INTEGER;
 
--- Deployment options of search (store/search_options.py). 'content_index' present: _content
+-- Deployment options of search (docs/dev/search.md). 'content_index' present: _content
 -- rows are in the trigram index too (SqlStore.set_content_index fills or empties it in the
 -- same transaction that sets the option, so the index always matches the option).
 CREATE TABLE search_options (
