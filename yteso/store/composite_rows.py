@@ -147,10 +147,10 @@ def _branches(
     for part in union_branches(compile(expression).tree):
         text = to_text(part)
         if text == resource_type:  # the resource itself: every component must find a key
-            keys = [
+            found = [
                 root_keys(compile(f"{resource_type}.{c}").tree, resource_type) for c in components
             ]
-            branches.append(ElementBranch(text, None, tuple(k for k in keys if k is not None)))
+            branches.append(ElementBranch(text, None, tuple(k for k in found if k is not None)))
             continue
         keys = root_keys(part, resource_type)
         branches.append(ElementBranch(text, compile(text), () if keys is None else (keys,)))

@@ -307,8 +307,8 @@ class SearchCompiler:
         parts = union_of(resource_type, code)  # combo-*: the resource's and its components'
         if parts:
             definitions = definitions_for(resource_type)
-            sets = [self._composite(resource_type, definitions[p], values, depth) for p in parts]
-            return IdSet(" UNION ".join(found.sql for found in sets))
+            unions = [self._composite(resource_type, definitions[p], values, depth) for p in parts]
+            return IdSet(" UNION ".join(found.sql for found in unions))
         sets = []
         for value in values:
             pieces = split_components(value)
