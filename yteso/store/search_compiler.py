@@ -39,7 +39,17 @@ TABLE_OF_TYPE = {
 # Parameters handled outside the index tables (result controls or follow-up queries).
 NOT_FILTERS = frozenset({"_include", "_revinclude"})
 SPECIAL = frozenset(
-    {"_id", "_lastUpdated", "_has", "_text", "_content", "_compartment", "_type", *NOT_FILTERS}
+    {
+        "_id",
+        "_lastUpdated",
+        "_has",
+        "_text",
+        "_content",
+        "_compartment",
+        "_type",
+        "_list",
+        *NOT_FILTERS,
+    }
 )
 MAX_CHAIN_DEPTH = 8
 
@@ -149,6 +159,8 @@ class SearchCompiler:
             return self._text(resource_type, code, values)
         if code == "_compartment":
             return self._compartment(resource_type, values)
+        if code == "_list":
+            return self._list(resource_type, modifier, values)
         definition = definitions_for(resource_type).get(code)
         if definition is None:
             raise Invalid(f"unknown search parameter '{code}'", expression=code)
@@ -248,6 +260,24 @@ class SearchCompiler:
                 f"{resource_type} is not in the Patient compartment", expression="_compartment"
             )
         return IdSet(" UNION ".join(ors))
+
+    def _list(self, resource_type: str | None, modifier: str, values: tuple[str, ...]) -> IdSet:
+        """``_list=42``: the resources List/42 references in ``entry.item`` (its ``item``
+        index rows; https://hl7.org/fhir/R4/search.html#list). Functional lists
+        (``$current-allergies``) are not supported."""
+        if modifier:
+            raise Invalid(f"modifier ':{modifier}' is not supported on '_list'", expression="_list")
+        if any(value.startswith("$") for value in values):
+            raise Invalid("_list: functional lists ($...) are not supported", expression="_list")
+        columns = "r.target_id" if resource_type is not None else "r.target_type, r.target_id"
+        sql = (
+            f"SELECT {columns} FROM search_reference r WHERE r.resource_type = "
+            f"{self.params.bind('List')} AND r.id IN ({self.params.bind_all(values)})"
+            f" AND r.param = {self.params.bind('item')}"
+        )
+        if resource_type is not None:
+            sql += f" AND r.target_type = {self.params.bind(resource_type)}"
+        return IdSet(sql)
 
     def _chain(
         self, resource_type: str | None, head: str, rest: str, values: tuple[str, ...], depth: int
