@@ -255,3 +255,23 @@ def test_malformed_composite_is_invalid(store: SqlStore, value: str, message: st
 )
 def test_split_components(value: str, pieces: list[str]) -> None:
     assert split_components(value) == pieces
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("component-code-value-quantity", "false", {"bp-high", "bp-normal", "bp-crossed"}),
+        ("component-code-value-quantity", "true", {"weight", "smoker", "dated", "priced"}),
+        ("combo-code-value-quantity", "false", {"bp-high", "bp-normal", "bp-crossed", "weight"}),
+        ("code-value-string", "false", {"priced"}),
+    ],
+)
+def test_missing_composite(store: SqlStore, name: str, value: str, expected: set[str]) -> None:
+    query = SearchQuery(params=(SearchParam(name, (value,), "missing"),), count=100)
+    assert {m.id for m in store.search(O, query).matches} == expected
+
+
+def test_other_modifiers_on_a_composite_are_invalid(store: SqlStore) -> None:
+    query = SearchQuery(params=(SearchParam("code-value-quantity", ("a$1",), "exact"),))
+    with pytest.raises(Invalid, match="exact"):
+        store.search(O, query)

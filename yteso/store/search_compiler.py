@@ -186,7 +186,13 @@ class SearchCompiler:
         depth: int,
     ) -> IdSet:
         code = definition.code
+        if definition.type == "composite" and modifier == "missing":
+            return self._composite_missing(resource_type, definition, values)
         if definition.type == "composite":
+            if modifier:
+                raise Invalid(
+                    f"modifier ':{modifier}' is not supported on '{code}'", expression=code
+                )
             return self._composite(resource_type, definition, values, depth)
         table = TABLE_OF_TYPE.get(definition.type)
         if table is None:
@@ -319,6 +325,25 @@ class SearchCompiler:
             f" AND r.target_type = {self.params.bind(resource_type)} AND r.id {test} ({inner.sql})"
         )
         return IdSet(sql)
+
+    def _composite_missing(
+        self,
+        resource_type: str | None,
+        definition: SearchParameterDefinition,
+        values: tuple[str, ...],
+    ) -> IdSet:
+        """``:missing``: whether some element has every component (its first component's rows)."""
+        code = definition.code
+        if values not in (("true",), ("false",)) or resource_type is None:
+            raise Invalid(f"{code}:missing takes true or false", expression=code)
+        definitions = definitions_for(resource_type)
+        sets = []
+        for part in union_of(resource_type, code) or (code,):
+            tables = component_types(definitions[part], definitions)
+            if tables is None:
+                raise Invalid(f"search parameter '{code}' is not supported", expression=code)
+            sets.append(self._select(resource_type, tables[0], component_param(part, 0), ""))
+        return IdSet(" UNION ".join(sets), negated=values[0] == "true")
 
     def _composite(
         self,
