@@ -21,6 +21,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import psycopg
+
 CHILD = r"""
 import json, sys, tempfile, time
 from datetime import UTC, datetime
@@ -92,7 +94,7 @@ def main() -> None:
     parser.add_argument("--other", required=True, help="the baseline build (a yteso tree)")
     parser.add_argument("--resources", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/yteso_test")
     args = parser.parse_args()
     here = str(Path(__file__).resolve().parent.parent)
     builds = {"baseline": args.other, "this": here}
@@ -110,8 +112,18 @@ def main() -> None:
         ratio = this[key] / base[key]
         print(f"{key}: baseline {base[key]:.0f} this {this[key]:.0f} ratio {ratio:.3f}")
     print(f"rows per resource: baseline {base['rows']:.2f} this {this['rows']:.2f}")
-    folder = Path(os.environ.get("TMPDIR", "/tmp"))
-    print("registry check:", run(here, SYNC, f"sqlite:///{folder / 'gaps-sync.db'}", args.pg))
+    schema = "bench_gaps_sync"  # a schema of its own, dropped afterwards
+    with psycopg.connect(args.pg, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            sqlite = f"sqlite:///{Path(folder) / 'sync.db'}"
+            postgres = f"{args.pg}?options=-csearch_path%3D{schema}"
+            print("registry check:", run(here, SYNC, sqlite, postgres))
+    finally:
+        with psycopg.connect(args.pg, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 if __name__ == "__main__":
