@@ -201,6 +201,11 @@ CASES: list[tuple[str | None, tuple[tuple[str, str], ...], set[str]]] = [
     (None, (("_type", "Patient,Organization"), ("_id", "org-hn,pat-dang")), {"org-hn", "pat-dang"}),
     (
         None,
+        (("_type", "Patient,Organization"), ("_has:Observation:patient:code", "2345-7")),
+        {"pat-tran"},
+    ),
+    (
+        None,
         (("_type", "Observation,RiskAssessment"), ("subject", "Patient/pat-nguyen")),
         {"obs-1", "obs-2", "ra-1", "ra-2", "ra-3"},
     ),

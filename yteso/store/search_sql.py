@@ -266,7 +266,8 @@ def _per_type(param: SearchParam, types: tuple[str, ...]) -> bool:
     """A system search parameter that is not one of Resource's (``_type=A,B&name=x``):
     compiled once per listed type (``SearchCompiler.over_types``)."""
     head = param.name.partition(".")[0].partition(":")[0]
-    return bool(types) and head not in supported_params(None)
+    # _has names the searched type in its subquery: it too is compiled per listed type
+    return bool(types) and (head == "_has" or head not in supported_params(None))
 
 
 def _keyset_condition(keys: tuple[SortKey, ...], cursor: PageCursor, params: SqlParams) -> str:
