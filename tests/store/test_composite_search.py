@@ -275,3 +275,22 @@ def test_other_modifiers_on_a_composite_are_invalid(store: SqlStore) -> None:
     query = SearchQuery(params=(SearchParam("code-value-quantity", ("a$1",), "exact"),))
     with pytest.raises(Invalid, match="exact"):
         store.search(O, query)
+
+
+def test_every_r4_composite_is_indexed_or_searched_as_a_union() -> None:
+    from yteso.fhir.definitions import resource_types, search_parameters
+    from yteso.store.composite_rows import composite_params
+
+    expected = {
+        (t, code)
+        for t in resource_types()
+        for code, p in search_parameters(t).items()
+        if p.type == "composite"
+    }
+    compiled = {(t, c.code) for t in resource_types() for c in composite_params(t)}
+    assert compiled == expected and len(expected) == 72
+    unions = {(t, c.code): c.union_of for t in resource_types() for c in composite_params(t)}
+    assert {k: v for k, v in unions.items() if v} == {
+        (O, "combo-code-value-concept"): ("code-value-concept", "component-code-value-concept"),
+        (O, "combo-code-value-quantity"): ("code-value-quantity", "component-code-value-quantity"),
+    }
