@@ -34,6 +34,7 @@ from yteso.fhirpath import CompiledExpression, FhirPathError, Services, compile
 from yteso.fhirpath.plain_paths import one_step, plain_path
 from yteso.fhirpath.printer import to_text
 from yteso.fhirpath.root_keys import root_keys, union_branches
+from yteso.store.composite_rows import composite_rows
 from yteso.store.custom_params import custom_parameters
 from yteso.store.direct_paths import SKIP, direct_key, rooted
 from yteso.store.index_builders import BUILDERS, Builder, of_type
@@ -207,6 +208,7 @@ def extract_index_rows(
         _general_rows(resource, resource_type, present, rows)
     else:
         _fast_rows(resource, resource_type, present, rows)
+    rows.extend(composite_rows(resource, _EXTRACTORS, present))
     rows.extend(_text_rows(resource))
     return rows
 
