@@ -243,7 +243,12 @@ def _fast_rows(
             value = resource.get(key)
             if value is None:
                 continue
-            found = [value] if type(value) is not list else [v for v in value if v is not None]
+            if type(value) is not list:
+                found = [value]
+            elif None in value:  # FHIR JSON's null placeholders (``given: [null, "x"]``)
+                found = [v for v in value if v is not None]
+            else:
+                found = value  # builders only read it
         elif slot >= 0 and shared[slot] is not None:
             found = shared[slot]  # type: ignore[assignment]
         else:
