@@ -292,7 +292,8 @@ def _fast_plan(
             continue
         key, shadow = step if step is not None else (None, "")
         evaluate: Callable[[Json], list[Any]] = partial(_evaluate, param, single)
-        again = None if single or param.resolves else rooted(source[0], resource_type)
+        plain = single is None and not param.resolves
+        again = rooted(source[0], resource_type) if plain else None
         if again is not None:
             evaluate = again
         build = BUILDERS[param.type]
@@ -314,7 +315,7 @@ def _direct(
     """(key, ``_key``) to read inline, :data:`SKIP`, or None: evaluate the expression."""
     if param.resolves:
         return None
-    expression = single or param.expression
+    expression = param.expression if single is None else single
     if present is not None:
         return direct_key(expression.tree, resource_type, present)
     found = one_step(plain_path(expression.tree)) if single is None else None
