@@ -1,22 +1,28 @@
 """The extraction shortcuts change no index row.
 
-Differential: every resource of the Synthea samples (../shared/data/synthea) and of the
-synthetic population is indexed with and without skipping absent keys, and ``_content``
-folded part by part must equal folding the joined text.
+Differential: every resource of the Synthea samples (../shared/data/synthea), of the
+synthetic population and of ``bench/bench_load.py``'s generated data is indexed by the fast
+path (inline key reads, appending builders) and by the general one (every expression through
+the FHIRPath engine, the :mod:`index_values` generators), with and without skipping absent
+keys: the row lists must be equal, in the same order. ``_content`` folded part by part, word
+by word and as a whole must be equal too.
 """
 
 from __future__ import annotations
 
+import random
+import sys
 from collections.abc import Iterator
 from itertools import islice
 
 import orjson
 import pytest
 
-from tests.conftest import shared_path
+from tests.conftest import REPO, shared_path
 from yteso.fhir.types import Json
+from yteso.store.custom_params import definition_from_resource, register
 from yteso.store.index_rows import _collect_strings, extract_index_rows, indexed_params
-from yteso.store.text_folding import _fold, fold_text
+from yteso.store.text_folding import _fold, fold_text, fold_words
 from yteso.synth import iter_resources
 
 _PER_FILE = 1500  # keeps the test to a few seconds; every resource type is still covered
@@ -35,6 +41,97 @@ def _synthea_resources() -> Iterator[Json]:
 
 def _synthetic_resources() -> Iterator[Json]:
     return iter_resources(30, 7)
+
+
+def _bench_load_resources() -> Iterator[Json]:
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        import bench_load
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    rng = random.Random(7)
+    for n in range(60):
+        subject, enc = f"Patient/pat-{n}", f"Encounter/enc-{n}"
+        yield bench_load.patient(rng, n)
+        yield bench_load.encounter(rng, n, subject)
+        for k in range(5):
+            yield bench_load.observation(rng, n * 5 + k, subject, enc)
+        yield bench_load.condition(rng, n, subject, enc)
+
+
+_SOURCES = [_synthea_resources, _synthetic_resources, _bench_load_resources]
+
+
+@pytest.mark.parametrize("source", _SOURCES)
+def test_fast_path_gives_the_general_rows(source: object) -> None:
+    assert callable(source)
+    checked = 0
+    for resource in source():
+        resource = orjson.loads(orjson.dumps(resource))  # as the parser gives it
+        general = extract_index_rows(resource, general=True)
+        assert extract_index_rows(resource) == general, resource.get("id")
+        assert extract_index_rows(resource, skip_absent=False) == general, resource.get("id")
+        checked += 1
+    assert checked > 400
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        # a choice value's extensions: the engine's typed nodes, not the one-key read
+        {
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"text": "x"},
+            "effectiveDateTime": "2024-01-02",
+            "_effectiveDateTime": {"extension": [{"url": "http://e.org/x", "valueCode": "y"}]},
+        },
+        {"resourceType": "Observation", "status": "final", "valueString": "not a quantity"},
+        {
+            "resourceType": "Observation",
+            "status": "final",
+            "valueQuantity": {"value": 5, "unit": "mg", "system": "http://unitsofmeasure.org"},
+            "effectivePeriod": {"start": "2024-01-02"},
+            "meta": {"tag": [{"system": "http://e.org/t", "code": "t1"}], "source": "s#1"},
+        },
+        {"resourceType": "Condition", "onsetAge": {"value": 40, "unit": "a"}},
+        {"resourceType": "Condition", "onsetDateTime": "2020", "subject": {"reference": "#p"}},
+    ],
+)
+def test_fast_path_edge_shapes(resource: Json) -> None:
+    general = extract_index_rows(resource, general=True)
+    assert extract_index_rows(resource) == general
+    assert extract_index_rows(resource, skip_absent=False) == general
+
+
+def test_plans_follow_custom_parameters() -> None:
+    ethnic = "http://example.org/fhir/StructureDefinition/ethnic"
+    patient = {"resourceType": "Patient", "extension": [{"url": ethnic, "valueCode": "kinh"}]}
+    assert not [row for row in extract_index_rows(patient) if row[1] == "ethnic"]
+    definition = definition_from_resource(
+        {
+            "resourceType": "SearchParameter",
+            "url": "http://example.org/fhir/SearchParameter/ethnic",
+            "name": "ethnic",
+            "status": "active",
+            "description": "Ethnic group",
+            "code": "ethnic",
+            "base": ["Patient"],
+            "type": "token",
+            "expression": f"Patient.extension.where(url='{ethnic}').value",
+        }
+    )
+    assert definition is not None
+    try:
+        register([definition])
+        for general in (False, True):
+            rows = extract_index_rows(patient, general=general)
+            assert [row for row in rows if row[1] == "ethnic"] == [
+                ("token", "ethnic", (None, "kinh", None))
+            ]
+    finally:
+        register([])
+    assert not [row for row in extract_index_rows(patient) if row[1] == "ethnic"]
 
 
 @pytest.mark.parametrize("source", [_synthea_resources, _synthetic_resources])
@@ -74,10 +171,30 @@ def _content_by_parts(strings: list[str]) -> str:
         ["  ", "a\tb ", "\u0301x", "İstanbul", "STRASSE straße"],
         ["x" * 300, "Bệnh viện " * 10],
         ["", "ς", "ΣΑΣ"],
+        ["\u212a\u212b İ ǅ", "ﬁ", "Ⅻ ⓐ"],
+        ["Nguyễn 123-AB", "Đặng", "北京 Ελλάδα"],
     ],
 )
 def test_content_folded_by_parts_equals_folded_whole(strings: list[str]) -> None:
     assert _content_by_parts(strings) == _fold(" ".join(strings))
+    assert fold_words(" ".join(strings)) == _fold(" ".join(strings))
+
+
+_EXTRA = str.maketrans({"đ": "d", "Đ": "d", "ð": "d", "ø": "o", "Ø": "o", "ł": "l", "Ł": "l"})
+
+
+@pytest.mark.parametrize(
+    "text", ["Đặng Đức", "đđĐ", "Øresund Łódź ðe", "Nguyễn Thị Ánh", "ﬁ Å Ǆ ǅ", "x"]
+)
+def test_folding_letters_without_decomposition(text: str) -> None:
+    # the str.translate table the str.replace chain replaced, as the reference
+    import re
+    import unicodedata
+
+    marks = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+    reference = unicodedata.normalize("NFD", text.translate(_EXTRA))
+    expected = " ".join(marks.sub("", reference).casefold().split())
+    assert _fold(text) == fold_text(text) == fold_words(text) == expected
 
 
 def _strings_plainly(value: object) -> list[str]:
@@ -93,14 +210,16 @@ def _strings_plainly(value: object) -> list[str]:
     return []
 
 
-@pytest.mark.parametrize("source", [_synthea_resources, _synthetic_resources])
+@pytest.mark.parametrize("source", _SOURCES)
 def test_content_folding_over_samples(source: object) -> None:
     assert callable(source)
     for resource in source():
         strings: list[str] = []
         _collect_strings(resource, strings)
         assert strings == _strings_plainly(resource), resource.get("id")
-        assert _content_by_parts(strings) == _fold(" ".join(strings)), resource.get("id")
+        whole = _fold(" ".join(strings))
+        assert _content_by_parts(strings) == whole, resource.get("id")
+        assert fold_words(" ".join(strings)) == whole, resource.get("id")
 
 
 def test_content_strings_of_odd_json() -> None:

@@ -25,16 +25,19 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from yteso.fhir.definitions import search_parameters
 from yteso.fhir.types import Json
 from yteso.fhirpath import CompiledExpression, FhirPathError, Services, compile
+from yteso.fhirpath.plain_paths import one_step, plain_path
 from yteso.fhirpath.printer import to_text
 from yteso.fhirpath.root_keys import root_keys, union_branches
 from yteso.store.composite_rows import composite_rows
 from yteso.store.custom_params import custom_parameters
+from yteso.store.direct_paths import SKIP, direct_key, rooted
+from yteso.store.index_builders import BUILDERS, Builder, of_type
 from yteso.store.index_values import (
     IndexRow as IndexRow,
 )
@@ -48,7 +51,7 @@ from yteso.store.index_values import (
     token_values,
     uri_values,
 )
-from yteso.store.text_folding import fold_text
+from yteso.store.text_folding import fold_text, fold_words
 
 # Columns of resource_current, or special: not extracted into index tables.
 COLUMN_PARAMS = frozenset({"_id", "_lastUpdated"})
@@ -128,7 +131,10 @@ def _branches(
 # One parameter to evaluate on a resource with a given set of top-level keys: the parameter,
 # and the union branch to try alone when it is the only one whose keys are present.
 _Step = tuple[CompiledParam, CompiledExpression | None]
-_PLANS: dict[tuple[str, frozenset[str] | None], tuple[_Step, ...]] = {}
+# Plans per (type, key set), each with the ``indexed_params`` tuple it was made from:
+# registering custom parameters makes a new tuple, and the stale plans are remade.
+_PLANS: dict[tuple[str, frozenset[str] | None], tuple[tuple[CompiledParam, ...], tuple[_Step, ...]]]
+_PLANS = {}
 _MAX_PLANS = 4096  # distinct (type, key set) pairs kept; real data repeats a few per type
 
 
@@ -136,8 +142,12 @@ def _plan(resource_type: str, present: frozenset[str] | None) -> tuple[_Step, ..
     """The parameters that can find something given the resource's top-level keys, worked out
     once per (type, key set): resources of a type mostly share their key sets, so the key
     checks of all ~30 parameters of a type run once, not once per resource."""
+    params = indexed_params(resource_type)
+    entry = _PLANS.get((resource_type, present))
+    if entry is not None and entry[0] is params:
+        return entry[1]
     steps: list[_Step] = []
-    for param in indexed_params(resource_type):
+    for param in params:
         if present is not None and param.keys is not None and param.keys.isdisjoint(present):
             continue
         single = None
@@ -147,8 +157,8 @@ def _plan(resource_type: str, present: frozenset[str] | None) -> tuple[_Step, ..
         steps.append((param, single))
     if len(_PLANS) >= _MAX_PLANS:
         _PLANS.clear()
-    plan = _PLANS[(resource_type, present)] = tuple(steps)
-    return plan
+    _PLANS[(resource_type, present)] = (params, tuple(steps))
+    return tuple(steps)
 
 
 def _evaluate(param: CompiledParam, single: CompiledExpression | None, resource: Json) -> list[Any]:
@@ -179,19 +189,34 @@ def _stub_target(reference: str) -> Json | None:
 _SERVICES = Services(resolver=_stub_target)
 
 
-def extract_index_rows(resource: Json, *, skip_absent: bool = True) -> list[IndexRow]:
+def extract_index_rows(
+    resource: Json, *, skip_absent: bool = True, general: bool = False
+) -> list[IndexRow]:
     """Every index row of one resource (an empty list for an unknown type).
 
     ``skip_absent`` skips parameters whose expression reads none of the resource's top-level
     keys (the rows are the same; ``False`` evaluates everything, for differential tests).
+    ``general`` takes the reference path: every expression through the FHIRPath engine and
+    the :mod:`index_values` generators (the same rows, slower; for differential tests).
     """
     resource_type = resource.get("resourceType")
     if not isinstance(resource_type, str):
         return []
     rows: list[IndexRow] = []
     present = frozenset(resource) if skip_absent else None
-    plan = _PLANS.get((resource_type, present)) or _plan(resource_type, present)
-    for param, single in plan:
+    if general:
+        _general_rows(resource, resource_type, present, rows)
+    else:
+        _fast_rows(resource, resource_type, present, rows)
+    rows.extend(composite_rows(resource, _EXTRACTORS, present))
+    rows.extend(_text_rows(resource))
+    return rows
+
+
+def _general_rows(
+    resource: Json, resource_type: str, present: frozenset[str] | None, rows: list[IndexRow]
+) -> None:
+    for param, single in _plan(resource_type, present):
         try:
             found = _evaluate(param, single, resource)
         except FhirPathError:
@@ -200,9 +225,103 @@ def extract_index_rows(resource: Json, *, skip_absent: bool = True) -> list[Inde
             found = _of_type(found, param.target_type)
         if found:
             rows.extend(_EXTRACTORS[param.type](param.code, found))
-    rows.extend(composite_rows(resource, _EXTRACTORS, present))
-    rows.extend(_text_rows(resource))
-    return rows
+
+
+def _fast_rows(
+    resource: Json, resource_type: str, present: frozenset[str] | None, rows: list[IndexRow]
+) -> None:
+    """:func:`_general_rows`' rows, with one-step paths (most parameters) read inline, each
+    expression evaluated once when several parameters share it (``subject``/``patient``),
+    and the appending builders of :mod:`index_builders`."""
+    params = indexed_params(resource_type)
+    entry = _FAST_PLANS.get((resource_type, present))
+    if entry is None or entry[0] is not params:
+        entry = _fast_plan(resource_type, present, params)
+    shared: list[list[Any] | None] = [None] * entry[2]
+    for code, build, key, shadow, evaluate, target, slot in entry[1]:
+        if key is not None and shadow not in resource:
+            value = resource.get(key)
+            if value is None:
+                continue
+            if type(value) is not list:
+                found = [value]
+            elif None in value:  # FHIR JSON's null placeholders (``given: [null, "x"]``)
+                found = [v for v in value if v is not None]
+            else:
+                found = value  # builders only read it
+        elif slot >= 0 and shared[slot] is not None:
+            found = shared[slot]  # type: ignore[assignment]
+        else:
+            try:
+                found = evaluate(resource)
+            except FhirPathError:
+                continue  # a value the expression cannot handle is simply not indexed
+            if slot >= 0:
+                shared[slot] = found
+        if found and target is not None:
+            found = of_type(found, target)
+        if found:
+            build(code, found, rows)
+
+
+# A step of a fast plan: (code, builder, key, shadow, evaluate, target type, slot). ``key``:
+# the JSON key of a one-step path (``Patient.gender``), read inline unless its ``_key``
+# companion ``shadow`` is present; otherwise ``evaluate`` runs, its result kept in ``slot``
+# (-1: no other step evaluates the same expression).
+_FastStep = tuple[str, Builder, str | None, str, Callable[[Json], list[Any]], str | None, int]
+_FastPlan = tuple[tuple[CompiledParam, ...], tuple[_FastStep, ...], int]
+_FAST_PLANS: dict[tuple[str, frozenset[str] | None], _FastPlan] = {}
+
+
+def _fast_plan(
+    resource_type: str, present: frozenset[str] | None, params: tuple[CompiledParam, ...]
+) -> _FastPlan:
+    steps = _plan(resource_type, present)
+    sources = [
+        (param.expression.source, None if single is None else single.source)
+        for param, single in steps
+    ]
+    slots: dict[tuple[str, str | None], int] = {}
+    for source in sources:
+        if sources.count(source) > 1 and source not in slots:
+            slots[source] = len(slots)
+    fast: list[_FastStep] = []
+    for (param, single), source in zip(steps, sources, strict=True):
+        step = _direct(param, single, resource_type, present)
+        if step == SKIP:
+            continue
+        key, shadow = step if step is not None else (None, "")
+        evaluate: Callable[[Json], list[Any]] = partial(_evaluate, param, single)
+        plain = single is None and not param.resolves
+        again = rooted(source[0], resource_type) if plain else None
+        if again is not None:
+            evaluate = again
+        build = BUILDERS[param.type]
+        fast.append(
+            (param.code, build, key, shadow, evaluate, param.target_type, slots.get(source, -1))
+        )
+    if len(_FAST_PLANS) >= _MAX_PLANS:
+        _FAST_PLANS.clear()
+    plan = _FAST_PLANS[(resource_type, present)] = (params, tuple(fast), len(slots))
+    return plan
+
+
+def _direct(
+    param: CompiledParam,
+    single: CompiledExpression | None,
+    resource_type: str,
+    present: frozenset[str] | None,
+) -> tuple[str, str] | None:
+    """(key, ``_key``) to read inline, :data:`SKIP`, or None: evaluate the expression."""
+    if param.resolves:
+        return None
+    expression = param.expression if single is None else single
+    if present is not None:
+        return direct_key(expression.tree, resource_type, present)
+    found = one_step(plain_path(expression.tree)) if single is None else None
+    if found is None or found[0] != resource_type:
+        return None
+    return found[1], found[2]
 
 
 def _text_rows(resource: Json) -> Iterator[IndexRow]:
@@ -212,10 +331,9 @@ def _text_rows(resource: Json) -> Iterator[IndexRow]:
     strings: list[str] = []
     _collect_strings(resource, strings)
     if strings:
-        # folding each string (short ones cached) and joining equals folding the joined text:
-        # folding works character by character and collapses whitespace runs either way
-        folded = " ".join(filter(None, map(fold_text, strings)))
-        yield ("text", "_content", (folded,))
+        # folding the joined text equals joining the folded strings (tested): folding works
+        # character by character and collapses whitespace runs
+        yield ("text", "_content", (fold_words(" ".join(strings)),))
 
 
 def _collect_strings(value: object, out: list[str]) -> None:
