@@ -23,9 +23,11 @@ from yteso.fhir.errors import Issue
 from yteso.store.base import Store
 from yteso.store.bulk_prepare import PreparedResource, prepare_resource
 from yteso.store.bundle_entries import SourcedResource, json_file_resources, ndjson_resources
+from yteso.store.index_blocks import BlockFormat, IndexBlock, index_block
 from yteso.store.instants import now_utc
 
 ProgressCallback = Callable[[int, int | None], None]
+_WritePrepared = Callable[[list[PreparedResource], list[IndexBlock]], int]
 
 CHUNK_BYTES = 1 << 20  # about 700 resources of 1.4 KB per task
 BATCH_SIZE = 5000
@@ -93,9 +95,12 @@ class _Task:
     file: str
     first_line: int | None  # NDJSON: the line ``content`` starts at; None: a whole JSON file
     content: bytes
+    index_format: BlockFormat = "rows"  # how the writer's database wants the index rows
 
 
-_Prepared = tuple[list[PreparedResource], list[LoadFailure]]
+# The resources (their ``index_rows`` emptied: the block holds them), the rejected ones, and
+# the chunk's index rows grouped for the writer.
+_Prepared = tuple[list[PreparedResource], list[LoadFailure], IndexBlock]
 
 
 def input_files(paths: Sequence[Path | str]) -> list[Path]:
@@ -109,12 +114,12 @@ def input_files(paths: Sequence[Path | str]) -> list[Path]:
     return files
 
 
-def _tasks(files: list[Path]) -> Iterator[_Task]:
+def _tasks(files: list[Path], index_format: BlockFormat = "rows") -> Iterator[_Task]:
     """Whole JSON files, and NDJSON cut into blocks of whole lines (workers split the lines;
     the main process only counts newlines, so it stays free to write)."""
     for path in files:
         if path.suffix == ".json":
-            yield _Task(str(path), None, path.read_bytes())
+            yield _Task(str(path), None, path.read_bytes(), index_format)
             continue
         with path.open("rb") as handle:
             line = 1
@@ -126,10 +131,10 @@ def _tasks(files: list[Path]) -> Iterator[_Task]:
                     carry = block
                     continue
                 carry = block[cut:]
-                yield _Task(str(path), line, block[:cut])
+                yield _Task(str(path), line, block[:cut], index_format)
                 line += block.count(b"\n", 0, cut)
             if carry.strip():
-                yield _Task(str(path), line, carry)
+                yield _Task(str(path), line, carry, index_format)
 
 
 def _estimate_total(files: list[Path]) -> int | None:
@@ -146,7 +151,8 @@ def _estimate_total(files: list[Path]) -> int | None:
 
 
 def prepare_task(task: _Task) -> _Prepared:
-    """Worker side: parse, validate and stamp one chunk (module-level so it pickles)."""
+    """Worker side: parse, validate, stamp and index one chunk (module-level so it pickles);
+    the index rows leave grouped per table, the writer's work done here (``index_blocks``)."""
     sourced = (
         json_file_resources(task.content)
         if task.first_line is None
@@ -161,7 +167,10 @@ def prepare_task(task: _Task) -> _Prepared:
             prepared.append(outcome)
         else:
             failures.append(LoadFailure(task.file, item.line, item.entry, tuple(outcome)))
-    return prepared, failures
+    block = index_block(
+        ((item.resource_type, item.id, item.index_rows) for item in prepared), task.index_format
+    )
+    return [item._replace(index_rows=[]) for item in prepared], failures, block
 
 
 def _prepare_one(item: SourcedResource, now: datetime) -> PreparedResource | list[Issue]:
@@ -211,30 +220,32 @@ def load_paths(
     ``progress(done, total)`` is called after every written batch (``total`` is ``None`` when
     it is not known in advance). ``workers``: preparation processes (default: one per CPU, or
     none for small inputs)."""
-    write_prepared: Callable[[list[PreparedResource]], int] | None
-    write_prepared = getattr(store, "write_prepared", None)
+    write_prepared: _WritePrepared | None = getattr(store, "write_prepared", None)
     if write_prepared is None:
         raise TypeError("bulk load needs a store with write_prepared (open_store gives one)")
+    index_format: BlockFormat = getattr(store, "index_block_format", "rows")
     started = time.perf_counter()
     files = input_files(paths)
     total = _estimate_total(files)
     report = LoadReport()
     done = 0
     batch: list[PreparedResource] = []
-    stream = _prepared_stream(_tasks(files), workers or _default_workers(files))
+    blocks: list[IndexBlock] = []
+    stream = _prepared_stream(_tasks(files, index_format), workers or _default_workers(files))
     thresholds = gc.get_threshold()
     gc.set_threshold(*LOAD_GC_THRESHOLD)  # the writer holds batches of unpickled rows too
     try:
-        for prepared, failures in stream:
+        for prepared, failures, block in stream:
             batch.extend(prepared)
+            blocks.append(block)
             report.failures.extend(failures)
             done += len(prepared) + len(failures)
             if len(batch) >= batch_size:
-                report.record(batch, write_prepared(batch))
-                batch = []
+                report.record(batch, write_prepared(batch, blocks))
+                batch, blocks = [], []
                 if progress is not None:
                     progress(done, total)
-        report.record(batch, write_prepared(batch))
+        report.record(batch, write_prepared(batch, blocks))
     finally:
         gc.set_threshold(*thresholds)
     if progress is not None:

@@ -17,6 +17,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from yteso.fhir.errors import Conflict
+from yteso.store.index_blocks import BlockFormat, IndexBlock, Key
 from yteso.store.index_rows import IndexRow
 from yteso.store.index_tables import INDEX_COLUMNS, copy_statement, insert_statement, rows_by_table
 from yteso.store.sql_backend import Executor, Row, VersionRow
@@ -59,6 +60,11 @@ class PostgresExecutor:
             for row in rows:
                 copy.write_row(row)
 
+    def copy_text(self, sql: str, data: bytes) -> None:
+        """COPY rows already formatted as COPY text (one ``write`` instead of one per row)."""
+        with self.connection.cursor() as cursor, cursor.copy(sql) as copy:
+            copy.write(data)
+
 
 def _configure(connection: psycopg.Connection[Any]) -> None:
     """No JIT: the store's statements are short index lookups, and JIT compiling a plan the
@@ -69,6 +75,7 @@ def _configure(connection: psycopg.Connection[Any]) -> None:
 
 class PostgresBackend:
     dialect: SqlDialect = SqlDialect()
+    index_block_format: BlockFormat = "copy"
 
     def __init__(self, url: str) -> None:
         self.queries = load_queries("yteso.store.postgres")
@@ -158,15 +165,7 @@ class PostgresBackend:
     ) -> None:
         """Bulk: clear the ``replaced`` keys' old rows, then COPY every table's new rows."""
         assert isinstance(db, PostgresExecutor)
-        if replaced:
-            types = [key[0] for key in replaced]
-            ids = [key[1] for key in replaced]
-            for table in INDEX_COLUMNS:
-                db.run(
-                    f"DELETE FROM search_{table} s USING unnest(%s::text[], %s::text[]) AS k(t, i)"
-                    " WHERE s.resource_type = k.t AND s.id = k.i",
-                    (types, ids),
-                )
+        _clear(db, list(replaced))
         grouped = rows_by_table(entries)
         small = sum(map(len, grouped.values())) < _COPY_THRESHOLD
         for table, values in grouped.items():
@@ -175,8 +174,29 @@ class PostgresBackend:
             elif values:
                 db.copy_rows(copy_statement(table), values)
 
+    def write_index_block(self, db: Executor, block: IndexBlock, replaced: list[Key]) -> None:
+        assert isinstance(db, PostgresExecutor)
+        _clear(db, replaced)
+        for table, values in block.tables.items():
+            if isinstance(values, bytes):
+                db.copy_text(copy_statement(table), values)
+            else:
+                db.copy_rows(copy_statement(table), values)
+
     def close(self) -> None:
         self.pool.close()
+
+
+def _clear(db: Executor, keys: list[Key]) -> None:
+    if keys:
+        types = [key[0] for key in keys]
+        ids = [key[1] for key in keys]
+        for table in INDEX_COLUMNS:
+            db.run(
+                f"DELETE FROM search_{table} s USING unnest(%s::text[], %s::text[]) AS k(t, i)"
+                " WHERE s.resource_type = k.t AND s.id = k.i",
+                (types, ids),
+            )
 
 
 def _history_params(row: VersionRow) -> tuple[object, ...]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from yteso.store.index_blocks import BlockFormat, IndexBlock, Key
 from yteso.store.index_rows import IndexRow
 from yteso.store.sql_dialect import SqlDialect
 
@@ -46,6 +47,7 @@ class VersionRow:
 class Backend(Protocol):
     dialect: SqlDialect
     queries: dict[str, str]
+    index_block_format: BlockFormat  # how bulk-load workers should prepare index rows
 
     def reading(self) -> AbstractContextManager[Executor]:
         """A connection outside any explicit transaction (each statement sees committed data)."""
@@ -92,6 +94,11 @@ class Backend(Protocol):
         replaced: set[tuple[str, str]],
     ) -> None:
         """Bulk form: insert every entry's rows; ``replaced`` keys first lose their old rows."""
+        ...
+
+    def write_index_block(self, db: Executor, block: IndexBlock, replaced: list[Key]) -> None:
+        """Bulk load: insert a worker-grouped block of rows (``index_block_format``);
+        ``replaced`` keys first lose their old rows."""
         ...
 
     def close(self) -> None: ...
