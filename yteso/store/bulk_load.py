@@ -23,8 +23,14 @@ from yteso.fhir.errors import Issue
 from yteso.store.base import Store
 from yteso.store.bulk_prepare import PreparedResource, prepare_resource
 from yteso.store.bundle_entries import SourcedResource, json_file_resources, ndjson_resources
+from yteso.store.deferred_indexes import (
+    defer_search_indexes,
+    rebuild_deferred_indexes,
+    store_is_empty,
+)
 from yteso.store.index_blocks import BlockFormat, IndexBlock, index_block
 from yteso.store.instants import now_utc
+from yteso.store.sql_backend import Backend
 
 ProgressCallback = Callable[[int, int | None], None]
 _WritePrepared = Callable[[list[PreparedResource], list[IndexBlock]], int]
@@ -40,6 +46,9 @@ FILE_SUFFIXES = (".ndjson", ".json", ".jsonl")
 # the collector; at the default 700 allocations per young collection the collector kept
 # re-scanning them (preparation 300 -> 253 µs per resource in a worker, same run).
 LOAD_GC_THRESHOLD = (50_000, 20, 100)
+# Loads of at least this many NDJSON lines into an empty store build the search indexes at the
+# end (``deferred_indexes``); smaller ones gain little and keep the indexes live.
+DEFER_INDEXES_FROM = 10_000
 
 
 @dataclass(frozen=True)
@@ -214,19 +223,51 @@ def load_paths(
     *,
     workers: int | None = None,
     batch_size: int = BATCH_SIZE,
+    defer_indexes: bool | None = None,
 ) -> LoadReport:
     """Load NDJSON files, Bundle JSON files or folders of them into ``store``.
 
     ``progress(done, total)`` is called after every written batch (``total`` is ``None`` when
     it is not known in advance). ``workers``: preparation processes (default: one per CPU, or
-    none for small inputs)."""
+    none for small inputs). ``defer_indexes``: drop the search tables' secondary indexes and
+    build them after the last batch (default: when the store is empty and the input has at
+    least ``DEFER_INDEXES_FROM`` NDJSON lines; never while another load runs)."""
     write_prepared: _WritePrepared | None = getattr(store, "write_prepared", None)
     if write_prepared is None:
         raise TypeError("bulk load needs a store with write_prepared (open_store gives one)")
-    index_format: BlockFormat = getattr(store, "index_block_format", "rows")
     started = time.perf_counter()
     files = input_files(paths)
     total = _estimate_total(files)
+    backend: Backend | None = getattr(store, "backend", None)
+    if backend is None:
+        report = _load(write_prepared, "rows", files, total, progress, workers, batch_size)
+    else:
+        with backend.bulk_load_lock() as alone:
+            if defer_indexes is None:
+                big = total is not None and total >= DEFER_INDEXES_FROM
+                defer_indexes = big and store_is_empty(backend)
+            deferred = alone and defer_indexes and defer_search_indexes(backend) > 0
+            try:
+                index_format = backend.index_block_format
+                report = _load(
+                    write_prepared, index_format, files, total, progress, workers, batch_size
+                )
+            finally:
+                if deferred:  # the build is part of the load, and of its time
+                    rebuild_deferred_indexes(backend)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _load(
+    write_prepared: _WritePrepared,
+    index_format: BlockFormat,
+    files: list[Path],
+    total: int | None,
+    progress: ProgressCallback | None,
+    workers: int | None,
+    batch_size: int,
+) -> LoadReport:
     report = LoadReport()
     done = 0
     batch: list[PreparedResource] = []
@@ -250,5 +291,4 @@ def load_paths(
         gc.set_threshold(*thresholds)
     if progress is not None:
         progress(done, done)
-    report.seconds = time.perf_counter() - started
     return report

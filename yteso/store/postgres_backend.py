@@ -184,6 +184,19 @@ class PostgresBackend:
             else:
                 db.copy_rows(copy_statement(table), values)
 
+    @contextmanager
+    def bulk_load_lock(self) -> Iterator[bool]:
+        """A session advisory lock (per schema) on a connection kept for the whole load; the
+        server releases it when that connection ends."""
+        with self.pool.connection() as connection:
+            row = connection.execute(self.queries["bulk_load_lock"]).fetchone()
+            got = bool(row and row[0])
+            try:
+                yield got
+            finally:
+                if got:
+                    connection.execute(self.queries["bulk_load_unlock"])
+
     def close(self) -> None:
         self.pool.close()
 

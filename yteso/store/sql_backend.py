@@ -101,4 +101,10 @@ class Backend(Protocol):
         ``replaced`` keys first lose their old rows."""
         ...
 
+    def bulk_load_lock(self) -> AbstractContextManager[bool]:
+        """Held by a bulk load for its whole run, without waiting: ``True`` when this caller
+        got it (no other live load), ``False`` when another holder has it. Released when the
+        holder's process dies, so a leftover of a dead load can be told from a live one."""
+        ...
+
     def close(self) -> None: ...

@@ -12,6 +12,7 @@ statement, so read-then-write sequences (version checks, conditional creates) ca
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 import threading
 import time
@@ -199,6 +200,24 @@ class SqliteBackend:
             if not isinstance(values, list):
                 raise TypeError("SQLite takes index blocks of rows")
             db.run_many(insert_statement(table, "?"), values)
+
+    @contextmanager
+    def bulk_load_lock(self) -> Iterator[bool]:
+        """An exclusive ``flock`` on a file beside the database (the kernel drops it when the
+        process dies); not on the database file itself, whose POSIX locks SQLite owns."""
+        if self.path == ":memory:":
+            yield True
+            return
+        with open(f"{self.path}-load.lock", "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def close(self) -> None:
         with self._lock:
