@@ -40,7 +40,9 @@ def open_store(url: str) -> SqlStore:
         sqlite = SqliteBackend(path)
         recover_deferred_indexes(sqlite)
         apply_migrations(sqlite, "yteso.store.sqlite")
-        return SqlStore(url, sqlite)
+        store = SqlStore(url, sqlite)
+        store.refresh_statistics()  # e.g. a file written by a build that never analyzed
+        return store
     if url.startswith(POSTGRES_PREFIXES):
         from yteso.store.postgres_backend import PostgresBackend
 

@@ -255,6 +255,11 @@ def load_paths(
             finally:
                 if deferred:  # the build is part of the load, and of its time
                     rebuild_deferred_indexes(backend)
+    refresh = getattr(store, "refresh_statistics", None)
+    if refresh is not None and report.loaded:
+        refresh(force=True)  # searches right after the load are planned on its data (and indexes)
+    if progress is not None:  # last: after the index build and the statistics
+        progress(report.loaded + report.failed, report.loaded + report.failed)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -289,6 +294,4 @@ def _load(
         report.record(batch, write_prepared(batch, blocks))
     finally:
         gc.set_threshold(*thresholds)
-    if progress is not None:
-        progress(done, done)
     return report

@@ -107,4 +107,10 @@ class Backend(Protocol):
         holder's process dies, so a leftover of a dead load can be told from a live one."""
         ...
 
+    def refresh_statistics(self, force: bool = False) -> bool:
+        """Bring the query planner's statistics up to date when the data outgrew them (or
+        always, with ``force``); returns whether it ran. Without statistics SQLite plans a
+        selective search as a walk of every resource of the type."""
+        ...
+
     def close(self) -> None: ...
