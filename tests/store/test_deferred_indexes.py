@@ -87,13 +87,16 @@ def test_a_load_into_an_empty_store_defers_by_default(
     store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(bulk, "DEFER_INDEXES_FROM", 50)
+    monkeypatch.setattr(bulk, "CHUNK_BYTES", 1000)  # batches written while the load runs
     seen: list[list[str]] = []
     store = open_store(store_url)
     try:
         before = definitions(store)
         path = write_patients(tmp_path / "big.ndjson", 60)
-        load_paths(store, [path], progress=lambda done, total: seen.append(deferred(store)))
+        on_batch = lambda done, total: seen.append(deferred(store))  # noqa: E731
+        load_paths(store, [path], progress=on_batch, batch_size=20)
         assert seen[0] == sorted(before)  # dropped while loading
+        assert seen[-1] == []  # the last call comes after the build
         assert definitions(store) == before and deferred(store) == []
     finally:
         store.close()
