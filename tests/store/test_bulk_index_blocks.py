@@ -13,6 +13,7 @@ import pytest
 
 from yteso.store import SqlStore, extract_index_rows, load_paths, open_store
 from yteso.store import bulk_load as bulk
+from yteso.store.composite_rows import ELEMENT
 from yteso.store.copy_format import copy_text
 from yteso.store.index_tables import INDEX_COLUMNS, rows_by_table
 
@@ -46,24 +47,34 @@ def observation(i: int, value: float) -> dict[str, object]:
     }
 
 
+# Tables with the ``element`` column (composite parameters' component rows, migration 0009).
+WITH_ELEMENT = set(INDEX_COLUMNS) - {"text"}
+
+
 def stored_rows(store: SqlStore) -> dict[str, list[tuple[object, ...]]]:
     tables: dict[str, list[tuple[object, ...]]] = {}
     with store.backend.reading() as db:
         for table, columns in INDEX_COLUMNS.items():
-            names = ", ".join(("resource_type", "id", "param", *columns))
-            tables[table] = sorted(
-                tuple(row) for row in db.rows(f"SELECT {names} FROM search_{table}")
-            )
+            extra = ("element",) if table in WITH_ELEMENT else ()
+            names = ", ".join(("resource_type", "id", "param", *columns, *extra))
+            found = db.rows(f"SELECT {names} FROM search_{table}")
+            tables[table] = sorted((tuple(row) for row in found), key=repr)
     return tables
 
 
 def expected_rows(store: SqlStore) -> dict[str, list[tuple[object, ...]]]:
-    """What the per-resource path extracts from every current version."""
+    """What the per-resource path extracts from every current version (component rows of
+    composites, ``<table>+element``, carry their element last; other rows a NULL one)."""
     entries = [
         (stored.resource_type, stored.id, extract_index_rows(stored.resource()))
         for stored in store.iter_current()
     ]
-    return {table: sorted(rows) for table, rows in rows_by_table(entries).items()}
+    tables: dict[str, list[tuple[object, ...]]] = {table: [] for table in INDEX_COLUMNS}
+    for group, rows in rows_by_table(entries).items():
+        physical, element, _ = group.partition(ELEMENT)
+        pad = () if element or physical not in WITH_ELEMENT else (None,)
+        tables[physical].extend(row + pad for row in rows)
+    return {table: sorted(rows, key=repr) for table, rows in tables.items()}
 
 
 def write_ndjson(path: Path, rows: list[dict[str, object]]) -> Path:
@@ -86,15 +97,15 @@ def test_blocks_write_the_same_rows_with_escapes_and_repeats(
     assert (report.loaded, report.failed) == (len(rows), 0)
     assert stored_rows(store) == expected_rows(store)
     token = stored_rows(store)["token"]
-    assert ("Patient", "p3", "gender", None, "other", None) in token
+    assert ("Patient", "p3", "gender", None, "other", None, None) in token
     assert not any(row[1] == "p3" and row[4] == "female" for row in token)
 
     again = write_ndjson(tmp_path / "again.ndjson", [patient(5, "Tab\tin\\family", "male")])
     load_paths(store, [again], workers=1)
     assert store.read("Patient", "p5").version == 2
     strings = stored_rows(store)["string"]
-    assert ("Patient", "p5", "family", "tab in\\family", "Tab\tin\\family") in strings
-    assert ("Patient", "p2", "given", "\\n", "\\N") in strings  # text, not NULL
+    assert ("Patient", "p5", "family", "tab in\\family", "Tab\tin\\family", None) in strings
+    assert ("Patient", "p2", "given", "\\n", "\\N", None) in strings  # text, not NULL
     assert not any(row[1] == "p5" and "Back" in str(row[4]) for row in strings)
     assert stored_rows(store) == expected_rows(store)
     quantities = [row[5] for row in stored_rows(store)["quantity"] if row[2] == "value-quantity"]

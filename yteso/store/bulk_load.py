@@ -23,6 +23,7 @@ from yteso.fhir.errors import Issue
 from yteso.store.base import Store
 from yteso.store.bulk_prepare import PreparedResource, prepare_resource
 from yteso.store.bundle_entries import SourcedResource, json_file_resources, ndjson_resources
+from yteso.store.custom_params import Snapshot, adopt, snapshot
 from yteso.store.deferred_indexes import (
     defer_search_indexes,
     rebuild_deferred_indexes,
@@ -104,6 +105,8 @@ class _Task:
     file: str
     first_line: int | None  # NDJSON: the line ``content`` starts at; None: a whole JSON file
     content: bytes
+    # the writer's custom SearchParameters when the chunk was cut (workers adopt them)
+    registry: Snapshot = (None, ())
     index_format: BlockFormat = "rows"  # how the writer's database wants the index rows
 
 
@@ -128,7 +131,7 @@ def _tasks(files: list[Path], index_format: BlockFormat = "rows") -> Iterator[_T
     the main process only counts newlines, so it stays free to write)."""
     for path in files:
         if path.suffix == ".json":
-            yield _Task(str(path), None, path.read_bytes(), index_format)
+            yield _Task(str(path), None, path.read_bytes(), snapshot(), index_format)
             continue
         with path.open("rb") as handle:
             line = 1
@@ -140,10 +143,10 @@ def _tasks(files: list[Path], index_format: BlockFormat = "rows") -> Iterator[_T
                     carry = block
                     continue
                 carry = block[cut:]
-                yield _Task(str(path), line, block[:cut], index_format)
+                yield _Task(str(path), line, block[:cut], snapshot(), index_format)
                 line += block.count(b"\n", 0, cut)
             if carry.strip():
-                yield _Task(str(path), line, carry, index_format)
+                yield _Task(str(path), line, carry, snapshot(), index_format)
 
 
 def _estimate_total(files: list[Path]) -> int | None:
@@ -162,6 +165,7 @@ def _estimate_total(files: list[Path]) -> int | None:
 def prepare_task(task: _Task) -> _Prepared:
     """Worker side: parse, validate, stamp and index one chunk (module-level so it pickles);
     the index rows leave grouped per table, the writer's work done here (``index_blocks``)."""
+    adopt(task.registry)
     sourced = (
         json_file_resources(task.content)
         if task.first_line is None
@@ -236,6 +240,9 @@ def load_paths(
     if write_prepared is None:
         raise TypeError("bulk load needs a store with write_prepared (open_store gives one)")
     started = time.perf_counter()
+    sync_search_parameters = getattr(store, "sync_search_parameters", None)
+    if sync_search_parameters is not None:
+        sync_search_parameters()  # the chunks carry this registry to the workers
     files = input_files(paths)
     total = _estimate_total(files)
     backend: Backend | None = getattr(store, "backend", None)
