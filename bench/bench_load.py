@@ -5,7 +5,8 @@
 Generates Patients, Encounters, Observations and Conditions (about 1.4 KB each, with
 references) as NDJSON under bench/out/load/, then for each database:
 - load: ``yteso.store.load_paths`` (parse, validate, stamp, index; worker processes feeding one
-  batching writer) into a fresh store;
+  batching writer) into a fresh store: an empty store, so the loader's default builds the
+  search indexes after the last batch (included in the time);
 - raw: the same JSON lines inserted into a bare ``(resource_type, id, body)`` table in batches
   of 1,000 with no FHIR processing (SQLite executemany per batch; PostgreSQL COPY per batch):
   the physical limit of the database.

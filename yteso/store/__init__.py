@@ -18,6 +18,7 @@ from yteso.store.base import (
     WriteResult,
 )
 from yteso.store.bulk_load import LoadFailure, LoadReport, load_paths
+from yteso.store.deferred_indexes import recover_deferred_indexes
 from yteso.store.index_rows import IndexRow, extract_index_rows
 from yteso.store.migrations import apply_migrations
 from yteso.store.search_sql import supported_search_params
@@ -37,6 +38,7 @@ def open_store(url: str) -> SqlStore:
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         sqlite = SqliteBackend(path)
+        recover_deferred_indexes(sqlite)
         apply_migrations(sqlite, "yteso.store.sqlite")
         store = SqlStore(url, sqlite)
         store.refresh_statistics()  # e.g. a file written by a build that never analyzed
@@ -46,6 +48,7 @@ def open_store(url: str) -> SqlStore:
 
         postgres = PostgresBackend(url)
         try:
+            recover_deferred_indexes(postgres)
             apply_migrations(postgres, "yteso.store.postgres")
         except BaseException:
             postgres.close()

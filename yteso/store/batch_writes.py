@@ -14,6 +14,7 @@ from yteso.fhir import json_codec
 from yteso.fhir.errors import Invalid, Issue
 from yteso.fhir.types import Json
 from yteso.store.bulk_prepare import PreparedResource, prepare_resource
+from yteso.store.index_blocks import IndexBlock, Key
 from yteso.store.match_records import MATCHED_TYPE, MatchEntryOf, write_entries
 from yteso.store.meta_stamp import restamp_version
 from yteso.store.resource_ids import new_resource_id
@@ -58,10 +59,13 @@ def write_batch(
     *,
     all_new: bool = False,
     match_entry: MatchEntryOf | None = None,
+    blocks: Sequence[IndexBlock] | None = None,
 ) -> list[VersionRow]:
     """Write prepared resources inside the caller's transaction; an id already stored (or
     repeated in the batch) gets the next version. ``all_new`` skips the existence check (fresh
-    server ids). ``match_entry``: the MPI's match rows of Patients are written too."""
+    server ids). ``match_entry``: the MPI's match rows of Patients are written too.
+    ``blocks``: the batch's index rows as the bulk loader's workers grouped them (in input
+    order; the items' own ``index_rows`` are then not used)."""
     existing = {} if all_new else _existing(backend, db, prepared)
     latest = dict(existing)
     rows: list[VersionRow] = []
@@ -87,12 +91,27 @@ def write_batch(
         backend.insert_versions(db, rows, seqs, set(latest) - set(existing))
     # Index rows: one bulk insert per table; ids that existed before lose their old rows first,
     # and an id repeated in the batch keeps only its last version's rows.
-    last = {(item.resource_type, item.id): item.index_rows for item in prepared}
-    entries = [(resource_type, id, index_rows) for (resource_type, id), index_rows in last.items()]
-    backend.write_index_rows(db, entries, set(existing))
+    if blocks is not None:
+        _write_blocks(backend, db, blocks, existing)
+    else:
+        last = {(item.resource_type, item.id): item.index_rows for item in prepared}
+        entries = [(type_, id, index_rows) for (type_, id), index_rows in last.items()]
+        backend.write_index_rows(db, entries, set(existing))
     if match_entry is not None:
         _write_match_entries(backend, db, prepared, existing, match_entry)
     return rows
+
+
+def _write_blocks(
+    backend: Backend, db: Executor, blocks: Sequence[IndexBlock], existing: dict[Key, int]
+) -> None:
+    """Each block in order; a key already stored, or written by an earlier block of this
+    batch, loses its earlier rows first (each block holds a key at most once)."""
+    written: set[Key] = set(existing)
+    for block in blocks:
+        replaced = [key for key in block.keys if key in written]
+        backend.write_index_block(db, block, replaced)
+        written.update(block.keys)
 
 
 def _write_match_entries(

@@ -24,9 +24,17 @@ from yteso.store.base import Store
 from yteso.store.bulk_prepare import PreparedResource, prepare_resource
 from yteso.store.bundle_entries import SourcedResource, json_file_resources, ndjson_resources
 from yteso.store.custom_params import Snapshot, adopt, snapshot
+from yteso.store.deferred_indexes import (
+    defer_search_indexes,
+    rebuild_deferred_indexes,
+    store_is_empty,
+)
+from yteso.store.index_blocks import BlockFormat, IndexBlock, index_block
 from yteso.store.instants import now_utc
+from yteso.store.sql_backend import Backend
 
 ProgressCallback = Callable[[int, int | None], None]
+_WritePrepared = Callable[[list[PreparedResource], list[IndexBlock]], int]
 
 CHUNK_BYTES = 1 << 20  # about 700 resources of 1.4 KB per task
 BATCH_SIZE = 5000
@@ -39,6 +47,9 @@ FILE_SUFFIXES = (".ndjson", ".json", ".jsonl")
 # the collector; at the default 700 allocations per young collection the collector kept
 # re-scanning them (preparation 300 -> 253 µs per resource in a worker, same run).
 LOAD_GC_THRESHOLD = (50_000, 20, 100)
+# Loads of at least this many NDJSON lines into an empty store build the search indexes at the
+# end (``deferred_indexes``); smaller ones gain little and keep the indexes live.
+DEFER_INDEXES_FROM = 10_000
 
 
 @dataclass(frozen=True)
@@ -96,9 +107,12 @@ class _Task:
     content: bytes
     # the writer's custom SearchParameters when the chunk was cut (workers adopt them)
     registry: Snapshot = (None, ())
+    index_format: BlockFormat = "rows"  # how the writer's database wants the index rows
 
 
-_Prepared = tuple[list[PreparedResource], list[LoadFailure]]
+# The resources (their ``index_rows`` emptied: the block holds them), the rejected ones, and
+# the chunk's index rows grouped for the writer.
+_Prepared = tuple[list[PreparedResource], list[LoadFailure], IndexBlock]
 
 
 def input_files(paths: Sequence[Path | str]) -> list[Path]:
@@ -112,12 +126,12 @@ def input_files(paths: Sequence[Path | str]) -> list[Path]:
     return files
 
 
-def _tasks(files: list[Path]) -> Iterator[_Task]:
+def _tasks(files: list[Path], index_format: BlockFormat = "rows") -> Iterator[_Task]:
     """Whole JSON files, and NDJSON cut into blocks of whole lines (workers split the lines;
     the main process only counts newlines, so it stays free to write)."""
     for path in files:
         if path.suffix == ".json":
-            yield _Task(str(path), None, path.read_bytes(), snapshot())
+            yield _Task(str(path), None, path.read_bytes(), snapshot(), index_format)
             continue
         with path.open("rb") as handle:
             line = 1
@@ -129,10 +143,10 @@ def _tasks(files: list[Path]) -> Iterator[_Task]:
                     carry = block
                     continue
                 carry = block[cut:]
-                yield _Task(str(path), line, block[:cut], snapshot())
+                yield _Task(str(path), line, block[:cut], snapshot(), index_format)
                 line += block.count(b"\n", 0, cut)
             if carry.strip():
-                yield _Task(str(path), line, carry, snapshot())
+                yield _Task(str(path), line, carry, snapshot(), index_format)
 
 
 def _estimate_total(files: list[Path]) -> int | None:
@@ -149,7 +163,8 @@ def _estimate_total(files: list[Path]) -> int | None:
 
 
 def prepare_task(task: _Task) -> _Prepared:
-    """Worker side: parse, validate and stamp one chunk (module-level so it pickles)."""
+    """Worker side: parse, validate, stamp and index one chunk (module-level so it pickles);
+    the index rows leave grouped per table, the writer's work done here (``index_blocks``)."""
     adopt(task.registry)
     sourced = (
         json_file_resources(task.content)
@@ -165,7 +180,10 @@ def prepare_task(task: _Task) -> _Prepared:
             prepared.append(outcome)
         else:
             failures.append(LoadFailure(task.file, item.line, item.entry, tuple(outcome)))
-    return prepared, failures
+    block = index_block(
+        ((item.resource_type, item.id, item.index_rows) for item in prepared), task.index_format
+    )
+    return [item._replace(index_rows=[]) for item in prepared], failures, block
 
 
 def _prepare_one(item: SourcedResource, now: datetime) -> PreparedResource | list[Issue]:
@@ -209,14 +227,16 @@ def load_paths(
     *,
     workers: int | None = None,
     batch_size: int = BATCH_SIZE,
+    defer_indexes: bool | None = None,
 ) -> LoadReport:
     """Load NDJSON files, Bundle JSON files or folders of them into ``store``.
 
     ``progress(done, total)`` is called after every written batch (``total`` is ``None`` when
     it is not known in advance). ``workers``: preparation processes (default: one per CPU, or
-    none for small inputs)."""
-    write_prepared: Callable[[list[PreparedResource]], int] | None
-    write_prepared = getattr(store, "write_prepared", None)
+    none for small inputs). ``defer_indexes``: drop the search tables' secondary indexes and
+    build them after the last batch (default: when the store is empty and the input has at
+    least ``DEFER_INDEXES_FROM`` NDJSON lines; never while another load runs)."""
+    write_prepared: _WritePrepared | None = getattr(store, "write_prepared", None)
     if write_prepared is None:
         raise TypeError("bulk load needs a store with write_prepared (open_store gives one)")
     started = time.perf_counter()
@@ -225,29 +245,60 @@ def load_paths(
         sync_search_parameters()  # the chunks carry this registry to the workers
     files = input_files(paths)
     total = _estimate_total(files)
+    backend: Backend | None = getattr(store, "backend", None)
+    if backend is None:
+        report = _load(write_prepared, "rows", files, total, progress, workers, batch_size)
+    else:
+        with backend.bulk_load_lock() as alone:
+            if defer_indexes is None:
+                big = total is not None and total >= DEFER_INDEXES_FROM
+                defer_indexes = big and store_is_empty(backend)
+            deferred = alone and defer_indexes and defer_search_indexes(backend) > 0
+            try:
+                index_format = backend.index_block_format
+                report = _load(
+                    write_prepared, index_format, files, total, progress, workers, batch_size
+                )
+            finally:
+                if deferred:  # the build is part of the load, and of its time
+                    rebuild_deferred_indexes(backend)
+    refresh = getattr(store, "refresh_statistics", None)
+    if refresh is not None and report.loaded:
+        refresh(force=True)  # searches right after the load are planned on its data (and indexes)
+    if progress is not None:  # last: after the index build and the statistics
+        progress(report.loaded + report.failed, report.loaded + report.failed)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _load(
+    write_prepared: _WritePrepared,
+    index_format: BlockFormat,
+    files: list[Path],
+    total: int | None,
+    progress: ProgressCallback | None,
+    workers: int | None,
+    batch_size: int,
+) -> LoadReport:
     report = LoadReport()
     done = 0
     batch: list[PreparedResource] = []
-    stream = _prepared_stream(_tasks(files), workers or _default_workers(files))
+    blocks: list[IndexBlock] = []
+    stream = _prepared_stream(_tasks(files, index_format), workers or _default_workers(files))
     thresholds = gc.get_threshold()
     gc.set_threshold(*LOAD_GC_THRESHOLD)  # the writer holds batches of unpickled rows too
     try:
-        for prepared, failures in stream:
+        for prepared, failures, block in stream:
             batch.extend(prepared)
+            blocks.append(block)
             report.failures.extend(failures)
             done += len(prepared) + len(failures)
             if len(batch) >= batch_size:
-                report.record(batch, write_prepared(batch))
-                batch = []
+                report.record(batch, write_prepared(batch, blocks))
+                batch, blocks = [], []
                 if progress is not None:
                     progress(done, total)
-        report.record(batch, write_prepared(batch))
+        report.record(batch, write_prepared(batch, blocks))
     finally:
         gc.set_threshold(*thresholds)
-    refresh = getattr(store, "refresh_statistics", None)
-    if refresh is not None and report.loaded:
-        refresh(force=True)  # searches right after the load are planned on its data
-    if progress is not None:
-        progress(done, done)
-    report.seconds = time.perf_counter() - started
     return report

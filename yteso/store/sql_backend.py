@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from yteso.store.index_blocks import BlockFormat, IndexBlock, Key
 from yteso.store.index_rows import IndexRow
 from yteso.store.sql_dialect import SqlDialect
 
@@ -46,6 +47,7 @@ class VersionRow:
 class Backend(Protocol):
     dialect: SqlDialect
     queries: dict[str, str]
+    index_block_format: BlockFormat  # how bulk-load workers should prepare index rows
 
     def reading(self) -> AbstractContextManager[Executor]:
         """A connection outside any explicit transaction (each statement sees committed data)."""
@@ -92,6 +94,17 @@ class Backend(Protocol):
         replaced: set[tuple[str, str]],
     ) -> None:
         """Bulk form: insert every entry's rows; ``replaced`` keys first lose their old rows."""
+        ...
+
+    def write_index_block(self, db: Executor, block: IndexBlock, replaced: list[Key]) -> None:
+        """Bulk load: insert a worker-grouped block of rows (``index_block_format``);
+        ``replaced`` keys first lose their old rows."""
+        ...
+
+    def bulk_load_lock(self) -> AbstractContextManager[bool]:
+        """Held by a bulk load for its whole run, without waiting: ``True`` when this caller
+        got it (no other live load), ``False`` when another holder has it. Released when the
+        holder's process dies, so a leftover of a dead load can be told from a live one."""
         ...
 
     def refresh_statistics(self, force: bool = False) -> bool:

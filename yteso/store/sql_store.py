@@ -15,6 +15,7 @@ from yteso.store.base import SearchQuery, SearchResult, StoredVersion
 from yteso.store.batch_writes import prepare_all, write_batch
 from yteso.store.bulk_prepare import PreparedResource
 from yteso.store.custom_params import sync
+from yteso.store.index_blocks import BlockFormat, IndexBlock
 from yteso.store.instants import now_utc
 from yteso.store.match_records import (
     NO_HOOKS,
@@ -152,14 +153,24 @@ class SqlStore:
         self.sync_search_parameters()  # before extraction: rows for every stored parameter
         return self.write_prepared(prepare_all(resources, self.clock()))
 
-    def write_prepared(self, prepared: Sequence[PreparedResource]) -> int:
-        """Write already validated resources in one transaction at bulk speed."""
+    @property
+    def index_block_format(self) -> BlockFormat:
+        """How the bulk loader's workers should group index rows for this database."""
+        return self.backend.index_block_format
+
+    def write_prepared(
+        self, prepared: Sequence[PreparedResource], blocks: Sequence[IndexBlock] | None = None
+    ) -> int:
+        """Write already validated resources in one transaction at bulk speed; ``blocks``:
+        their index rows grouped by the bulk loader's workers (see ``index_blocks``)."""
         if not prepared:
             return 0
         self.sync_search_parameters()  # rows extracted by workers: see bulk_load's snapshot
         with self.backend.writing() as db:
             written = len(
-                write_batch(self.backend, db, prepared, match_entry=self.hooks.match_entry)
+                write_batch(
+                    self.backend, db, prepared, match_entry=self.hooks.match_entry, blocks=blocks
+                )
             )
         self._written()
         return written

@@ -12,6 +12,7 @@ statement, so read-then-write sequences (version checks, conditional creates) ca
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 import threading
 import time
@@ -21,6 +22,7 @@ from contextlib import contextmanager
 import orjson
 
 from yteso.fhir.errors import Conflict
+from yteso.store.index_blocks import BlockFormat, IndexBlock, Key
 from yteso.store.index_rows import IndexRow
 from yteso.store.index_tables import INDEX_COLUMNS, insert_statement, rows_by_table
 from yteso.store.sql_backend import Executor, Row, VersionRow
@@ -100,6 +102,7 @@ class SqliteBackend:
     """Connections are pooled per store; ``:memory:`` shares one connection under a lock."""
 
     dialect: SqlDialect = SqliteDialect()
+    index_block_format: BlockFormat = "rows"
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -212,13 +215,35 @@ class SqliteBackend:
         replaced: set[tuple[str, str]],
     ) -> None:
         """Insert the entries' rows after clearing the old rows of the ``replaced`` keys."""
-        for table in INDEX_COLUMNS:
-            db.run_many(
-                f"DELETE FROM search_{table} WHERE resource_type = ? AND id = ?", list(replaced)
-            )
+        _clear(db, list(replaced))
         for table, values in rows_by_table(entries).items():
             if values:
                 db.run_many(insert_statement(table, "?"), values)
+
+    def write_index_block(self, db: Executor, block: IndexBlock, replaced: list[Key]) -> None:
+        _clear(db, replaced)
+        for table, values in block.tables.items():
+            if not isinstance(values, list):
+                raise TypeError("SQLite takes index blocks of rows")
+            db.run_many(insert_statement(table, "?"), values)
+
+    @contextmanager
+    def bulk_load_lock(self) -> Iterator[bool]:
+        """An exclusive ``flock`` on a file beside the database (the kernel drops it when the
+        process dies); not on the database file itself, whose POSIX locks SQLite owns."""
+        if self.path == ":memory:":
+            yield True
+            return
+        with open(f"{self.path}-load.lock", "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def refresh_statistics(self, force: bool = False) -> bool:
         with self._connection() as connection:
@@ -233,6 +258,12 @@ class SqliteBackend:
             idle, self._idle = self._idle, []
         for connection in idle:
             connection.close()
+
+
+def _clear(db: Executor, keys: list[Key]) -> None:
+    if keys:
+        for table in INDEX_COLUMNS:
+            db.run_many(f"DELETE FROM search_{table} WHERE resource_type = ? AND id = ?", keys)
 
 
 def _history_params(row: VersionRow) -> tuple[object, ...]:

@@ -101,6 +101,39 @@ ON CONFLICT (resource_type, id) DO UPDATE SET
     content = excluded.content
 RETURNING c.seq;
 
+-- name: deferred_index_table
+SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'deferred_index';
+
+-- name: search_index_definitions
+SELECT i.relname, pg_get_indexdef(i.oid)
+FROM pg_index x
+JOIN pg_class i ON i.oid = x.indexrelid
+JOIN pg_class t ON t.oid = x.indrelid
+WHERE t.relnamespace = current_schema()::regnamespace AND left(t.relname, 7) = 'search_'
+    AND NOT x.indisunique AND NOT x.indisprimary
+ORDER BY i.relname;
+
+-- name: deferred_indexes
+SELECT name, definition FROM deferred_index ORDER BY name;
+
+-- name: record_deferred_index
+INSERT INTO deferred_index (name, definition) VALUES (%s, %s);
+
+-- name: forget_deferred_index
+DELETE FROM deferred_index WHERE name = %s;
+
+-- name: any_current
+SELECT 1 FROM resource_current LIMIT 1;
+
+-- name: index_build_settings
+SET LOCAL maintenance_work_mem = '256MB';
+
+-- name: bulk_load_lock
+SELECT pg_try_advisory_lock(hashtextextended('yteso:bulk-load:' || current_schema(), 0));
+
+-- name: bulk_load_unlock
+SELECT pg_advisory_unlock(hashtextextended('yteso:bulk-load:' || current_schema(), 0));
+
 -- name: custom_params_signature
 -- Changes whenever a current SearchParameter is created, updated or deleted (count, and the
 -- sum and largest of their write sequence numbers): other processes compare it per request

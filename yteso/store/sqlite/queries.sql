@@ -67,6 +67,29 @@ FROM resource_current c JOIN resource_history h ON h.seq = c.seq
 WHERE NOT c.deleted AND c.resource_type = ? AND c.seq > ?
 ORDER BY c.seq LIMIT ?;
 
+-- name: deferred_index_table
+SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'deferred_index';
+
+-- name: search_index_definitions
+SELECT name, sql FROM sqlite_master
+WHERE type = 'index' AND substr(tbl_name, 1, 7) = 'search_' AND substr(sql, 1, 13) = 'CREATE INDEX '
+ORDER BY name;
+
+-- name: deferred_indexes
+SELECT name, definition FROM deferred_index ORDER BY name;
+
+-- name: record_deferred_index
+INSERT INTO deferred_index (name, definition) VALUES (?, ?);
+
+-- name: forget_deferred_index
+DELETE FROM deferred_index WHERE name = ?;
+
+-- name: any_current
+SELECT 1 FROM resource_current LIMIT 1;
+
+-- name: index_build_settings
+PRAGMA threads = 2;
+
 -- name: custom_params_signature
 -- Changes whenever a current SearchParameter is created, updated or deleted (count, and the
 -- sum and largest of their write sequence numbers): other processes compare it per request

@@ -1,0 +1,123 @@
+"""Index rows grouped by the bulk loader's workers (``index_blocks``) reach the index tables
+exactly as the per-resource path would write them: escapes, NULLs, floats, repeated ids."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import pytest
+
+from yteso.store import SqlStore, extract_index_rows, load_paths, open_store
+from yteso.store import bulk_load as bulk
+from yteso.store.composite_rows import ELEMENT
+from yteso.store.copy_format import copy_text
+from yteso.store.index_tables import INDEX_COLUMNS, rows_by_table
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[SqlStore]:
+    opened = open_store(store_url)
+    yield opened
+    opened.close()
+
+
+def patient(i: int, family: str, gender: str = "female") -> dict[str, object]:
+    return {
+        "resourceType": "Patient",
+        "id": f"p{i}",
+        "gender": gender,
+        "name": [{"family": family, "given": ["Tab\there", "\\N"]}],
+        "address": [{"text": "line1\nline2\r\nline3 \\ end"}],
+        "telecom": [{"system": "phone", "value": "0912\t345"}],
+    }
+
+
+def observation(i: int, value: float) -> dict[str, object]:
+    return {
+        "resourceType": "Observation",
+        "id": f"o{i}",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
+        "subject": {"reference": f"Patient/p{i}"},
+        "valueQuantity": {"value": value, "unit": "kg", "system": "http://unitsofmeasure.org"},
+    }
+
+
+# Tables with the ``element`` column (composite parameters' component rows, migration 0009).
+WITH_ELEMENT = set(INDEX_COLUMNS) - {"text"}
+
+
+def stored_rows(store: SqlStore) -> dict[str, list[tuple[object, ...]]]:
+    tables: dict[str, list[tuple[object, ...]]] = {}
+    with store.backend.reading() as db:
+        for table, columns in INDEX_COLUMNS.items():
+            extra = ("element",) if table in WITH_ELEMENT else ()
+            names = ", ".join(("resource_type", "id", "param", *columns, *extra))
+            found = db.rows(f"SELECT {names} FROM search_{table}")
+            tables[table] = sorted((tuple(row) for row in found), key=repr)
+    return tables
+
+
+def expected_rows(store: SqlStore) -> dict[str, list[tuple[object, ...]]]:
+    """What the per-resource path extracts from every current version (component rows of
+    composites, ``<table>+element``, carry their element last; other rows a NULL one)."""
+    entries = [
+        (stored.resource_type, stored.id, extract_index_rows(stored.resource()))
+        for stored in store.iter_current()
+    ]
+    tables: dict[str, list[tuple[object, ...]]] = {table: [] for table in INDEX_COLUMNS}
+    for group, rows in rows_by_table(entries).items():
+        physical, element, _ = group.partition(ELEMENT)
+        pad = () if element or physical not in WITH_ELEMENT else (None,)
+        tables[physical].extend(row + pad for row in rows)
+    return {table: sorted(rows, key=repr) for table, rows in tables.items()}
+
+
+def write_ndjson(path: Path, rows: list[dict[str, object]]) -> Path:
+    path.write_bytes(b"".join(orjson.dumps(row) + b"\n" for row in rows))
+    return path
+
+
+def test_blocks_write_the_same_rows_with_escapes_and_repeats(
+    store: SqlStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # small chunks, one batch: repeats within a chunk, across chunks of a batch, and of ids
+    # already stored (the second load) must each keep only the last version's rows
+    monkeypatch.setattr(bulk, "CHUNK_BYTES", 1500)
+    rows = [patient(i, f"Back\\slash {i}") for i in range(12)]
+    rows.insert(1, patient(0, "Repeated in the chunk", "male"))
+    rows.append(patient(3, "Repeated in a later chunk", "other"))
+    rows += [observation(i, value) for i, value in enumerate((72.5, 1e-7, 123456789.125, 0.1))]
+    path = write_ndjson(tmp_path / "data.ndjson", rows)
+    report = load_paths(store, [path], workers=1, batch_size=10_000)
+    assert (report.loaded, report.failed) == (len(rows), 0)
+    assert stored_rows(store) == expected_rows(store)
+    token = stored_rows(store)["token"]
+    assert ("Patient", "p3", "gender", None, "other", None, None) in token
+    assert not any(row[1] == "p3" and row[4] == "female" for row in token)
+
+    again = write_ndjson(tmp_path / "again.ndjson", [patient(5, "Tab\tin\\family", "male")])
+    load_paths(store, [again], workers=1)
+    assert store.read("Patient", "p5").version == 2
+    strings = stored_rows(store)["string"]
+    assert ("Patient", "p5", "family", "tab in\\family", "Tab\tin\\family", None) in strings
+    assert ("Patient", "p2", "given", "\\n", "\\N", None) in strings  # text, not NULL
+    assert not any(row[1] == "p5" and "Back" in str(row[4]) for row in strings)
+    assert stored_rows(store) == expected_rows(store)
+    quantities = [row[5] for row in stored_rows(store)["quantity"] if row[2] == "value-quantity"]
+    assert sorted(quantities) == [1e-7, 0.1, 72.5, 123456789.125]
+
+
+def test_copy_text_escapes_what_copy_needs_and_nothing_else() -> None:
+    moment = datetime(2026, 11, 26, 5, 0, 0, 123000, tzinfo=UTC)
+    plain = copy_text([("a", None, 1.5, 7, True, moment)])
+    assert plain == b"a\t\\N\t1.5\t7\tt\t2026-11-26T05:00:00.123000+00:00\n"
+    escaped = copy_text([("x\ty", "b\\c"), ("n\nr\r", "\\N")])
+    assert escaped == b"x\\ty\tb\\\\c\nn\\nr\\r\t\\\\N\n"
+    special = copy_text([(math.inf, -math.inf, math.nan, 0.1 + 0.2)])
+    assert special == b"Infinity\t-Infinity\tNaN\t0.30000000000000004\n"
+    assert copy_text([]) == b""
