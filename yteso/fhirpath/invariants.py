@@ -247,8 +247,9 @@ class _Checker:
         self, rules: tuple[Rule, ...], data: Json
     ) -> tuple[tuple[Rule, ...], Rule, tuple[Rule, ...]] | None:
         """dom-3 of a resource with contained ones, to settle after its references are walked
-        (through the evaluator it costs ~2 ms: ``descendants()`` of the whole resource)."""
-        if not self.fast or "contained" not in data:
+        (through the evaluator it costs ~2 ms: ``descendants()`` of the whole resource). Only
+        in well-formed resources: on malformed ones the evaluator may fail, and says so."""
+        if not self.well_formed or "contained" not in data:
             return None
         for index, rule in enumerate(rules):
             if rule.key == _DOM_3:
