@@ -16,14 +16,14 @@ import pytest
 from tests.conftest import shared_path
 from yteso.fhir.errors import Issue
 from yteso.fhir.types import Json
-from yteso.fhir.validation import has_errors, validate
+from yteso.fhir.validation import has_errors, structure, validate
 from yteso.fhir.vn_identifiers import check_patient_identifiers
 from yteso.fhirpath.invariants import check_invariants, check_invariants_by_evaluator
 from yteso.store.validation_gate import resource_issues
 
 PER_FILE_AND_TYPE = 2  # Synthea resources kept per bundle and resource type
 REF_O1 = {"reference": "#o1"}
-CODING = {"system": "http://loinc.org", "code": "8867-4"}
+CODING = {"system": "http://loinc.org", "code": "8867-4", "userSelected": True}
 PATIENT: Json = {
     "resourceType": "Patient",
     "id": "p1",
@@ -43,9 +43,19 @@ OBSERVATION: Json = {
     "code": {"coding": [CODING]},
     "subject": {"reference": "Patient/p1"},
     "effectivePeriod": {"start": "2024-05-01T08:00:00+07:00", "end": "2024-05-01T09:00:00+07:00"},
-    "valueQuantity": {"value": 72, "unit": "/min", "system": "http://unitsofmeasure.org"},
+    "valueQuantity": {"value": 1, "unit": "/min", "system": "http://unitsofmeasure.org"},
     "referenceRange": [{"low": {"value": 50}, "high": {"value": 100}}],
     "component": [{"code": {"text": "x"}, "valueString": "y"}],
+}
+ENCOUNTER: Json = {
+    "resourceType": "Encounter",
+    "status": "finished",
+    "class": {
+        "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+        "code": "AMB",
+        "userSelected": True,
+    },
+    "period": {"start": "2024-05-01", "end": "2024-05-02"},
 }
 # Invariants each base is made to break (or, for dom-3 with a reference, to keep).
 TARGETED: list[tuple[str, Json]] = [
@@ -140,7 +150,9 @@ def _replacements(value: Any) -> list[Any]:
         return [[], [None], value[0] if value else 1, [*value, {}]]
     if isinstance(value, str):
         return [123, "", " padded ", "2024-02-30", {"value": value}, [value]]
-    return ["text", None, {}, -(2**40)]
+    if isinstance(value, bool):  # True == 1 in Python, not in JSON
+        return [int(value), "text", {}]
+    return [True, float(value), "text", None, {}, -(2**40)]
 
 
 def _mutants(resource: Json) -> Iterator[Json]:
@@ -203,7 +215,9 @@ def test_validator_suite_inputs_agree() -> None:
     assert compared > 0
 
 
-@pytest.mark.parametrize("base", [PATIENT, OBSERVATION], ids=["Patient", "Observation"])
+@pytest.mark.parametrize(
+    "base", [PATIENT, OBSERVATION, ENCOUNTER], ids=["Patient", "Observation", "Encounter"]
+)
 def test_broken_variants_agree(base: Json) -> None:
     mutants = list(_mutants(base))
     compared = _assert_identical(mutants)
@@ -228,3 +242,18 @@ def test_targeted_invariants_agree(name: str, resource: Json) -> None:
         assert "dom-3" not in keys
     else:
         assert name.split(",")[0].split(" ")[0] in keys
+
+
+def test_remembered_valid_objects_change_nothing() -> None:
+    """structure.py remembers flat Codings and Quantities found valid: validating with that
+    memory warm gives what validating each resource from a cold one gives."""
+    resources = [*_synthea(), *_mutants(OBSERVATION), *_mutants(PATIENT), *_mutants(ENCOUNTER)]
+    resources += [mutant for _, base in TARGETED for mutant in _mutants(base)]
+    cold = []
+    for resource in resources:
+        structure._KNOWN_VALID.clear()
+        cold.append(_shape(validate(resource)))
+    for resource in resources:
+        validate(resource)
+    assert structure._KNOWN_VALID
+    assert [_shape(validate(resource)) for resource in resources] == cold
