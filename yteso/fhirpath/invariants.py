@@ -109,6 +109,8 @@ class ChildPlan:
     # a primitive without rules: its JSON value, when well formed (a string, number, boolean),
     # has nothing to check; only a malformed object or array in its place would be walked
     leaf: bool = False
+    # no rules of its own, not a Reference or resource: only walked for what lies below
+    plain: bool = False
 
 
 @cache
@@ -133,7 +135,9 @@ def child_plan(parent_type: str, key: str) -> ChildPlan | None:
     descend = type_name is not None and needs_visit(type_name)
     visit = bool(rules) or descend or type_name in _RESOURCE_TYPES
     leaf = not rules and model.is_primitive(type_name)
-    return ChildPlan(type_name, rules, label, descend, visit, type_name == "Reference", leaf)
+    is_reference = type_name == "Reference"
+    plain = not rules and not is_reference and type_name not in _RESOURCE_TYPES
+    return ChildPlan(type_name, rules, label, descend, visit, is_reference, leaf, plain)
 
 
 def _element_names(type_name: str) -> list[str]:
@@ -276,10 +280,17 @@ class _Checker:
                     _SKIPPABLE.setdefault(type_name, set()).add(key)
             if plan is None or not plan.visit or (plan.leaf and self.well_formed):
                 continue
+            # A plain value that is no object, or whose keys all need no visit, has nothing
+            # to check below it: skipped here, saving the call.
+            skippable = self.skippable.get(plan.type) if plan.plain and self.fast else None
             if isinstance(value, list):
                 for index, item in enumerate(value):
+                    if skippable is not None and (
+                        type(item) is not dict or skippable.issuperset(item)
+                    ):
+                        continue
                     self.value(item, plan, env, (location, plan.label, index), root)
-            else:
+            elif skippable is None or (type(value) is dict and not skippable.issuperset(value)):
                 self.value(value, plan, env, (location, plan.label, None), root)
 
     def value(
