@@ -282,7 +282,7 @@ class _Checker:
                 continue
             # A plain value that is no object, or whose keys all need no visit, has nothing
             # to check below it: skipped here, saving the call.
-            skippable = self.skippable.get(plan.type) if plan.plain and self.fast else None
+            skippable = self.skippable.get(plan.type or "") if plan.plain and self.fast else None
             if isinstance(value, list):
                 for index, item in enumerate(value):
                     if skippable is not None and (
