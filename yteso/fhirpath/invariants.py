@@ -197,10 +197,9 @@ def render(location: Location) -> str:
 
 # (parent type -> JSON key -> plan): child_plan() memoised without hashing a tuple per key
 _PLANS: dict[str, dict[str, ChildPlan | None]] = {}
-# (type -> the JSON keys found to need no visit): an object whose keys all are is skipped with
-# one set test in C (a Coding, an Identifier without extensions) instead of a walk of its keys.
-# _SKIPPABLE adds the leaf keys, for resources the structural validator found well formed.
-_BORING: dict[str, set[str]] = {}
+# (type -> the JSON keys found to need no visit in a well-formed resource: unknown ones, those
+# with nothing to check below, leaf primitives): an object whose keys all are is skipped with one
+# set test in C (a Coding, an Identifier without extensions) instead of a walk of its keys.
 _SKIPPABLE: dict[str, set[str]] = {}
 _DOM_3 = "dom-3"
 
@@ -214,7 +213,8 @@ class _Checker:
     def __init__(self, services: Services | None, well_formed: bool = False) -> None:
         self.services = services
         self.well_formed = well_formed and self.fast
-        self.skippable = _SKIPPABLE if self.well_formed else _BORING
+        # malformed data is walked whole: a string where an object belongs is looked at
+        self.skippable = _SKIPPABLE if self.well_formed else None
         self.issues: list[Issue] = []
         # ``reference`` values starting with ``#`` of the Reference nodes walked so far
         self.local_references: list[str] = []
@@ -274,15 +274,15 @@ class _Checker:
             else:
                 ignored = key.startswith("_") or key == "resourceType"
                 plan = plans[key] = None if ignored else child_plan(type_name, key)
-                if plan is None or not plan.visit:
-                    _BORING.setdefault(type_name, set()).add(key)
                 if plan is None or not plan.visit or plan.leaf:
                     _SKIPPABLE.setdefault(type_name, set()).add(key)
             if plan is None or not plan.visit or (plan.leaf and self.well_formed):
                 continue
             # A plain value that is no object, or whose keys all need no visit, has nothing
             # to check below it: skipped here, saving the call.
-            skippable = self.skippable.get(plan.type or "") if plan.plain and self.fast else None
+            skippable = None
+            if plan.plain and self.skippable is not None:
+                skippable = self.skippable.get(plan.type or "")
             if isinstance(value, list):
                 for index, item in enumerate(value):
                     if skippable is not None and (
@@ -309,8 +309,8 @@ class _Checker:
             if type(reference) is str and reference[:1] == "#":
                 self.local_references.append(reference)
         if plan.descend and isinstance(data, dict) and plan.type is not None:
-            skippable = self.skippable.get(plan.type)
-            if skippable is None or not self.fast or not skippable.issuperset(data):
+            skippable = self.skippable.get(plan.type) if self.skippable is not None else None
+            if skippable is None or not skippable.issuperset(data):
                 self.children(data, plan.type, env, location, root)
 
     def apply(
