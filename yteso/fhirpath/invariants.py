@@ -7,7 +7,9 @@ resources of their own (``%resource`` is the nearest resource, ``%rootResource``
 Keys the structural validator already enforces (``ele-1``, ``ext-1``, ``dom-2/4/5``,
 ``txt-1/2``) are skipped,
 as are the few expressions naming types R4 does not have (``dom-r4b``). Plans are compiled once
-per element and type.
+per element and type. The fast walk (shortcuts, skipped subtrees, dom-3 from the walked ``#id``
+references) must give exactly the issues of ``check_invariants_by_evaluator``, the reference
+that evaluates every applicable constraint (``tests/fhirpath/test_invariants_differential.py``).
 """
 
 from __future__ import annotations
