@@ -229,6 +229,8 @@ class _Checker:
         node = Node(data, type_name)
         env = Environment([node], None, self.services, root_resource=[root or node])
         rules = type_rules(type_name)
+        if self.well_formed and "contained" not in data:
+            rules = _rules_without_contained(type_name)
         if location.endswith("]") and ".contained[" in location:
             # a contained resource's narrative is its container's (dom-6 is for the container)
             rules = tuple(rule for rule in rules if rule.key != "dom-6")
@@ -352,6 +354,16 @@ class _Checker:
     def fail(self, rule: Rule, location: Location) -> None:
         diagnostics = f"{rule.key}: {rule.human}"
         self.issues.append(Issue(rule.severity, "invariant", diagnostics, (render(location),)))
+
+
+# DomainResource rules about ``contained`` only: true when there is none (an empty collection's
+# where/meta is empty), so a well-formed resource without contained ones skips them.
+_CONTAINED_RULES = frozenset({"dom-3", "dom-4", "dom-5"})
+
+
+@cache
+def _rules_without_contained(type_name: str) -> tuple[Rule, ...]:
+    return tuple(rule for rule in type_rules(type_name) if rule.key not in _CONTAINED_RULES)
 
 
 class _EvaluatingChecker(_Checker):
