@@ -89,7 +89,12 @@ def check_patient_identifiers(resource: Json) -> list[Issue]:
         return []
     birth_date, gender = resource.get("birthDate"), resource.get("gender")
     issues: list[Issue] = []
-    for index, identifier in enumerate(resource.get("identifier") or []):
+    identifiers = resource.get("identifier")
+    if type(identifiers) is not list:
+        return []  # a malformed identifier element is the structural validator's to report
+    for index, identifier in enumerate(identifiers):
+        if type(identifier) is not dict:
+            continue
         system, value = identifier.get("system"), identifier.get("value")
         if not isinstance(value, str):
             continue

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -110,14 +110,29 @@ def _keys(type_name: str, name: str) -> tuple[str, ...] | None:
     return tuple(key for each in names for key in (each, "_" + each))
 
 
-def _present(data: Any, keys: tuple[str, ...]) -> bool | None:
+def _present(data: Any, keys: tuple[str, ...], complex_type: bool = False) -> bool | None:
     if type(data) is not dict:
         return None
     for key in keys:
         if key in data:
             value = data[key]
-            return None if value is None or value == [] or value == {} else True
+            if value is None or value == [] or value == {}:
+                return None
+            if complex_type and not _objects(value):
+                return None  # a string where an object belongs: the evaluator sees no node
+            return True
     return False
+
+
+def _objects(value: Any) -> bool:
+    if type(value) is list:
+        return all(type(item) is dict for item in value)
+    return type(value) is dict
+
+
+def _is_complex(type_name: str, name: str) -> bool:
+    found = model.child(type_name, name)
+    return found is None or found.type is None or not model.is_primitive(found.type)
 
 
 def _chain_presence(chain: Expression, type_name: str) -> Shortcut | None:
@@ -142,19 +157,19 @@ def _chain_presence(chain: Expression, type_name: str) -> Shortcut | None:
 
 
 def _member_path(type_name: str, names: list[str]) -> Shortcut | None:
-    plan: list[tuple[str, tuple[str, ...]]] = []
+    plan: list[tuple[str, tuple[str, ...], bool]] = []
     current: str | None = type_name
     for name in names:
         keys = _keys(current, name) if current else None
-        if keys is None:
+        if keys is None or current is None:
             return None
-        plan.append((name, keys))
+        plan.append((name, keys, _is_complex(current, name)))
         found = model.child(current, name) if current else None
         current = found.type if found is not None else None
 
     def present(data: Any) -> bool | None:
-        for index, (name, keys) in enumerate(plan):
-            verdict = _present(data, keys)
+        for index, (name, keys, complex_type) in enumerate(plan):
+            verdict = _present(data, keys, complex_type)
             if verdict is not True or index == len(plan) - 1:
                 return verdict
             data = data.get(name)
@@ -217,9 +232,13 @@ def _date_order(tree: Binary, type_name: str) -> Shortcut | None:
 
 
 def _compare_dates(first: str, second: str, compare: Callable[[Any, Any], bool]) -> bool | None:
-    if _DATE.fullmatch(first) and _DATE.fullmatch(second):
-        return compare(first, second)
-    one, other = _INSTANT.fullmatch(first), _INSTANT.fullmatch(second)
-    if one is None or other is None or (one.group(1) is None) != (other.group(1) is None):
-        return None
-    return compare(datetime.fromisoformat(first), datetime.fromisoformat(second))
+    try:
+        if _DATE.fullmatch(first) and _DATE.fullmatch(second):
+            date.fromisoformat(first), date.fromisoformat(second)  # real calendar days only
+            return compare(first, second)
+        one, other = _INSTANT.fullmatch(first), _INSTANT.fullmatch(second)
+        if one is None or other is None or (one.group(1) is None) != (other.group(1) is None):
+            return None
+        return compare(datetime.fromisoformat(first), datetime.fromisoformat(second))
+    except ValueError:
+        return None  # 2024-02-30: the evaluator decides (it finds no date there)

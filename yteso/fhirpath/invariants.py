@@ -7,7 +7,9 @@ resources of their own (``%resource`` is the nearest resource, ``%rootResource``
 Keys the structural validator already enforces (``ele-1``, ``ext-1``, ``dom-2/4/5``,
 ``txt-1/2``) are skipped,
 as are the few expressions naming types R4 does not have (``dom-r4b``). Plans are compiled once
-per element and type.
+per element and type. The fast walk (shortcuts, skipped subtrees, dom-3 from the walked ``#id``
+references) must give exactly the issues of ``check_invariants_by_evaluator``, the reference
+that evaluates every applicable constraint (``tests/fhirpath/test_invariants_differential.py``).
 """
 
 from __future__ import annotations
@@ -105,6 +107,12 @@ class ChildPlan:
     label: str  # the key as a FHIRPath step: ``name`` or ``value.ofType(Quantity)``
     descend: bool  # whether anything below can have rules
     visit: bool  # whether the values need looking at at all
+    is_reference: bool = False  # a Reference: its ``#id`` values settle dom-3 (see _Checker)
+    # a primitive without rules: its JSON value, when well formed (a string, number, boolean),
+    # has nothing to check; only a malformed object or array in its place would be walked
+    leaf: bool = False
+    # no rules of its own, not a Reference or resource: only walked for what lies below
+    plain: bool = False
 
 
 @cache
@@ -128,7 +136,10 @@ def child_plan(parent_type: str, key: str) -> ChildPlan | None:
     rules = element_rules + tuple(r for r in own if r.key not in keys)
     descend = type_name is not None and needs_visit(type_name)
     visit = bool(rules) or descend or type_name in _RESOURCE_TYPES
-    return ChildPlan(type_name, rules, label, descend, visit)
+    leaf = not rules and model.is_primitive(type_name)
+    is_reference = type_name == "Reference"
+    plain = not rules and not is_reference and type_name not in _RESOURCE_TYPES
+    return ChildPlan(type_name, rules, label, descend, visit, is_reference, leaf, plain)
 
 
 def _element_names(type_name: str) -> list[str]:
@@ -188,12 +199,27 @@ def render(location: Location) -> str:
 
 # (parent type -> JSON key -> plan): child_plan() memoised without hashing a tuple per key
 _PLANS: dict[str, dict[str, ChildPlan | None]] = {}
+# (type -> the JSON keys found to need no visit in a well-formed resource: unknown ones, those
+# with nothing to check below, leaf primitives): an object whose keys all are is skipped with one
+# set test in C (a Coding, an Identifier without extensions) instead of a walk of its keys.
+_SKIPPABLE: dict[str, set[str]] = {}
+_DOM_3 = "dom-3"
 
 
 class _Checker:
-    def __init__(self, services: Services | None) -> None:
+    """The fast walk: shortcuts, skipped subtrees and dom-3 read off the walk where they settle
+    the verdict; the evaluator for everything else (``_EvaluatingChecker`` is the reference)."""
+
+    fast = True
+
+    def __init__(self, services: Services | None, well_formed: bool = False) -> None:
         self.services = services
+        self.well_formed = well_formed and self.fast
+        # malformed data is walked whole: a string where an object belongs is looked at
+        self.skippable = _SKIPPABLE if self.well_formed else None
         self.issues: list[Issue] = []
+        # ``reference`` values starting with ``#`` of the Reference nodes walked so far
+        self.local_references: list[str] = []
 
     def resource(self, data: Json, where: Location, root: Node | None) -> None:
         type_name = data.get("resourceType")
@@ -203,11 +229,42 @@ class _Checker:
         node = Node(data, type_name)
         env = Environment([node], None, self.services, root_resource=[root or node])
         rules = type_rules(type_name)
+        if self.well_formed and "contained" not in data:
+            rules = _rules_without_contained(type_name)
         if location.endswith("]") and ".contained[" in location:
             # a contained resource's narrative is its container's (dom-6 is for the container)
             rules = tuple(rule for rule in rules if rule.key != "dom-6")
-        self.apply(rules, data, type_name, env, location or type_name, node)
-        self.children(data, type_name, env, location or type_name, root or node)
+        where_text = location or type_name
+        deferred = self._deferred_dom_3(rules, data)
+        if deferred is None:
+            self.apply(rules, data, type_name, env, where_text, node)
+            self.children(data, type_name, env, where_text, root or node)
+            return
+        before, dom_3, after = deferred
+        self.apply(before, data, type_name, env, where_text, node)
+        slot, seen = len(self.issues), len(self.local_references)
+        self.apply(after, data, type_name, env, where_text, node)
+        self.children(data, type_name, env, where_text, root or node)
+        if not _all_referenced(data["contained"], self.local_references[seen:]):
+            # not settled by the references walked: the evaluator decides, its issue in place
+            later, self.issues = self.issues[slot:], self.issues[:slot]
+            self.apply((dom_3,), data, type_name, env, where_text, node)
+            self.issues += later
+
+    def _deferred_dom_3(
+        self, rules: tuple[Rule, ...], data: Json
+    ) -> tuple[tuple[Rule, ...], Rule, tuple[Rule, ...]] | None:
+        """dom-3 of a resource with contained ones, to settle after its references are walked
+        (through the evaluator it costs ~2 ms: ``descendants()`` of the whole resource). Only
+        in well-formed resources: on malformed ones the evaluator may fail, and says so."""
+        if not self.well_formed or "contained" not in data:
+            return None
+        for index, rule in enumerate(rules):
+            if rule.key == _DOM_3:
+                if rule.shortcut is not None and rule.shortcut(data) is not None:
+                    return None
+                return rules[:index], rule, rules[index + 1 :]
+        return None
 
     def children(
         self, data: Json, type_name: str, env: Environment, location: Location, root: Node
@@ -221,12 +278,23 @@ class _Checker:
             else:
                 ignored = key.startswith("_") or key == "resourceType"
                 plan = plans[key] = None if ignored else child_plan(type_name, key)
-            if plan is None or not plan.visit:
+                if plan is None or not plan.visit or plan.leaf:
+                    _SKIPPABLE.setdefault(type_name, set()).add(key)
+            if plan is None or not plan.visit or (plan.leaf and self.well_formed):
                 continue
+            # A plain value that is no object, or whose keys all need no visit, has nothing
+            # to check below it: skipped here, saving the call.
+            skippable = None
+            if plan.plain and self.skippable is not None:
+                skippable = self.skippable.get(plan.type or "")
             if isinstance(value, list):
                 for index, item in enumerate(value):
+                    if skippable is not None and (
+                        type(item) is not dict or skippable.issuperset(item)
+                    ):
+                        continue
                     self.value(item, plan, env, (location, plan.label, index), root)
-            else:
+            elif skippable is None or (type(value) is dict and not skippable.issuperset(value)):
                 self.value(value, plan, env, (location, plan.label, None), root)
 
     def value(
@@ -240,8 +308,14 @@ class _Checker:
         # Nodes are made only where the evaluator runs: most values are settled by shortcuts.
         if plan.rules:
             self.apply(plan.rules, data, plan.type, env, location)
+        if plan.is_reference and type(data) is dict:
+            reference = data.get("reference")
+            if type(reference) is str and reference[:1] == "#":
+                self.local_references.append(reference)
         if plan.descend and isinstance(data, dict) and plan.type is not None:
-            self.children(data, plan.type, env, location, root)
+            skippable = self.skippable.get(plan.type) if self.skippable is not None else None
+            if skippable is None or not skippable.issuperset(data):
+                self.children(data, plan.type, env, location, root)
 
     def apply(
         self,
@@ -253,7 +327,7 @@ class _Checker:
         node: Node | None = None,
     ) -> None:
         for rule in rules:
-            if rule.shortcut is not None:
+            if self.fast and rule.shortcut is not None:
                 verdict = rule.shortcut(data)
                 if verdict is True:
                     continue
@@ -282,13 +356,57 @@ class _Checker:
         self.issues.append(Issue(rule.severity, "invariant", diagnostics, (render(location),)))
 
 
-def check_invariants(resource: Json, services: Services | None = None) -> list[Issue]:
+# DomainResource rules about ``contained`` only: true when there is none (an empty collection's
+# where/meta is empty), so a well-formed resource without contained ones skips them.
+_CONTAINED_RULES = frozenset({"dom-3", "dom-4", "dom-5"})
+
+
+@cache
+def _rules_without_contained(type_name: str) -> tuple[Rule, ...]:
+    return tuple(rule for rule in type_rules(type_name) if rule.key not in _CONTAINED_RULES)
+
+
+class _EvaluatingChecker(_Checker):
+    """The reference: every applicable constraint through the FHIRPath evaluator, every node
+    walked. Slow; the differential tests hold the fast walk to its answers."""
+
+    fast = False
+
+
+def _all_referenced(contained: Any, references: list[str]) -> bool:
+    """Whether every contained resource has a plain id that some walked ``#id`` reference names:
+    then dom-3's first test (``'#'+id in %resource.descendants().reference``) holds for each."""
+    if type(contained) is not list or not contained:
+        return False
+    named = set(references)
+    for item in contained:
+        if type(item) is not dict or "_id" in item:
+            return False
+        ident = item.get("id")
+        if type(ident) is not str or "#" + ident not in named:
+            return False
+    return True
+
+
+def check_invariants(
+    resource: Json, services: Services | None = None, *, well_formed: bool = False
+) -> list[Issue]:
     """Every violated R4 invariant of ``resource`` as an OperationOutcome issue.
 
     Severity comes from the constraint (``error`` or ``warning``); ``diagnostics`` is
     ``"<key>: <human>"``; ``expression`` is the FHIRPath location of the node
-    (``Patient.contact[0]``). Run it after the structural validator.
+    (``Patient.contact[0]``). Run it after the structural validator; ``well_formed`` says
+    that it found no error (every primitive element holds a JSON primitive), which lets the
+    walk skip primitives without rules.
     """
-    checker = _Checker(services)
+    checker = _Checker(services, well_formed)
+    checker.resource(resource, "", None)
+    return checker.issues
+
+
+def check_invariants_by_evaluator(resource: Json, services: Services | None = None) -> list[Issue]:
+    """:func:`check_invariants` the slow, plain way: every applicable constraint evaluated by
+    FHIRPath on every node, no shortcuts. For differential tests; the answers must be equal."""
+    checker = _EvaluatingChecker(services)
     checker.resource(resource, "", None)
     return checker.issues

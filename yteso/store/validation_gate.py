@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from yteso.fhir.errors import Invalid, Issue
 from yteso.fhir.types import Json
-from yteso.fhir.validation import ValidationOptions, validate
+from yteso.fhir.validation import ValidationOptions, has_errors, validate
 from yteso.fhir.vn_identifiers import check_patient_identifiers
 from yteso.fhirpath.invariants import check_invariants
 
@@ -29,7 +29,8 @@ def resource_issues(resource: Json, options: ValidationOptions | None = None) ->
         return [Issue("fatal", "structure", "a resource must be a JSON object")]
     if options is not None:
         return _issues_with_options(resource, options)
-    issues = validate(resource) + check_invariants(resource)
+    issues = validate(resource)
+    issues += check_invariants(resource, well_formed=not has_errors(issues))
     if resource.get("resourceType") == "Patient":  # VN Core identifier rules (CCCD, BHYT)
         issues += check_patient_identifiers(resource)
     return issues

@@ -53,7 +53,9 @@ def check_bundle_references(bundle: dict[str, Any], path: str, issues: list[Issu
     """Resolve the references of a Bundle's entries where the Bundle rules say they resolve."""
     entries = bundle.get("entry")
     bundle_type = bundle.get("type")
-    if bundle_type not in _RESOLVING_TYPES or type(entries) is not list or not entries:
+    if type(bundle_type) is not str or type(entries) is not list or not entries:
+        return
+    if bundle_type not in _RESOLVING_TYPES:
         return
     by_url: dict[str, list[dict[str, Any]]] = {}
     for entry in entries:

@@ -53,7 +53,7 @@ def check_reference(
     where = path + ".reference"
     if reference.startswith("urn:"):
         return  # urn:uuid / urn:oid: resolved within a Bundle, shape not constrained further
-    if _SCHEME.match(reference):
+    if ":" in reference and _SCHEME.match(reference):  # no colon: no scheme (most are Type/id)
         rest = _ABSOLUTE_REST.fullmatch(reference)
         if rest is not None and is_resource_type(rest.group(1)):
             _check_type(rest.group(1), targets, where, issues)

@@ -62,6 +62,8 @@ def check_bundle(bundle: dict[str, Any], path: str, issues: list[Issue]) -> None
         seen: set[str] = set()
         for index, link in enumerate(links):
             relation = link.get("relation") if type(link) is dict else None
+            if type(relation) is not str:
+                continue  # a malformed relation is the structure check's to report
             if relation in _UNIQUE_LINKS and relation in seen:
                 _error(
                     issues,
@@ -69,8 +71,7 @@ def check_bundle(bundle: dict[str, Any], path: str, issues: list[Issue]) -> None
                     f"the link relation {relation!r} can only occur once",
                     f"{path}.link[{index}]",
                 )
-            if type(relation) is str:
-                seen.add(relation)
+            seen.add(relation)
     if searchset and type(entries) is list:
         _check_search_modes(entries, _searched_types(links), path, issues)
     check_bundle_references(bundle, path, issues)
@@ -110,7 +111,11 @@ def _check_search_modes(
             _error(
                 issues, "invalid", f"a search outcome must be an OperationOutcome ({found})", where
             )
-        elif search.get("mode") == "match" and searched is not None and found not in searched:
+        elif (
+            search.get("mode") == "match"
+            and searched is not None
+            and (type(found) is not str or found not in searched)
+        ):
             expected = ", ".join(sorted(searched))
             message = f"{found} is not a resource type the search asked for ({expected})"
             _error(issues, "invalid", message, where)

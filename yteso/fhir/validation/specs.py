@@ -23,6 +23,7 @@ from yteso.fhir.definitions import (
 from yteso.fhir.validation.primitives import PrimitiveCheck, primitive_check
 
 PRIMITIVE, COMPLEX, RESOURCE = 0, 1, 2
+_REPEATING_TYPES = frozenset({"Coding", "Quantity"})
 _INLINE_TYPES = ("BackboneElement", "Element")
 
 
@@ -58,6 +59,7 @@ class Field:
         "key",
         "kind",
         "max_count",
+        "memo",
         "segment",
         "spec",
         "targets",
@@ -83,6 +85,9 @@ class Field:
         self.contexts = type_contexts(type_code, element.path)
         # Reference, Coding, CodeableConcept and Attachment carry rules beyond their elements.
         self.has_rules = type_code in ("Reference", "Coding", "CodeableConcept", "Attachment")
+        # Values of these types repeat across resources (the same codes and units): a valid
+        # flat one is remembered (structure.py) instead of being checked again.
+        self.memo = type_code in _REPEATING_TYPES
 
 
 class ComplexSpec:

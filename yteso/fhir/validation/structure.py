@@ -31,6 +31,11 @@ from yteso.fhir.validation.specs import (
 )
 
 _check_id = primitive_check("id")
+# (field, items, value types) of flat objects found valid: a repeated Coding or Quantity is one
+# set lookup. The types are in the key because True == 1 and 1 == 1.0 in Python but not in JSON.
+# An object holding arrays or objects is unhashable and never remembered. Bounded.
+_KNOWN_VALID: set[tuple[object, ...]] = set()
+_REMEMBERED_OBJECTS = 50_000
 
 
 def _error(issues: list[Issue], code: str, message: str, path: str) -> None:
@@ -176,9 +181,29 @@ def _item(field: Field, value: object, path: str, issues: list[Issue]) -> None:
     if type(value) is not dict:
         _error(issues, "structure", f"expected a JSON object for {field.type_code}", path)
         return
-    if not value or value.keys() == {"id"}:
+    if not value or (len(value) == 1 and "id" in value):
         _error(issues, "invariant", "ele-1: all FHIR elements must have a value or children", path)
         return
+    if field.memo:
+        _remembered_item(field, value, path, issues)
+        return
+    _complex_item(field, value, path, issues)
+
+
+def _remembered_item(field: Field, value: dict[str, Any], path: str, issues: list[Issue]) -> None:
+    key: tuple[object, ...] | None = (field, tuple(value.items()), tuple(map(type, value.values())))
+    try:
+        if key in _KNOWN_VALID:
+            return
+    except TypeError:  # holds an array or object (extensions): checked every time
+        key = None
+    found = len(issues)
+    _complex_item(field, value, path, issues)
+    if key is not None and len(issues) == found and len(_KNOWN_VALID) < _REMEMBERED_OBJECTS:
+        _KNOWN_VALID.add(key)
+
+
+def _complex_item(field: Field, value: dict[str, Any], path: str, issues: list[Issue]) -> None:
     assert field.spec is not None
     check_object(value, field.spec, path, issues)
     if field.has_rules:
