@@ -172,7 +172,8 @@ _UPPER_PREFIXES = ("le", "lt", "eb")
 
 
 def _bound_side(resource_type: str | None, param: SearchParam) -> str | None:
-    """``lower``/``upper`` for a single-valued prefixed date search that bounds one side."""
+    """``lower``/``upper`` for a single-valued prefixed date search that bounds one side;
+    ``both`` for ``ap`` (an overlap test by itself)."""
     if resource_type is None or param.modifier is not None or len(param.values) != 1:
         return None
     if param.name in SEARCH_PARAMS:  # columns of resource_current, not index rows
@@ -183,18 +184,24 @@ def _bound_side(resource_type: str | None, param: SearchParam) -> str | None:
     prefix = param.values[0][:2]
     if prefix in _LOWER_PREFIXES:
         return "lower"
+    if prefix == "ap" and param.values[0][2:3].isdigit():
+        return "both"
     return "upper" if prefix in _UPPER_PREFIXES else None
 
 
 def _date_ranges(
     resource_type: str | None, params: tuple[SearchParam, ...]
-) -> list[SearchParam | tuple[SearchParam, SearchParam]]:
+) -> list[SearchParam | tuple[SearchParam, ...]]:
     """The parameters, with ``date=geX&date=ltY`` pairs of one date parameter joined: a pair
-    is one range tested on one index row (one range scan), not two scans intersected."""
-    out: list[SearchParam | tuple[SearchParam, SearchParam]] = []
+    is one range tested on one index row (one range scan), not two scans intersected; an
+    ``ap`` search stands alone as a group of one (an overlap test: ``search_date_window``)."""
+    out: list[SearchParam | tuple[SearchParam, ...]] = []
     open_sides: dict[tuple[str, str], int] = {}
     for param in params:
         side = _bound_side(resource_type, param)
+        if side == "both":
+            out.append((param,))
+            continue
         other = (param.name, "upper" if side == "lower" else "lower")
         if side is not None and other in open_sides:
             position = open_sides.pop(other)
