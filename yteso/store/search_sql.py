@@ -144,6 +144,13 @@ def cursor_values(
 # matches most of a type stops after count + 1 rows instead of reading the whole set.
 LARGE_SET = 1000
 _PLAIN_SET = re.compile(r"c\.id IN \(SELECT s\.id FROM (search_[a-z]+) s WHERE (.*)\)", re.DOTALL)
+# ``_has``: the referencing rows' targets (``SearchCompiler._has``), and its inner plain set.
+_HAS_SET = re.compile(
+    r"c\.id IN \(SELECT r\.target_id FROM (search_reference) r WHERE (.*)\)", re.DOTALL
+)
+_HAS_INNER = re.compile(
+    r"(.*) AND r\.id IN \(SELECT s\.id FROM (search_[a-z]+) s WHERE (.*)\)", re.DOTALL
+)
 
 Probe = Callable[[Statement], int]
 
@@ -221,15 +228,25 @@ def _probed_condition(
     """``EXISTS`` (a probe per candidate row) for a plain indexed filter whose set is large,
     measured by counting at most :data:`LARGE_SET` of its rows; None: use the set (``IN``)."""
     alone = SqlParams(params.dialect)
-    matched = _PLAIN_SET.fullmatch(SearchCompiler(alone, now).condition(resource_type, param))
-    if matched is None or " UNION " in matched.group(2):  # _has, negations, compartments
+    condition = SearchCompiler(alone, now).condition(resource_type, param)
+    matched, alias, key = _PLAIN_SET.fullmatch(condition), "s", "s.id"
+    if matched is None:
+        matched, alias, key = _HAS_SET.fullmatch(condition), "r", "r.target_id"
+    if matched is None or " UNION " in matched.group(2):  # negations, compartments
         return None
     table, where = matched.groups()
-    bounded = f"SELECT count(*) FROM (SELECT 1 FROM {table} s WHERE {where} LIMIT {LARGE_SET}) t"
+    source = f"{table} {alias}"
+    bounded = f"SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {where} LIMIT {LARGE_SET}) t"
     if probe(Statement(bounded, list(alone.values))) < LARGE_SET:
         return None
     params.values.extend(alone.values)  # the placeholders are positional, in this order
-    return f"EXISTS (SELECT 1 FROM {table} s WHERE s.id = c.id AND {where})"
+    inner = _HAS_INNER.fullmatch(where) if alias == "r" else None
+    if inner is not None:  # the referencing row's own filter, probed per row too
+        head, inner_table, inner_where = inner.groups()
+        where = (
+            f"{head} AND EXISTS (SELECT 1 FROM {inner_table} s WHERE s.id = r.id AND {inner_where})"
+        )
+    return f"EXISTS (SELECT 1 FROM {source} WHERE {key} = c.id AND {where})"
 
 
 def _filters(
