@@ -240,13 +240,32 @@ def _probed_condition(
     if probe(Statement(bounded, list(alone.values))) < LARGE_SET:
         return None
     params.values.extend(alone.values)  # the placeholders are positional, in this order
+    postgres = params.dialect.name == "postgresql"
+    # PostgreSQL flattens an EXISTS into a semi-join and, misled by its estimates (121 rows
+    # estimated, 5,988 found for a common condition code at 1M), hashes the whole set before
+    # the page; an OFFSET keeps the subquery a per-row probe (we counted: the set is large).
+    keep = " OFFSET 0" if postgres else ""
     inner = _HAS_INNER.fullmatch(where) if alias == "r" else None
     if inner is not None:  # the referencing row's own filter, probed per row too
         head, inner_table, inner_where = inner.groups()
-        where = (
-            f"{head} AND EXISTS (SELECT 1 FROM {inner_table} s WHERE s.id = r.id AND {inner_where})"
-        )
-    return f"EXISTS (SELECT 1 FROM {source} WHERE {key} = c.id AND {where})"
+        inner_where = _by_resource(inner_where, "s") if postgres else inner_where
+        probe_inner = f"SELECT 1 FROM {inner_table} s WHERE s.id = r.id AND {inner_where}{keep}"
+        where = f"{head} AND EXISTS ({probe_inner})"
+    elif postgres:
+        where = _by_resource(where, alias)
+    return f"EXISTS (SELECT 1 FROM {source} WHERE {key} = c.id AND {where}{keep})"
+
+
+_SCOPED = re.compile(r"(s\.resource_type = %s AND s\.param = %s) AND (.*)", re.DOTALL)
+
+
+def _by_resource(where: str, alias: str) -> str:
+    """A per-row probe reads the candidate's own index rows (``(resource_type, id)``); the
+    value tests are made opaque (``IS TRUE``) so PostgreSQL does not walk the value index
+    instead, which its estimates make look cheaper: a name prefix held by 2,835 Patients
+    at 1M was a 2,835-entry range scan per candidate (0.3 ms each)."""
+    scoped = _SCOPED.fullmatch(where) if alias == "s" else None
+    return where if scoped is None else f"{scoped.group(1)} AND ({scoped.group(2)}) IS TRUE"
 
 
 def _filters(
