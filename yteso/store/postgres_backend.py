@@ -175,6 +175,19 @@ class PostgresBackend:
             elif values:
                 db.copy_rows(copy_statement(table), values)
 
+    def refresh_statistics(self, force: bool = False) -> bool:
+        """Only on request (after a bulk load): autovacuum re-analyzes tables as they change,
+        but not at once, and a search right after a large COPY would be planned blind."""
+        if not force:
+            return False
+        with self.pool.connection() as connection:
+            tables = connection.execute(
+                "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = current_schema()"
+            ).fetchall()
+            if tables:  # only this store's schema, not every schema of the database
+                connection.execute("ANALYZE " + ", ".join(str(name) for (name,) in tables))
+        return True
+
     def close(self) -> None:
         self.pool.close()
 

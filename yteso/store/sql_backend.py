@@ -94,4 +94,10 @@ class Backend(Protocol):
         """Bulk form: insert every entry's rows; ``replaced`` keys first lose their old rows."""
         ...
 
+    def refresh_statistics(self, force: bool = False) -> bool:
+        """Bring the query planner's statistics up to date when the data outgrew them (or
+        always, with ``force``); returns whether it ran. Without statistics SQLite plans a
+        selective search as a walk of every resource of the type."""
+        ...
+
     def close(self) -> None: ...

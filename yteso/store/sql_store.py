@@ -36,6 +36,8 @@ from yteso.store.sql_reads import (
 from yteso.store.sql_session import SqlSession
 
 ITER_PAGE = 1000
+# Every this many write transactions, check whether the planner's statistics fell behind.
+STATS_CHECK_EVERY = 1000
 
 
 class SqlStore:
@@ -47,12 +49,24 @@ class SqlStore:
         self.dialect = backend.dialect.name
         self.clock = clock
         self.hooks: StoreHooks = NO_HOOKS  # set by the composition root (the MPI's hooks)
+        self._writes = 0  # approximate (unlocked): it only paces the statistics check
 
     @contextmanager
     def session(self) -> Iterator[SqlSession]:
         """One atomic transaction: everything in it is committed together or not at all."""
         with self.backend.writing() as db:
             yield SqlSession(self.backend, db, self.clock, self.hooks)
+        self._written()
+
+    def _written(self) -> None:
+        self._writes += 1
+        if self._writes % STATS_CHECK_EVERY == 0:
+            self.refresh_statistics()
+
+    def refresh_statistics(self, force: bool = False) -> bool:
+        """Update the planner's statistics if the data outgrew them (always with ``force``):
+        at open, after a bulk load, and every :data:`STATS_CHECK_EVERY` writes."""
+        return self.backend.refresh_statistics(force)
 
     def read(self, resource_type: str, id: str) -> StoredVersion:
         with self.backend.reading() as db:
@@ -112,7 +126,11 @@ class SqlStore:
         if not prepared:
             return 0
         with self.backend.writing() as db:
-            return len(write_batch(self.backend, db, prepared, match_entry=self.hooks.match_entry))
+            written = len(
+                write_batch(self.backend, db, prepared, match_entry=self.hooks.match_entry)
+            )
+        self._written()
+        return written
 
     def match_candidates(self, keys: Sequence[str]) -> list[tuple[str, str]]:
         """(id, features) of the Patients sharing a blocking key (see ``match_records``)."""

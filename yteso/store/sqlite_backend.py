@@ -28,6 +28,13 @@ from yteso.store.sql_dialect import SqlDialect, SqliteDialect
 from yteso.store.sql_files import load_queries
 
 BUSY_TIMEOUT_SECONDS = 60.0
+# ANALYZE reads at most this many rows per index (approximate statistics at any size:
+# milliseconds on a multi-GB file), https://www.sqlite.org/lang_analyze.html#approx
+ANALYSIS_LIMIT = 1000
+# Statistics are refreshed once the history has grown past this multiple of the rows counted
+# at the last ANALYZE (and by at least STATS_MIN_GROWTH rows).
+STATS_GROWTH = 2
+STATS_MIN_GROWTH = 1000
 _POOL_LIMIT = 16
 
 
@@ -55,6 +62,24 @@ def _enable_wal(connection: sqlite3.Connection) -> None:
         if time.monotonic() > deadline:
             raise Conflict(f"the database stayed busy; retry ({problem})")
         time.sleep(0.01)
+
+
+def _statistics_stale(connection: sqlite3.Connection) -> bool:
+    """Rows analyzed (``sqlite_stat1``'s estimate for the current-version table) against the
+    history's last sequence number, an O(log n) upper bound on the rows written since."""
+    written = int(
+        connection.execute("SELECT coalesce(max(seq), 0) FROM resource_history").fetchone()[0]
+    )
+    try:
+        found = connection.execute(
+            "SELECT stat FROM sqlite_stat1 WHERE tbl = 'resource_current' LIMIT 1"
+        ).fetchone()
+    except sqlite3.OperationalError:  # no sqlite_stat1 table: ANALYZE never ran
+        found = None
+    analyzed = int(str(found[0]).split()[0]) if found else 0
+    if found is None:
+        return bool(written)
+    return written >= STATS_GROWTH * analyzed and written - analyzed >= STATS_MIN_GROWTH
 
 
 class SqliteExecutor:
@@ -193,6 +218,14 @@ class SqliteBackend:
         for table, values in rows_by_table(entries).items():
             if values:
                 db.run_many(insert_statement(table, "?"), values)
+
+    def refresh_statistics(self, force: bool = False) -> bool:
+        with self._connection() as connection:
+            if not force and not _statistics_stale(connection):
+                return False
+            connection.execute(f"PRAGMA analysis_limit={ANALYSIS_LIMIT}")
+            connection.execute("ANALYZE")
+            return True
 
     def close(self) -> None:
         with self._lock:
