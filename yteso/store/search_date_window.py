@@ -19,7 +19,7 @@ from yteso.store.date_ranges import parse_date_range
 from yteso.store.instants import format_instant
 from yteso.store.search_values import split_prefix
 
-# Upper bounds of the classes, in 31-day-month days; must equal 0007_date_windows.sql.
+# Upper bounds of the classes, in 31-day-month days; must equal 0007_search_windows.sql.
 WIDTH_BOUNDS = (0, 1, 4, 8, 32, 100, 400, 4000)
 UNBOUNDED_CLASS = len(WIDTH_BOUNDS)
 # Prefixes whose test includes ``high > start`` (ge) / ``high > end`` (gt), and those that

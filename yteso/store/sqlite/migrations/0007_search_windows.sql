@@ -21,3 +21,19 @@ ALTER TABLE search_date ADD COLUMN width_class INTEGER GENERATED ALWAYS AS (
 ) VIRTUAL;
 
 CREATE INDEX search_date_window ON search_date (resource_type, param, width_class, low, high, id);
+
+-- Per-row probes (a large filter or _has, paged in seq order: search_sql._probed_condition)
+-- read one candidate's own rows; these indexes now cover what the probes test, so a probe is
+-- an index-only lookup (a name prefix at 1M on SQLite: 5 -> 1.6 ms). Same number of indexes,
+-- wider keys; deletes by (resource_type, id) use the same prefix as before.
+DROP INDEX search_string_resource;
+
+CREATE INDEX search_string_resource ON search_string (resource_type, id, param, norm);
+
+DROP INDEX search_token_resource;
+
+CREATE INDEX search_token_resource ON search_token (resource_type, id, param, code, system);
+
+DROP INDEX search_reference_target;
+
+CREATE INDEX search_reference_target ON search_reference (target_type, target_id, param, resource_type, id);
