@@ -236,8 +236,10 @@ def _probed_condition(
         return None
     table, where = matched.groups()
     source = f"{table} {alias}"
-    bounded = f"SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {where} LIMIT {LARGE_SET}) t"
-    if probe(Statement(bounded, list(alone.values))) < LARGE_SET:
+    inner = _HAS_INNER.fullmatch(where) if alias == "r" else None
+    if inner is not None and inner.group(1).count("(") != inner.group(1).count(")"):
+        inner = None  # the match is inside a nested _has: leave that one a set
+    if not _large(source, where, alone, inner, probe):
         return None
     params.values.extend(alone.values)  # the placeholders are positional, in this order
     postgres = params.dialect.name == "postgresql"
@@ -245,7 +247,6 @@ def _probed_condition(
     # estimated, 5,988 found for a common condition code at 1M), hashes the whole set before
     # the page; an OFFSET keeps the subquery a per-row probe (we counted: the set is large).
     keep = " OFFSET 0" if postgres else ""
-    inner = _HAS_INNER.fullmatch(where) if alias == "r" else None
     if inner is not None:  # the referencing row's own filter, probed per row too
         head, inner_table, inner_where = inner.groups()
         inner_where = _by_resource(inner_where, "s") if postgres else inner_where
@@ -254,6 +255,21 @@ def _probed_condition(
     elif postgres:
         where = _by_resource(where, alias)
     return f"EXISTS (SELECT 1 FROM {source} WHERE {key} = c.id AND {where}{keep})"
+
+
+def _large(
+    source: str, where: str, bound: SqlParams, inner: re.Match[str] | None, probe: Probe
+) -> bool:
+    """Whether the set holds :data:`LARGE_SET` rows or more. For ``_has`` with a plain inner
+    filter, the referencing resources' own filter is counted (a covering range: 0.1 ms
+    where counting the references cost 2.5 ms at 1M); each usually holds one reference."""
+    values = list(bound.values)
+    if inner is not None:  # values are bound in textual order: the head's come first
+        head, table, inner_where = inner.groups()
+        values = values[head.count(bound.dialect.placeholder) :]
+        source, where = f"{table} s", inner_where
+    bounded = f"SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {where} LIMIT {LARGE_SET}) t"
+    return probe(Statement(bounded, values)) >= LARGE_SET
 
 
 _SCOPED = re.compile(r"(s\.resource_type = %s AND s\.param = %s) AND (.*)", re.DOTALL)
