@@ -199,3 +199,25 @@ def test_window_uses_the_class_index(store: SqlStore) -> None:
     plan = plan_search(store.backend.dialect, "Observation", query, NOW)
     assert plan.page.sql.count("s.width_class = ") == UNBOUNDED_CLASS + 1
     assert plan.page.sql.count("s.low >= ") >= UNBOUNDED_CLASS
+
+
+@pytest.mark.parametrize(
+    "values", [[*first, *second] for first, second in WINDOWS] + [["ap2025-03-01"], ["ap2020"]]
+)
+def test_large_windows_are_probed_per_row(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch, values: list[str]
+) -> None:
+    """A window whose set is large (here: any) becomes a per-row probe without the windows:
+    the same exact ids, and the plan says so."""
+    import yteso.store.search_sql as search_sql
+
+    monkeypatch.setattr(search_sql, "LARGE_WINDOW", 1)
+    assert _found(store, values) == _expected(store, values)
+    params = tuple(SearchParam("date", (v,)) for v in values)
+    plan = plan_search(store.backend.dialect, "Observation", SearchQuery(params=params), NOW, _one)
+    assert "EXISTS (SELECT 1 FROM search_date s WHERE s.id = c.id" in plan.page.sql
+    assert "width_class" not in plan.page.sql
+
+
+def _one(statement: object) -> int:
+    return 1

@@ -102,14 +102,16 @@ class SearchCompiler:
         sql = f"{key} {'NOT IN' if found.negated else 'IN'} ({found.sql})"
         return self.params.rebind(sql, self.target)
 
-    def same_row(self, resource_type: str | None, group: tuple[SearchParam, ...]) -> str:
+    def same_row(
+        self, resource_type: str | None, group: tuple[SearchParam, ...], window: bool = True
+    ) -> str:
         """Searches of one indexed parameter that must hold on the same index row (a date
         range ``ge``/``lt``: one range scan of the index rather than two). An overlap test
         (``ge``+``lt``, ``ap``) is scanned per width class, bounded on both ends."""
         definition = definitions_for(resource_type)[group[0].name]
         table = TABLE_OF_TYPE[definition.type]
         start = None
-        if table == "date":
+        if table == "date" and window:
             start = window_start([p.values[0] for p in group], self.now, definition.code)
         floors = [(None, None)] if start is None else class_floors(start)
         selects = []
