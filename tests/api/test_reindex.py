@@ -90,3 +90,34 @@ def test_reindex_can_be_started_by_post(fhir: FhirClient) -> None:
     while _status(fhir)["state"] == "running" and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _status(fhir)["state"] == "done"
+
+
+def test_another_server_process_serves_the_new_parameter(fhir: FhirClient, store_url: str) -> None:
+    """A second server on the same database (another process: its registry starts empty)
+    searches, lists and indexes the parameter the first one received, without a restart."""
+    from yteso.api import OPEN_ACCESS_FOR_TESTS, create_fhir_app
+    from yteso.store import open_store
+
+    other_store = open_store(store_url)
+    try:
+        with FhirClient(create_fhir_app(other_store, access=OPEN_ACCESS_FOR_TESTS)) as other:
+            fhir.put("/fhir/Patient/p1", json=_patient("p1", "kinh"), headers=FHIR_JSON)
+            fhir.put("/fhir/SearchParameter/ethnic", json=SEARCH_PARAMETER, headers=FHIR_JSON)
+            deadline = time.monotonic() + 30
+            while _status(fhir)["state"] == "running" and time.monotonic() < deadline:
+                time.sleep(0.05)
+            register([])  # what the other process holds: nothing registered
+            put = other.put("/fhir/Patient/p2", json=_patient("p2", "kinh"), headers=FHIR_JSON)
+            assert put.status_code == 201
+            register([])
+            strict = {"Prefer": "handling=strict"}
+            found = other.get("/fhir/Patient?ethnic=kinh", headers=strict)
+            assert found.status_code == 200, found.text
+            ids = sorted(e["resource"]["id"] for e in found.json().get("entry", []))
+            assert ids == ["p1", "p2"]
+            register([])
+            assert _ethnic_entries(other) == [
+                {"name": "ethnic", "definition": DEFINITION, "type": "token"}
+            ]
+    finally:
+        other_store.close()

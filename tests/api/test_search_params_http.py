@@ -76,6 +76,23 @@ def _entries(bundle: Json, mode: str) -> list[str]:
             [],
         ),
         ("/fhir?_tag=urgent", ["Observation/obs-1"], []),
+        ("/fhir?_type=Patient&name=dang", ["Patient/pat-dang"], []),
+        (
+            "/fhir?_type=Patient,Practitioner&name=le,dang",
+            ["Practitioner/prac-1", "Patient/pat-dang"],
+            [],
+        ),
+        (
+            "/fhir?_type=Observation,RiskAssessment&subject=Patient/pat-dang"
+            "&_include=Observation:subject",
+            ["Observation/obs-3", "Observation/obs-5"],
+            ["Patient/pat-dang"],
+        ),
+        (
+            "/fhir?_type=Patient,Practitioner&name=le&_summary=count",
+            [],
+            [],
+        ),
     ],
 )
 def test_search_urls(fhir: FhirClient, url: str, matches: list[str], included: list[str]) -> None:
@@ -115,6 +132,41 @@ def test_unknown_and_malformed(fhir: FhirClient) -> None:
     assert strict.status_code == 400
     bad = fhir.get("/fhir/Observation?value-quantity=ten")
     assert bad.status_code == 400 and "value-quantity" in bad.text
+
+
+def test_several_types_allow_only_their_common_parameters(fhir: FhirClient) -> None:
+    url = "/fhir?_type=Patient,Observation&name=dang&_id=obs-1,pat-dang,pat-tran&_sort=_id"
+    lenient = fhir.get(url).json()  # name is not an Observation parameter: ignored, reported
+    assert _entries(lenient, "match") == [
+        "Observation/obs-1",
+        "Patient/pat-dang",
+        "Patient/pat-tran",
+    ]
+    assert "name" in str(_outcome(lenient)) and "_id" not in str(_outcome(lenient))
+    strict = fhir.get(url, headers={"Prefer": "handling=strict"})
+    assert strict.status_code == 400 and "name" in strict.text
+    unknown = fhir.get("/fhir?_type=Patient,Nonsense&name=dang")
+    assert unknown.status_code == 400 and "Nonsense" in unknown.text
+
+
+def test_several_types_page_through_next_links(fhir: FhirClient) -> None:
+    page = fhir.get("/fhir?_type=Organization,Practitioner,Patient&_count=2").json()
+    seen: list[str] = []
+    while True:
+        seen += _entries(page, "match")
+        links = {link["relation"]: link["url"] for link in page["link"]}
+        if "next" not in links:
+            break
+        page = fhir.get(links["next"]).json()
+    assert seen == [
+        "Organization/org-hn",
+        "Organization/org-hue",
+        "Practitioner/prac-1",
+        "Patient/pat-nguyen",
+        "Patient/pat-dang",
+        "Patient/pat-nguyen2",
+        "Patient/pat-tran",
+    ]
 
 
 def _outcome(bundle: Json) -> list[Json]:

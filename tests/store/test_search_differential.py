@@ -94,7 +94,7 @@ def _query(
 
 
 def _all_pages(
-    store: SqlStore, resource_type: str, query: SearchQuery
+    store: SqlStore, resource_type: str | None, query: SearchQuery
 ) -> tuple[list[str], int | None]:
     ids: list[str] = []
     result = store.search(resource_type, query)
@@ -159,3 +159,50 @@ def test_sorts_read_from_the_index_agree_and_cover_every_resource(
     everything = SearchParam("_lastUpdated", ("ge2000-01-01",))
     filtered = SearchQuery(params=(everything,), sort=sort, count=37, total="accurate")
     assert _all_pages(sqlite, resource_type, filtered) == left
+
+
+def _gap_query(
+    rng: random.Random, population: list[Json]
+) -> tuple[str | None, tuple[SearchParam, ...], tuple[str, ...]]:
+    """Composites (per component element) and ``_type`` with several types."""
+    observations = _values(population, "Observation")
+    observation = rng.choice(observations)
+    prefix = rng.choice(("", "gt", "lt", "ge", "le", "ne"))
+    code = observation["code"]["coding"][0]["code"]
+    kind = rng.randrange(4)
+    if kind == 0:
+        parts = [c for o in observations for c in o.get("component", ())]
+        part = rng.choice(parts)
+        value = part["valueQuantity"]["value"] + rng.choice((-5, 0, 5))
+        pair = f"{rng.choice(('8480-6', '8462-4'))}${prefix}{value}"
+        return "Observation", (SearchParam("component-code-value-quantity", (pair,)),), ("_id",)
+    if kind == 1:
+        value = observation.get("valueQuantity", {}).get("value", 120)
+        pair = f"{rng.choice((code, '8480-6'))}${prefix}{value}"
+        name = rng.choice(("code-value-quantity", "combo-code-value-quantity"))
+        return "Observation", (SearchParam(name, (pair,)),), ("-date",)
+    patient = rng.choice(_values(population, "Patient"))
+    if kind == 2:
+        types = SearchParam("_type", ("Observation", "Encounter", "Condition"))
+        subject = SearchParam("subject", (f"Patient/{patient['id']}",))
+        return None, (types, subject), ()
+    family = fold_text(patient["name"][0].get("family", "x"))[:2]
+    types = SearchParam("_type", ("Patient", "Practitioner"))
+    return None, (types, SearchParam("name", (family,))), ()
+
+
+@pytest.mark.postgres
+def test_composites_and_several_types_agree(
+    stores: tuple[SqlStore, SqlStore], population: list[Json]
+) -> None:
+    rng = random.Random(4)
+    sqlite, postgres = stores
+    non_empty = 0
+    for _ in range(80):
+        resource_type, params, sort = _gap_query(rng, population)
+        query = SearchQuery(params=params, sort=sort, count=rng.choice([7, 50]), total="accurate")
+        left = _all_pages(sqlite, resource_type, query)
+        assert left == _all_pages(postgres, resource_type, query), (resource_type, params)
+        assert left[1] == len(left[0]) == len(set(left[0]))
+        non_empty += bool(left[0])
+    assert non_empty > 20

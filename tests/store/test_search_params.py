@@ -55,6 +55,7 @@ def found(
 
 
 P, O = "Patient", "Observation"  # noqa: E741
+WITHOUT_ACTIVE = {"org-hn", "org-hue", "pat-dang", "pat-nguyen2", "pat-tran"}
 CASES: list[tuple[str | None, tuple[tuple[str, str], ...], set[str]]] = [
     # string: accent- and case-insensitive starts-with; :exact; :contains; OR; AND
     (P, (("name", "nguyen"),), {"pat-nguyen", "pat-nguyen2"}),
@@ -190,6 +191,24 @@ CASES: list[tuple[str | None, tuple[tuple[str, str], ...], set[str]]] = [
     (O, (("_compartment", "Patient/pat-dang"), ("status", "amended")), {"obs-5"}),
     (P, (("_compartment", "Patient/pat-dang"),), {"pat-dang"}),
     ("RiskAssessment", (("_compartment", "Patient/pat-nguyen"),), {"ra-1", "ra-2", "ra-3"}),
+    # _type with several types: parameters common to all of them, compiled per type
+    (None, (("_type", "Patient,Practitioner"), ("name", "le")), {"prac-1"}),
+    (None, (("_type", "Patient,Practitioner"), ("name", "nguyen")), {"pat-nguyen", "pat-nguyen2"}),
+    (None, (("_type", "Patient,Organization"), ("name", "benh")), {"org-hn", "org-hue"}),
+    (None, (("_type", "Patient,Practitioner"), ("family", "le,tran")), {"prac-1", "pat-tran"}),
+    (None, (("_type", "Patient,Practitioner"), ("name:missing", "true")), set()),
+    (None, (("_type", "Patient,Organization"), ("active:not", "true")), WITHOUT_ACTIVE),
+    (None, (("_type", "Patient,Organization"), ("_id", "org-hn,pat-dang")), {"org-hn", "pat-dang"}),
+    (
+        None,
+        (("_type", "Patient,Organization"), ("_has:Observation:patient:code", "2345-7")),
+        {"pat-tran"},
+    ),
+    (
+        None,
+        (("_type", "Observation,RiskAssessment"), ("subject", "Patient/pat-nguyen")),
+        {"obs-1", "obs-2", "ra-1", "ra-2", "ra-3"},
+    ),
 ]
 
 
@@ -318,6 +337,7 @@ def test_include_and_revinclude(
         (O, (("code-value-quantity", "only-one-part"),), "code-value-quantity"),
         (O, (("_include", "Observation"),), "_include"),
         ("Organization", (("_compartment", "Patient/pat-dang"),), "_compartment"),
+        (None, (("_type", "Patient,Observation"), ("name", "x")), "name"),  # not on Observation
     ],
 )
 def test_malformed_values_name_the_parameter(
@@ -326,6 +346,24 @@ def test_malformed_values_name_the_parameter(
     with pytest.raises(Invalid) as caught:
         found(store, resource_type, *pairs)
     assert named in (caught.value.issues[0].expression or "") or named in str(caught.value)
+
+
+def test_several_types_page_stably_in_write_order(store: SqlStore) -> None:
+    types = SearchParam("_type", ("Patient", "Organization", "Practitioner"))
+    everything = store.search(None, SearchQuery(params=(types,), count=100)).matches
+    expected = [m.id for m in everything]
+    written = ["org-hn", "org-hue", "prac-1", "pat-nguyen", "pat-dang", "pat-nguyen2", "pat-tran"]
+    assert expected == written  # write order, whatever the type
+    paged, cursor = [], None
+    for _ in range(10):
+        query = SearchQuery(params=(types,), count=2, cursor=cursor, total="accurate")
+        result = store.search(None, query)
+        assert result.total == 7
+        paged += [m.id for m in result.matches]
+        cursor = result.next_cursor
+        if cursor is None:
+            break
+    assert paged == expected
 
 
 def test_total_counts_with_the_filters(store: SqlStore) -> None:

@@ -78,6 +78,13 @@ def _summary(controls: dict[str, str]) -> str | None:
     return summary
 
 
+def requested_types(params: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    """The types of a system search's ``_type`` (comma-separated, the last ``_type`` wins as
+    for every control), without repeats."""
+    value = next((v for name, v in reversed(params) if name == "_type"), "")
+    return tuple(dict.fromkeys(t.strip() for t in value.split(",") if t.strip()))
+
+
 def parse_search(
     params: tuple[tuple[str, str], ...],
     supported: frozenset[str],
@@ -102,9 +109,9 @@ def parse_search(
     if unknown and strict:
         raise Invalid(f"Unknown or unsupported search parameter(s): {', '.join(unknown)}")
     elements = tuple(e.strip() for e in controls.get("_elements", "").split(",") if e.strip())
-    types = tuple(t.strip() for t in controls.get("_type", "").split(",") if t.strip())
+    types = requested_types(tuple(controls.items()))
     query = _query(criteria, controls)
     return ParsedSearch(query, _summary(controls), elements, tuple(unknown), types)
 
 
-__all__ = ["CONTROLS", "MAX_COUNT", "ParsedSearch", "parse_search"]
+__all__ = ["CONTROLS", "MAX_COUNT", "ParsedSearch", "parse_search", "requested_types"]

@@ -122,14 +122,29 @@ def load(
 
 
 @app.command()
-def reindex(db: DbOption = None) -> None:
+def reindex(
+    db: DbOption = None,
+    content_index: Annotated[
+        str | None,
+        typer.Option(
+            "--content-index",
+            help="Turn the _content text index on or off for this database (then reindex).",
+        ),
+    ] = None,
+) -> None:
     """Rebuild the search indexes of every current resource."""
     from yteso.app import default_database_url
     from yteso.store import open_store
     from yteso.store.reindex import reindex as rebuild
 
+    if content_index not in (None, "on", "off"):
+        raise typer.BadParameter("--content-index takes on or off")
     store = open_store(db or default_database_url())
     try:
+        if content_index is not None:
+            changed = store.set_content_index(content_index == "on")
+            state = "turned" if changed else "already"
+            typer.echo(f"_content text index {state} {content_index}", err=True)
         count = rebuild(store, progress=lambda done: typer.echo(f"reindexed {done:,}", err=True))
     finally:
         store.close()

@@ -23,6 +23,7 @@ from yteso.fhir.errors import Issue
 from yteso.store.base import Store
 from yteso.store.bulk_prepare import PreparedResource, prepare_resource
 from yteso.store.bundle_entries import SourcedResource, json_file_resources, ndjson_resources
+from yteso.store.custom_params import Snapshot, adopt, snapshot
 from yteso.store.instants import now_utc
 
 ProgressCallback = Callable[[int, int | None], None]
@@ -93,6 +94,8 @@ class _Task:
     file: str
     first_line: int | None  # NDJSON: the line ``content`` starts at; None: a whole JSON file
     content: bytes
+    # the writer's custom SearchParameters when the chunk was cut (workers adopt them)
+    registry: Snapshot = (None, ())
 
 
 _Prepared = tuple[list[PreparedResource], list[LoadFailure]]
@@ -114,7 +117,7 @@ def _tasks(files: list[Path]) -> Iterator[_Task]:
     the main process only counts newlines, so it stays free to write)."""
     for path in files:
         if path.suffix == ".json":
-            yield _Task(str(path), None, path.read_bytes())
+            yield _Task(str(path), None, path.read_bytes(), snapshot())
             continue
         with path.open("rb") as handle:
             line = 1
@@ -126,10 +129,10 @@ def _tasks(files: list[Path]) -> Iterator[_Task]:
                     carry = block
                     continue
                 carry = block[cut:]
-                yield _Task(str(path), line, block[:cut])
+                yield _Task(str(path), line, block[:cut], snapshot())
                 line += block.count(b"\n", 0, cut)
             if carry.strip():
-                yield _Task(str(path), line, carry)
+                yield _Task(str(path), line, carry, snapshot())
 
 
 def _estimate_total(files: list[Path]) -> int | None:
@@ -147,6 +150,7 @@ def _estimate_total(files: list[Path]) -> int | None:
 
 def prepare_task(task: _Task) -> _Prepared:
     """Worker side: parse, validate and stamp one chunk (module-level so it pickles)."""
+    adopt(task.registry)
     sourced = (
         json_file_resources(task.content)
         if task.first_line is None
@@ -216,6 +220,9 @@ def load_paths(
     if write_prepared is None:
         raise TypeError("bulk load needs a store with write_prepared (open_store gives one)")
     started = time.perf_counter()
+    sync_search_parameters = getattr(store, "sync_search_parameters", None)
+    if sync_search_parameters is not None:
+        sync_search_parameters()  # the chunks carry this registry to the workers
     files = input_files(paths)
     total = _estimate_total(files)
     report = LoadReport()

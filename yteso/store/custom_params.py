@@ -3,17 +3,31 @@
 https://hl7.org/fhir/R4/searchparameter.html — a SearchParameter resource stored on the server
 (status ``active``, with ``code``, ``base``, ``type`` and ``expression``) takes effect once
 registered: :func:`load_custom_parameters` reads them from a store, and ``yteso reindex`` does
-so before rebuilding the indexes, so existing resources are indexed for them too. Registration
-is per process (extraction has no store at hand: it runs in bulk-load workers too).
+so before rebuilding the indexes, so existing resources are indexed for them too.
+
+Registration is held per process (extraction has no store at hand: it runs in bulk-load
+workers too), so every process keeps it in step with the database: the store compares a
+cheap *signature* of the stored SearchParameters (:func:`sync`, one index-only query) before
+each search and each write transaction and re-reads them when it changed; a bulk load hands
+its workers the writer's registry with every chunk (:func:`snapshot` / :func:`adopt`).
 """
 
 from __future__ import annotations
+
+import threading
+from collections.abc import Hashable
 
 from yteso.fhir.definitions import SearchParameterDefinition
 from yteso.fhir.types import Json
 from yteso.store.base import Store
 
 _CUSTOM: dict[str, dict[str, SearchParameterDefinition]] = {}
+_DEFINITIONS: tuple[SearchParameterDefinition, ...] = ()
+# What the registry was read from: (database, signature); None: not read from a database.
+_SOURCE: Hashable | None = None
+_LOCK = threading.Lock()
+#: the registry as handed to another process: (source, definitions)
+Snapshot = tuple[Hashable | None, tuple[SearchParameterDefinition, ...]]
 _TYPES = frozenset({"string", "token", "date", "number", "quantity", "reference", "uri"})
 
 
@@ -49,14 +63,17 @@ def definition_from_resource(resource: Json) -> SearchParameterDefinition | None
 
 def register(definitions: list[SearchParameterDefinition]) -> None:
     """Make ``definitions`` searchable and indexed in this process (replacing earlier ones)."""
-    from yteso.store.index_rows import indexed_params
+    from yteso.store.index_rows import _PLANS, indexed_params
     from yteso.store.search_compiler import definitions_for
 
+    global _DEFINITIONS, _SOURCE
+    _DEFINITIONS, _SOURCE = tuple(definitions), None
     _CUSTOM.clear()
     for definition in definitions:
         for base in definition.base:
             _CUSTOM.setdefault(base, {})[definition.code] = definition
     indexed_params.cache_clear()
+    _PLANS.clear()  # per-key-set plans hold the compiled parameters
     definitions_for.cache_clear()
 
 
@@ -66,3 +83,34 @@ def load_custom_parameters(store: Store) -> int:
     definitions = [d for d in found if d is not None]
     register(definitions)
     return len(definitions)
+
+
+def sync(store: Store, source: Hashable, signature: Hashable) -> bool:
+    """Register ``store``'s SearchParameters again when ``signature`` (of database ``source``)
+    differs from what this process last read; True when it did."""
+    global _SOURCE
+    key = (source, signature)
+    if key == _SOURCE:
+        return False
+    with _LOCK:
+        if key == _SOURCE:
+            return False
+        load_custom_parameters(store)
+        _SOURCE = key  # read after the signature: a change in between is seen next time
+    return True
+
+
+def snapshot() -> Snapshot:
+    """This process's registry, for a bulk load's worker processes."""
+    return _SOURCE, _DEFINITIONS
+
+
+def adopt(given: Snapshot) -> None:
+    """In a worker: take the writer's registry when it differs from this process's."""
+    global _SOURCE
+    source, definitions = given
+    if definitions == _DEFINITIONS and source == _SOURCE:
+        return
+    with _LOCK:
+        register(list(definitions))
+        _SOURCE = source

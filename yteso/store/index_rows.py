@@ -33,6 +33,7 @@ from yteso.fhir.types import Json
 from yteso.fhirpath import CompiledExpression, FhirPathError, Services, compile
 from yteso.fhirpath.printer import to_text
 from yteso.fhirpath.root_keys import root_keys, union_branches
+from yteso.store.composite_rows import composite_rows
 from yteso.store.custom_params import custom_parameters
 from yteso.store.index_values import (
     IndexRow as IndexRow,
@@ -199,6 +200,7 @@ def extract_index_rows(resource: Json, *, skip_absent: bool = True) -> list[Inde
             found = _of_type(found, param.target_type)
         if found:
             rows.extend(_EXTRACTORS[param.type](param.code, found))
+    rows.extend(composite_rows(resource, _EXTRACTORS, present))
     rows.extend(_text_rows(resource))
     return rows
 

@@ -1,14 +1,15 @@
 """The search index tables: their columns, and the statements that fill and clear them.
 
-The tables themselves are created by migration ``0010_search_indexes.sql`` of each backend;
-this is the one place that knows their column order, so extraction (:mod:`index_values`),
-writes (the backends) and the search compiler agree.
+The tables themselves are created by migration ``0003_search_indexes.sql`` of each backend
+(their ``element`` column by ``0009``); this is the one place that knows their column order,
+so extraction (:mod:`index_values`), writes (the backends) and the search compiler agree.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from yteso.store.composite_rows import ELEMENT
 from yteso.store.index_values import IndexRow
 
 INDEX_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -23,15 +24,24 @@ INDEX_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _columns(table: str) -> tuple[str, tuple[str, ...]]:
+    """The physical table and the columns of a row group: ``token+element`` (a composite
+    parameter's component rows, :mod:`composite_rows`) adds the element ordinal (migration
+    0009) to the ``token`` table's columns."""
+    physical, element, _ = table.partition(ELEMENT)
+    extra = ("element",) if element else ()
+    return physical, ("resource_type", "id", "param", *INDEX_COLUMNS[physical], *extra)
+
+
 def insert_statement(table: str, placeholder: str) -> str:
-    columns = ("resource_type", "id", "param", *INDEX_COLUMNS[table])
+    physical, columns = _columns(table)
     marks = ", ".join(placeholder for _ in columns)
-    return f"INSERT INTO search_{table} ({', '.join(columns)}) VALUES ({marks})"
+    return f"INSERT INTO search_{physical} ({', '.join(columns)}) VALUES ({marks})"
 
 
 def copy_statement(table: str) -> str:
-    columns = ("resource_type", "id", "param", *INDEX_COLUMNS[table])
-    return f"COPY search_{table} ({', '.join(columns)}) FROM STDIN"
+    physical, columns = _columns(table)
+    return f"COPY search_{physical} ({', '.join(columns)}) FROM STDIN"
 
 
 def rows_by_table(
@@ -41,5 +51,7 @@ def rows_by_table(
     grouped: dict[str, list[tuple[object, ...]]] = {table: [] for table in INDEX_COLUMNS}
     for resource_type, id, rows in entries:
         for table, param, values in rows:
+            if table not in grouped:  # composite component rows (``token+element``)
+                grouped[table] = []
             grouped[table].append((resource_type, id, param, *values))
     return grouped

@@ -21,6 +21,7 @@ from yteso.fhir.definitions import (
 )
 from yteso.fhir.errors import Invalid
 from yteso.store.base import SearchParam
+from yteso.store.composite_rows import component_param, component_types, union_of
 from yteso.store.custom_params import custom_parameters
 from yteso.store.date_ranges import date_condition
 from yteso.store.search_conditions import ValueConditions
@@ -39,7 +40,17 @@ TABLE_OF_TYPE = {
 # Parameters handled outside the index tables (result controls or follow-up queries).
 NOT_FILTERS = frozenset({"_include", "_revinclude"})
 SPECIAL = frozenset(
-    {"_id", "_lastUpdated", "_has", "_text", "_content", "_compartment", "_type", *NOT_FILTERS}
+    {
+        "_id",
+        "_lastUpdated",
+        "_has",
+        "_text",
+        "_content",
+        "_compartment",
+        "_type",
+        "_list",
+        *NOT_FILTERS,
+    }
 )
 MAX_CHAIN_DEPTH = 8
 
@@ -102,6 +113,25 @@ class SearchCompiler:
         sql = f"{key} {'NOT IN' if found.negated else 'IN'} ({found.sql})"
         return self.params.rebind(sql, self.target)
 
+    def over_types(self, types: tuple[str, ...], param: SearchParam) -> str:
+        """A system search over several types (``_type=Patient,Practitioner&name=x``): the
+        parameter compiled for each listed type, ORed on the row's type. Only parameters every
+        listed type has are allowed (https://hl7.org/fhir/R4/search.html#_type)."""
+        code = param.name.partition(".")[0].partition(":")[0]
+        missing = [t for t in types if not _has_param(t, code)]
+        if missing:
+            raise Invalid(
+                f"search parameter '{code}' is not defined for {', '.join(missing)} (_type)",
+                expression=code,
+            )
+        ors = []
+        for listed in types:
+            found = self.id_set(listed, full_name(param), param.values, 0)
+            test = "NOT IN" if found.negated else "IN"
+            bound = self.params.bind(listed)
+            ors.append(f"(c.resource_type = {bound} AND c.id {test} ({found.sql}))")
+        return self.params.rebind("(" + " OR ".join(ors) + ")", self.target)
+
     def same_row(
         self, resource_type: str | None, group: tuple[SearchParam, ...], window: bool = True
     ) -> str:
@@ -143,6 +173,8 @@ class SearchCompiler:
             return self._text(resource_type, code, values)
         if code == "_compartment":
             return self._compartment(resource_type, values)
+        if code == "_list":
+            return self._list(resource_type, modifier, values)
         definition = definitions_for(resource_type).get(code)
         if definition is None:
             raise Invalid(f"unknown search parameter '{code}'", expression=code)
@@ -168,7 +200,13 @@ class SearchCompiler:
         depth: int,
     ) -> IdSet:
         code = definition.code
+        if definition.type == "composite" and modifier == "missing":
+            return self._composite_missing(resource_type, definition, values)
         if definition.type == "composite":
+            if modifier:
+                raise Invalid(
+                    f"modifier ':{modifier}' is not supported on '{code}'", expression=code
+                )
             return self._composite(resource_type, definition, values, depth)
         table = TABLE_OF_TYPE.get(definition.type)
         if table is None:
@@ -243,6 +281,24 @@ class SearchCompiler:
             )
         return IdSet(" UNION ".join(ors))
 
+    def _list(self, resource_type: str | None, modifier: str, values: tuple[str, ...]) -> IdSet:
+        """``_list=42``: the resources List/42 references in ``entry.item`` (its ``item``
+        index rows; https://hl7.org/fhir/R4/search.html#list). Functional lists
+        (``$current-allergies``) are not supported."""
+        if modifier:
+            raise Invalid(f"modifier ':{modifier}' is not supported on '_list'", expression="_list")
+        if any(value.startswith("$") for value in values):
+            raise Invalid("_list: functional lists ($...) are not supported", expression="_list")
+        columns = "r.target_id" if resource_type is not None else "r.target_type, r.target_id"
+        sql = (
+            f"SELECT {columns} FROM search_reference r WHERE r.resource_type = "
+            f"{self.params.bind('List')} AND r.id IN ({self.params.bind_all(values)})"
+            f" AND r.param = {self.params.bind('item')}"
+        )
+        if resource_type is not None:
+            sql += f" AND r.target_type = {self.params.bind(resource_type)}"
+        return IdSet(sql)
+
     def _chain(
         self, resource_type: str | None, head: str, rest: str, values: tuple[str, ...], depth: int
     ) -> IdSet:
@@ -284,6 +340,25 @@ class SearchCompiler:
         )
         return IdSet(sql)
 
+    def _composite_missing(
+        self,
+        resource_type: str | None,
+        definition: SearchParameterDefinition,
+        values: tuple[str, ...],
+    ) -> IdSet:
+        """``:missing``: whether some element has every component (its first component's rows)."""
+        code = definition.code
+        if values not in (("true",), ("false",)) or resource_type is None:
+            raise Invalid(f"{code}:missing takes true or false", expression=code)
+        definitions = definitions_for(resource_type)
+        sets = []
+        for part in union_of(resource_type, code) or (code,):
+            tables = component_types(definitions[part], definitions)
+            if tables is None:
+                raise Invalid(f"search parameter '{code}' is not supported", expression=code)
+            sets.append(self._select(resource_type, tables[0], component_param(part, 0), ""))
+        return IdSet(" UNION ".join(sets), negated=values[0] == "true")
+
     def _composite(
         self,
         resource_type: str | None,
@@ -291,38 +366,62 @@ class SearchCompiler:
         values: tuple[str, ...],
         depth: int,
     ) -> IdSet:
-        """``code$value``: each component matched on the same resource (not necessarily the
-        same repeating element: a documented approximation)."""
-        parts = [_component_code(resource_type, c.definition) for c in definition.components]
-        ors = []
+        """``code$value``: every component matched on the *same* element the composite's
+        expression selects (https://hl7.org/fhir/R4/search.html#composite): the component
+        rows (:mod:`composite_rows`) are paired by ``(id, element)``, innermost last."""
+        code = definition.code
+        tables = component_types(definition, definitions_for(resource_type))
+        if tables is None or resource_type is None:
+            raise Invalid(f"search parameter '{code}' is not supported", expression=code)
+        parts = union_of(resource_type, code)  # combo-*: the resource's and its components'
+        if parts:
+            definitions = definitions_for(resource_type)
+            unions = [self._composite(resource_type, definitions[p], values, depth) for p in parts]
+            return IdSet(" UNION ".join(found.sql for found in unions))
+        sets = []
         for value in values:
-            pieces = value.split("$")
-            if len(pieces) != len(parts):
+            pieces = split_components(value)
+            if len(pieces) != len(tables):
                 raise Invalid(
-                    f"{definition.code}: {value!r} needs {len(parts)} parts joined by $",
-                    expression=definition.code,
+                    f"{code}: {value!r} needs {len(tables)} parts joined by $", expression=code
                 )
-            sets = [
-                self.id_set(resource_type, p, (v,), depth + 1)
-                for p, v in zip(parts, pieces, strict=True)
-            ]
-            key = "s.id" if resource_type is not None else "(s.resource_type, s.id)"
-            tests = [f"{key} {'NOT IN' if s.negated else 'IN'} ({s.sql})" for s in sets]
-            ors.append("(" + " AND ".join(tests) + ")")
-        columns, scope = self._scope(resource_type, "s")
-        where = f"{scope} AND NOT s.deleted AND ({' OR '.join(ors)})"
-        return IdSet(f"SELECT {columns} FROM resource_current s WHERE {where}")
+            inner = ""
+            for position in reversed(range(len(tables))):
+                table, piece = tables[position], pieces[position]
+                where = self.values.any_of(table, code, (piece,), None)
+                if inner:
+                    where += f" AND (s.id, s.element) IN ({inner})"
+                param = self.params.bind(component_param(code, position))
+                columns = "s.id" if position == 0 else "s.id, s.element"
+                inner = (
+                    f"SELECT {columns} FROM search_{table} s WHERE s.resource_type = "
+                    f"{self.params.bind(resource_type)} AND s.param = {param}{where}"
+                )
+            sets.append(inner)
+        return IdSet(" UNION ".join(sets))
 
 
 def _has_param(resource_type: str, code: str) -> bool:
     return code in SPECIAL or code in definitions_for(resource_type)
 
 
-def _component_code(resource_type: str | None, url: str) -> str:
-    for code, definition in definitions_for(resource_type).items():
-        if definition.url == url:
-            return code
-    raise Invalid(f"composite component {url} is not a parameter of {resource_type}")
+def split_components(value: str) -> list[str]:
+    """``a$b`` -> ``["a", "b"]``; ``\\$`` is a literal dollar inside a component
+    (https://hl7.org/fhir/R4/search.html#escaping)."""
+    pieces, current, escaped = [], [], False
+    for char in value:
+        if escaped:
+            current.append(char if char == "$" else "\\" + char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "$":
+            pieces.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    pieces.append("".join(current) + ("\\" if escaped else ""))
+    return pieces
 
 
 def last_updated_test(params: SqlParams, column: str, value: str, now: datetime) -> str:

@@ -26,6 +26,7 @@ from yteso.store.text_folding import MAX_INDEXED_LENGTH, fold_text, like_escape
 from yteso.store.ucum_units import UCUM_SYSTEM, canonical_unit
 
 TRIGRAM = 3  # the shortest text a trigram index can look up
+_INDEXED_TEXT = {"_text": "_text", "_content": "_content"}  # constants for partial indexes
 _PREFIX_END = "\U0010ffff"  # sorts after every character: [p, p + END) is "starts with p"
 _MODIFIERS = {
     "string": (None, "exact", "contains"),
@@ -74,12 +75,15 @@ class ValueConditions:
         and the same LIKE decides, so both databases return the same rows."""
         folded = fold_text(value)
         like = f"s.content LIKE {self.bind('%' + like_escape(folded) + '%')} ESCAPE '\\'"
-        if code != "_text" or len(folded) < TRIGRAM:
-            return like  # only _text rows are indexed (migration 0004 says why)
+        if len(folded) < TRIGRAM:
+            return like
         if self.params.dialect.name != "sqlite":
             # The partial index's own predicate, as text (a constant of this module, not a
-            # search value): a generic plan cannot prove it from the bound parameter.
-            return f"s.param = '_text' AND {like}"
+            # search value): a generic plan cannot prove it from the bound parameter. The
+            # _content index exists only where the deployment turned it on (search_options).
+            return f"s.param = '{_INDEXED_TEXT[code]}' AND {like}"
+        if code == "_content" and not self.params.dialect.content_index:
+            return like
         fts = "SELECT rowid FROM search_text_fts WHERE search_text_fts MATCH "
         return f"s.rowid IN ({fts}{self.bind(_all_trigrams(folded))}) AND {like}"
 

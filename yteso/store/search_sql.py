@@ -331,6 +331,7 @@ def _filters(
     probe: Probe | None = None,
 ) -> list[str]:
     conditions = ["NOT c.deleted"]
+    types = listed_types(query) if resource_type is None else ()
     if resource_type is not None:
         bound = params.bind(resource_type)
         # PostgreSQL: "= ANY" keeps the type out of the planner's constants, so the ORDER BY
@@ -346,8 +347,24 @@ def _filters(
             continue
         if not param.values:
             raise Invalid(f"search parameter '{param.name}' has no value", expression=param.name)
+        if resource_type is None and _per_type(param, types):
+            conditions.append(SearchCompiler(params, now).over_types(types, param))
+            continue
         conditions.append(_param_condition(resource_type, param, params, now, probe))
     return conditions
+
+
+def listed_types(query: SearchQuery) -> tuple[str, ...]:
+    """The types of a system search's ``_type`` (several; one is searched as a type search)."""
+    return tuple(v for p in query.params if p.name == "_type" for v in p.values)
+
+
+def _per_type(param: SearchParam, types: tuple[str, ...]) -> bool:
+    """A system search parameter that is not one of Resource's (``_type=A,B&name=x``):
+    compiled once per listed type (``SearchCompiler.over_types``)."""
+    head = param.name.partition(".")[0].partition(":")[0]
+    # _has names the searched type in its subquery: it too is compiled per listed type
+    return bool(types) and (head == "_has" or head not in supported_params(None))
 
 
 def _keyset_condition(keys: tuple[SortKey, ...], cursor: PageCursor, params: SqlParams) -> str:

@@ -18,6 +18,9 @@ class SqlDialect:
     name = "postgresql"
     placeholder = "%s"
     row_identity = "ctid"  # a unique, comparable identity of a table row (tie-breaks)
+    # whether this database text-indexes _content (a deployment option, migration 0009; the
+    # store sets it on its backend's own dialect: SQLite adds the FTS5 MATCH only then)
+    content_index = False
 
     def bind_instant(self, moment: datetime) -> object:
         return moment.astimezone(UTC)

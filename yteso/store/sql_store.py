@@ -14,6 +14,7 @@ from yteso.fhir.types import Json
 from yteso.store.base import SearchQuery, SearchResult, StoredVersion
 from yteso.store.batch_writes import prepare_all, write_batch
 from yteso.store.bulk_prepare import PreparedResource
+from yteso.store.custom_params import sync
 from yteso.store.instants import now_utc
 from yteso.store.match_records import (
     NO_HOOKS,
@@ -51,9 +52,36 @@ class SqlStore:
         self.hooks: StoreHooks = NO_HOOKS  # set by the composition root (the MPI's hooks)
         self._writes = 0  # approximate (unlocked): it only paces the statistics check
 
+    def sync_search_parameters(self) -> bool:
+        """Pick up SearchParameters another process stored since this one last looked (one
+        index-only query; :mod:`custom_params`). Runs before every search and write
+        transaction, so a parameter registered anywhere is searched and indexed everywhere."""
+        with self.backend.reading() as db:
+            *signature, content_index = db.rows(self.backend.queries["custom_params_signature"])[0]
+        self.backend.dialect.content_index = bool(content_index)
+        return sync(self, self.url, tuple(signature))
+
+    def set_content_index(self, enabled: bool) -> bool:
+        """Turn the ``_content`` text index on or off for this database (the ``search_options``
+        table of migration 0009; ``docs/dev/search.md``): the index is filled or emptied in the
+        transaction that sets the option. Returns whether anything changed."""
+        queries = self.backend.queries
+        with self.backend.writing() as db:
+            if bool(db.rows(queries["content_index_option"])[0][0]) == enabled:
+                return False
+            if enabled:
+                db.run(queries["content_index_set"])
+                db.run(queries["content_index_fill"])
+            else:
+                db.run(queries["content_index_empty"])
+                db.run(queries["content_index_clear"])
+        self.backend.dialect.content_index = enabled
+        return True
+
     @contextmanager
     def session(self) -> Iterator[SqlSession]:
         """One atomic transaction: everything in it is committed together or not at all."""
+        self.sync_search_parameters()
         with self.backend.writing() as db:
             yield SqlSession(self.backend, db, self.clock, self.hooks)
         self._written()
@@ -89,10 +117,12 @@ class SqlStore:
             return run_history(self.backend, db, resource_type, id, since, count, cursor)
 
     def search(self, resource_type: str | None, query: SearchQuery) -> SearchResult:
+        self.sync_search_parameters()
         with self.backend.reading() as db:
             return run_search(self.backend, db, resource_type, query, self.clock())
 
     def supported_search_params(self, resource_type: str | None) -> frozenset[str]:
+        self.sync_search_parameters()
         return supported_search_params(resource_type)
 
     def counts(self) -> dict[str, int]:
@@ -119,12 +149,14 @@ class SqlStore:
     def bulk_write(self, resources: Sequence[Json]) -> int:
         """Validate all, then write all in one transaction (ids kept, or assigned when
         absent); raises :class:`Invalid` with every issue of every resource before writing."""
+        self.sync_search_parameters()  # before extraction: rows for every stored parameter
         return self.write_prepared(prepare_all(resources, self.clock()))
 
     def write_prepared(self, prepared: Sequence[PreparedResource]) -> int:
         """Write already validated resources in one transaction at bulk speed."""
         if not prepared:
             return 0
+        self.sync_search_parameters()  # rows extracted by workers: see bulk_load's snapshot
         with self.backend.writing() as db:
             written = len(
                 write_batch(self.backend, db, prepared, match_entry=self.hooks.match_entry)

@@ -103,6 +103,7 @@ class SqliteBackend:
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self.dialect = SqliteDialect()  # its own: it carries this database's options
         self.queries = load_queries("yteso.store.sqlite")
         self._idle: list[sqlite3.Connection] = []
         self._lock = threading.Lock()

@@ -12,7 +12,7 @@ from dataclasses import replace
 from yteso.api.access import screened
 from yteso.api.bundle_builders import bundle, embedded, paging_links
 from yteso.api.exchange import ApiContext, FhirRequest, FhirResponse
-from yteso.api.search_params import ParsedSearch, parse_search
+from yteso.api.search_params import ParsedSearch, parse_search, requested_types
 from yteso.fhir.errors import Invalid, Issue, operation_outcome
 from yteso.fhir.types import Json
 from yteso.store.base import SearchParam, SearchResult, StoredVersion
@@ -36,14 +36,24 @@ def _outcome_entry(unknown: tuple[str, ...]) -> Json:
     return {"resource": operation_outcome([issue]), "search": {"mode": "outcome"}}
 
 
+def _supported(ctx: ApiContext, request: FhirRequest) -> frozenset[str]:
+    """The parameters a search may use: its type's; for a system search with ``_type``, those
+    every listed type has (https://hl7.org/fhir/R4/search.html#_type); else Resource's."""
+    if request.resource_type is not None:
+        return ctx.supported_params(request.resource_type)
+    types = requested_types(request.params)
+    unknown = [t for t in types if t not in ctx.resource_types]
+    if unknown:
+        raise Invalid(f"_type: unknown resource type(s) {', '.join(unknown)}", expression="_type")
+    if not types:
+        return ctx.supported_params(None)
+    return frozenset.intersection(*(ctx.supported_params(t) for t in types))
+
+
 def _parse(ctx: ApiContext, request: FhirRequest) -> ParsedSearch:
-    parsed = parse_search(
-        request.params, ctx.supported_params(request.resource_type), strict=request.prefer_strict
-    )
+    supported = _supported(ctx, request)
+    parsed = parse_search(request.params, supported, strict=request.prefer_strict)
     if request.resource_type is None and parsed.types:
-        unknown = [t for t in parsed.types if t not in ctx.resource_types]
-        if unknown:
-            raise Invalid(f"_type: unknown resource type(s) {', '.join(unknown)}")
         if len(parsed.types) > 1:  # the store filters on the type column
             types = SearchParam("_type", parsed.types)
             query = replace(parsed.query, params=(*parsed.query.params, types))
@@ -63,7 +73,9 @@ def _run(ctx: ApiContext, request: FhirRequest, parsed: ParsedSearch) -> SearchR
 
 def search(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
     parsed = _parse(ctx, request)
-    searched = request.resource_type or (parsed.types[0] if parsed.types else None)
+    # several types: screened as a system search (a total only when nothing is restricted)
+    single = parsed.types[0] if len(parsed.types) == 1 else None
+    searched = request.resource_type or single
     result = screened(ctx.guard, _run(ctx, request, parsed), "s", searched)
     entries = [_entry(ctx, stored, "match", parsed) for stored in result.matches]
     entries += [_entry(ctx, stored, "include", parsed) for stored in result.included]

@@ -100,3 +100,29 @@ ON CONFLICT (resource_type, id) DO UPDATE SET
     compartment = excluded.compartment,
     content = excluded.content
 RETURNING c.seq;
+
+-- name: custom_params_signature
+-- Changes whenever a current SearchParameter is created, updated or deleted (count, and the
+-- sum and largest of their write sequence numbers): other processes compare it per request
+-- to pick up custom parameters (store/custom_params.py). An index-only range of the
+-- (resource_type, seq) index over a handful of rows.
+-- The last column: whether _content is text-indexed (search_options).
+SELECT count(*), coalesce(sum(seq), 0), coalesce(max(seq), 0),
+    (SELECT count(*) FROM search_options WHERE name = 'content_index')
+FROM resource_current WHERE resource_type = 'SearchParameter' AND NOT deleted;
+
+-- name: content_index_option
+SELECT count(*) FROM search_options WHERE name = 'content_index';
+
+-- name: content_index_set
+INSERT INTO search_options (name, value) VALUES ('content_index', 'on');
+
+-- name: content_index_clear
+DELETE FROM search_options WHERE name = 'content_index';
+
+-- name: content_index_fill
+CREATE INDEX IF NOT EXISTS search_content_trigram ON search_text
+USING gin (content public.gin_trgm_ops) WHERE param = '_content';
+
+-- name: content_index_empty
+DROP INDEX IF EXISTS search_content_trigram;

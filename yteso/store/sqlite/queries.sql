@@ -66,3 +66,29 @@ SELECT c.resource_type, c.id, c.version, c.last_updated, h.body, h.method, c.seq
 FROM resource_current c JOIN resource_history h ON h.seq = c.seq
 WHERE NOT c.deleted AND c.resource_type = ? AND c.seq > ?
 ORDER BY c.seq LIMIT ?;
+
+-- name: custom_params_signature
+-- Changes whenever a current SearchParameter is created, updated or deleted (count, and the
+-- sum and largest of their write sequence numbers): other processes compare it per request
+-- to pick up custom parameters (store/custom_params.py). An index-only range of the
+-- (resource_type, seq) index over a handful of rows.
+-- The last column: whether _content is text-indexed (search_options).
+SELECT count(*), coalesce(sum(seq), 0), coalesce(max(seq), 0),
+    (SELECT count(*) FROM search_options WHERE name = 'content_index')
+FROM resource_current WHERE resource_type = 'SearchParameter' AND NOT deleted;
+
+-- name: content_index_option
+SELECT count(*) FROM search_options WHERE name = 'content_index';
+
+-- name: content_index_set
+INSERT INTO search_options (name, value) VALUES ('content_index', 'on');
+
+-- name: content_index_clear
+DELETE FROM search_options WHERE name = 'content_index';
+
+-- name: content_index_fill
+INSERT INTO search_text_fts (rowid, content) SELECT rowid, content FROM search_text WHERE param = '_content';
+
+-- name: content_index_empty
+INSERT INTO search_text_fts (search_text_fts, rowid, content)
+SELECT 'delete', rowid, content FROM search_text WHERE param = '_content';

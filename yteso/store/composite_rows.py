@@ -1,0 +1,220 @@
+"""Composite search parameters indexed per element, so their components pair up exactly.
+
+https://hl7.org/fhir/R4/search.html#composite — a composite parameter's ``expression`` selects
+elements (``Observation.component``, ``ValueSet.useContext``...) and each ``component``
+expression is evaluated *relative to one such element*: ``component-code-value-quantity=
+8480-6$gt100`` must find a component whose code is 8480-6 and whose value is > 100, not a
+code on one component and a value on another.
+
+For every element the composite expression selects (its ordinal ``k`` in that result), each
+component's values go into the component type's index table under the parameter name
+``<code>$<i>`` (``i``: the component's position) with ``element = k``. An element missing a
+component is skipped: no search can match it. The search compiler pairs the components by
+``(id, element)`` (:mod:`search_compiler`). Component types come from the definition the
+component names (``component.definition``), so every R4 composite (``useContext`` of the
+conformance resources, Group, MolecularSequence, DocumentReference) is covered, not only
+Observation's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from yteso.fhir.definitions import SearchParameterDefinition, search_parameters
+from yteso.fhir.types import Json
+from yteso.fhirpath import CompiledExpression, Environment, FhirPathError, Node, compile
+from yteso.fhirpath.printer import to_text
+from yteso.fhirpath.root_keys import root_keys, union_branches
+from yteso.store.index_values import IndexRow
+
+Extractor = Callable[[str, list[Any]], Iterator[IndexRow]]
+#: the suffix of an index table name whose rows carry an element ordinal (``token+element``)
+ELEMENT = "+element"
+COMPONENT_TABLES = ("string", "token", "date", "number", "quantity", "reference", "uri")
+# R4 errata: DocumentReference's ``relationship`` names ``relatesto`` (a reference) for the
+# ``code`` component and ``relation`` (a token) for ``target``; the expressions decide.
+_ERRATA = {
+    "http://hl7.org/fhir/SearchParameter/DocumentReference-relationship": ("token", "reference")
+}
+# R4 composites write ``value.as(DateTime)`` (the System type), which a FHIR ``dateTime`` is
+# not: the FHIR type is meant (as the plain ``value-date`` parameter's ``as dateTime`` says).
+_SYSTEM_TYPE_NAMES = {"as(DateTime)": "as(dateTime)"}
+
+
+def _component_text(text: str) -> str:
+    for system, fhir in _SYSTEM_TYPE_NAMES.items():
+        text = text.replace(system, fhir)
+    return text
+
+
+@dataclass(frozen=True)
+class CompositeComponent:
+    table: str  # the index table of the component's own type
+    param: str  # ``<composite>$<position>``: the rows' parameter name
+    expression: CompiledExpression
+
+
+@dataclass(frozen=True)
+class ElementBranch:
+    """One operand of the composite's expression (``Observation | Observation.component``):
+    ``expression`` None means the resource itself; ``needs``: top-level keys of which the
+    resource must hold at least one from each set, or the branch can find nothing."""
+
+    text: str
+    expression: CompiledExpression | None
+    needs: tuple[frozenset[str], ...]
+
+
+@dataclass(frozen=True)
+class CompiledComposite:
+    code: str
+    branches: tuple[ElementBranch, ...]
+    components: tuple[CompositeComponent, ...]
+    # composites whose rows together are this one's (``combo-code-value-quantity`` is
+    # ``code-value-quantity`` | ``component-code-value-quantity``): no rows of its own
+    union_of: tuple[str, ...] = ()
+
+
+def component_param(code: str, position: int) -> str:
+    return f"{code}${position}"
+
+
+def component_types(
+    definition: SearchParameterDefinition, definitions: dict[str, SearchParameterDefinition]
+) -> tuple[str, ...] | None:
+    """The index table of each component (None: a component this store cannot index)."""
+    if definition.url in _ERRATA:
+        return _ERRATA[definition.url]
+    by_url = {d.url: d for d in definitions.values()}
+    tables = []
+    for component in definition.components:
+        target = by_url.get(component.definition)
+        if target is None or target.type not in COMPONENT_TABLES:
+            return None
+        tables.append(target.type)
+    return tuple(tables) or None
+
+
+@cache
+def composite_params(resource_type: str) -> tuple[CompiledComposite, ...]:
+    """The type's composite parameters with their expressions compiled once."""
+    definitions = search_parameters(resource_type)
+    compiled = []
+    shapes: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}  # (elements, parts) -> code
+    for code, definition in definitions.items():
+        if definition.type != "composite" or definition.expression is None:
+            continue
+        tables = component_types(definition, definitions)
+        if tables is None:
+            continue
+        texts = [_component_text(part.expression) for part in definition.components]
+        components = tuple(
+            CompositeComponent(table, component_param(code, i), compile(text))
+            for i, (table, text) in enumerate(zip(tables, texts, strict=True))
+        )
+        branches = _branches(definition.expression, resource_type, texts)
+        compiled.append(CompiledComposite(code, branches, components))
+        shapes[(definition.expression, tuple(zip(tables, texts, strict=True)))] = code
+    return tuple(_with_unions(c, shapes) for c in compiled)
+
+
+def _with_unions(
+    composite: CompiledComposite, shapes: dict[tuple[str, tuple[tuple[str, str], ...]], str]
+) -> CompiledComposite:
+    """A composite whose every element branch is another composite with the same components
+    searches as the union of those (their rows already hold its values: none written twice)."""
+    if len(composite.branches) < 2:
+        return composite
+    parts = tuple((c.table, c.expression.source) for c in composite.components)
+    codes = []
+    for branch in composite.branches:
+        code = shapes.get((branch.text, parts))
+        if code is None or code == composite.code:
+            return composite
+        codes.append(code)
+    return CompiledComposite(composite.code, (), composite.components, tuple(codes))
+
+
+def _branches(
+    expression: str, resource_type: str, components: list[str]
+) -> tuple[ElementBranch, ...]:
+    """The element expression's union operands with the keys each needs: a resource without
+    them is skipped cheaply (most Observations carry one kind of value, and few components)."""
+    branches = []
+    for part in union_branches(compile(expression).tree):
+        text = to_text(part)
+        if text == resource_type:  # the resource itself: every component must find a key
+            found = [
+                root_keys(compile(f"{resource_type}.{c}").tree, resource_type) for c in components
+            ]
+            branches.append(ElementBranch(text, None, tuple(k for k in found if k is not None)))
+            continue
+        keys = root_keys(part, resource_type)
+        branches.append(ElementBranch(text, compile(text), () if keys is None else (keys,)))
+    return tuple(branches)
+
+
+def composite_rows(
+    resource: Json, extractors: dict[str, Extractor], present: frozenset[str] | None = None
+) -> Iterator[IndexRow]:
+    """Index rows of every composite parameter of the resource's type, one group per element
+    (``(table+element, <code>$<i>, (*values, element))``). ``present``: the resource's keys."""
+    resource_type = resource["resourceType"]
+    composites = composite_params(resource_type)
+    if not composites:
+        return
+    keys = frozenset(resource) if present is None else present
+    root = [Node(resource, resource_type)]
+    env = Environment(root)  # %resource: the resource, whatever the element
+    for composite in composites:  # (a union_of composite has no branches: no rows)
+        ordinal = 0
+        for branch in composite.branches:
+            if any(needed.isdisjoint(keys) for needed in branch.needs):
+                continue
+            try:
+                elements = (
+                    root if branch.expression is None else branch.expression.evaluate_in(root, env)
+                )
+            except FhirPathError:
+                continue
+            for element in elements:
+                if type(element) is Node:
+                    yield from _element_rows(composite, element, ordinal, env, extractors)
+                ordinal += 1
+
+
+def _element_rows(
+    composite: CompiledComposite,
+    element: Node,
+    ordinal: int,
+    env: Environment,
+    extractors: dict[str, Extractor],
+) -> Iterator[IndexRow]:
+    groups: list[list[IndexRow]] = []
+    for component in composite.components:
+        try:
+            found = component.expression.evaluate_in([element], env)
+        except FhirPathError:
+            return
+        values = [item.data if type(item) is Node else item for item in found]
+        rows = [
+            (table + ELEMENT, param, (*row_values, ordinal))
+            for table, param, row_values in extractors[component.table](component.param, values)
+            if param == component.param  # not the :identifier / :of-type companions
+        ]
+        if not rows:
+            return  # an element without this component can match no composite search
+        groups.append(rows)
+    for rows in groups:
+        yield from rows
+
+
+def union_of(resource_type: str, code: str) -> tuple[str, ...]:
+    """The composites a composite searches as the union of (empty: it has rows of its own)."""
+    for composite in composite_params(resource_type):
+        if composite.code == code:
+            return composite.union_of
+    return ()
