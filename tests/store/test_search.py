@@ -160,3 +160,19 @@ def test_supported_search_params(store: SqlStore) -> None:
     supported = store.supported_search_params("Patient")
     assert {"_id", "_lastUpdated", "name", "birthdate", "identifier", "_has"} <= supported
     assert "code" not in supported  # an Observation parameter
+
+
+def test_open_store_loads_the_search_parameter_registry(store_url: str) -> None:
+    """The registry is parsed when a store opens, not by the first search of the process."""
+    from yteso.fhir.definitions import loader
+
+    loader._search_parameters_by_base.cache_clear()
+    loader.search_parameters.cache_clear()
+    opened = open_store(store_url)
+    try:
+        assert loader._search_parameters_by_base.cache_info().currsize == 1
+        query = SearchQuery(params=(SearchParam("gender", ("other",)),))
+        assert opened.search("Patient", query).matches == []
+        assert loader._search_parameters_by_base.cache_info().misses == 1
+    finally:
+        opened.close()

@@ -484,6 +484,42 @@ def test_large_filters_are_probed_per_row_with_the_same_results(
     assert "EXISTS (SELECT 1 FROM search_token s WHERE s.id = c.id" in plan.page.sql
 
 
+HAS_PROBES = [
+    (P, (("_has:Observation:patient:code", "29463-7"),), {"pat-nguyen", "pat-dang"}),
+    (P, (("_has:Observation:subject:value-quantity", "gt100"),), {"pat-dang"}),
+    (P, (("_has:Observation:patient:code", "29463-7"), ("name", "dang")), {"pat-dang"}),
+    (P, (("_has:Observation:patient:code", "nope"),), set()),
+    (
+        "Organization",
+        (("_has:Patient:organization:_has:Observation:patient:code", "2345-7"),),
+        {"org-hue"},
+    ),
+    (P, (("_has:Observation:patient:subject:Patient.name", "dang"),), {"pat-dang"}),
+]
+
+
+@pytest.mark.parametrize(("resource_type", "pairs", "expected"), HAS_PROBES)
+def test_large_has_is_probed_per_row(
+    store: SqlStore,
+    monkeypatch: pytest.MonkeyPatch,
+    resource_type: str,
+    pairs: tuple[tuple[str, str], ...],
+    expected: set[str],
+) -> None:
+    """``_has`` over a large set becomes a probe per candidate row (``EXISTS`` on the
+    reference's target, the referencing row's filter probed too): the same exact ids."""
+    import yteso.store.search_sql as search_sql
+
+    monkeypatch.setattr(search_sql, "LARGE_SET", 1)
+    query = SearchQuery(params=_params(pairs), count=1, total="accurate")
+    ids, total = _every_page(store, resource_type, query)
+    assert (sorted(ids), total) == (sorted(expected), len(expected))
+    plan = search_sql.plan_search(
+        store.backend.dialect, resource_type, SearchQuery(params=_params(pairs)), NOW, lambda s: 1
+    )
+    assert "EXISTS (SELECT 1 FROM search_reference r WHERE r.target_id = c.id" in plan.page.sql
+
+
 def _every_page(
     store: SqlStore, resource_type: str, query: SearchQuery
 ) -> tuple[list[str], int | None]:

@@ -25,6 +25,7 @@ from yteso.store.composite_rows import component_param, component_types, union_o
 from yteso.store.custom_params import custom_parameters
 from yteso.store.date_ranges import date_condition
 from yteso.store.search_conditions import ValueConditions
+from yteso.store.search_date_window import class_floors, window_start
 from yteso.store.sql_dialect import SqlDialect, SqlParams
 
 TABLE_OF_TYPE = {
@@ -131,13 +132,26 @@ class SearchCompiler:
             ors.append(f"(c.resource_type = {bound} AND c.id {test} ({found.sql}))")
         return self.params.rebind("(" + " OR ".join(ors) + ")", self.target)
 
-    def same_row(self, resource_type: str | None, pair: tuple[SearchParam, SearchParam]) -> str:
-        """Two searches of one indexed parameter that must hold on the same index row (a date
-        range ``ge``/``lt``: one range scan of the index rather than two)."""
-        definition = definitions_for(resource_type)[pair[0].name]
+    def same_row(
+        self, resource_type: str | None, group: tuple[SearchParam, ...], window: bool = True
+    ) -> str:
+        """Searches of one indexed parameter that must hold on the same index row (a date
+        range ``ge``/``lt``: one range scan of the index rather than two). An overlap test
+        (``ge``+``lt``, ``ap``) is scanned per width class, bounded on both ends."""
+        definition = definitions_for(resource_type)[group[0].name]
         table = TABLE_OF_TYPE[definition.type]
-        where = "".join(self.values.any_of(table, p.name, p.values, None) for p in pair)
-        sql = f"c.id IN ({self._select(resource_type, table, definition.code, where)})"
+        start = None
+        if table == "date" and window:
+            start = window_start([p.values[0] for p in group], self.now, definition.code)
+        floors = [(None, None)] if start is None else class_floors(start)
+        selects = []
+        for width_class, floor in floors:
+            where = "" if width_class is None else f" AND s.width_class = {width_class}"
+            if floor is not None:
+                where += f" AND s.low >= {self.params.bind(floor)}"
+            where += "".join(self.values.any_of(table, p.name, p.values, None) for p in group)
+            selects.append(self._select(resource_type, table, definition.code, where))
+        sql = f"c.id IN ({' UNION ALL '.join(selects)})"
         return self.params.rebind(sql, self.target)
 
     def id_set(
