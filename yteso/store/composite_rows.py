@@ -270,30 +270,56 @@ def fast_composite_rows(
     inline, and the appending builders of :mod:`index_builders`; other composites (unions
     of choice types, ``%resource``) through the engine as in :func:`composite_rows`."""
     resource_type = resource["resourceType"]
-    composites = composite_params(resource_type)
-    if not composites:
-        return
     keys = frozenset(resource) if present is None else present
-    for composite, reader in zip(composites, _readers(resource_type), strict=True):
-        if reader is None or not _fast_composite(composite, reader, resource, keys, builders, out):
-            if composite.branches:  # (a union_of composite has no rows of its own)
-                out.extend(_general_rows(resource, extractors, present, [composite]))
+    plan = _COMPOSITE_PLANS.get((resource_type, keys))
+    if plan is None:
+        plan = _composite_plan(resource_type, keys)
+    for composite, live in plan:
+        if live is None or not _fast_composite(composite, live, resource, builders, out):
+            out.extend(_general_rows(resource, extractors, present, [composite]))
+
+
+# Per (type, top-level key set): the composites with a branch that can find something, each
+# with those branches and their element keys (None: through the engine).
+_LiveBranch = tuple[tuple[str, str] | None, tuple[tuple[str, ...], ...]]
+_CompositePlan = tuple[tuple[CompiledComposite, tuple[_LiveBranch, ...] | None], ...]
+_COMPOSITE_PLANS: dict[tuple[str, frozenset[str]], _CompositePlan] = {}
+_MAX_PLANS = 4096
+
+
+def _composite_plan(resource_type: str, keys: frozenset[str]) -> _CompositePlan:
+    plan: list[tuple[CompiledComposite, tuple[_LiveBranch, ...] | None]] = []
+    for composite, reader in zip(
+        composite_params(resource_type), _readers(resource_type), strict=True
+    ):
+        live = [
+            i
+            for i, branch in enumerate(composite.branches)
+            if not any(needed.isdisjoint(keys) for needed in branch.needs)
+        ]
+        if not live:
+            continue  # (a union_of composite has no branches: no rows of its own)
+        if reader is None:
+            plan.append((composite, None))
+            continue
+        plan.append((composite, tuple((reader[0][i], reader[1]) for i in live)))
+    if len(_COMPOSITE_PLANS) >= _MAX_PLANS:
+        _COMPOSITE_PLANS.clear()
+    found = _COMPOSITE_PLANS[(resource_type, keys)] = tuple(plan)
+    return found
 
 
 def _fast_composite(
     composite: CompiledComposite,
-    reader: tuple[tuple[tuple[str, str] | None, ...], tuple[tuple[str, ...], ...]],
+    live: tuple[_LiveBranch, ...],
     resource: Json,
-    present: frozenset[str],
     builders: dict[str, Builder],
     out: list[IndexRow],
 ) -> bool:
     """Append one composite's rows; False (nothing appended): the engine is needed."""
     start = len(out)
     ordinal = 0
-    for branch, element_key in zip(composite.branches, reader[0], strict=True):
-        if any(needed.isdisjoint(present) for needed in branch.needs):
-            continue
+    for element_key, component_keys in live:
         if element_key is None:
             elements: list[Any] = [resource]
         elif element_key[1] in resource:  # the list's extensions: the engine decides
@@ -306,7 +332,7 @@ def _fast_composite(
             elements = [v for v in value if v is not None] if type(value) is list else [value]
         for element in elements:
             if type(element) is dict:
-                if not _element(composite, element, ordinal, reader[1], builders, out):
+                if not _element(composite, element, ordinal, component_keys, builders, out):
                     del out[start:]
                     return False
             ordinal += 1
