@@ -5,8 +5,8 @@ synthetic population and of ``bench/bench_load.py``'s generated data is indexed 
 path (inline key reads, appending builders) and by the general one (every expression through
 the FHIRPath engine, the :mod:`index_values` generators), with and without skipping absent
 keys: the row lists must be equal, in the same order (composite rows included: read inline by
-``fast_composite_rows``, through the engine by ``composite_rows``). ``_content`` folded part by part, word
-by word and as a whole must be equal too.
+``fast_composite_rows``, through the engine by ``composite_rows``). ``_content`` folded part
+by part, word by word and as a whole must be equal too.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from yteso.fhir.types import Json
 from yteso.store.composite_rows import ELEMENT
 from yteso.store.custom_params import definition_from_resource, register
 from yteso.store.index_rows import _collect_strings, extract_index_rows, indexed_params
-from yteso.store.text_folding import _fold, fold_text, fold_words
+from yteso.store.text_folding import _fold, fold_parts, fold_text, fold_words
 from yteso.synth import iter_resources
 
 _PER_FILE = 1500  # keeps the test to a few seconds; every resource type is still covered
@@ -252,6 +252,7 @@ def _content_by_parts(strings: list[str]) -> str:
 def test_content_folded_by_parts_equals_folded_whole(strings: list[str]) -> None:
     assert _content_by_parts(strings) == _fold(" ".join(strings))
     assert fold_words(" ".join(strings)) == _fold(" ".join(strings))
+    assert fold_parts(strings) == _fold(" ".join(strings))
 
 
 _EXTRA = str.maketrans({"đ": "d", "Đ": "d", "ð": "d", "ø": "o", "Ø": "o", "ł": "l", "Ł": "l"})
@@ -294,6 +295,7 @@ def test_content_folding_over_samples(source: object) -> None:
         whole = _fold(" ".join(strings))
         assert _content_by_parts(strings) == whole, resource.get("id")
         assert fold_words(" ".join(strings)) == whole, resource.get("id")
+        assert fold_parts(strings) == whole, resource.get("id")
 
 
 def test_content_strings_of_odd_json() -> None:

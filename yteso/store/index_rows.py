@@ -51,7 +51,7 @@ from yteso.store.index_values import (
     token_values,
     uri_values,
 )
-from yteso.store.text_folding import fold_text, fold_words
+from yteso.store.text_folding import fold_parts, fold_text
 
 # Columns of resource_current, or special: not extracted into index tables.
 COLUMN_PARAMS = frozenset({"_id", "_lastUpdated"})
@@ -334,7 +334,7 @@ def _text_rows(resource: Json) -> Iterator[IndexRow]:
     if strings:
         # folding the joined text equals joining the folded strings (tested): folding works
         # character by character and collapses whitespace runs
-        yield ("text", "_content", (fold_words(" ".join(strings)),))
+        yield ("text", "_content", (fold_parts(strings),))
 
 
 def _collect_strings(value: object, out: list[str]) -> None:
