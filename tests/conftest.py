@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -73,6 +74,23 @@ def drop_pg_schema(base_url: str, schema: str) -> None:
 
     with psycopg.connect(base_url, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@contextmanager
+def module_store_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, name: str
+) -> Iterator[str]:
+    """For a module-scoped fixture parametrised over ``sqlite``/``postgres``: a URL of a fresh
+    database kept for the module (a data set loaded once, searched by many tests)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp(name) / 'yteso.db'}"
+        return
+    base = _pg_base_url()
+    url, schema = fresh_pg_url(base)
+    try:
+        yield url
+    finally:
+        drop_pg_schema(base, schema)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -9,22 +9,11 @@ from collections.abc import Iterator
 import pytest
 
 from tests.api.fhir_client import FHIR_JSON, FhirClient
+from tests.store.search_fixtures import ETHNIC, ETHNIC_DEFINITION, ETHNIC_SEARCH_PARAMETER
 from yteso.store.custom_params import register
 
-ETHNIC = "http://example.org/fhir/StructureDefinition/ethnic"
-DEFINITION = "http://example.org/fhir/SearchParameter/ethnic"
-SEARCH_PARAMETER = {
-    "resourceType": "SearchParameter",
-    "id": "ethnic",
-    "url": DEFINITION,
-    "name": "ethnic",
-    "status": "active",
-    "description": "Ethnic group",
-    "code": "ethnic",
-    "base": ["Patient"],
-    "type": "token",
-    "expression": f"Patient.extension.where(url = '{ETHNIC}').value",
-}
+DEFINITION = ETHNIC_DEFINITION
+SEARCH_PARAMETER = ETHNIC_SEARCH_PARAMETER
 
 
 @pytest.fixture(autouse=True)

@@ -155,3 +155,20 @@ def search_resources() -> list[Json]:
             for i, p in ((1, 0.25), (2, 0.8), (3, 100))
         ),
     ]
+
+
+# A custom SearchParameter (not in R4) on an extension, for the reindex and registry tests.
+ETHNIC = "http://example.org/fhir/StructureDefinition/ethnic"
+ETHNIC_DEFINITION = "http://example.org/fhir/SearchParameter/ethnic"
+ETHNIC_SEARCH_PARAMETER: Json = {
+    "resourceType": "SearchParameter",
+    "id": "ethnic",
+    "url": ETHNIC_DEFINITION,
+    "name": "ethnic",
+    "status": "active",
+    "description": "Ethnic group",
+    "code": "ethnic",
+    "base": ["Patient"],
+    "type": "token",
+    "expression": f"Patient.extension.where(url='{ETHNIC}').value",
+}

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import _pg_base_url, drop_pg_schema, fresh_pg_url
+from tests.conftest import module_store_url
 from yteso.fhir.errors import Invalid
 from yteso.store import SearchParam, SearchQuery, SqlStore, open_store
 from yteso.store.search_compiler import split_components
@@ -152,21 +152,14 @@ def resources() -> list[dict[str, Any]]:
 def store(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[SqlStore]:
-    schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('composite') / 'yteso.db'}"
-    else:
-        base = _pg_base_url()
-        url, schema = fresh_pg_url(base)
-    opened = open_store(url)
-    opened.bulk_write(resources()[:5])  # the bulk path ...
-    with opened.session() as session:  # ... and single writes index alike
-        for resource in resources()[5:]:
-            session.update(resource)
-    yield opened
-    opened.close()
-    if schema is not None:
-        drop_pg_schema(base, schema)
+    with module_store_url(request, tmp_path_factory, "composite") as url:
+        opened = open_store(url)
+        opened.bulk_write(resources()[:5])  # the bulk path ...
+        with opened.session() as session:  # ... and single writes index alike
+            for resource in resources()[5:]:
+                session.update(resource)
+        yield opened
+        opened.close()
 
 
 def found(store: SqlStore, resource_type: str, name: str, value: str) -> set[str]:

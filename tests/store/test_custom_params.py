@@ -16,24 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.store.search_fixtures import ETHNIC, ETHNIC_SEARCH_PARAMETER
 from yteso.fhir.errors import Invalid
 from yteso.store import SearchParam, SearchQuery, SqlStore, load_paths, open_store
 from yteso.store.custom_params import register, snapshot
 from yteso.store.reindex import reindex
 
-ETHNIC = "http://example.org/fhir/StructureDefinition/ethnic"
-DEFINITION = {
-    "resourceType": "SearchParameter",
-    "id": "ethnic",
-    "url": "http://example.org/fhir/SearchParameter/ethnic",
-    "name": "ethnic",
-    "status": "active",
-    "description": "Ethnic group",
-    "code": "ethnic",
-    "base": ["Patient"],
-    "type": "token",
-    "expression": f"Patient.extension.where(url='{ETHNIC}').value",
-}
+DEFINITION = ETHNIC_SEARCH_PARAMETER
 
 
 def _patient(id: str, ethnic: str) -> dict[str, object]:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import _pg_base_url, drop_pg_schema, fresh_pg_url
+from tests.conftest import module_store_url
 from yteso.fhir.types import Json
 from yteso.store import SearchParam, SearchQuery, SqlStore, open_store
 from yteso.store.date_ranges import parse_date_range
@@ -85,19 +85,12 @@ def _population() -> list[Json]:
 def store(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[SqlStore]:
-    schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('windows') / 'yteso.db'}"
-    else:
-        base = _pg_base_url()
-        url, schema = fresh_pg_url(base)
-    opened = open_store(url)
-    opened.bulk_write(_population())
-    opened.clock = lambda: NOW
-    yield opened
-    opened.close()
-    if schema is not None:
-        drop_pg_schema(base, schema)
+    with module_store_url(request, tmp_path_factory, "windows") as url:
+        opened = open_store(url)
+        opened.bulk_write(_population())
+        opened.clock = lambda: NOW
+        yield opened
+        opened.close()
 
 
 def _rows(store: SqlStore) -> list[tuple[str, str, str, int]]:

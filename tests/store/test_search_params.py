@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.conftest import _pg_base_url, drop_pg_schema, fresh_pg_url
-from tests.store.search_fixtures import search_resources
+from tests.conftest import module_store_url
+from tests.store.search_fixtures import ETHNIC, ETHNIC_SEARCH_PARAMETER, search_resources
 from yteso.fhir.errors import Invalid
 from yteso.store import SearchParam, SearchQuery, SqlStore, open_store
 
@@ -24,19 +24,12 @@ CODE_VALUE = "http://loinc.org|29463-7$gt60|http://unitsofmeasure.org|kg"
 def store(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[SqlStore]:
-    schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('search') / 'yteso.db'}"
-    else:
-        base = _pg_base_url()
-        url, schema = fresh_pg_url(base)
-    opened = open_store(url)
-    opened.bulk_write(search_resources())
-    opened.clock = lambda: NOW  # ``ap`` widens by 10% of the distance to now
-    yield opened
-    opened.close()
-    if schema is not None:
-        drop_pg_schema(base, schema)
+    with module_store_url(request, tmp_path_factory, "search") as url:
+        opened = open_store(url)
+        opened.bulk_write(search_resources())
+        opened.clock = lambda: NOW  # ``ap`` widens by 10% of the distance to now
+        yield opened
+        opened.close()
 
 
 def _params(pairs: tuple[tuple[str, str], ...]) -> tuple[SearchParam, ...]:
@@ -557,25 +550,14 @@ def test_custom_search_parameter_takes_effect_after_reindex(store_url: str) -> N
     from yteso.store.custom_params import register
     from yteso.store.reindex import reindex
 
-    ethnic = "http://example.org/fhir/StructureDefinition/ethnic"
+    ethnic = ETHNIC
     opened = open_store(store_url)
     try:
         kinh = {"url": ethnic, "valueCode": "kinh"}
         opened.bulk_write([{"resourceType": "Patient", "id": "p1", "extension": [kinh]}])
         with pytest.raises(Invalid):
             found(opened, P, ("ethnic", "kinh"))
-        definition = {
-            "resourceType": "SearchParameter",
-            "id": "ethnic",
-            "url": "http://example.org/fhir/SearchParameter/ethnic",
-            "name": "ethnic",
-            "status": "active",
-            "description": "Ethnic group",
-            "code": "ethnic",
-            "base": ["Patient"],
-            "type": "token",
-            "expression": f"Patient.extension.where(url='{ethnic}').value",
-        }
+        definition = ETHNIC_SEARCH_PARAMETER
         opened.bulk_write([definition])
         assert reindex(opened) == 2
         assert found(opened, P, ("ethnic", "kinh")) == ["p1"]

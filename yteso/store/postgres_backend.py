@@ -203,8 +203,10 @@ class PostgresBackend:
         if not force:
             return False
         with self.pool.connection() as connection:
+            # Not the history: only read by primary key, and a quarter of the time (bodies).
             tables = connection.execute(
-                "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = current_schema()"
+                "SELECT quote_ident(tablename) FROM pg_tables"
+                " WHERE schemaname = current_schema() AND tablename <> 'resource_history'"
             ).fetchall()
             if tables:  # only this store's schema, not every schema of the database
                 connection.execute("ANALYZE " + ", ".join(str(name) for (name,) in tables))
