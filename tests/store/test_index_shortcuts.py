@@ -4,8 +4,9 @@ Differential: every resource of the Synthea samples (../shared/data/synthea), of
 synthetic population and of ``bench/bench_load.py``'s generated data is indexed by the fast
 path (inline key reads, appending builders) and by the general one (every expression through
 the FHIRPath engine, the :mod:`index_values` generators), with and without skipping absent
-keys: the row lists must be equal, in the same order. ``_content`` folded part by part, word
-by word and as a whole must be equal too.
+keys: the row lists must be equal, in the same order (composite rows included: read inline by
+``fast_composite_rows``, through the engine by ``composite_rows``). ``_content`` folded part
+by part, word by word and as a whole must be equal too.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ import pytest
 
 from tests.conftest import REPO, shared_path
 from yteso.fhir.types import Json
+from yteso.store.composite_rows import ELEMENT
 from yteso.store.custom_params import definition_from_resource, register
 from yteso.store.index_rows import _collect_strings, extract_index_rows, indexed_params
-from yteso.store.text_folding import _fold, fold_text, fold_words
+from yteso.store.text_folding import _fold, fold_parts, fold_text, fold_words
 from yteso.synth import iter_resources
 
 _PER_FILE = 1500  # keeps the test to a few seconds; every resource type is still covered
@@ -65,14 +67,16 @@ _SOURCES = [_synthea_resources, _synthetic_resources, _bench_load_resources]
 @pytest.mark.parametrize("source", _SOURCES)
 def test_fast_path_gives_the_general_rows(source: object) -> None:
     assert callable(source)
-    checked = 0
+    checked = composites = 0
     for resource in source():
         resource = orjson.loads(orjson.dumps(resource))  # as the parser gives it
         general = extract_index_rows(resource, general=True)
         assert extract_index_rows(resource) == general, resource.get("id")
         assert extract_index_rows(resource, skip_absent=False) == general, resource.get("id")
         checked += 1
+        composites += sum(1 for table, _, _ in general if table.endswith(ELEMENT))
     assert checked > 400
+    assert composites > 100  # the composite rows are compared too
 
 
 @pytest.mark.parametrize(
@@ -100,6 +104,76 @@ def test_fast_path_gives_the_general_rows(source: object) -> None:
 )
 def test_fast_path_edge_shapes(resource: Json) -> None:
     general = extract_index_rows(resource, general=True)
+    assert extract_index_rows(resource) == general
+    assert extract_index_rows(resource, skip_absent=False) == general
+
+
+_QTY = {"value": 120, "unit": "mmHg", "system": "http://unitsofmeasure.org", "code": "mm[Hg]"}
+_CODE = {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]}
+_CONCEPT = {"coding": [{"system": "http://snomed.info/sct", "code": "1"}], "text": "A"}
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        {  # null placeholders and a non-object in the element list keep the ordinals
+            "resourceType": "Observation",
+            "code": _CODE,
+            "valueQuantity": _QTY,
+            "component": [
+                None,
+                {"code": _CODE, "valueQuantity": _QTY},
+                "odd",
+                {"code": _CODE},  # no value: no rows for this element
+                {"code": _CODE, "valueCodeableConcept": _CONCEPT},
+                {"valueQuantity": _QTY},
+            ],
+        },
+        {  # a component value's extensions: the engine decides
+            "resourceType": "Observation",
+            "component": [
+                {"code": _CODE, "valueQuantity": _QTY},
+                {"code": _CODE, "valueString": "x", "_valueString": {"id": "e"}},
+                {"code": _CODE, "_code": {"id": "c"}, "valueQuantity": _QTY},
+            ],
+        },
+        {  # the element list's extensions
+            "resourceType": "Observation",
+            "component": [{"code": _CODE, "valueQuantity": _QTY}],
+            "_component": [{"id": "x"}],
+        },
+        {"resourceType": "Observation", "code": _CODE, "valuePeriod": {"start": "2024"}},
+        {
+            "resourceType": "Group",
+            "characteristic": [
+                {"code": _CODE, "valueBoolean": True, "exclude": False},
+                {"code": _CODE, "valueCodeableConcept": _CONCEPT},
+                {"code": _CODE, "valueQuantity": _QTY},
+                {"code": _CODE, "valueReference": {"reference": "Patient/1"}},
+            ],
+        },
+        {
+            "resourceType": "DocumentReference",
+            "relatesTo": [{"code": "replaces", "target": {"reference": "DocumentReference/a"}}],
+        },
+        {
+            "resourceType": "ValueSet",
+            "useContext": [
+                {"code": {"code": "focus"}, "valueCodeableConcept": _CONCEPT},
+                {"code": {"code": "age"}, "valueQuantity": _QTY},
+                {"code": {"code": "age"}, "valueRange": {"low": _QTY}},
+            ],
+        },
+        {
+            "resourceType": "MolecularSequence",
+            "referenceSeq": {"chromosome": _CONCEPT, "windowStart": 1, "windowEnd": 9},
+            "variant": [{"start": 2, "end": 3}, {"start": 4}],
+        },
+    ],
+)
+def test_fast_composite_rows_edge_shapes(resource: Json) -> None:
+    general = extract_index_rows(resource, general=True)
+    assert any(table.endswith(ELEMENT) for table, _, _ in general)
     assert extract_index_rows(resource) == general
     assert extract_index_rows(resource, skip_absent=False) == general
 
@@ -178,6 +252,7 @@ def _content_by_parts(strings: list[str]) -> str:
 def test_content_folded_by_parts_equals_folded_whole(strings: list[str]) -> None:
     assert _content_by_parts(strings) == _fold(" ".join(strings))
     assert fold_words(" ".join(strings)) == _fold(" ".join(strings))
+    assert fold_parts(strings) == _fold(" ".join(strings))
 
 
 _EXTRA = str.maketrans({"đ": "d", "Đ": "d", "ð": "d", "ø": "o", "Ø": "o", "ł": "l", "Ł": "l"})
@@ -220,6 +295,7 @@ def test_content_folding_over_samples(source: object) -> None:
         whole = _fold(" ".join(strings))
         assert _content_by_parts(strings) == whole, resource.get("id")
         assert fold_words(" ".join(strings)) == whole, resource.get("id")
+        assert fold_parts(strings) == whole, resource.get("id")
 
 
 def test_content_strings_of_odd_json() -> None:

@@ -26,11 +26,14 @@ from typing import Any
 from yteso.fhir.definitions import SearchParameterDefinition, search_parameters
 from yteso.fhir.types import Json
 from yteso.fhirpath import CompiledExpression, Environment, FhirPathError, Node, compile
+from yteso.fhirpath.plain_paths import one_step, plain_path
 from yteso.fhirpath.printer import to_text
 from yteso.fhirpath.root_keys import root_keys, union_branches
+from yteso.store.direct_paths import relative_keys
 from yteso.store.index_values import IndexRow
 
 Extractor = Callable[[str, list[Any]], Iterator[IndexRow]]
+Builder = Callable[[str, list[Any], list[IndexRow]], None]
 #: the suffix of an index table name whose rows carry an element ordinal (``token+element``)
 ELEMENT = "+element"
 COMPONENT_TABLES = ("string", "token", "date", "number", "quantity", "reference", "uri")
@@ -160,10 +163,21 @@ def _branches(
 def composite_rows(
     resource: Json, extractors: dict[str, Extractor], present: frozenset[str] | None = None
 ) -> Iterator[IndexRow]:
+    """The general path (every expression through the FHIRPath engine): the reference for
+    :func:`fast_composite_rows`."""
+    yield from _general_rows(resource, extractors, present, None)
+
+
+def _general_rows(
+    resource: Json,
+    extractors: dict[str, Extractor],
+    present: frozenset[str] | None,
+    only: list[CompiledComposite] | None,
+) -> Iterator[IndexRow]:
     """Index rows of every composite parameter of the resource's type, one group per element
     (``(table+element, <code>$<i>, (*values, element))``). ``present``: the resource's keys."""
     resource_type = resource["resourceType"]
-    composites = composite_params(resource_type)
+    composites = composite_params(resource_type) if only is None else only
     if not composites:
         return
     keys = frozenset(resource) if present is None else present
@@ -210,6 +224,166 @@ def _element_rows(
         groups.append(rows)
     for rows in groups:
         yield from rows
+
+
+# Per composite: per element branch, the JSON key holding the elements and its ``_key`` (None:
+# the resource itself, or no one-step path); per component, the keys it can read. None in
+# place of the whole: some component needs the engine, which then walks the composite.
+_Reader = tuple[tuple[tuple[str, str] | None, ...], tuple[tuple[str, ...], ...]] | None
+
+
+@cache
+def _readers(resource_type: str) -> tuple[_Reader, ...]:
+    readers: list[_Reader] = []
+    for composite in composite_params(resource_type):
+        elements: list[tuple[str, str] | None] = []
+        paths = set()
+        for branch in composite.branches:
+            found = None
+            if branch.expression is not None:
+                step = one_step(plain_path(branch.expression.tree))
+                if step is None or step[0] != resource_type:
+                    break
+                found = step[1], step[2]
+            elements.append(found)
+            paths.add(branch.text)
+        if len(elements) != len(composite.branches) or len(paths) != 1:
+            readers.append(None)
+            continue
+        path = paths.pop()
+        keys = [relative_keys(resource_type, path, c.expression.tree) for c in composite.components]
+        usable = [k for k in keys if k is not None]
+        fine = len(usable) == len(keys)
+        readers.append((tuple(elements), tuple(usable)) if fine else None)
+    return tuple(readers)
+
+
+def fast_composite_rows(
+    resource: Json,
+    builders: dict[str, Builder],
+    extractors: dict[str, Extractor],
+    out: list[IndexRow],
+    present: frozenset[str] | None,
+) -> None:
+    """:func:`composite_rows`' rows, appended to ``out``: element lists and components that
+    are one JSON key (``Observation.component``, ``code``, ``value.as(Quantity)``) read
+    inline, and the appending builders of :mod:`index_builders`; other composites (unions
+    of choice types, ``%resource``) through the engine as in :func:`composite_rows`."""
+    resource_type = resource["resourceType"]
+    keys = frozenset(resource) if present is None else present
+    plan = _COMPOSITE_PLANS.get((resource_type, keys))
+    if plan is None:
+        plan = _composite_plan(resource_type, keys)
+    for composite, live in plan:
+        if live is None or not _fast_composite(composite, live, resource, builders, out):
+            out.extend(_general_rows(resource, extractors, present, [composite]))
+
+
+# Per (type, top-level key set): the composites with a branch that can find something, each
+# with those branches and their element keys (None: through the engine).
+_LiveBranch = tuple[tuple[str, str] | None, tuple[tuple[str, ...], ...]]
+_CompositePlan = tuple[tuple[CompiledComposite, tuple[_LiveBranch, ...] | None], ...]
+_COMPOSITE_PLANS: dict[tuple[str, frozenset[str]], _CompositePlan] = {}
+_MAX_PLANS = 4096
+
+
+def _composite_plan(resource_type: str, keys: frozenset[str]) -> _CompositePlan:
+    plan: list[tuple[CompiledComposite, tuple[_LiveBranch, ...] | None]] = []
+    for composite, reader in zip(
+        composite_params(resource_type), _readers(resource_type), strict=True
+    ):
+        live = [
+            i
+            for i, branch in enumerate(composite.branches)
+            if not any(needed.isdisjoint(keys) for needed in branch.needs)
+        ]
+        if not live:
+            continue  # (a union_of composite has no branches: no rows of its own)
+        if reader is None:
+            plan.append((composite, None))
+            continue
+        plan.append((composite, tuple((reader[0][i], reader[1]) for i in live)))
+    if len(_COMPOSITE_PLANS) >= _MAX_PLANS:
+        _COMPOSITE_PLANS.clear()
+    found = _COMPOSITE_PLANS[(resource_type, keys)] = tuple(plan)
+    return found
+
+
+def _fast_composite(
+    composite: CompiledComposite,
+    live: tuple[_LiveBranch, ...],
+    resource: Json,
+    builders: dict[str, Builder],
+    out: list[IndexRow],
+) -> bool:
+    """Append one composite's rows; False (nothing appended): the engine is needed."""
+    start = len(out)
+    ordinal = 0
+    for element_key, component_keys in live:
+        if element_key is None:
+            elements: list[Any] = [resource]
+        elif element_key[1] in resource:  # the list's extensions: the engine decides
+            del out[start:]
+            return False
+        else:
+            value = resource.get(element_key[0])
+            if value is None:
+                continue
+            elements = [v for v in value if v is not None] if type(value) is list else [value]
+        for element in elements:
+            if type(element) is dict:
+                if not _element(composite, element, ordinal, component_keys, builders, out):
+                    del out[start:]
+                    return False
+            ordinal += 1
+    return True
+
+
+def _element(
+    composite: CompiledComposite,
+    element: dict[str, Any],
+    ordinal: int,
+    component_keys: tuple[tuple[str, ...], ...],
+    builders: dict[str, Builder],
+    out: list[IndexRow],
+) -> bool:
+    start = len(out)
+    rows: list[IndexRow] = []
+    for component, keys in zip(composite.components, component_keys, strict=True):
+        found = _read(element, keys)
+        if found is None:  # several keys or a ``_key``: the engine is needed
+            del out[start:]
+            return False
+        rows.clear()
+        if found:
+            builders[component.table](component.param, found, rows)
+        table, param = component.table + ELEMENT, component.param
+        before = len(out)
+        for _, name, values in rows:
+            if name == param:  # not the :identifier / :of-type companions
+                out.append((table, param, (*values, ordinal)))
+        if len(out) == before:
+            del out[start:]  # an element without this component can match no composite search
+            return True
+    return True
+
+
+def _read(element: dict[str, Any], keys: tuple[str, ...]) -> list[Any] | None:
+    """The component's values when at most one of its keys is present (None: evaluate)."""
+    found = None
+    for key in keys:
+        if key in element:
+            if found is not None or "_" + key in element:
+                return None
+            found = key
+        elif "_" + key in element:
+            return None  # a primitive's extensions: only the engine's typed nodes carry them
+    if found is None:
+        return []
+    value = element[found]
+    if type(value) is list:
+        return [v for v in value if v is not None]
+    return [value]
 
 
 def union_of(resource_type: str, code: str) -> tuple[str, ...]:

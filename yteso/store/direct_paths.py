@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from yteso.fhir import definitions
 from yteso.fhirpath import CompiledExpression, compile
 from yteso.fhirpath.nodes import Expression, FunctionCall, Identifier, Member, TypeOperation
 from yteso.fhirpath.root_keys import choice_keys_of_type, element_keys
@@ -70,3 +71,57 @@ def rooted(source: str, resource_type: str) -> CompiledExpression | None:
     """``Resource.meta.tag`` compiled as ``Patient.meta.tag`` (the same result on a Patient)."""
     found = _BASE_ROOT.fullmatch(source)
     return None if found is None else compile(resource_type + found.group(1))
+
+
+def relative_keys(resource_type: str, path: str, tree: Expression) -> tuple[str, ...] | None:
+    """The JSON keys a composite component (``code``, ``value.as(Quantity)``) can read on an
+    element at ``path`` (``Observation.component``, or the resource itself): at most one of
+    them present, with no ``_key`` companion, is the component's value. None: evaluate."""
+    wanted = None
+    if isinstance(tree, TypeOperation) and tree.operator == "as":
+        if tree.type.namespace not in (None, "FHIR"):
+            return None
+        wanted, tree = tree.type.name, tree.operand
+    elif isinstance(tree, FunctionCall) and tree.name in ("as", "ofType") and tree.source:
+        if len(tree.arguments) != 1 or not isinstance(tree.arguments[0], Identifier):
+            return None
+        wanted, tree = tree.arguments[0].name, tree.source
+    if not isinstance(tree, Identifier) or wanted in _SUBTYPED:
+        return None
+    owner, base = _element_type(resource_type, path)
+    if owner is None:
+        return None
+    elements = definitions.elements_of(owner)
+    choice = elements.get(f"{base}.{tree.name}[x]")
+    if choice is None:
+        return (tree.name,) if wanted is None and f"{base}.{tree.name}" in elements else None
+    keys = [tree.name + kind.code[0].upper() + kind.code[1:] for kind in choice.types]
+    if wanted is None:
+        return tuple(keys)
+    if wanted == "Quantity" and any(key.endswith(_QUANTITIES) for key in keys):
+        return None
+    narrowed = [key for key in keys if key == tree.name + wanted[0].upper() + wanted[1:]]
+    others = [kind.code for kind in choice.types if kind.code != wanted]
+    if any(_constrains(code, wanted) for code in others):
+        return None  # another choice type is a ``wanted`` too: the engine decides
+    return tuple(narrowed)
+
+
+def _constrains(code: str, wanted: str) -> bool:
+    definition = definitions.type_definition(code)
+    return definition is not None and definition.type == wanted
+
+
+def _element_type(resource_type: str, path: str) -> tuple[str | None, str]:
+    """(type whose elements hold the path's children, their path prefix)."""
+    if path == resource_type:
+        return resource_type, resource_type
+    found = definitions.element(path)
+    if found is None or len(found.types) != 1 or not path.startswith(resource_type + "."):
+        return None, ""
+    code = found.types[0].code
+    if code in ("BackboneElement", "Element"):
+        return (
+            (resource_type, path) if path in definitions.elements_of(resource_type) else (None, "")
+        )
+    return code, code

@@ -126,16 +126,40 @@ def number_rows(param: str, found: list[Any], out: Rows) -> None:
             out.append(("number", param, (float(number),)))
 
 
+# (value type, value, system, code) -> row values: an Observation's value is indexed twice
+# (``value-quantity`` and the ``code-value-quantity`` component), each time parsed as a
+# Decimal and converted to canonical units. Keyed by the value's type (``True == 1``).
+_QUANTITIES: dict[tuple[type, Any, Any, Any], tuple[Any, ...]] = {}
+_MAX_QUANTITIES = 16384
+_KEYED = (int, float, str)
+
+
 def quantity_rows(param: str, found: list[Any], out: Rows) -> None:
     for value in found:
         if not isinstance(value, dict):
             continue
-        number = _decimal(value.get("value"))
+        raw, system = value.get("value"), value.get("system")
+        code = value.get("code") or value.get("unit")
+        key = None
+        if type(raw) in _KEYED and type(system) in _TEXT and type(code) in _TEXT:
+            key = (type(raw), raw, system, code)
+            values = _QUANTITIES.get(key)
+            if values is not None:
+                out.append(("quantity", param, values))
+                continue
+        number = _decimal(raw)
         if number is None:
             continue
-        system, code = value.get("system"), value.get("code") or value.get("unit")
         canonical, scaled = canonical_quantity(number, system, code)
-        out.append(("quantity", param, (system, code, float(number), canonical, float(scaled))))
+        values = (system, code, float(number), canonical, float(scaled))
+        if key is not None:
+            if len(_QUANTITIES) >= _MAX_QUANTITIES:
+                _QUANTITIES.clear()
+            _QUANTITIES[key] = values
+        out.append(("quantity", param, values))
+
+
+_TEXT = (str, type(None))
 
 
 # Reference text -> (type, id): a patient's resources all name it (and its encounter), and

@@ -34,7 +34,7 @@ from yteso.fhirpath import CompiledExpression, FhirPathError, Services, compile
 from yteso.fhirpath.plain_paths import one_step, plain_path
 from yteso.fhirpath.printer import to_text
 from yteso.fhirpath.root_keys import root_keys, union_branches
-from yteso.store.composite_rows import composite_rows
+from yteso.store.composite_rows import composite_rows, fast_composite_rows
 from yteso.store.custom_params import custom_parameters
 from yteso.store.direct_paths import SKIP, direct_key, rooted
 from yteso.store.index_builders import BUILDERS, Builder, of_type
@@ -51,7 +51,7 @@ from yteso.store.index_values import (
     token_values,
     uri_values,
 )
-from yteso.store.text_folding import fold_text, fold_words
+from yteso.store.text_folding import fold_parts, fold_text
 
 # Columns of resource_current, or special: not extracted into index tables.
 COLUMN_PARAMS = frozenset({"_id", "_lastUpdated"})
@@ -206,9 +206,10 @@ def extract_index_rows(
     present = frozenset(resource) if skip_absent else None
     if general:
         _general_rows(resource, resource_type, present, rows)
+        rows.extend(composite_rows(resource, _EXTRACTORS, present))
     else:
         _fast_rows(resource, resource_type, present, rows)
-    rows.extend(composite_rows(resource, _EXTRACTORS, present))
+        fast_composite_rows(resource, BUILDERS, _EXTRACTORS, rows, present)
     rows.extend(_text_rows(resource))
     return rows
 
@@ -333,7 +334,7 @@ def _text_rows(resource: Json) -> Iterator[IndexRow]:
     if strings:
         # folding the joined text equals joining the folded strings (tested): folding works
         # character by character and collapses whitespace runs
-        yield ("text", "_content", (fold_words(" ".join(strings)),))
+        yield ("text", "_content", (fold_parts(strings),))
 
 
 def _collect_strings(value: object, out: list[str]) -> None:

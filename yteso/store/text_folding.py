@@ -52,6 +52,25 @@ def fold_words(text: str) -> str:
     return " ".join(words)
 
 
+def fold_parts(strings: list[str]) -> str:
+    """:func:`fold_text` of the strings joined by spaces (``_content``): an ASCII whole folded
+    at once, otherwise string by string through the cache (codes, displays and names repeat
+    across resources; a resource's non-ASCII text seldom does as a whole). The same result:
+    folding never makes or removes whitespace inside a string, and empty parts drop out."""
+    joined = " ".join(strings)
+    if joined.isascii():
+        return " ".join(joined.lower().split())
+    cached = FOLDED.get
+    parts = []
+    for text in strings:
+        folded = cached(text)
+        if folded is None:
+            folded = " ".join(text.lower().split()) if text.isascii() else fold_text(text)
+        if folded:
+            parts.append(folded)
+    return " ".join(parts)
+
+
 def _fold(text: str) -> str:
     if text.isascii():
         return " ".join(text.lower().split())
