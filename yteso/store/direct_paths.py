@@ -27,19 +27,28 @@ _SUBTYPED = frozenset({"string", "uri", "integer", "decimal", "Element"})
 _QUANTITIES = ("Age", "Count", "Distance", "Duration", "MoneyQuantity", "SimpleQuantity")
 
 
+def _uncast(tree: Expression) -> tuple[str | None, Expression] | None:
+    """``x as T``, ``x.as(T)``, ``x.ofType(T)`` -> ``(T, x)``; any other tree -> ``(None, tree)``;
+    None: a cast the direct readers do not handle (another namespace, a computed type)."""
+    if isinstance(tree, TypeOperation) and tree.operator == "as":
+        if tree.type.namespace not in (None, "FHIR"):
+            return None
+        return tree.type.name, tree.operand
+    if isinstance(tree, FunctionCall) and tree.name in ("as", "ofType") and tree.source:
+        if len(tree.arguments) != 1 or not isinstance(tree.arguments[0], Identifier):
+            return None
+        return tree.arguments[0].name, tree.source
+    return None, tree
+
+
 def direct_key(
     tree: Expression, resource_type: str, present: frozenset[str]
 ) -> tuple[str, str] | None:
     """``(key, _key)`` to read, :data:`SKIP` when nothing can be found, None: evaluate."""
-    wanted = None
-    if isinstance(tree, TypeOperation) and tree.operator == "as":
-        if tree.type.namespace not in (None, "FHIR"):
-            return None
-        wanted, tree = tree.type.name, tree.operand
-    elif isinstance(tree, FunctionCall) and tree.name in ("as", "ofType") and tree.source:
-        if len(tree.arguments) != 1 or not isinstance(tree.arguments[0], Identifier):
-            return None
-        wanted, tree = tree.arguments[0].name, tree.source
+    cast = _uncast(tree)
+    if cast is None:
+        return None
+    wanted, tree = cast
     if not isinstance(tree, Member) or not isinstance(tree.source, Identifier):
         return None
     if tree.source.name != resource_type:
@@ -77,15 +86,10 @@ def relative_keys(resource_type: str, path: str, tree: Expression) -> tuple[str,
     """The JSON keys a composite component (``code``, ``value.as(Quantity)``) can read on an
     element at ``path`` (``Observation.component``, or the resource itself): at most one of
     them present, with no ``_key`` companion, is the component's value. None: evaluate."""
-    wanted = None
-    if isinstance(tree, TypeOperation) and tree.operator == "as":
-        if tree.type.namespace not in (None, "FHIR"):
-            return None
-        wanted, tree = tree.type.name, tree.operand
-    elif isinstance(tree, FunctionCall) and tree.name in ("as", "ofType") and tree.source:
-        if len(tree.arguments) != 1 or not isinstance(tree.arguments[0], Identifier):
-            return None
-        wanted, tree = tree.arguments[0].name, tree.source
+    cast = _uncast(tree)
+    if cast is None:
+        return None
+    wanted, tree = cast
     if not isinstance(tree, Identifier) or wanted in _SUBTYPED:
         return None
     owner, base = _element_type(resource_type, path)
