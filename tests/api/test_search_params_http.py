@@ -103,17 +103,20 @@ def test_search_urls(fhir: FhirClient, url: str, matches: list[str], included: l
     assert sorted(_entries(bundle, "include")) == included
 
 
+def _matches_on_every_page(fhir: FhirClient, page: Json) -> list[str]:
+    """The matches of a searchset and of every page its ``next`` links lead to."""
+    seen = _entries(page, "match")
+    while next_url := {link["relation"]: link["url"] for link in page["link"]}.get("next"):
+        page = fhir.get(next_url).json()
+        seen += _entries(page, "match")
+    return seen
+
+
 def test_post_search_with_chain_and_sort_paging(fhir: FhirClient) -> None:
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     body = "_sort=birthdate&_count=1&gender=female,male"
     page = fhir.post("/fhir/Patient/_search", content=body, headers=form).json()
-    seen = []
-    while True:
-        seen += _entries(page, "match")
-        links = {link["relation"]: link["url"] for link in page["link"]}
-        if "next" not in links:
-            break
-        page = fhir.get(links["next"]).json()
+    seen = _matches_on_every_page(fhir, page)
     assert seen == [
         "Patient/pat-tran",
         "Patient/pat-nguyen",
@@ -151,13 +154,7 @@ def test_several_types_allow_only_their_common_parameters(fhir: FhirClient) -> N
 
 def test_several_types_page_through_next_links(fhir: FhirClient) -> None:
     page = fhir.get("/fhir?_type=Organization,Practitioner,Patient&_count=2").json()
-    seen: list[str] = []
-    while True:
-        seen += _entries(page, "match")
-        links = {link["relation"]: link["url"] for link in page["link"]}
-        if "next" not in links:
-            break
-        page = fhir.get(links["next"]).json()
+    seen = _matches_on_every_page(fhir, page)
     assert seen == [
         "Organization/org-hn",
         "Organization/org-hue",

@@ -20,6 +20,7 @@ import orjson
 import pytest
 
 from tests.conftest import REPO, shared_path
+from tests.store.search_fixtures import ETHNIC, ETHNIC_SEARCH_PARAMETER
 from yteso.fhir.types import Json
 from yteso.store.composite_rows import ELEMENT
 from yteso.store.custom_params import definition_from_resource, register
@@ -179,22 +180,9 @@ def test_fast_composite_rows_edge_shapes(resource: Json) -> None:
 
 
 def test_plans_follow_custom_parameters() -> None:
-    ethnic = "http://example.org/fhir/StructureDefinition/ethnic"
-    patient = {"resourceType": "Patient", "extension": [{"url": ethnic, "valueCode": "kinh"}]}
+    patient = {"resourceType": "Patient", "extension": [{"url": ETHNIC, "valueCode": "kinh"}]}
     assert not [row for row in extract_index_rows(patient) if row[1] == "ethnic"]
-    definition = definition_from_resource(
-        {
-            "resourceType": "SearchParameter",
-            "url": "http://example.org/fhir/SearchParameter/ethnic",
-            "name": "ethnic",
-            "status": "active",
-            "description": "Ethnic group",
-            "code": "ethnic",
-            "base": ["Patient"],
-            "type": "token",
-            "expression": f"Patient.extension.where(url='{ethnic}').value",
-        }
-    )
+    definition = definition_from_resource(ETHNIC_SEARCH_PARAMETER)
     assert definition is not None
     try:
         register([definition])
