@@ -33,11 +33,13 @@ def audit_event(
     status: int,
     what: str | None = None,
     patient: str | None = None,
+    patients: tuple[str, ...] = (),
     query: str | None = None,
     kind: str = "rest",
     break_glass: str | None = None,
 ) -> Json:
-    """One BALP-shaped AuditEvent; ``what`` is ``Type/id`` when the interaction names one."""
+    """One BALP-shaped AuditEvent; ``what`` is ``Type/id`` when the interaction names one;
+    ``patient`` and ``patients``: every patient it concerned (one entity each)."""
     agents: list[Json] = [
         {
             "type": {"coding": [_code("v3-ParticipationType", "IRCP")]},
@@ -54,9 +56,9 @@ def audit_event(
     if query:
         encoded = base64.b64encode(query.encode()).decode()
         entities.append({"query": encoded, "role": _code("object-role", "24")})
-    if patient:
+    for concerned in dict.fromkeys([patient, *patients] if patient else patients):
         entities.append(
-            {"what": {"reference": f"Patient/{patient}"}, "role": _code("object-role", "1")}
+            {"what": {"reference": f"Patient/{concerned}"}, "role": _code("object-role", "1")}
         )
     event: Json = {
         "resourceType": "AuditEvent",
