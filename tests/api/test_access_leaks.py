@@ -186,10 +186,29 @@ def test_practitioner_chains_over_unbound_types_still_work(api: Api) -> None:
 
 
 def test_conditional_criteria_chains_are_limited_too(api: Api) -> None:
-    vital = api.patient_token(f"patient/Patient.crus patient/Observation.rs?category={VITAL}")
-    headers = {"If-None-Exist": "_has:Observation:subject:code=HIV-1"}
-    status, _ = api.call("POST", "/fhir/Patient", vital, _patient("alice2"), headers)
-    assert status in (201, 404)  # the new Patient is outside the compartment: never 200 alice
+    """The report is visible, its HIV result is not: a chain in If-None-Exist that looked at
+    the hidden result would hand the report back (200) and so tell the result's code."""
+    scope = f"patient/DiagnosticReport.crs patient/Observation.rs?category={VITAL}"
+    token = api.patient_token(scope)
+    report = {
+        "resourceType": "DiagnosticReport",
+        "status": "final",
+        "code": {"text": "panel"},
+        "subject": {"reference": "Patient/alice"},
+    }
+    status, created = api.call(
+        "POST", "/fhir/DiagnosticReport", token, report, {"If-None-Exist": "result.code=HIV-1"}
+    )
+    assert status == 201 and created["id"] != "alice-report", created
+    unrestricted = api.security.tokens.issue("ops", "system/*.crs")
+    status, found = api.call(
+        "POST",
+        "/fhir/DiagnosticReport",
+        unrestricted,
+        report,
+        {"If-None-Exist": "result.code=HIV-1"},
+    )
+    assert status == 200 and found["id"] == "alice-report"
 
 
 # --- finding 8: conditional criteria and writes by id -------------------------------------

@@ -61,6 +61,7 @@ INTERACTION_OF = {
 # authorised service (system/ scopes, operator tokens); never a practitioner, who could
 # otherwise grant themselves access or remove a refusal.
 CONSENT_WRITES = frozenset("cud")
+WRITES_BY_ID = frozenset("ud")
 # Bulk export status and file URLs check in their handler that the caller started the job
 # (what went into the files was already screened by this guard while they were written).
 JOB_OWNER_CHECKED = frozenset({"$export-poll-status", "$export-file"})
@@ -100,26 +101,23 @@ class SmartGuard:
             raise NotFound(f"{kind}/{id} is not known" if id else f"No such {kind} may be written")
 
     def _check_current(self, ctx: ApiContext, resource_type: str, id: str, permission: str) -> None:
-        """A restricted caller reaches an id only when it may see its current version: an
-        absent, deleted or hidden one gets the same 404 (so no update-as-create for it)."""
-        if self.access.unrestricted(resource_type, permission):
-            if permission == "d":  # what it deletes is gone afterwards: keep it for the audit
-                self._remember(ctx, resource_type, id)
+        """A restricted caller reaches an id only when it may see its current version. A
+        deleted or hidden one is 404; so is an absent one for a write (no update-as-create,
+        no "deleted nothing"), while a read of it gets the interaction's own, identical 404."""
+        unrestricted = self.access.unrestricted(resource_type, permission)
+        if unrestricted and permission != "d":
             return
-        stored = self._remember(ctx, resource_type, id)
-        if stored is None or not self.access.may(stored, permission):
-            raise NotFound(f"{resource_type}/{id} is not known")
-
-    def _remember(self, ctx: ApiContext, resource_type: str, id: str) -> Json | None:
         try:
             stored = ctx.read(resource_type, id)
         except NotFound:
-            return None
-        if stored.deleted:
-            return None
-        resource = stored.resource()
-        self._seen.append(resource)
-        return resource
+            if unrestricted or permission not in WRITES_BY_ID:
+                return
+            raise NotFound(f"{resource_type}/{id} is not known") from None
+        resource = None if stored.deleted else stored.resource()
+        if resource is not None:
+            self._seen.append(resource)  # for the audit (a deleted one is gone afterwards)
+        if not unrestricted and (resource is None or not self.access.may(resource, permission)):
+            raise NotFound(f"{resource_type}/{id} is not known")
 
     def _narrowed(self, request: FhirRequest, resource_type: str, permission: str) -> FhirRequest:
         extra = self.access.search_narrowing(resource_type, permission)
