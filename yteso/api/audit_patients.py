@@ -14,7 +14,8 @@ from collections.abc import Iterable
 
 from yteso.api.exchange import FhirRequest
 from yteso.api.search_params import CONTROLS
-from yteso.auth import Principal, compartment_patients
+from yteso.auth import Principal
+from yteso.auth.access_rules import compartment_patients
 from yteso.fhir.definitions import search_parameters
 from yteso.fhir.types import Json
 

@@ -7,12 +7,7 @@ enforces its decisions on every interaction and ``yteso.app`` wires it.
 
 from __future__ import annotations
 
-from yteso.auth.access_rules import (
-    ResourceAccess,
-    compartment_patients,
-    in_patient_compartment,
-    matches_filter,
-)
+from yteso.auth.access_rules import ResourceAccess, in_patient_compartment, matches_filter
 from yteso.auth.accounts import (
     NON_CLINICAL_ROLES,
     ROLES,
@@ -61,7 +56,6 @@ __all__ = [  # noqa: RUF022 - plain sorted order, as tests/test_public_api.py ch
     "VerifyReport",
     "access_report",
     "audit_event",
-    "compartment_patients",
     "feed_record",
     "in_patient_compartment",
     "leaf_hash",

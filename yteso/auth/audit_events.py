@@ -33,13 +33,12 @@ def audit_event(
     status: int,
     what: str | None = None,
     patient: str | None = None,
-    patients: tuple[str, ...] = (),
+    patients: tuple[str, ...] = (),  # every patient concerned (one entity each), with patient
     query: str | None = None,
     kind: str = "rest",
     break_glass: str | None = None,
 ) -> Json:
-    """One BALP-shaped AuditEvent; ``what`` is ``Type/id`` when the interaction names one;
-    ``patient`` and ``patients``: every patient it concerned (one entity each)."""
+    """One BALP-shaped AuditEvent; ``what`` is ``Type/id`` when the interaction names one."""
     agents: list[Json] = [
         {
             "type": {"coding": [_code("v3-ParticipationType", "IRCP")]},
@@ -56,9 +55,13 @@ def audit_event(
     if query:
         encoded = base64.b64encode(query.encode()).decode()
         entities.append({"query": encoded, "role": _code("object-role", "24")})
-    for concerned in dict.fromkeys([patient, *patients] if patient else patients):
+    for concerned in (p for p in patients if p != patient):
         entities.append(
             {"what": {"reference": f"Patient/{concerned}"}, "role": _code("object-role", "1")}
+        )
+    if patient:
+        entities.append(
+            {"what": {"reference": f"Patient/{patient}"}, "role": _code("object-role", "1")}
         )
     event: Json = {
         "resourceType": "AuditEvent",
