@@ -53,7 +53,7 @@ def _obs(id: str, patient: str, category: str, code: str, label: str | None = No
     return resource
 
 
-SEED = [
+SEED: list[dict[str, object]] = [
     {"resourceType": "Organization", "id": "tram", "name": "Tram y te"},
     _patient("alice"),
     _patient("bob"),
@@ -177,6 +177,28 @@ def test_practitioner_criteria_over_consent_bound_types_are_refused(
     per resource: not expressible as criteria, so refused by name (whatever the data)."""
     status, outcome = api.call("GET", url, api.doctor_token())
     assert _refused_naming(status, outcome, name), outcome
+
+
+def test_has_over_a_type_the_scopes_do_not_search_is_refused(api: Api) -> None:
+    token = api.patient_token("patient/Patient.rs")  # no Observation scope at all
+    status, outcome = api.call("GET", "/fhir/Patient?_has:Observation:subject:code=HIV-1", token)
+    assert _refused_naming(status, outcome, "_has:Observation:subject:code"), outcome
+
+
+def test_list_membership_of_a_hidden_list_is_not_searchable(api: Api) -> None:
+    system = api.security.tokens.issue("ops", "system/*.cruds")
+    bobs_list = {
+        "resourceType": "List",
+        "id": "bob-list",
+        "status": "current",
+        "mode": "working",
+        "subject": {"reference": "Patient/bob"},
+        "entry": [{"item": {"reference": "Observation/alice-bp"}}],
+    }
+    assert api.call("PUT", "/fhir/List/bob-list", system, bobs_list)[0] == 201
+    assert api.ids("/fhir/Observation?_list=bob-list", system) == ["Observation/alice-bp"]
+    alice = api.patient_token("patient/Observation.rs patient/List.rs")
+    assert api.ids("/fhir/Observation?_list=bob-list", alice) == []
 
 
 def test_practitioner_chains_over_unbound_types_still_work(api: Api) -> None:
