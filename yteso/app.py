@@ -76,8 +76,8 @@ REVIEW_ENV = "YTESO_MPI_REVIEW"
 def mpi_thresholds(auto_link: float | None = None, review: float | None = None) -> Thresholds:
     """The MPI thresholds: each value given here, else from its environment variable
     (``YTESO_MPI_AUTO_LINK``, ``YTESO_MPI_REVIEW``), else the default of ``Thresholds``.
-    Raises ``ValueError`` naming the setting when a value is not a probability or review
-    is above auto-link."""
+    Raises ``ValueError``: naming the variable when it is not a number, or (``Thresholds``)
+    when a value is outside 0-1 or review is above auto-link."""
     default = Thresholds()
     values: dict[str, float] = {}
     for name, given, fallback in (
