@@ -145,3 +145,97 @@ def test_html_checks_empty_and_many() -> None:
     assert evaluate({"resourceType": "Patient"}, "text.div.htmlChecks()") == []
     with pytest.raises(FhirPathEvaluationError):
         evaluate(PATIENT, "(text.div | 'x').htmlChecks()")
+
+
+SNOMED = "http://snomed.info/sct"
+DIABETES, TYPE_2 = "73211009", "44054006"  # type 2 diabetes is a kind of diabetes mellitus
+CONDITION: dict[str, Any] = {
+    "resourceType": "Condition",
+    "subject": {"reference": "Patient/p1"},
+    "code": {"coding": [{"system": SNOMED, "code": TYPE_2}, {"system": "urn:x", "code": "E11"}]},
+    "category": [{"coding": [{"system": SNOMED, "code": DIABETES}]}],
+    "severity": {"coding": [{"system": "http://loinc.org", "code": "LA6751-7"}]},
+}
+
+
+def snomed_hierarchy(
+    system: str | None, code: str, other: str | None, other_code: str
+) -> bool | None:
+    if system != SNOMED or other != SNOMED:
+        return None
+    return (code, other_code) == (DIABETES, TYPE_2)
+
+
+@pytest.mark.parametrize(
+    ("expression", "with_service", "without_service"),
+    [
+        ("category.first().subsumes(code)", [True], []),  # unknown without a terminology
+        ("code.subsumedBy(category.first())", [True], []),
+        ("code.subsumes(category.first())", [False], []),
+        ("category.first().subsumedBy(code)", [False], []),
+        ("code.subsumes(code)", [True], [True]),  # equal codes subsume each other
+        ("code.coding.first().subsumes(code.coding.first())", [True], [True]),
+        ("category.first().coding.subsumes(code)", [True], []),  # a Coding and a concept
+        ("code.subsumes({})", [], []),
+        ("{}.subsumedBy(code)", [], []),
+    ],
+)
+def test_subsumes_asks_the_terminology_service(
+    expression: str, with_service: list[bool], without_service: list[bool]
+) -> None:
+    services = Services(subsumption=snomed_hierarchy)
+    assert evaluate(CONDITION, expression, services=services) == with_service
+    assert evaluate(CONDITION, expression) == without_service
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "severity.subsumes(category.first())",  # LOINC against SNOMED: no known relation
+        "code.subsumes(category | severity)",  # several items
+        "subject.subsumes(code)",  # not a Coding or CodeableConcept
+        "code.subsumes('73211009')",
+    ],
+)
+def test_subsumes_errors(expression: str) -> None:
+    with pytest.raises(FhirPathEvaluationError):
+        evaluate(CONDITION, expression, services=Services(subsumption=snomed_hierarchy))
+
+
+MODIFIED: dict[str, Any] = {
+    "resourceType": "Patient",
+    "modifierExtension": [{"url": "http://example.org/not-real", "valueBoolean": True}],
+    "contact": [
+        {"name": {"family": "Lê"}},
+        {"name": {"family": "Vũ"}, "modifierExtension": [{"url": "http://example.org/m2"}]},
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("checkModifiers('http://example.org/not-real').exists()", [True]),
+        ("checkModifiers('http://x.org/a,http://example.org/not-real').exists()", [True]),
+        ("checkModifiers('http://x.org/a' | 'http://example.org/not-real').exists()", [True]),
+        ("contact.first().checkModifiers().name.family", ["Lê"]),
+        ("contact.checkModifiers('http://example.org/m2').count()", [2]),
+        ("name.checkModifiers()", []),
+    ],
+)
+def test_check_modifiers_passes_known_modifiers(expression: str, expected: list[Any]) -> None:
+    assert evaluate(MODIFIED, expression) == expected
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "checkModifiers().exists()",
+        "checkModifiers('http://example.org/other').exists()",
+        "contact.checkModifiers().count()",
+        "checkModifiers(1)",
+    ],
+)
+def test_check_modifiers_rejects_unknown_modifiers(expression: str) -> None:
+    with pytest.raises(FhirPathEvaluationError):
+        evaluate(MODIFIED, expression)

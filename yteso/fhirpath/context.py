@@ -21,6 +21,10 @@ Evaluator = Callable[[Collection, "Environment"], Collection]
 Resolver = Callable[[str], "dict[str, Any] | None"]
 #: Answers ``memberOf()``: (code system or None, code, value set URL) -> in the set or None.
 TerminologyCheck = Callable[[str | None, str, str], "bool | None"]
+#: Answers ``subsumes()``/``subsumedBy()``, the terminology service's other question:
+#: (system, code, other system, other code) -> whether the first code subsumes the second
+#: (is it or an ancestor of it), or None when unknown.
+SubsumptionCheck = Callable[[str | None, str, str | None, str], "bool | None"]
 #: Answers ``conformsTo()``: (the element, profile URL) -> conforms, or None for an unknown
 #: profile (which is an error). Default: ``yteso.fhirpath.profiles.conforms_to_core_profile``.
 ProfileCheck = Callable[[Node, str], "bool | None"]
@@ -38,6 +42,7 @@ class Services:
 
     resolver: Resolver | None = None
     terminology: TerminologyCheck | None = None
+    subsumption: SubsumptionCheck | None = None
     tracer: Tracer = field(default=_no_trace)
     profiles: ProfileCheck | None = None
 

@@ -1,5 +1,5 @@
 """FHIR's additions to FHIRPath: extension, hasValue, getValue, resolve, memberOf, conformsTo,
-htmlChecks.
+checkModifiers, htmlChecks (subsumes/subsumedBy: ``subsumption.py``).
 
 https://hl7.org/fhir/R4/fhirpath.html#functions. ``resolve()`` looks in the resource's
 ``contained``, then in the enclosing Bundle, then asks the injectable resolver; ``memberOf()``
@@ -158,6 +158,29 @@ def conforms_to(items: Collection, env: Environment, profile: Collection) -> Col
     if answer is None:
         raise FhirPathEvaluationError(f"conformsTo(): unknown profile {url}")
     return [answer]
+
+
+@function("checkModifiers", "v", required=0)
+def check_modifiers(
+    items: Collection, env: Environment, modifiers: Collection | None = None
+) -> Collection:
+    """The input when none of its items carries a modifier extension other than the URLs given
+    (strings, each possibly comma-separated); an error otherwise: an unknown modifier changes
+    the meaning of its element, so nothing may be read from it."""
+    allowed: set[str] = set()
+    for value in modifiers or ():
+        text = to_system(value)
+        if not isinstance(text, str):
+            raise FhirPathEvaluationError("checkModifiers() takes strings (extension URLs)")
+        allowed.update(url.strip() for url in text.split(","))
+    for item in items:
+        holder = item.data if type(item) is Node and isinstance(item.data, dict) else None
+        entries = holder.get("modifierExtension") if holder is not None else None
+        for entry in entries if isinstance(entries, list) else ():
+            url = entry.get("url") if isinstance(entry, dict) else None
+            if url not in allowed:
+                raise FhirPathEvaluationError(f"checkModifiers(): unknown modifier extension {url}")
+    return items
 
 
 @function("htmlChecks")
