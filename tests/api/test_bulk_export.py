@@ -194,6 +194,27 @@ def test_manifest_and_owner_only(exporter: Exporter) -> None:
     assert exporter.get(file_url, owner).status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("accept", "status"),
+    [
+        ("application/fhir+ndjson", 200),  # the spec's default for a file request
+        ("application/ndjson", 200),
+        ("*/*", 200),
+        ("application/fhir+ndjson; q=0.9, application/fhir+json", 200),
+        ("text/csv", 406),
+    ],
+)
+def test_file_download_negotiates_ndjson(exporter: Exporter, accept: str, status: int) -> None:
+    token = exporter.token("system/*.rs")
+    kick = exporter.get("/fhir/$export?_type=Patient", token, ASYNC)
+    file_url = exporter.poll(kick.headers["Content-Location"], token)["output"][0]["url"]
+    response = exporter.get(file_url, token, {"Accept": accept})
+    assert response.status_code == status, response.text
+    if status == 200:
+        assert response.headers["content-type"].startswith("application/fhir+ndjson")
+        assert sorted(json.loads(line)["id"] for line in response.text.splitlines()) == PATIENTS
+
+
 def test_delete_removes_the_job_and_its_files(exporter: Exporter, tmp_path: Path) -> None:
     token = exporter.token("system/*.rs")
     kick = exporter.get("/fhir/$export", token, ASYNC)

@@ -28,6 +28,7 @@ from yteso.store.base import SearchQuery, StoredVersion
 from yteso.store.instants import parse_instant
 from yteso.store.ndjson_export import Accept, ExportPlan
 
+NDJSON_TYPES = frozenset({"application/fhir+ndjson", "application/ndjson", "application/x-ndjson"})
 OUTPUT_FORMATS = frozenset({"application/fhir+ndjson", "application/ndjson", "ndjson"})
 FILE_NAME = re.compile(r"[A-Z][A-Za-z]{1,63}\.ndjson")
 BULK_DATA = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition"
@@ -198,6 +199,8 @@ def export_operations(root: Path) -> list[Operation]:
             handler=export_file,
             system=True,
             methods=frozenset({"GET"}),
+            # a client's file request asks for NDJSON (the spec's default Accept)
+            media_types=NDJSON_TYPES,
         ),
     ]
 
