@@ -19,10 +19,10 @@ from urllib.parse import urlencode
 from yteso.api.access import RequestGuard
 from yteso.api.exchange import ApiContext, FhirRequest, FhirResponse
 from yteso.api.operations import Operation
-from yteso.api.operations.export_jobs import ExportJobs, ExportRequest
+from yteso.api.operations.export_jobs import ERROR_FILE, ExportJobs, ExportRequest
 from yteso.api.routing import parse_query
 from yteso.api.search_params import parse_search
-from yteso.fhir.errors import Invalid, NotFound, Processing
+from yteso.fhir.errors import Invalid, Issue, NotFound, Processing, operation_outcome
 from yteso.fhir.types import Json
 from yteso.store.base import SearchQuery, StoredVersion
 from yteso.store.instants import parse_instant
@@ -30,7 +30,11 @@ from yteso.store.ndjson_export import Accept, ExportPlan
 
 NDJSON_TYPES = frozenset({"application/fhir+ndjson", "application/ndjson", "application/x-ndjson"})
 OUTPUT_FORMATS = frozenset({"application/fhir+ndjson", "application/ndjson", "ndjson"})
-FILE_NAME = re.compile(r"[A-Z][A-Za-z]{1,63}\.ndjson")
+FILE_NAME = re.compile(r"[A-Z][A-Za-z]{1,63}(\.errors)?\.ndjson")
+#: the kick-off parameters this server applies (``_format``/``_pretty``: the response's)
+KICK_OFF_PARAMETERS = frozenset(
+    {"_type", "_since", "_outputFormat", "_typeFilter", "_format", "_pretty"}
+)
 BULK_DATA = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition"
 
 
@@ -86,6 +90,27 @@ def _check_async(request: FhirRequest) -> None:
         raise Invalid(f"_outputFormat {output_format!r} is not supported (NDJSON only)")
 
 
+def _ignored(request: FhirRequest) -> tuple[Json, ...]:
+    """Unsupported kick-off parameters (``_elements``, ``includeAssociatedData``, ``patient``,
+    unknown names): a 400 naming them, or with ``Prefer: handling=lenient`` ignored and reported
+    as warnings in the manifest's ``error`` file (Bulk Data 2.0, Query Parameters)."""
+    names = dict.fromkeys(n for n, _ in request.params if n not in KICK_OFF_PARAMETERS)
+    lenient = request.prefer_lenient
+    said = "was ignored" if lenient else "send 'Prefer: handling=lenient' to have it ignored"
+    issues = [
+        Issue(
+            "warning" if lenient else "error",
+            "not-supported",
+            f"$export parameter {name!r} is not supported; {said}",
+            (name,),
+        )
+        for name in names
+    ]
+    if issues and not lenient:
+        raise Invalid(issues=issues)
+    return (operation_outcome(issues),) if issues else ()
+
+
 def _group_members(ctx: ApiContext, group_id: str) -> frozenset[str]:
     group = ctx.read("Group", group_id)
     if group.deleted:
@@ -125,6 +150,7 @@ def export_operations(root: Path) -> list[Operation]:
 
     def kick_off(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
         _check_async(request)
+        outcomes = _ignored(request)
         if request.resource_type == "Group" and request.id is None:
             raise NotFound("Group-level $export needs a Group id: Group/[id]/$export")
         if request.resource_type == "Patient" and request.id is not None:
@@ -139,6 +165,7 @@ def export_operations(root: Path) -> list[Operation]:
             accept=_readable(ctx.guard),
             compartment=compartment,
             any_patient=request.resource_type == "Patient",
+            outcomes=outcomes,
         )
         job = jobs.start(ctx.store, export)
         status_url = f"{ctx.base_url}/$export-poll-status?_job={job}"
@@ -207,6 +234,7 @@ def export_operations(root: Path) -> list[Operation]:
 
 def _manifest(base_url: str, job: str, state: dict[str, Any]) -> Json:
     counts: dict[str, int] = state.get("counts", {})
+    errors: int = state.get("errors", 0)  # OperationOutcomes of ignored parameters
     file_url = f"{base_url}/$export-file?_job={job}&_file="
     return {
         "transactionTime": state["transactionTime"],
@@ -216,7 +244,9 @@ def _manifest(base_url: str, job: str, state: dict[str, Any]) -> Json:
             {"type": kind, "url": f"{file_url}{kind}.ndjson", "count": count}
             for kind, count in sorted(counts.items())
         ],
-        "error": [],
+        "error": [{"type": "OperationOutcome", "url": f"{file_url}{ERROR_FILE}", "count": errors}]
+        if errors
+        else [],
     }
 
 

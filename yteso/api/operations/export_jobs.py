@@ -20,11 +20,13 @@ from typing import Any
 
 import orjson
 
+from yteso.fhir.types import Json
 from yteso.store.base import Store, StoredVersion
 from yteso.store.compartments import patient_compartment_key
 from yteso.store.ndjson_export import Accept, Cancelled, ExportPlan, planned_versions, write_ndjson
 
 JOB_FILE = "job.json"
+ERROR_FILE = "OperationOutcome.errors.ndjson"  # the manifest's ``error`` file
 JOB_ID_BYTES = 16
 
 
@@ -38,6 +40,7 @@ class ExportRequest:
     accept: Accept | None = None
     compartment: frozenset[str] | None = None  # only these patients' compartments
     any_patient: bool = False  # only resources in some patient's compartment (Patient level)
+    outcomes: tuple[Json, ...] = ()  # OperationOutcomes for the manifest's ``error`` file
 
 
 def _state_path(folder: Path) -> Path:
@@ -100,11 +103,12 @@ class ExportJobs:
             _save(folder, {**state, "progress": count})
 
         try:
+            errors = _write_outcomes(folder, request.outcomes)
             versions = _in_compartment(planned_versions(store, request.plan), request)
             counts = write_ndjson(
                 versions, folder, accept=request.accept, cancelled=cancelled, progress=progress
             )
-            _save(folder, {**state, "status": "completed", "counts": counts})
+            _save(folder, {**state, "status": "completed", "counts": counts, "errors": errors})
         except Cancelled:
             shutil.rmtree(folder, ignore_errors=True)
         except Exception as error:  # the job fails; the server goes on
@@ -151,6 +155,13 @@ class ExportJobs:
             threading.Event().wait(0.01)
 
 
+def _write_outcomes(folder: Path, outcomes: tuple[Json, ...]) -> int:
+    """Write the OperationOutcomes to :data:`ERROR_FILE` (none: no file); their count."""
+    if outcomes:
+        (folder / ERROR_FILE).write_bytes(b"".join(orjson.dumps(o) + b"\n" for o in outcomes))
+    return len(outcomes)
+
+
 def _in_compartment(
     versions: Iterator[StoredVersion], request: ExportRequest
 ) -> Iterator[StoredVersion]:
@@ -164,4 +175,4 @@ def _in_compartment(
             yield stored
 
 
-__all__ = ["ExportJobs", "ExportRequest"]
+__all__ = ["ERROR_FILE", "ExportJobs", "ExportRequest"]
