@@ -11,6 +11,7 @@ Each resource goes out only if the caller's guard lets it be read, as in a searc
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from yteso.fhir.errors import Invalid, Issue, NotFound, Processing, operation_ou
 from yteso.fhir.types import Json
 from yteso.store.base import SearchQuery, StoredVersion
 from yteso.store.instants import parse_instant
-from yteso.store.ndjson_export import Accept, ExportPlan
+from yteso.store.ndjson_export import Accept, ExportPlan, group_patients
 
 NDJSON_TYPES = frozenset({"application/fhir+ndjson", "application/ndjson", "application/x-ndjson"})
 OUTPUT_FORMATS = frozenset({"application/fhir+ndjson", "application/ndjson", "ndjson"})
@@ -64,20 +65,22 @@ def _since(request: FhirRequest) -> datetime | None:
         raise Invalid(f"_since: {value!r} is not an instant", expression="_since") from error
 
 
-def _type_filters(
-    ctx: ApiContext, request: FhirRequest, types: tuple[str, ...] | None
+def parse_type_filters(
+    values: Iterable[str],
+    resource_types: Collection[str],
+    supported: Callable[[str], frozenset[str]],
+    types: tuple[str, ...] | None = None,
 ) -> dict[str, tuple[SearchQuery, ...]]:
+    """``_typeFilter`` values (``Type?query``) as search queries per type, strictly parsed
+    against the parameters ``supported`` by the store (shared with ``yteso export``)."""
     filters: dict[str, list[SearchQuery]] = {}
-    for name, value in request.params:
-        if name != "_typeFilter":
-            continue
+    for value in values:
         resource_type, mark, query = value.partition("?")
-        if not mark or resource_type not in ctx.resource_types:
+        if not mark or resource_type not in resource_types:
             raise Invalid(f"_typeFilter {value!r} is not Type?query", expression="_typeFilter")
         if types is not None and resource_type not in types:
             raise Invalid(f"_typeFilter on {resource_type}, not in _type", expression="_typeFilter")
-        supported = ctx.supported_params(resource_type)
-        parsed = parse_search(parse_query(query), supported, strict=True)
+        parsed = parse_search(parse_query(query), supported(resource_type), strict=True)
         filters.setdefault(resource_type, []).append(parsed.query)
     return {t: tuple(queries) for t, queries in filters.items()}
 
@@ -115,12 +118,7 @@ def _group_members(ctx: ApiContext, group_id: str) -> frozenset[str]:
     group = ctx.read("Group", group_id)
     if group.deleted:
         raise NotFound(f"Group/{group_id} is not known")
-    members: set[str] = set()
-    for member in group.resource().get("member") or []:
-        reference = (member.get("entity") or {}).get("reference", "")
-        if isinstance(reference, str) and reference.startswith("Patient/"):
-            members.add(reference.removeprefix("Patient/"))
-    return frozenset(members)
+    return group_patients(group.resource())
 
 
 def _readable(guard: RequestGuard | None) -> Accept | None:
@@ -156,15 +154,19 @@ def export_operations(root: Path) -> list[Operation]:
         if request.resource_type == "Patient" and request.id is not None:
             raise NotFound("$export is at Patient/$export, not on one Patient")
         types = _types(ctx, request)
-        plan = ExportPlan(types, _since(request), _type_filters(ctx, request, types))
-        compartment = _group_members(ctx, request.id) if request.id is not None else None
+        filters = [value for name, value in request.params if name == "_typeFilter"]
+        plan = ExportPlan(
+            types,
+            _since(request),
+            parse_type_filters(filters, ctx.resource_types, ctx.supported_params, types),
+            patient_level=request.resource_type == "Patient",
+            patients=_group_members(ctx, request.id) if request.id is not None else None,
+        )
         export = ExportRequest(
             owner=_owner(ctx.guard),
             request_url=_request_url(ctx, request),
             plan=plan,
             accept=_readable(ctx.guard),
-            compartment=compartment,
-            any_patient=request.resource_type == "Patient",
             outcomes=outcomes,
         )
         job = jobs.start(ctx.store, export)
@@ -250,4 +252,4 @@ def _manifest(base_url: str, job: str, state: dict[str, Any]) -> Json:
     }
 
 
-__all__ = ["OUTPUT_FORMATS", "export_operations"]
+__all__ = ["OUTPUT_FORMATS", "export_operations", "parse_type_filters"]

@@ -12,7 +12,6 @@ import os
 import secrets
 import shutil
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,8 +20,7 @@ from typing import Any
 import orjson
 
 from yteso.fhir.types import Json
-from yteso.store.base import Store, StoredVersion
-from yteso.store.compartments import patient_compartment_key
+from yteso.store.base import Store
 from yteso.store.ndjson_export import Accept, Cancelled, ExportPlan, planned_versions, write_ndjson
 
 JOB_FILE = "job.json"
@@ -38,8 +36,6 @@ class ExportRequest:
     request_url: str
     plan: ExportPlan
     accept: Accept | None = None
-    compartment: frozenset[str] | None = None  # only these patients' compartments
-    any_patient: bool = False  # only resources in some patient's compartment (Patient level)
     outcomes: tuple[Json, ...] = ()  # OperationOutcomes for the manifest's ``error`` file
 
 
@@ -104,7 +100,7 @@ class ExportJobs:
 
         try:
             errors = _write_outcomes(folder, request.outcomes)
-            versions = _in_compartment(planned_versions(store, request.plan), request)
+            versions = planned_versions(store, request.plan)
             counts = write_ndjson(
                 versions, folder, accept=request.accept, cancelled=cancelled, progress=progress
             )
@@ -160,19 +156,6 @@ def _write_outcomes(folder: Path, outcomes: tuple[Json, ...]) -> int:
     if outcomes:
         (folder / ERROR_FILE).write_bytes(b"".join(orjson.dumps(o) + b"\n" for o in outcomes))
     return len(outcomes)
-
-
-def _in_compartment(
-    versions: Iterator[StoredVersion], request: ExportRequest
-) -> Iterator[StoredVersion]:
-    patients = request.compartment
-    if patients is None and not request.any_patient:
-        yield from versions
-        return
-    for stored in versions:
-        key = patient_compartment_key(stored.resource())
-        if key is not None and (patients is None or key in patients):
-            yield stored
 
 
 __all__ = ["ERROR_FILE", "ExportJobs", "ExportRequest"]
