@@ -180,7 +180,10 @@ app.add_typer(view_app, name="view")
 def view_run(
     view: Annotated[Path, typer.Argument(help="A ViewDefinition JSON file.")],
     source: Annotated[
-        str, typer.Option(help="NDJSON file or folder, Parquet, or postgresql://... (the store).")
+        str,
+        typer.Option(
+            help="NDJSON file or folder, Parquet, or the store: sqlite:///PATH, postgresql://..."
+        ),
     ],
     out: Annotated[Path, typer.Option(help="Output file.")],
     format: Annotated[
@@ -189,7 +192,7 @@ def view_run(
     ] = None,
     engine: Annotated[str | None, typer.Option(help="duckdb, postgres, python or spark.")] = None,
 ) -> None:
-    """Materialise a view into a CSV, NDJSON or Parquet file."""
+    """Materialise a view into a CSV, NDJSON or Parquet file, or a DuckDB table."""
     from yteso.warehouse import run_view_to_file
 
     rows = run_view_to_file(view, source, out, format=format, engine=engine)
