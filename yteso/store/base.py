@@ -7,7 +7,7 @@ knows which backend runs. Resources are stored whole as JSON bytes that already 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -74,6 +74,8 @@ class WriteResult:
 class StoreSession(Protocol):
     """Operations inside one atomic database transaction (a FHIR transaction Bundle uses one)."""
 
+    clock: Callable[[], datetime]  # the store's clock (meta.lastUpdated of what it writes)
+
     def create(
         self, resource: Json, *, id: str | None = None, if_none_exist: SearchQuery | None = None
     ) -> WriteResult: ...
@@ -87,6 +89,14 @@ class StoreSession(Protocol):
     def delete(self, resource_type: str, id: str, *, if_match: int | None = None) -> bool: ...
 
     def read(self, resource_type: str, id: str) -> StoredVersion: ...
+
+    def read_many(self, resource_type: str, ids: Sequence[str]) -> dict[str, StoredVersion]: ...
+
+    def lock_many(self, keys: Sequence[str]) -> None: ...
+
+    def write_versions(
+        self, versions: Sequence[tuple[Json, datetime, str]], *, match_records: bool = True
+    ) -> list[StoredVersion]: ...
 
     def search(self, resource_type: str | None, query: SearchQuery) -> SearchResult: ...
 

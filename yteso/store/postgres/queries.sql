@@ -44,11 +44,20 @@ ON CONFLICT (resource_type, id) DO UPDATE SET
 SELECT id, version FROM resource_current
 WHERE resource_type = %s AND id = ANY(%s);
 
+-- name: read_current_many
+SELECT c.id, c.version, c.last_updated, h.body, h.method
+FROM resource_current c JOIN resource_history h ON h.seq = c.seq
+WHERE c.resource_type = %s AND NOT c.deleted AND c.id = ANY(%s);
+
 -- name: reserve_seqs
 SELECT nextval('resource_seq') FROM generate_series(1, %s);
 
 -- name: lock_key
 SELECT pg_advisory_xact_lock(hashtextextended(%s, 0));
+
+-- name: lock_keys
+-- Many keys in one round trip, in the array's order (the caller sorts it).
+SELECT count(pg_advisory_xact_lock(hashtextextended(k.key, 0))) FROM unnest(%s::text[]) AS k(key);
 
 -- name: counts
 SELECT resource_type, count(*) FROM resource_current WHERE NOT deleted GROUP BY resource_type;
