@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from yteso.fhir.errors import Conflict
 from yteso.modules.mpi.pair_batch import PairBatch
 from yteso.modules.mpi.registry import MpiRegistry, internal
-from yteso.mpi import LinkSettings, ScoredPair, link_population, patient_features
+from yteso.mpi import LinkSettings, ScoredPair, link_population
 from yteso.mpi.decisions import Candidate, Grade, grade_of
-from yteso.mpi.stored_matching import match_entry
+from yteso.mpi.stored_matching import features_from_text
 from yteso.store.base import Store
 
 #: ``progress(stage, done, total)``: the batch linker's stages, then ``write``.
@@ -42,11 +42,9 @@ def link_store(
 ) -> BatchReport:
     settings = settings or LinkSettings(thresholds=registry.matcher.thresholds)
     report = progress or (lambda stage, done, total: None)
-    features = (
-        patient_features(patient)
-        for stored in store.iter_current("Patient")
-        if match_entry(patient := stored.resource()) is not None
-    )
+    # The match records hold every matched Patient's features (written with the Patient, or
+    # by ``rebuild_match_records``): parsing them is a fraction of parsing the Patients.
+    features = (features_from_text(text) for _, text in store.iter_match_records())
     result = link_population(features, settings, report)
     started = time.perf_counter()
     write_pairs(store, registry, [*result.links, *result.reviews], report)

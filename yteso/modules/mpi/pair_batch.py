@@ -32,7 +32,7 @@ from yteso.store.meta_stamp import stamped
 from yteso.store.resource_ids import new_resource_id
 
 Key = tuple[str, str]
-_SEARCH_CHUNK = 500
+_SEARCH_CHUNK = 200  # values per search: SQLite caps the depth of an OR chain
 
 
 class PairBatch:
