@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -36,6 +37,29 @@ from yteso.app import install_mpi
 from yteso.modules.mpi.records import person_members
 from yteso.mpi import Thresholds
 from yteso.store import load_paths, open_store
+
+
+def first_records(folder: Path, records: int) -> Path:
+    """The first ``records`` registrations of a cached population, with their answers (a
+    duplicate follows its original in its household, so whole people are kept)."""
+    part = folder.parent / f"{folder.name}-first-{records}"
+    if (part / "done").exists():
+        return part
+    part.mkdir(exist_ok=True)
+    kept: set[str] = set()
+    with (
+        (folder / "Patient.ndjson").open("rb") as lines,
+        (part / "Patient.ndjson").open("wb") as out,
+    ):
+        for _, line in zip(range(records), lines, strict=False):
+            out.write(line)
+            kept.add(json.loads(line)["id"])
+    with (part / "answers.csv").open("w", encoding="utf-8") as answers:
+        for duplicate, original in read_truth(folder).items():
+            if duplicate in kept and original in kept:
+                answers.write(f"{duplicate},{original},\n")
+    (part / "done").write_text("")
+    return part
 
 
 def load(url: str, folder: Path) -> dict[str, Any]:
@@ -59,9 +83,9 @@ def run_link(url: str, home: Path) -> dict[str, Any]:
     command = [str(Path(sys.executable).parent / "yteso"), "mpi", "link", "--db", url]
     environment = {**os.environ, "YTESO_HOME": str(home), "COLUMNS": "100"}
     before = os.getloadavg()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _children_cpu()
     done = subprocess.run(command, env=environment, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, _children_cpu() - cpu
     if done.returncode != 0:
         raise SystemExit(f"yteso mpi link failed:\n{done.stdout}\n{done.stderr}")
     summary = done.stdout.strip().splitlines()[-1]
@@ -69,11 +93,17 @@ def run_link(url: str, home: Path) -> dict[str, Any]:
     return {
         "command": " ".join(command[1:]),
         "wall_s": round(wall, 1),
+        "cpu_s": round(cpu, 1),  # the command's process (not the database server's)
         "stages_s": stages,
         "summary": summary,
         "load_average_before": before,
         "load_average_after": os.getloadavg(),
     }
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def written(url: str, truth: dict[str, str]) -> dict[str, Any]:
@@ -115,14 +145,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--db", default=None, help="default: a fresh SQLite file")
     parser.add_argument("--cache", type=Path, default=Path("bench/out/mpi"))
+    parser.add_argument("--records", type=int, help="only the first RECORDS registrations")
     parser.add_argument("--load-only", action="store_true", help="stop after the bulk load")
     args = parser.parse_args()
 
     folder = synthetic_patients(args.people, args.seed, 0.1, args.cache)
+    if args.records:
+        folder = first_records(folder, args.records)
     truth = read_truth(folder)
     workdir = Path(tempfile.mkdtemp(prefix="bench-mpi-link-"))
     url = args.db or f"sqlite:///{workdir / 'bench.db'}"
-    results: dict[str, Any] = {"people": args.people, "db": url.split(":")[0]}
+    results: dict[str, Any] = {"people": args.people, "records": args.records, "db": url[:8]}
     results["load"] = load(url, folder)
     print(json.dumps(results), flush=True)
     if args.load_only:
