@@ -94,6 +94,10 @@ class StoreSession(Protocol):
 
     def lock_many(self, keys: Sequence[str]) -> None: ...
 
+    def referencing(
+        self, resource_type: str, param: str, target_type: str, ids: Sequence[str]
+    ) -> set[str]: ...
+
     def write_versions(
         self, versions: Sequence[tuple[Json, datetime, str]], *, match_records: bool = True
     ) -> list[StoredVersion]: ...

@@ -135,6 +135,12 @@ class PostgresBackend:
     def read_current_many(self, db: Executor, resource_type: str, ids: list[str]) -> list[Row]:
         return db.rows(self.queries["read_current_many"], (resource_type, ids))
 
+    def referencing_ids(
+        self, db: Executor, resource_type: str, param: str, target_type: str, ids: list[str]
+    ) -> list[str]:
+        params = (resource_type, param, target_type, ids)
+        return [str(row[0]) for row in db.rows(self.queries["referencing_ids"], params)]
+
     def insert_version(self, db: Executor, row: VersionRow) -> int:
         return int(db.rows(self.queries["insert_version"], _history_params(row))[0][0])
 

@@ -79,6 +79,13 @@ class Backend(Protocol):
         """``id, version, last_updated, body, method`` of the current, not deleted, versions."""
         ...
 
+    def referencing_ids(
+        self, db: Executor, resource_type: str, param: str, target_type: str, ids: list[str]
+    ) -> list[str]:
+        """Ids of the ``resource_type`` resources whose reference ``param`` names any of
+        ``target_type/ids`` (one indexed query: ``search_reference_lookup``)."""
+        ...
+
     def insert_version(self, db: Executor, row: VersionRow) -> int:
         """Write one version to both tables; returns its sequence number."""
         ...

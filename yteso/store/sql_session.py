@@ -85,6 +85,22 @@ class SqlSession:
                 found[id] = StoredVersion(resource_type, id, version, moment, False, text, method)
         return found
 
+    def referencing(
+        self, resource_type: str, param: str, target_type: str, ids: Sequence[str]
+    ) -> set[str]:
+        """Ids of the current ``resource_type`` resources whose reference search parameter
+        ``param`` names any of ``target_type/ids``: ``Type?param=Target/a,Target/b,...`` for
+        thousands of targets, a few indexed queries (the search engine's OR of so many values
+        is planned as a scan)."""
+        found: set[str] = set()
+        unique = sorted(set(ids))
+        for start in range(0, len(unique), _MANY_CHUNK):
+            chunk = unique[start : start + _MANY_CHUNK]
+            found.update(
+                self.backend.referencing_ids(self.db, resource_type, param, target_type, chunk)
+            )
+        return found
+
     def lock_many(self, keys: Sequence[str]) -> None:
         """Take the write locks of many resources (``Type/id``, as every update takes its own)
         until the transaction ends, in one order so two such callers cannot deadlock."""

@@ -191,6 +191,12 @@ class SqliteBackend:
             self.queries["read_current_many"], (resource_type, orjson.dumps(ids).decode())
         )
 
+    def referencing_ids(
+        self, db: Executor, resource_type: str, param: str, target_type: str, ids: list[str]
+    ) -> list[str]:
+        params = (resource_type, param, target_type, orjson.dumps(ids).decode())
+        return [str(row[0]) for row in db.rows(self.queries["referencing_ids"], params)]
+
     def insert_version(self, db: Executor, row: VersionRow) -> int:
         seq = int(db.rows(self.queries["insert_history"], _history_params(row))[0][0])
         db.run(self.queries["upsert_current"], _current_params(row, seq))

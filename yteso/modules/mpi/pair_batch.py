@@ -21,7 +21,6 @@ from yteso.fhir.types import Json
 from yteso.modules.mpi.records import pair_task_id, person_members, ref_id
 from yteso.mpi import ScoredPair
 from yteso.store.base import (
-    SearchParam,
     SearchQuery,
     SearchResult,
     StoredVersion,
@@ -32,7 +31,6 @@ from yteso.store.meta_stamp import stamped
 from yteso.store.resource_ids import new_resource_id
 
 Key = tuple[str, str]
-_SEARCH_CHUNK = 200  # values per search: SQLite caps the depth of an OR chain
 
 
 class PairBatch:
@@ -74,17 +72,7 @@ class PairBatch:
         self._known.update(patients, members)
 
     def _persons_linking(self, patients: list[str]) -> list[str]:
-        found: set[str] = set()
-        for start in range(0, len(patients), _SEARCH_CHUNK):
-            refs = tuple(f"Patient/{i}" for i in patients[start : start + _SEARCH_CHUNK])
-            query = SearchQuery(params=(SearchParam("link", refs),), count=1000)
-            while True:
-                result = self.session.search("Person", query)
-                found.update(stored.id for stored in result.matches)
-                if result.next_cursor is None:
-                    break
-                query = SearchQuery(params=query.params, count=1000, cursor=result.next_cursor)
-        return sorted(found)
+        return sorted(self.session.referencing("Person", "link", "Patient", patients))
 
     def _load(self, resource_type: str, ids: Sequence[str]) -> None:
         stored = self.session.read_many(resource_type, ids)
@@ -202,6 +190,11 @@ class PairBatch:
         raise NotImplementedError("not part of a pair batch")
 
     def lock_many(self, keys: Sequence[str]) -> None:
+        raise NotImplementedError("not part of a pair batch")
+
+    def referencing(
+        self, resource_type: str, param: str, target_type: str, ids: Sequence[str]
+    ) -> set[str]:
         raise NotImplementedError("not part of a pair batch")
 
     def write_versions(
