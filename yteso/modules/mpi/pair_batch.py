@@ -59,7 +59,7 @@ class PairBatch:
         self._load("Task", tasks)
         person_ids = self._persons_linking(patients)
         self.session.lock_many([f"Person/{i}" for i in person_ids])
-        self._load("Person", person_ids)  # again, now locked: the versions this batch updates
+        self._load("Person", person_ids)  # read once locked: the versions this batch updates
         members: set[str] = set()
         for person_id in person_ids:
             person = self._resource("Person", person_id)
