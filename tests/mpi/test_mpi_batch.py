@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import csv
 import json
+from collections import Counter
+from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
+from tests.conftest import drop_pg_schema, fresh_pg_url
 from yteso.app import install_mpi
 from yteso.cli.main import app
+from yteso.fhir.vn_core import CCCD_SYSTEM
 from yteso.modules.mpi import link_store
-from yteso.modules.mpi.records import GOLDEN_TAG, person_members
-from yteso.mpi import LinkSettings, MatchModel, Thresholds
+from yteso.modules.mpi.batch import write_pairs
+from yteso.modules.mpi.records import GOLDEN_TAG, LINK, NOT_A_MATCH, person_members
+from yteso.modules.mpi.registry import decision_of
+from yteso.mpi import LinkSettings, MatchModel, ScoredPair, Thresholds, link_population
 from yteso.mpi.normalize import patient_features
 from yteso.mpi.stored_matching import match_keys
 from yteso.store import open_store
@@ -107,3 +114,104 @@ def test_mpi_link_command(
     assert bad.exit_code != 0
     bad = CliRunner().invoke(app, [*command, "--auto-link", "0.5"])  # below review
     assert bad.exit_code == 2 and "MPI thresholds" in bad.output
+
+
+@pytest.fixture
+def two_store_urls(store_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """Two fresh databases of one backend."""
+    if store_url.startswith("sqlite"):
+        yield store_url, f"sqlite:///{tmp_path / 'other.db'}"
+        return
+    base = store_url.split("?", 1)[0]
+    other, schema = fresh_pg_url(base)
+    try:
+        yield store_url, other
+    finally:
+        drop_pg_schema(base, schema)
+
+
+def stored_state(store: Any) -> dict[str, Any]:
+    """Every current Patient, Task and Person with its version number, without what differs
+    between two runs of the same decisions (meta, times, the Persons' random ids)."""
+    current = {t: [s for s in store.iter_current(t)] for t in ("Patient", "Task", "Person")}
+    persons = {s.id: s.resource() for s in current["Person"]}
+    name = {id: "|".join(person_members(p)) or id for id, p in persons.items()}
+
+    def bare(resource: Json) -> Json:
+        drop = ("meta", "id", "authoredOn", "lastModified")
+        kept = {k: v for k, v in resource.items() if k not in drop}
+        if "note" in kept:
+            kept["note"] = [{k: v for k, v in n.items() if k != "time"} for n in kept["note"]]
+        return kept
+
+    def person(stored: Any) -> tuple[int, Json]:
+        body = bare(stored.resource())
+        for link in body.get("link") or []:  # a retired Person names its survivor
+            target = link["target"]["reference"]
+            if target.startswith("Person/"):
+                link["target"] = {"reference": "Person/" + name[target.split("/")[1]]}
+        return stored.version, body
+
+    return {
+        "patients": {s.id: (s.version, bare(s.resource())) for s in current["Patient"]},
+        "tasks": {s.id: (s.version, bare(s.resource())) for s in current["Task"]},
+        "persons": sorted(
+            (json.dumps(person(s), sort_keys=True) for s in current["Person"]), key=str
+        ),
+        "counts": store.counts(),
+    }
+
+
+def test_batched_pair_writes_equal_pair_by_pair(
+    two_store_urls: tuple[str, str], model_path: Path
+) -> None:
+    """The batch writer decides and writes exactly what the registry does pair by pair, from
+    a store that already holds links, Persons, a steward's decisions and queued pairs."""
+    patients, _ = population(300, 3)
+    for patient in patients[::3]:  # records without a CCCD: joins the CCCD rule allows
+        kept = [i for i in patient.get("identifier") or [] if i.get("system") != CCCD_SYSTEM]
+        patient["identifier"] = kept or [{"system": "urn:test:facility", "value": patient["id"]}]
+    thresholds = Thresholds()
+    stores = [open_store(url) for url in two_store_urls]
+    try:
+        registries = [install_mpi(store, model_path, thresholds) for store in stores]
+        for store in stores:
+            store.bulk_write(patients)
+        settings = LinkSettings(thresholds=thresholds, model_path=model_path)
+        result = link_population(patients, settings)
+        links = result.links
+        # Beyond what the linker found: pairs across its persons (persons join and one is
+        # retired, or the join would unite two CCCDs and the pair is queued) and pairs to review.
+        across = [ScoredPair(a.left, b.right, 0.995, "model") for a, b in pairwise(links[:40])]
+        review = [
+            ScoredPair(a["id"], b["id"], 0.95, "model") for a, b in pairwise(patients[60:110])
+        ]
+        # Each pair across next to the links it joins: a record changes twice in a transaction.
+        mixed = [pair for two in zip(links, across, strict=False) for pair in two]
+        pairs = [*mixed, *links[len(across) :], *result.reviews, *review]
+        later = pairs[len(pairs) // 3 :]
+        for store, registry in zip(stores, registries, strict=True):
+            write_pairs(store, registry, pairs[: len(pairs) // 3], batched=False)
+            with store.session() as session:
+                registry.decide(session, later[0].left, later[0].right, NOT_A_MATCH, "s", None)
+                registry.decide(session, later[1].left, later[1].right, LINK, "s", "same")
+                registry.decide(session, pairs[0].left, pairs[0].right, NOT_A_MATCH, "s", None)
+        assert stored_state(stores[0]) == stored_state(stores[1])
+
+        write_pairs(stores[0], registries[0], pairs, batched=True, per_transaction=17)
+        write_pairs(stores[1], registries[1], pairs, batched=False, per_transaction=17)
+        batched, one_by_one = stored_state(stores[0]), stored_state(stores[1])
+        assert batched == one_by_one
+        assert max(version for version, _ in batched["patients"].values()) >= 3
+        decided = Counter(decision_of(task) for _, task in batched["tasks"].values())
+        assert decided[LINK] > 0 and decided["pending"] > 0 and decided[NOT_A_MATCH] == 2
+        active = [p for _, p in map(json.loads, batched["persons"]) if p["active"]]
+        assert max(len(p["link"]) for p in active) >= 4
+        assert len(active) < len(batched["persons"])  # some Persons were retired by a join
+
+        # A re-run through the batch writer changes nothing.
+        write_pairs(stores[0], registries[0], pairs, batched=True)
+        assert stored_state(stores[0]) == batched
+    finally:
+        for store in stores:
+            store.close()

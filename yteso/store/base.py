@@ -7,7 +7,7 @@ knows which backend runs. Resources are stored whole as JSON bytes that already 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -92,6 +92,8 @@ class WriteResult:
 class StoreSession(Protocol):
     """Operations inside one atomic database transaction (a FHIR transaction Bundle uses one)."""
 
+    clock: Callable[[], datetime]  # the store's clock (meta.lastUpdated of what it writes)
+
     def create(
         self, resource: Json, *, id: str | None = None, if_none_exist: SearchQuery | None = None
     ) -> WriteResult: ...
@@ -105,6 +107,18 @@ class StoreSession(Protocol):
     def delete(self, resource_type: str, id: str, *, if_match: int | None = None) -> bool: ...
 
     def read(self, resource_type: str, id: str) -> StoredVersion: ...
+
+    def read_many(self, resource_type: str, ids: Sequence[str]) -> dict[str, StoredVersion]: ...
+
+    def lock_many(self, keys: Sequence[str]) -> None: ...
+
+    def referencing(
+        self, resource_type: str, param: str, target_type: str, ids: Sequence[str]
+    ) -> set[str]: ...
+
+    def write_versions(
+        self, versions: Sequence[tuple[Json, datetime, str]], *, match_records: bool = True
+    ) -> list[StoredVersion]: ...
 
     def search(self, resource_type: str | None, query: SearchQuery) -> SearchResult: ...
 
@@ -151,6 +165,8 @@ class Store(Protocol):
     def iter_current(self, resource_type: str | None = None) -> Iterator[StoredVersion]: ...
 
     def match_candidates(self, keys: Sequence[str]) -> list[tuple[str, str]]: ...
+
+    def iter_match_records(self) -> Iterator[tuple[str, str]]: ...
 
     def rebuild_match_records(self) -> int: ...
 

@@ -80,6 +80,15 @@ def read_entry(backend: Backend, db: Executor, id: str) -> str | None:
     return str(rows[0][0]) if rows else None
 
 
+def read_entries_after(
+    backend: Backend, db: Executor, after: str, limit: int
+) -> list[tuple[str, str]]:
+    """A page of ``(id, features)``, in id order, of the ids after ``after``."""
+    mark = backend.dialect.placeholder
+    sql = f"SELECT id, features FROM match_record WHERE id > {mark} ORDER BY id LIMIT {mark}"
+    return [(str(id), str(features)) for id, features in db.rows(sql, (after, limit))]
+
+
 def clear_all(db: Executor) -> None:
     db.run("DELETE FROM match_key")
     db.run("DELETE FROM match_record")
@@ -94,6 +103,7 @@ __all__ = [
     "StoreHooks",
     "clear_all",
     "find_candidates",
+    "read_entries_after",
     "read_entry",
     "write_entries",
 ]

@@ -110,6 +110,10 @@ class PostgresBackend:
     def lock(self, db: Executor, key: str) -> None:
         db.rows(self.queries["lock_key"], (key,))
 
+    def lock_many(self, db: Executor, keys: Sequence[str]) -> None:
+        if keys:
+            db.rows(self.queries["lock_keys"], (list(keys),))
+
     def locked_version(self, db: Executor, resource_type: str, id: str) -> tuple[int, bool] | None:
         """Lock and look-up in one network round trip (libpq pipeline mode); the look-up is a
         separate statement, so under READ COMMITTED it sees whatever the lock waited for."""
@@ -127,6 +131,15 @@ class PostgresBackend:
     def existing_versions(self, db: Executor, resource_type: str, ids: list[str]) -> dict[str, int]:
         found = db.rows(self.queries["existing_versions"], (resource_type, ids))
         return {id: int(version) for id, version in found}
+
+    def read_current_many(self, db: Executor, resource_type: str, ids: list[str]) -> list[Row]:
+        return db.rows(self.queries["read_current_many"], (resource_type, ids))
+
+    def referencing_ids(
+        self, db: Executor, resource_type: str, param: str, target_type: str, ids: list[str]
+    ) -> list[str]:
+        params = (resource_type, param, target_type, ids)
+        return [str(row[0]) for row in db.rows(self.queries["referencing_ids"], params)]
 
     def insert_version(self, db: Executor, row: VersionRow) -> int:
         return int(db.rows(self.queries["insert_version"], _history_params(row))[0][0])

@@ -61,6 +61,10 @@ class Backend(Protocol):
         """Serialise writers that use the same key until the transaction ends."""
         ...
 
+    def lock_many(self, db: Executor, keys: Sequence[str]) -> None:
+        """:meth:`lock` for every key, in the given order, in one round trip."""
+        ...
+
     def locked_version(self, db: Executor, resource_type: str, id: str) -> tuple[int, bool] | None:
         """Lock ``Type/id`` for this transaction, then read its current (version, deleted)."""
         ...
@@ -70,6 +74,17 @@ class Backend(Protocol):
     def existing_versions(
         self, db: Executor, resource_type: str, ids: list[str]
     ) -> dict[str, int]: ...
+
+    def read_current_many(self, db: Executor, resource_type: str, ids: list[str]) -> list[Row]:
+        """``id, version, last_updated, body, method`` of the current, not deleted, versions."""
+        ...
+
+    def referencing_ids(
+        self, db: Executor, resource_type: str, param: str, target_type: str, ids: list[str]
+    ) -> list[str]:
+        """Ids of the ``resource_type`` resources whose reference ``param`` names any of
+        ``target_type/ids`` (one indexed query: ``search_reference_lookup``)."""
+        ...
 
     def insert_version(self, db: Executor, row: VersionRow) -> int:
         """Write one version to both tables; returns its sequence number."""

@@ -16,6 +16,7 @@ from yteso.fhir.errors import Conflict, Invalid, PreconditionFailed
 from yteso.fhir.types import Json
 from yteso.store.base import SearchQuery, SearchResult, StoredVersion, WriteResult
 from yteso.store.batch_writes import prepare_all, write_batch
+from yteso.store.bulk_prepare import PreparedResource, prepare_resource
 from yteso.store.compartments import patient_compartment_key
 from yteso.store.index_rows import extract_index_rows
 from yteso.store.match_records import (
@@ -31,6 +32,7 @@ from yteso.store.sql_backend import Backend, Executor, VersionRow
 from yteso.store.sql_reads import read_current, run_search
 from yteso.store.validation_gate import require_valid
 
+_MANY_CHUNK = 1000
 # Matches screened one by one are read in pages of this size (hidden ones are skipped).
 SCREENED_PAGE = 100
 
@@ -71,6 +73,59 @@ class SqlSession:
 
     def read(self, resource_type: str, id: str) -> StoredVersion:
         return read_current(self.backend, self.db, resource_type, id)
+
+    def read_many(self, resource_type: str, ids: Sequence[str]) -> dict[str, StoredVersion]:
+        """The current versions of many ids, a few queries in all (unknown and deleted ids are
+        left out)."""
+        found: dict[str, StoredVersion] = {}
+        unique = sorted(set(ids))
+        for start in range(0, len(unique), _MANY_CHUNK):
+            chunk = unique[start : start + _MANY_CHUNK]
+            for row in self.backend.read_current_many(self.db, resource_type, chunk):
+                id, version, last_updated, body, method = row
+                moment = self.backend.dialect.read_instant(last_updated)
+                text = body.encode() if isinstance(body, str) else bytes(body)
+                found[id] = StoredVersion(resource_type, id, version, moment, False, text, method)
+        return found
+
+    def referencing(
+        self, resource_type: str, param: str, target_type: str, ids: Sequence[str]
+    ) -> set[str]:
+        """Ids of the current ``resource_type`` resources whose reference search parameter
+        ``param`` names any of ``target_type/ids``: ``Type?param=Target/a,Target/b,...`` for
+        thousands of targets, a few indexed queries (the search engine's OR of so many values
+        is planned as a scan)."""
+        found: set[str] = set()
+        unique = sorted(set(ids))
+        for start in range(0, len(unique), _MANY_CHUNK):
+            chunk = unique[start : start + _MANY_CHUNK]
+            found.update(
+                self.backend.referencing_ids(self.db, resource_type, param, target_type, chunk)
+            )
+        return found
+
+    def lock_many(self, keys: Sequence[str]) -> None:
+        """Take the write locks of many resources (``Type/id``, as every update takes its own)
+        until the transaction ends, in one order so two such callers cannot deadlock."""
+        self.backend.lock_many(self.db, sorted(set(keys)))
+
+    def write_versions(
+        self, versions: Sequence[tuple[Json, datetime, str]], *, match_records: bool = True
+    ) -> list[StoredVersion]:
+        """Write many versions, each ``(resource with its id, its lastUpdated, POST | PUT)``, in
+        one batch insert: an id already stored, or repeated, gets its next version. Validated
+        first like every write (:class:`Invalid` with every issue); the caller holds the locks
+        (:meth:`lock_many`) and has done what ``before_write`` would (it is not run).
+        ``match_records=False``: the caller knows the Patients' match rows are unchanged."""
+        prepared: list[PreparedResource] = []
+        for resource, moment, method in versions:
+            outcome = prepare_resource(resource, moment)
+            if isinstance(outcome, list):
+                raise Invalid(issues=outcome)
+            prepared.append(outcome._replace(method=method))
+        match_entry = self.hooks.match_entry if match_records else None
+        rows = write_batch(self.backend, self.db, prepared, match_entry=match_entry)
+        return [_stored(row) for row in rows]
 
     def search(self, resource_type: str | None, query: SearchQuery) -> SearchResult:
         return run_search(self.backend, self.db, resource_type, query, self.clock())

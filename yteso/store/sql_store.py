@@ -23,6 +23,7 @@ from yteso.store.match_records import (
     StoreHooks,
     clear_all,
     find_candidates,
+    read_entries_after,
     read_entry,
     write_entries,
 )
@@ -183,6 +184,17 @@ class SqlStore:
     def match_features(self, id: str) -> str | None:
         with self.backend.reading() as db:
             return read_entry(self.backend, db, id)
+
+    def iter_match_records(self) -> Iterator[tuple[str, str]]:
+        """``(id, features)`` of every match record, in id order, a page at a time."""
+        after = ""
+        while True:
+            with self.backend.reading() as db:
+                page = read_entries_after(self.backend, db, after, ITER_PAGE)
+            yield from page
+            if len(page) < ITER_PAGE:
+                return
+            after = page[-1][0]
 
     def rebuild_match_records(self) -> int:
         """Recompute the match rows of every current Patient (after a model or rule change,

@@ -168,6 +168,9 @@ class SqliteBackend:
     def lock(self, db: Executor, key: str) -> None:
         """Nothing to do: ``BEGIN IMMEDIATE`` already holds the database write lock."""
 
+    def lock_many(self, db: Executor, keys: Sequence[str]) -> None:
+        """Nothing to do, as :meth:`lock`."""
+
     def locked_version(self, db: Executor, resource_type: str, id: str) -> tuple[int, bool] | None:
         found = db.rows(self.queries["current_version"], (resource_type, id))
         return (int(found[0][0]), bool(found[0][1])) if found else None
@@ -182,6 +185,17 @@ class SqliteBackend:
             self.queries["existing_versions"], (resource_type, orjson.dumps(ids).decode())
         )
         return {id: int(version) for id, version in found}
+
+    def read_current_many(self, db: Executor, resource_type: str, ids: list[str]) -> list[Row]:
+        return db.rows(
+            self.queries["read_current_many"], (resource_type, orjson.dumps(ids).decode())
+        )
+
+    def referencing_ids(
+        self, db: Executor, resource_type: str, param: str, target_type: str, ids: list[str]
+    ) -> list[str]:
+        params = (resource_type, param, target_type, orjson.dumps(ids).decode())
+        return [str(row[0]) for row in db.rows(self.queries["referencing_ids"], params)]
 
     def insert_version(self, db: Executor, row: VersionRow) -> int:
         seq = int(db.rows(self.queries["insert_history"], _history_params(row))[0][0])

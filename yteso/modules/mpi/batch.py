@@ -6,18 +6,24 @@ path's (golden Person, managed ``Patient.link``, pair Tasks; not-a-match decisio
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from yteso.fhir.errors import Conflict
+from yteso.modules.mpi.pair_batch import PairBatch
 from yteso.modules.mpi.registry import MpiRegistry, internal
-from yteso.mpi import LinkSettings, ScoredPair, link_population, patient_features
+from yteso.mpi import LinkSettings, ScoredPair, link_population
 from yteso.mpi.decisions import Candidate, Grade, grade_of
-from yteso.mpi.stored_matching import match_entry
+from yteso.mpi.stored_matching import features_from_text
 from yteso.store.base import Store
 
 #: ``progress(stage, done, total)``: the batch linker's stages, then ``write``.
 Progress = Callable[[str, int, int | None], None]
-PAIRS_PER_TRANSACTION = 200
+#: Pairs per write transaction: a few seconds each, so the server's writers wait no longer.
+PAIRS_PER_TRANSACTION = 2000
+#: A transaction that lost a deadlock to a concurrent writer (PostgreSQL) is tried again.
+ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -36,21 +42,54 @@ def link_store(
 ) -> BatchReport:
     settings = settings or LinkSettings(thresholds=registry.matcher.thresholds)
     report = progress or (lambda stage, done, total: None)
-    features = (
-        patient_features(patient)
-        for stored in store.iter_current("Patient")
-        if match_entry(patient := stored.resource()) is not None
-    )
+    # The match records hold every matched Patient's features (written with the Patient, or
+    # by ``rebuild_match_records``): parsing them is a fraction of parsing the Patients.
+    features = (features_from_text(text) for _, text in store.iter_match_records())
     result = link_population(features, settings, report)
-    pairs = [*result.links, *result.reviews]
+    started = time.perf_counter()
+    write_pairs(store, registry, [*result.links, *result.reviews], report)
+    seconds = {**result.seconds, "write": time.perf_counter() - started}
+    return BatchReport(result.records, len(result.links), len(result.reviews), seconds)
+
+
+def write_pairs(
+    store: Store,
+    registry: MpiRegistry,
+    pairs: Sequence[ScoredPair],
+    progress: Progress | None = None,
+    *,
+    batched: bool = True,
+    per_transaction: int = PAIRS_PER_TRANSACTION,
+) -> None:
+    """Each pair through ``MpiRegistry.consider``, in order, ``per_transaction`` pairs a
+    transaction: in a :class:`PairBatch` (bulk reads, one batch insert), or with
+    ``batched=False`` straight on the store session (a statement per read and write; the
+    reference the batched path is tested against)."""
+    report = progress or (lambda stage, done, total: None)
     report("write", 0, len(pairs))
-    for start in range(0, len(pairs), PAIRS_PER_TRANSACTION):
-        with store.session() as session, internal():
-            for pair in pairs[start : start + PAIRS_PER_TRANSACTION]:
-                candidate = _candidate(pair, registry)
-                registry.consider(session, pair.left, candidate, {})
-        report("write", min(start + PAIRS_PER_TRANSACTION, len(pairs)), len(pairs))
-    return BatchReport(result.records, len(result.links), len(result.reviews), result.seconds)
+    for start in range(0, len(pairs), per_transaction):
+        chunk = pairs[start : start + per_transaction]
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                _write_chunk(store, registry, chunk, batched)
+                break
+            except Conflict:
+                if attempt == ATTEMPTS:
+                    raise
+        report("write", start + len(chunk), len(pairs))
+
+
+def _write_chunk(
+    store: Store, registry: MpiRegistry, pairs: Sequence[ScoredPair], batched: bool
+) -> None:
+    with store.session() as session, internal():
+        batch = PairBatch(session) if batched else None
+        if batch is not None:
+            batch.prefetch(pairs)
+        for pair in pairs:
+            registry.consider(batch or session, pair.left, _candidate(pair, registry), {})
+        if batch is not None:
+            batch.flush()
 
 
 def _candidate(pair: ScoredPair, registry: MpiRegistry) -> Candidate:
@@ -64,4 +103,4 @@ def _candidate(pair: ScoredPair, registry: MpiRegistry) -> Candidate:
     return Candidate(pair.right, pair.probability, weight, grade, "model")
 
 
-__all__ = ["BatchReport", "link_store"]
+__all__ = ["BatchReport", "link_store", "write_pairs"]

@@ -44,6 +44,15 @@ ON CONFLICT (resource_type, id) DO UPDATE SET
 SELECT id, version FROM resource_current
 WHERE resource_type = %s AND id = ANY(%s);
 
+-- name: read_current_many
+SELECT c.id, c.version, c.last_updated, h.body, h.method
+FROM resource_current c JOIN resource_history h ON h.seq = c.seq
+WHERE c.resource_type = %s AND NOT c.deleted AND c.id = ANY(%s);
+
+-- name: referencing_ids
+SELECT DISTINCT id FROM search_reference
+WHERE resource_type = %s AND param = %s AND target_type = %s AND target_id = ANY(%s);
+
 -- name: reserve_seqs
 SELECT nextval('resource_seq') FROM generate_series(1, %s);
 
@@ -51,6 +60,12 @@ SELECT nextval('resource_seq') FROM generate_series(1, %s);
 -- Keyed by schema too: advisory locks are database-wide, and stores in other schemas of the same
 -- database (tenants, test runs) must neither wait on nor deadlock with this one's keys.
 SELECT pg_advisory_xact_lock(hashtextextended(coalesce(current_schema(), '') || '/' || %s, 0));
+
+-- name: lock_keys
+-- Many keys in one round trip, in the array's order (the caller sorts it).
+-- The same keys as lock_key (schema-qualified), so batch and single writers exclude each other.
+SELECT count(pg_advisory_xact_lock(hashtextextended(coalesce(current_schema(), '') || '/' || k.key, 0)))
+FROM unnest(%s::text[]) AS k(key);
 
 -- name: counts
 SELECT resource_type, count(*) FROM resource_current WHERE NOT deleted GROUP BY resource_type;

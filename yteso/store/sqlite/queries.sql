@@ -49,6 +49,16 @@ ON CONFLICT (resource_type, id) DO UPDATE SET
 SELECT id, version FROM resource_current
 WHERE resource_type = ? AND id IN (SELECT value FROM json_each(?));
 
+-- name: read_current_many
+SELECT c.id, c.version, c.last_updated, h.body, h.method
+FROM resource_current c JOIN resource_history h ON h.seq = c.seq
+WHERE c.resource_type = ? AND NOT c.deleted AND c.id IN (SELECT value FROM json_each(?));
+
+-- name: referencing_ids
+SELECT DISTINCT id FROM search_reference
+WHERE resource_type = ? AND param = ? AND target_type = ?
+  AND target_id IN (SELECT value FROM json_each(?));
+
 -- name: max_seq
 SELECT coalesce(max(seq), 0) FROM resource_history;
 
