@@ -84,10 +84,12 @@ class Harness:
         response = self.client.post("/auth/token", data=form)
         return response.status_code, response.json()
 
-    def backend_token(self, assertion: str) -> tuple[int, dict[str, object]]:
+    def backend_token(
+        self, assertion: str, scope: str = "system/Patient.rs"
+    ) -> tuple[int, dict[str, object]]:
         form = {
             "grant_type": "client_credentials",
-            "scope": "system/Patient.rs",
+            "scope": scope,
             "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
             "client_assertion": assertion,
         }
