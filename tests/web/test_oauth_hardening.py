@@ -20,19 +20,21 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
-from tests.web.test_authorization_server import (  # noqa: F401 - harness is a fixture
+from tests.web import test_authorization_server
+from tests.web.test_authorization_server import (
     FHIR_BASE_URL,
     REDIRECT,
     TOKEN_URL,
     Harness,
     _assertion,
     _pkce,
-    harness,
 )
 from yteso.auth import ClientApp
 
 INTROSPECT_URL = "http://testserver/auth/introspect"
 EC_KEY = ECKey.generate_key("P-384", parameters={"kid": "ec-1", "alg": "ES384"})
+
+harness = test_authorization_server.harness  # the fixture, on both databases
 
 
 def _token_events(h: Harness) -> list[dict[str, Any]]:
@@ -71,7 +73,7 @@ def _ec_assertion(audience: str = TOKEN_URL, key: Any = EC_KEY, alg: str = "ES38
 
 
 @pytest.fixture
-def h(harness: Harness) -> Harness:  # noqa: F811 - the imported fixture, parametrised per database
+def h(harness: Harness) -> Harness:
     base = harness
     public = {"keys": [EC_KEY.as_dict(private=False)]}
     base.security.accounts.add_client(
