@@ -44,6 +44,9 @@ AUTHORIZE_PARAMS = (
     "code_challenge_method",
 )
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# User names and client ids are at most 200 characters; a refused request may claim anything.
+MAX_AUDITED_NAME = 200
+MAX_AUDITED_REASON = 1000
 
 SCOPES_SUPPORTED = ["openid", "fhirUser", "launch/patient", "offline_access"]
 SCOPES_SUPPORTED += ["patient/*.cruds", "user/*.cruds", "system/*.cruds", "patient/*.read"]
@@ -125,13 +128,13 @@ def audit_security_event(
     security.record(
         audit_event(
             interaction=interaction,
-            subject=subject or "unauthenticated",
-            client_id=client_id,
+            subject=(subject or "unauthenticated")[:MAX_AUDITED_NAME],
+            client_id=client_id[:MAX_AUDITED_NAME] if client_id else None,
             network_address=_client_address(request),
             status=status,
             kind=kind,
-            details=details,
-            break_glass=break_glass,
+            details={k: v[:MAX_AUDITED_NAME] for k, v in (details or {}).items()},
+            break_glass=break_glass[:MAX_AUDITED_REASON] if break_glass is not None else None,
         )
     )
 
