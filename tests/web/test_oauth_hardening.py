@@ -241,6 +241,11 @@ def test_introspection_needs_client_authentication(h: Harness) -> None:
     assert [e["outcome"] for e in refused] == ["4", "4", "4"]
 
 
+def test_discovery_says_how_to_authenticate_for_introspection(h: Harness) -> None:
+    config = h.client.get("/fhir/.well-known/smart-configuration").json()
+    assert config["introspection_endpoint_auth_methods_supported"] == ["private_key_jwt"]
+
+
 def test_an_authenticated_client_introspects(h: Harness) -> None:
     token = h.security.tokens.issue("ops", "system/*.rs")
 
