@@ -24,6 +24,7 @@ from tests.web.test_authorization_server import (
 )
 from yteso.auth import ClientApp, LinkRefused, account_links, citizen_patient, practitioner_link
 from yteso.cli.main import app as cli
+from yteso.fhir.types import Json
 from yteso.fhir.vn_core import CCCD_SYSTEM
 from yteso.store import open_store
 from yteso.store.auth_directory import StoreDirectory
@@ -236,3 +237,32 @@ def test_the_admin_api_links_a_citizen_by_cccd(harness: Harness) -> None:
     body = {**user, "citizen_id": "001190123456"}
     made = harness.client.put("/auth/admin/users/huong", json=body, headers=headers)
     assert made.status_code == 200 and made.json()["patient"] == "alice"
+
+
+@pytest.mark.parametrize(
+    ("period", "in_force"),
+    [
+        ({"end": "2026-11-26"}, True),  # a date covers the whole day
+        ({"end": "2026-11-25"}, False),
+        ({"start": "2026-11-26T15:00:00+07:00"}, True),  # 08:00 UTC, before 09:00
+        ({"start": "2026-11-26T16:00:01+07:00"}, False),  # 09:00:01 UTC
+        ({"end": "2026-11-26T08:59:59Z"}, False),
+        ({"start": "2026"}, True),
+        ({"start": "2027"}, False),
+        ({"end": "2026-10"}, False),
+    ],
+)
+def test_a_role_period_is_compared_at_its_precision(period: dict[str, str], in_force: bool) -> None:
+    class OneRole:
+        def read(self, resource_type: str, id: str) -> Json | None:
+            return _role(id, period=period)
+
+        def with_identifier(self, resource_type: str, system: str, value: str) -> list[Json]:
+            return []
+
+    moment = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    if in_force:
+        assert practitioner_link(OneRole(), "r", moment).facility == "tram-y-te-1"
+    else:
+        with pytest.raises(LinkRefused, match="not active"):
+            practitioner_link(OneRole(), "r", moment)

@@ -113,15 +113,28 @@ def _local_reference(value: object, resource_type: str) -> str | None:
 
 
 def _in_period(period: object, now: datetime) -> bool:
-    """Compared as UTC text at the bound's precision: a role ending on ``2026-11-26`` still
-    holds that day."""
+    """Whether ``now`` lies in a FHIR Period; a bound given as a date (or year, year-month)
+    covers that whole day (month, year): a role ending on ``2026-11-26`` holds that day."""
     if not isinstance(period, dict):
         return True
     start, end = period.get("start"), period.get("end")
-    moment = now.astimezone(UTC).isoformat()
-    return (start is None or moment[: len(str(start))] >= str(start)) and (
-        end is None or moment[: len(str(end))] <= str(end)
+    return (start is None or _compare(now, str(start)) >= 0) and (
+        end is None or _compare(now, str(end)) <= 0
     )
+
+
+def _compare(now: datetime, bound: str) -> int:
+    """-1, 0 or 1 as ``now`` is before, within or after ``bound`` (at the bound's precision)."""
+    if "T" in bound:
+        try:
+            moment = datetime.fromisoformat(bound)
+        except ValueError:
+            return 0  # unreadable: the store's validation should not have let it in
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return (now > moment) - (now < moment)
+    text = now.astimezone(UTC).date().isoformat()[: len(bound)]
+    return (text > bound) - (text < bound)
 
 
 __all__ = [
