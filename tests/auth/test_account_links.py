@@ -50,7 +50,7 @@ def _role(id: str, **extra: object) -> dict[str, object]:
     }
 
 
-RECORDS = [
+RECORDS: list[dict[str, object]] = [
     _patient("alice", "001190123456", birthDate="1990-04-12", gender="female"),
     _patient("dup-1", "001090000001"),
     _patient("dup-2", "001090000001"),
