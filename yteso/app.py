@@ -29,6 +29,7 @@ from yteso.modules.mpi import MpiRegistry
 from yteso.mpi import MatchModel, Thresholds
 from yteso.mpi.stored_matching import StoredMatcher
 from yteso.store import open_store
+from yteso.store.auth_directory import StoreDirectory
 from yteso.store.auth_records import auth_records
 from yteso.store.base import Store
 from yteso.web import MetricsMiddleware, admin_routes, auth_routes, health_routes, landing_routes
@@ -56,10 +57,13 @@ def open_security(
     """Keys and audit log under ``$YTESO_HOME/auth`` (keys are made on first start); users,
     clients, codes, refresh tokens, revocations and login failures in ``store``'s database
     (shared by every server process on it; this process's memory without a store, enough
-    for signing tokens); ``syslog`` (host, UDP port) also sends the security feed as RFC
-    5424 messages."""
+    for signing tokens); accounts are linked to ``store``'s Patients and PractitionerRoles;
+    ``syslog`` (host, UDP port) also sends the security feed as RFC 5424 messages."""
     state = auth_records(store) if store is not None else None
-    return SecurityServices.open((home or yteso_home()) / "auth", syslog=syslog, state=state)
+    directory = StoreDirectory(store) if store is not None else None
+    return SecurityServices.open(
+        (home or yteso_home()) / "auth", syslog=syslog, state=state, directory=directory
+    )
 
 
 def mpi_model_path() -> Path:

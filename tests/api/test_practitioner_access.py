@@ -78,7 +78,11 @@ def doctor(store_url: str, tmp_path: Path) -> Iterator[tuple[FhirClient, Securit
     store.bulk_write([dict(r) for r in SEED])
     security = SecurityServices.open(tmp_path / "auth", password_hasher=CHEAP_ARGON2)
     token = security.tokens.issue(
-        "dr-an", "user/*.rs", fhir_user="Practitioner/dr-an", facility="tram-y-te-1"
+        "dr-an",
+        "user/*.rs",
+        fhir_user="Practitioner/dr-an",
+        facility="tram-y-te-1",
+        role="practitioner",
     )
     try:
         with FhirClient(create_app(store, security=security)) as client:
@@ -136,9 +140,20 @@ def test_break_the_glass_is_short_lived_and_flagged(
     emergency = answer.json()["access_token"]
     principal = security.tokens.verify(emergency)
     assert principal.expires_at - int(time.time()) <= 15 * 60
+    assert principal.role == "practitioner"  # the role claim survives
     glass = {"Authorization": f"Bearer {emergency}"}
     assert client.get("/fhir/Observation/stranger-obs", headers=glass).status_code == 200
     assert client.get("/fhir/Observation/stranger-obs", headers=auth).status_code == 404
+    # an emergency token cannot make another one: 15 minutes cannot be stretched
+    chained = client.post(
+        "/auth/break-glass", data={"reason": "still in the ER, extend"}, headers=glass
+    )
+    assert chained.status_code == 403 and "access_token" not in chained.json()
     flagged = [e for e in security.audit.events() if "purposeOfEvent" in e]
-    assert [e["subtype"][0]["code"] for e in flagged] == ["break-glass", "read"]
-    assert flagged[1]["purposeOfEvent"][0]["coding"][0]["code"] == "BTG"
+    assert [(e["subtype"][0]["code"], e["outcome"]) for e in flagged] == [
+        ("break-glass", "4"),  # the refused short reason
+        ("break-glass", "0"),
+        ("read", "0"),
+        ("break-glass", "4"),  # the refused chain
+    ]
+    assert flagged[2]["purposeOfEvent"][0]["coding"][0]["code"] == "BTG"

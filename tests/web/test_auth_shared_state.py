@@ -25,12 +25,19 @@ from joserfc.jwk import RSAKey
 from typer.testing import CliRunner
 
 from tests.api.fhir_client import FhirClient
-from tests.web.test_authorization_server import BACKEND_KEY, CHEAP_ARGON2, PASSWORD, REDIRECT
+from tests.web.test_authorization_server import (
+    BACKEND_KEY,
+    CHEAP_ARGON2,
+    FHIR_BASE_URL,
+    PASSWORD,
+    REDIRECT,
+)
 from yteso.app import create_app
 from yteso.auth import ClientApp, MemoryAuthState, SecurityServices
 from yteso.auth.state import AuthState
 from yteso.cli.main import app as cli
 from yteso.store import open_store
+from yteso.store.auth_directory import StoreDirectory
 from yteso.store.auth_records import auth_records
 from yteso.store.sql_store import SqlStore
 
@@ -43,7 +50,10 @@ class Server:
     def __init__(self, url: str, home: Path) -> None:
         self.store: SqlStore = open_store(url)
         self.security = SecurityServices.open(
-            home, password_hasher=CHEAP_ARGON2, state=auth_records(self.store)
+            home,
+            password_hasher=CHEAP_ARGON2,
+            state=auth_records(self.store),
+            directory=StoreDirectory(self.store),
         )
         self.http = FhirClient(create_app(self.store, security=self.security))
 
@@ -57,6 +67,7 @@ class Server:
             "state": "s",
             "code_challenge": CHALLENGE,
             "code_challenge_method": "S256",
+            "aud": FHIR_BASE_URL,
         }
         answer = self.http.post(
             "/auth/authorize", data={**params, "username": "alice", "password": password}

@@ -24,10 +24,12 @@ from tests.api.fhir_client import FhirClient
 from yteso.app import create_app
 from yteso.auth import ClientApp, SecurityServices
 from yteso.store import open_store
+from yteso.store.auth_directory import StoreDirectory
 from yteso.store.auth_records import auth_records
 
 REDIRECT = "https://app.example/callback"
 TOKEN_URL = "http://testserver/auth/token"
+FHIR_BASE_URL = "http://testserver/fhir"  # what /auth/authorize's aud must name
 PASSWORD = "correct horse battery"
 # Real argon2id, with costs low enough for tests (production keeps the library's defaults).
 CHEAP_ARGON2 = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -39,7 +41,14 @@ class Harness:
         self.client = client
         self.security = security
 
-    def authorize(self, scope: str, challenge: str | None, method: str | None = "S256") -> str:
+    def authorize(
+        self,
+        scope: str,
+        challenge: str | None,
+        method: str | None = "S256",
+        aud: str | None = FHIR_BASE_URL,
+        username: str = "alice",
+    ) -> str:
         params = {
             "response_type": "code",
             "client_id": "phr-app",
@@ -47,6 +56,8 @@ class Harness:
             "scope": scope,
             "state": "xyz",
         }
+        if aud is not None:
+            params["aud"] = aud
         if challenge is not None:
             params["code_challenge"] = challenge
         if method is not None:
@@ -54,7 +65,7 @@ class Harness:
         page = self.client.get("/auth/authorize", params=params)
         if page.status_code != 200:
             return ""
-        login = {**params, "username": "alice", "password": PASSWORD}
+        login = {**params, "username": username, "password": PASSWORD}
         answer = self.client.post("/auth/authorize", data=login)
         assert answer.status_code == 303, answer.text
         query = parse_qs(urlsplit(answer.headers["location"]).query)
@@ -73,10 +84,12 @@ class Harness:
         response = self.client.post("/auth/token", data=form)
         return response.status_code, response.json()
 
-    def backend_token(self, assertion: str) -> tuple[int, dict[str, object]]:
+    def backend_token(
+        self, assertion: str, scope: str = "system/Patient.rs"
+    ) -> tuple[int, dict[str, object]]:
         form = {
             "grant_type": "client_credentials",
-            "scope": "system/Patient.rs",
+            "scope": scope,
             "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
             "client_assertion": assertion,
         }
@@ -91,7 +104,10 @@ def harness(store_url: str, tmp_path: Path) -> Iterator[Harness]:
         [{"resourceType": "Patient", "id": "alice"}, {"resourceType": "Patient", "id": "bob"}]
     )
     security = SecurityServices.open(
-        tmp_path / "auth", password_hasher=CHEAP_ARGON2, state=auth_records(store)
+        tmp_path / "auth",
+        password_hasher=CHEAP_ARGON2,
+        state=auth_records(store),
+        directory=StoreDirectory(store),
     )
     security.accounts.add_user(
         "alice", PASSWORD, "citizen", patient="alice", fhir_user="Patient/alice"
@@ -171,6 +187,7 @@ def test_wrong_password_is_refused_and_throttled(harness: Harness) -> None:
         "scope": "patient/*.rs",
         "code_challenge": _pkce()[1],
         "code_challenge_method": "S256",
+        "aud": FHIR_BASE_URL,
     }
     for _ in range(5):
         bad = harness.client.post(
@@ -193,6 +210,7 @@ def test_unregistered_redirect_uri_is_not_followed(harness: Harness) -> None:
         "redirect_uri": "https://evil.example/",
         "code_challenge": _pkce()[1],
         "code_challenge_method": "S256",
+        "aud": FHIR_BASE_URL,
     }
     response = harness.client.get("/auth/authorize", params=params)
     assert response.status_code == 400 and "location" not in response.headers

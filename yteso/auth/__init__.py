@@ -18,7 +18,20 @@ from yteso.auth.accounts import (
 )
 from yteso.auth.audit_events import access_report, audit_event, patients_named
 from yteso.auth.audit_log import AuditLog, VerifyReport
-from yteso.auth.authorization_server import AuthorizationRequest, AuthorizationServer, OAuthError
+from yteso.auth.authorization_server import (
+    AuthorizationRequest,
+    AuthorizationServer,
+    OAuthError,
+    TokenGrant,
+)
+from yteso.auth.directory import (
+    Directory,
+    LinkRefused,
+    PractitionerLink,
+    account_links,
+    citizen_patient,
+    practitioner_link,
+)
 from yteso.auth.keys import KeyRing
 from yteso.auth.merkle import MerkleAccumulator, leaf_hash, merkle_root, node_hash
 from yteso.auth.scopes import ResourceScope, ScopeSet, parse_scope
@@ -37,12 +50,15 @@ __all__ = [  # noqa: RUF022 - plain sorted order, as tests/test_public_api.py ch
     "DEFAULT_AUDIENCE",
     "DEFAULT_ISSUER",
     "DEFAULT_TTL_SECONDS",
+    "Directory",
     "KeyRing",
+    "LinkRefused",
     "LoginRefused",
     "MemoryAuthState",
     "MerkleAccumulator",
     "NON_CLINICAL_ROLES",
     "OAuthError",
+    "PractitionerLink",
     "Principal",
     "ROLES",
     "ResourceAccess",
@@ -51,11 +67,14 @@ __all__ = [  # noqa: RUF022 - plain sorted order, as tests/test_public_api.py ch
     "ScopeSet",
     "SecurityFeed",
     "SecurityServices",
+    "TokenGrant",
     "TokenService",
     "UserAccount",
     "VerifyReport",
     "access_report",
+    "account_links",
     "audit_event",
+    "citizen_patient",
     "feed_record",
     "in_patient_compartment",
     "leaf_hash",
@@ -64,5 +83,6 @@ __all__ = [  # noqa: RUF022 - plain sorted order, as tests/test_public_api.py ch
     "node_hash",
     "parse_scope",
     "patients_named",
+    "practitioner_link",
     "syslog_message",
 ]

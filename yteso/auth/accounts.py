@@ -1,7 +1,9 @@
 """Users and client applications of the authorization server, with argon2 passwords.
 
-Users are citizens (linked to their Patient, found by CCCD), practitioners (linked to
-Practitioner/PractitionerRole and a facility Organization), administrators (manage users and
+Users are citizens (linked to their Patient, found by CCCD: :mod:`yteso.auth.directory`),
+practitioners (linked to a PractitionerRole, read again at each token for their Practitioner and
+facility Organization; or, for accounts made before, to a Practitioner and a facility id stated
+on the account), administrators (manage users and
 clients) and auditors (read the audit trail, no clinical data). Clients are SMART apps: public
 ones (authorization code + PKCE) and backend services that authenticate with
 ``private_key_jwt`` (their public JWKS is registered here). All of it, and the failed-login
@@ -20,7 +22,9 @@ import orjson
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from yteso.auth.scopes import ScopeSet
 from yteso.auth.state import AuthState
+from yteso.fhir.errors import Invalid
 from yteso.fhir.types import Json
 
 ROLES = ("citizen", "practitioner", "administrator", "auditor")
@@ -41,6 +45,9 @@ class UserAccount:
     patient: str | None = None  # citizen: their Patient id
     fhir_user: str | None = None  # "Practitioner/123", "Patient/abc"
     facility: str | None = None  # practitioner: Organization id of their facility
+    # practitioner: PractitionerRole id; when set, its practitioner and organization replace
+    # fhir_user and facility in every token (read at token time)
+    practitioner_role: str | None = None
 
     def public(self) -> Json:
         """The account without its password hash (for listings)."""
@@ -100,6 +107,10 @@ class AccountRegistry:
     def add_client(self, client: ClientApp) -> ClientApp:
         if not client.client_id.strip() or len(client.client_id) > 200:
             raise ValueError("a client_id needs 1 to 200 characters")
+        try:
+            ScopeSet.parse(client.scope)
+        except Invalid as invalid:
+            raise ValueError(str(invalid)) from invalid
         self.state.put(CLIENT, client.client_id, orjson.dumps(asdict(client)).decode())
         return client
 

@@ -37,8 +37,11 @@ def audit_event(
     query: str | None = None,
     kind: str = "rest",
     break_glass: str | None = None,
+    details: dict[str, str] | None = None,
 ) -> Json:
-    """One BALP-shaped AuditEvent; ``what`` is ``Type/id`` when the interaction names one."""
+    """One BALP-shaped AuditEvent; ``what`` is ``Type/id`` when the interaction names one;
+    ``details`` (e.g. an OAuth grant type and error code, never a secret) go in an entity's
+    ``detail``."""
     agents: list[Json] = [
         {
             "type": {"coding": [_code("v3-ParticipationType", "IRCP")]},
@@ -63,6 +66,9 @@ def audit_event(
         entities.append(
             {"what": {"reference": f"Patient/{patient}"}, "role": _code("object-role", "1")}
         )
+    if details:
+        listed = [{"type": k, "valueString": v} for k, v in sorted(details.items()) if v]
+        entities.append({"role": _code("object-role", "13"), "detail": listed})
     event: Json = {
         "resourceType": "AuditEvent",
         "type": _code("audit-event-type", kind),

@@ -34,6 +34,22 @@ class ResourceScope:
     def covers(self, resource_type: str, permission: str) -> bool:
         return permission in self.permissions and self.resource_type in ("*", resource_type)
 
+    def within(self, wider: ResourceScope) -> bool:
+        """Whether every access this scope gives, ``wider`` gives too: same context, a type it
+        covers, a subset of its permissions, and each of its filters repeated here with a
+        subset of its (ORed) values. Extra filters here only narrow further."""
+        return (
+            self.context == wider.context
+            and wider.resource_type in ("*", self.resource_type)
+            and self.permissions <= wider.permissions
+            and all(_narrows(self.filters, name, values) for name, values in wider.filters)
+        )
+
+
+def _narrows(filters: tuple[tuple[str, str], ...], name: str, values: str) -> bool:
+    allowed = set(values.split(","))
+    return any(n == name and set(v.split(",")) <= allowed for n, v in filters)
+
 
 def _permissions(text: str, scope: str) -> frozenset[str]:
     if text in V1_PERMISSIONS:
@@ -79,6 +95,15 @@ class ScopeSet:
 
     def has(self, scope: str) -> bool:
         return scope in self.text
+
+    def allows(self, scope: str) -> bool:
+        """Whether ``scope`` (already parsed once) may be granted under these scopes: a
+        resource scope within one of them (``patient/Observation.rs`` under ``patient/*.rs``),
+        any other scope (``openid``, ``offline_access``...) only when listed as it is."""
+        parsed = parse_scope(scope)
+        if parsed is None:
+            return scope in self.text
+        return any(parsed.within(wider) for wider in self.resource_scopes)
 
     def __str__(self) -> str:
         return " ".join(self.text)

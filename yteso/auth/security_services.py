@@ -15,6 +15,7 @@ from argon2 import PasswordHasher
 from yteso.auth.accounts import AccountRegistry
 from yteso.auth.audit_log import AuditLog
 from yteso.auth.authorization_server import AuthorizationServer
+from yteso.auth.directory import Directory
 from yteso.auth.keys import KeyRing
 from yteso.auth.security_feed import SecurityFeed
 from yteso.auth.state import AuthState, MemoryAuthState
@@ -35,6 +36,7 @@ class SecurityServices:
     authorization: AuthorizationServer
     feed: SecurityFeed
     state: AuthState
+    directory: Directory | None = None  # the FHIR records accounts are linked to
 
     def record(self, event: Json) -> None:
         """Audit one event: the Merkle-chained audit log, then the security feed."""
@@ -51,10 +53,13 @@ class SecurityServices:
         password_hasher: PasswordHasher | None = None,
         syslog: tuple[str, int] | None = None,
         state: AuthState | None = None,
+        directory: Directory | None = None,
     ) -> SecurityServices:
         """``state``: where users, clients, codes, refresh tokens, revocations, assertion
         ``jti``s and login failures live; the platform database (shared by every server
-        process) in production, this process's memory when not given."""
+        process) in production, this process's memory when not given. ``directory``: the
+        store's Patients and PractitionerRoles, which accounts are linked to (without it a
+        practitioner account linked to a PractitionerRole gets no token)."""
         home.mkdir(parents=True, exist_ok=True)
         shared = state is not None
         state = state if state is not None else MemoryAuthState()
@@ -65,10 +70,10 @@ class SecurityServices:
         if shared and legacy.exists() and not accounts.users() and not accounts.clients():
             accounts.import_file(legacy)
             legacy.rename(legacy.with_suffix(".json.imported"))
-        authorization = AuthorizationServer(tokens, accounts, state)
+        authorization = AuthorizationServer(tokens, accounts, state, directory)
         feed = SecurityFeed(home, syslog)
         audit = AuditLog(home, keys, head_interval=AUDIT_HEAD_INTERVAL_SECONDS)
-        return cls(keys, tokens, audit, accounts, authorization, feed, state)
+        return cls(keys, tokens, audit, accounts, authorization, feed, state, directory)
 
 
 __all__ = ["DEFAULT_AUDIENCE", "DEFAULT_ISSUER", "SecurityServices"]

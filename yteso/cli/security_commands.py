@@ -96,22 +96,40 @@ def revoke(
 def add_user(
     username: Annotated[str, typer.Option("--username")],
     role: Annotated[str, typer.Option("--role", help="citizen|practitioner|administrator|auditor")],
-    patient: Annotated[str | None, typer.Option("--patient", help="Citizen: Patient id.")] = None,
+    citizen_id: Annotated[
+        str | None,
+        typer.Option("--citizen-id", help="Citizen: CCCD; their one active Patient is linked."),
+    ] = None,
+    practitioner_role: Annotated[
+        str | None,
+        typer.Option(
+            "--practitioner-role",
+            help="Practitioner: PractitionerRole id (Practitioner and facility read per token).",
+        ),
+    ] = None,
+    patient: Annotated[
+        str | None, typer.Option("--patient", help="Citizen: Patient id (must exist).")
+    ] = None,
     fhir_user: Annotated[str | None, typer.Option("--fhir-user", help="Practitioner/ID")] = None,
     facility: Annotated[str | None, typer.Option("--facility", help="Organization id.")] = None,
     db: Db = None,
 ) -> None:
     """Create (or reset) a user; the password is asked for, never taken from the command line."""
-    password = typer.prompt(
-        "Password (12 characters or more)", hide_input=True, confirmation_prompt=True
-    )
-    links = {"patient": patient, "fhir_user": fhir_user, "facility": facility}
+    from yteso.auth import LinkRefused, account_links
+
+    given = {"patient": patient, "fhir_user": fhir_user, "facility": facility}
     try:
         with _security(db) as security:
+            assert security.directory is not None  # opened over the database
+            links = account_links(security.directory, role, citizen_id, practitioner_role, given)
+            password = typer.prompt(
+                "Password (12 characters or more)", hide_input=True, confirmation_prompt=True
+            )
             security.accounts.add_user(username, password, role, **links)
-    except ValueError as error:
+    except (LinkRefused, ValueError) as error:
         raise typer.BadParameter(str(error)) from error
-    typer.echo(f"user {username} ({role}) saved")
+    linked = ", ".join(f"{k}={v}" for k, v in links.items() if v is not None)
+    typer.echo(f"user {username} ({role}) saved" + (f": {linked}" if linked else ""))
 
 
 @auth_app.command("add-client")

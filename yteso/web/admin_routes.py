@@ -16,7 +16,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from yteso.auth import ClientApp, Principal, SecurityServices, audit_event, patients_named
+from yteso.auth import (
+    ClientApp,
+    Principal,
+    SecurityServices,
+    account_links,
+    audit_event,
+    patients_named,
+)
 from yteso.web.auth_routes import NO_STORE, bearer_principal
 
 Handler = Callable[[Request, Principal], Awaitable[Response]]
@@ -38,6 +45,10 @@ def _fields(body: object, allowed: dict[str, type]) -> dict[str, object]:
         if value is not None and not isinstance(value, expected):
             raise ValueError(f"{name} must be a {expected.__name__}")
     return dict(body)
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def admin_routes(security: SecurityServices) -> list[Route]:
@@ -83,15 +94,27 @@ def admin_routes(security: SecurityServices) -> list[Route]:
 
     @audited("administrator", "update", user_ref)
     async def put_user(request: Request, principal: Principal) -> Response:
-        fields = ("password", "role", "patient", "fhir_user", "facility")
+        """``citizen_id`` (CCCD) or ``practitioner_role`` link the account to its FHIR records
+        (checked against the database); ``patient``, ``fhir_user``, ``facility`` state them."""
+        fields = ("password", "role", "patient", "fhir_user", "facility", "citizen_id")
         try:
-            body = _fields(orjson.loads(await request.body()), dict.fromkeys(fields, str))
-            links = {k: body.get(k) for k in ("patient", "fhir_user", "facility")}
+            body = _fields(
+                orjson.loads(await request.body()),
+                dict.fromkeys((*fields, "practitioner_role"), str),
+            )
+            given = {k: _text(body.get(k)) for k in ("patient", "fhir_user", "facility")}
+            role = str(body.get("role") or "")
+            citizen, practitioner = (
+                _text(body.get("citizen_id")),
+                _text(body.get("practitioner_role")),
+            )
+            links = given
+            if security.directory is not None:
+                links = account_links(security.directory, role, citizen, practitioner, given)
+            elif citizen or practitioner:
+                raise ValueError("accounts cannot be linked to records here: no database")
             user = security.accounts.add_user(
-                request.path_params["username"],
-                str(body.get("password") or ""),
-                str(body.get("role") or ""),
-                **{k: (str(v) if v is not None else None) for k, v in links.items()},
+                request.path_params["username"], str(body.get("password") or ""), role, **links
             )
         except (ValueError, orjson.JSONDecodeError) as error:
             return _error(400, "invalid_request", str(error))

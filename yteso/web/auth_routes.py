@@ -4,7 +4,8 @@ https://hl7.org/fhir/smart-app-launch/conformance.html (``.well-known/smart-conf
 https://www.rfc-editor.org/rfc/rfc7517#section-5 (JWKS), RFC 7009 (revocation) and RFC 7662
 (introspection), and the SMART App Launch grants of :class:`yteso.auth.AuthorizationServer`:
 ``/auth/authorize`` (a server-rendered login page, then a redirect with the code) and
-``/auth/token``. Logins and failed logins are audited.
+``/auth/token``. Every login, token exchange and introspection, granted or refused, every failed
+authentication and every refusal here is audited.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ AUTHORIZE_PARAMS = (
     "code_challenge_method",
 )
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# User names and client ids are at most 200 characters; a refused request may claim anything.
+MAX_AUDITED_NAME = 200
+MAX_AUDITED_REASON = 1000
 
 SCOPES_SUPPORTED = ["openid", "fhirUser", "launch/patient", "offline_access"]
 SCOPES_SUPPORTED += ["patient/*.cruds", "user/*.cruds", "system/*.cruds", "patient/*.read"]
@@ -59,6 +63,9 @@ def smart_configuration(issuer_path: str) -> dict[str, object]:
         "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
         "token_endpoint_auth_methods_supported": ["private_key_jwt"],
         "token_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384"],
+        # RFC 8414: introspection answers authenticated clients only
+        "introspection_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "introspection_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384"],
         "scopes_supported": SCOPES_SUPPORTED,
         "response_types_supported": ["code"],
         "code_challenge_methods_supported": ["S256"],
@@ -103,14 +110,55 @@ def _client_address(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
+def _origin(request: Request) -> str:
+    return f"{request.url.scheme}://{request.url.netloc}"
+
+
+def audit_security_event(
+    security: SecurityServices,
+    request: Request,
+    *,
+    interaction: str,
+    subject: str | None,
+    status: int,
+    client_id: str | None = None,
+    kind: str = "110114",
+    details: dict[str, str] | None = None,
+    break_glass: str | None = None,
+) -> None:
+    """Audit an authentication or authorization event (kind DICOM 110114 user authentication,
+    110113 security alert); ``details`` name the grant and the error, never a secret."""
+    security.record(
+        audit_event(
+            interaction=interaction,
+            subject=(subject or "unauthenticated")[:MAX_AUDITED_NAME],
+            client_id=client_id[:MAX_AUDITED_NAME] if client_id else None,
+            network_address=_client_address(request),
+            status=status,
+            kind=kind,
+            details={k: v[:MAX_AUDITED_NAME] for k, v in (details or {}).items()},
+            break_glass=break_glass[:MAX_AUDITED_REASON] if break_glass is not None else None,
+        )
+    )
+
+
 def bearer_principal(security: SecurityServices, request: Request) -> Principal | Response:
-    """The verified token's principal, or the 401 answer for a missing or bad token."""
+    """The verified token's principal, or the 401 answer for a missing or bad token (audited
+    as a failed authentication; the token is not kept)."""
     scheme, _, bearer = request.headers.get("authorization", "").partition(" ")
     try:
         if scheme.lower() != "bearer":
             raise Unauthorized("A bearer access token is required")
         return security.tokens.verify(bearer.strip())
     except Unauthorized as error:
+        audit_security_event(
+            security,
+            request,
+            interaction="login",
+            subject=None,
+            status=401,
+            details={"endpoint": request.url.path},
+        )
         return JSONResponse(
             {"error": "invalid_token", "error_description": str(error)},
             401,
@@ -123,68 +171,80 @@ def auth_routes(security: SecurityServices, fhir_base: str = "/fhir") -> list[Ro
         return JSONResponse(security.keys.public_jwks(), media_type="application/jwk-set+json")
 
     async def discovery(request: Request) -> Response:
-        origin = f"{request.url.scheme}://{request.url.netloc}"
-        return JSONResponse(smart_configuration(origin + "/auth"))
+        return JSONResponse(smart_configuration(_origin(request) + "/auth"))
 
     async def revoke(request: Request) -> Response:
         security.tokens.revoke(await _token_field(request))
         return Response(status_code=200)  # RFC 7009 2.2: the same answer for unknown tokens
 
     async def introspect(request: Request) -> Response:
+        """RFC 7662, for clients authenticated with ``private_key_jwt`` (``aud``: the token or
+        the introspection endpoint URL); every call is audited."""
+        form = await _form(request)
+        audiences = [_origin(request) + "/auth/token", _origin(request) + "/auth/introspect"]
         try:
-            principal = security.tokens.verify(await _token_field(request))
-        except Unauthorized:
-            return JSONResponse({"active": False})
-        return JSONResponse(
-            {
-                "active": True,
-                "sub": principal.subject,
-                "scope": str(principal.scopes),
-                "exp": principal.expires_at,
-                "client_id": principal.client_id,
-                **({"patient": principal.patient} if principal.patient else {}),
-                **({"role": principal.role} if principal.role else {}),
-            }
-        )
+            answer = security.authorization.introspect(form, audiences)
+        except OAuthError as error:
+            audit_oauth(request, "introspect", error.subject, error.status, error.error)
+            return _oauth_error(error)
+        audit_oauth(request, "introspect", answer.subject, 200, None, answer.client_id)
+        return JSONResponse(answer.body, headers=NO_STORE)
 
-    def audit_login(request: Request, subject: str, status: int) -> None:
-        security.record(
-            audit_event(
-                interaction="login",
-                subject=subject,
-                client_id=None,
-                network_address=_client_address(request),
-                status=status,
-                kind="110114",
-            )
+    def audit_oauth(
+        request: Request,
+        grant: str,
+        subject: str | None,
+        status: int,
+        error: str | None,
+        client_id: str | None = None,
+    ) -> None:
+        details = {"grant_type": grant, **({"error": error} if error else {})}
+        audit_security_event(
+            security,
+            request,
+            interaction="login",
+            subject=subject,
+            status=status,
+            client_id=client_id,
+            details=details,
         )
 
     async def authorize(request: Request) -> Response:
         params = dict(request.query_params) if request.method == "GET" else await _form(request)
         try:
-            checked = security.authorization.check_authorization(params)
+            checked = security.authorization.check_authorization(
+                params, _origin(request) + fhir_base
+            )
         except OAuthError as error:  # never redirect to an unchecked redirect_uri
+            client = params.get("client_id") or None
+            audit_oauth(request, "authorization_code", client, error.status, error.error, client)
             return _oauth_error(error)
         if request.method == "GET":
             return _login_page(checked, params)
         username = params.get("username", "")
+        client_id = checked.client.client_id
         try:
             user = security.accounts.login(username, params.get("password", ""))
         except LoginRefused as refused:
-            audit_login(request, username, 401)
+            audit_oauth(request, "authorization_code", username, 401, "access_denied", client_id)
             return _login_page(checked, params, str(refused))
-        audit_login(request, username, 200)
+        audit_oauth(request, "authorization_code", username, 200, None, client_id)
         code = security.authorization.approve(checked, user)
         query = urlencode({"code": code, "state": checked.state})
         return RedirectResponse(f"{checked.redirect_uri}?{query}", status_code=303)
 
     async def token(request: Request) -> Response:
-        endpoint = f"{request.url.scheme}://{request.url.netloc}/auth/token"
+        """Every exchange, granted or refused, is audited with its grant type and error."""
+        form = await _form(request)
+        grant = form.get("grant_type", "")
         try:
-            answer = security.authorization.token(await _form(request), endpoint)
+            answer = security.authorization.token(form, _origin(request) + "/auth/token")
         except OAuthError as error:
+            client = form.get("client_id") or None
+            audit_oauth(request, grant, error.subject or client, error.status, error.error, client)
             return _oauth_error(error)
-        return JSONResponse(answer, headers=NO_STORE)
+        audit_oauth(request, grant, answer.subject, 200, None, answer.client_id)
+        return JSONResponse(answer.body, headers=NO_STORE)
 
     async def my_accesses(request: Request) -> Response:
         """A citizen's view of the audit trail: who accessed their own record."""
@@ -192,38 +252,42 @@ def auth_routes(security: SecurityServices, fhir_base: str = "/fhir") -> list[Ro
         if isinstance(principal, Response):
             return principal
         if principal.patient is None:
+            audit_security_event(
+                security,
+                request,
+                interaction="search-type",
+                subject=principal.subject,
+                status=403,
+                client_id=principal.client_id,
+                kind="rest",
+                details={"endpoint": request.url.path, "error": "insufficient_scope"},
+            )
             return JSONResponse({"error": "insufficient_scope"}, status_code=403)
         return JSONResponse(access_report(security.audit.events(), principal.patient))
 
     async def break_glass(request: Request) -> Response:
-        """A practitioner's emergency token: same scopes, every patient, 15 minutes, audited."""
+        """A practitioner's emergency token: same scopes and role, every patient, 15 minutes,
+        audited. Refused to a break-the-glass token itself: chaining would outlive the limit."""
         principal = bearer_principal(security, request)
         if isinstance(principal, Response):
             return principal
         reason = (await _form(request)).get("reason", "")
-        try:
-            token = security.tokens.issue(
-                principal.subject,
-                str(principal.scopes),
-                fhir_user=principal.practitioner,
-                client_id=principal.client_id,
-                facility=principal.facility,
-                break_glass=reason,
-            )
-        except ValueError as error:
-            return JSONResponse({"error": "invalid_request", "error_description": str(error)}, 400)
-        security.record(
-            audit_event(
-                interaction="break-glass",
-                subject=principal.subject,
-                client_id=principal.client_id,
-                network_address=_client_address(request),
-                status=200,
-                kind="110113",
-                break_glass=reason,
-            )
+        status, answer = 200, _emergency_token(security, principal, reason)
+        if not isinstance(answer, str):
+            status = answer.status_code
+        audit_security_event(
+            security,
+            request,
+            interaction="break-glass",
+            subject=principal.subject,
+            status=status,
+            client_id=principal.client_id,
+            kind="110113",
+            break_glass=reason,
         )
-        return JSONResponse({"access_token": token, "token_type": "Bearer"}, headers=NO_STORE)
+        if not isinstance(answer, str):
+            return answer
+        return JSONResponse({"access_token": answer, "token_type": "Bearer"}, headers=NO_STORE)
 
     return [
         Route("/auth/break-glass", break_glass, methods=["POST"]),
@@ -235,6 +299,34 @@ def auth_routes(security: SecurityServices, fhir_base: str = "/fhir") -> list[Ro
         Route("/auth/introspect", introspect, methods=["POST"]),
         Route(f"{fhir_base}/.well-known/smart-configuration", discovery, methods=["GET"]),
     ]
+
+
+def _emergency_token(
+    security: SecurityServices, principal: Principal, reason: str
+) -> str | Response:
+    """The break-the-glass token, or the refusal."""
+    if principal.break_glass is not None:
+        return JSONResponse(
+            {
+                "error": "invalid_request",
+                "error_description": "A break-the-glass token cannot make another one",
+            },
+            403,
+            headers=NO_STORE,
+        )
+    try:
+        return security.tokens.issue(
+            principal.subject,
+            str(principal.scopes),
+            fhir_user=principal.practitioner,
+            client_id=principal.client_id,
+            facility=principal.facility,
+            break_glass=reason,
+            role=principal.role,
+        )
+    except ValueError as error:
+        body = {"error": "invalid_request", "error_description": str(error)}
+        return JSONResponse(body, 400, headers=NO_STORE)
 
 
 __all__ = ["auth_routes", "bearer_principal", "smart_configuration"]
