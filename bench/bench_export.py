@@ -173,7 +173,9 @@ def bench_http(url: str, repeat: int) -> None:
                 f"{shown} HTTP $export #{attempt + 1}: {run.resources:,} resources in {run.files}"
                 f" files ({run.bytes / 1e9:.2f} GB) in {run.seconds:.1f} s = {run.rate:,.0f}/s"
                 f" (manifest after {run.manifest_seconds:.1f} s, downloads"
-                f" {run.seconds - run.manifest_seconds:.1f} s); server peak RSS"
+                f" {run.seconds - run.manifest_seconds:.1f} s); server CPU"
+                f" {run.server_cpu_seconds:.1f} s = {run.resources / run.server_cpu_seconds:,.0f}"
+                f" per CPU-s, client CPU {run.client_cpu_seconds:.1f} s; server peak RSS"
                 f" +{run.server_rss_growth_mb:.0f} MB; load average {load:.1f} ->"
                 f" {os.getloadavg()[0]:.1f}"
             )

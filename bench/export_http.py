@@ -9,7 +9,8 @@ under uvicorn in its own process, one worker, over real TCP on 127.0.0.1; it iss
 3. downloads every ``output[].url`` one after the other, streamed to files, counting lines;
 then checks the lines against the manifest's counts and removes the job (``DELETE``).
 Time = kick-off to the last byte of the last file; the server's peak RSS growth is read from
-``/proc/<pid>/status`` (``VmHWM``) before and after.
+``/proc/<pid>/status`` (``VmHWM``) before and after, and its CPU time (user + system) from
+``/proc/<pid>/stat``: resources per server CPU-second is the figure a busy machine moves least.
 
     .venv/bin/python bench/export_http.py --serve URL --port PORT --home DIR   (the server)
 """
@@ -86,6 +87,12 @@ def running_server(url: str) -> Iterator[tuple[str, str, int]]:
             process.wait(timeout=60)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a live process so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -101,6 +108,8 @@ class HttpExport:
     seconds: float  # kick-off to the last byte of the last file
     bytes: int
     server_rss_growth_mb: float
+    server_cpu_seconds: float  # the server process's (PostgreSQL's own backends not included)
+    client_cpu_seconds: float
 
     @property
     def rate(self) -> float:
@@ -126,7 +135,8 @@ def http_export(base: str, token: str, pid: int, folder: Path) -> HttpExport:
     """Kick off a system-level export, poll it, download every file; time the whole."""
     auth = {"Authorization": f"Bearer {token}"}
     with httpx.Client(headers=auth, timeout=600) as http:
-        rss_before = peak_rss_mb(pid)
+        rss_before, cpu_before = peak_rss_mb(pid), cpu_seconds(pid)
+        client_before = time.process_time()
         started = time.perf_counter()
         kick = http.get(
             f"{base}/fhir/$export",
@@ -146,9 +156,12 @@ def http_export(base: str, token: str, pid: int, folder: Path) -> HttpExport:
             lines, written = _download(http, output, folder / f"{output['type']}.ndjson")
             resources, size = resources + lines, size + written
         seconds = time.perf_counter() - started
-        rss_growth = peak_rss_mb(pid) - rss_before
+        client_cpu = time.process_time() - client_before
+        rss_growth, cpu = peak_rss_mb(pid) - rss_before, cpu_seconds(pid) - cpu_before
         http.delete(status_url)  # the job's files go
-    return HttpExport(resources, len(outputs), manifest_seconds, seconds, size, rss_growth)
+    return HttpExport(
+        resources, len(outputs), manifest_seconds, seconds, size, rss_growth, cpu, client_cpu
+    )
 
 
 def main() -> None:
