@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
-from yteso.store.base import SearchResult, StoredVersion
+from yteso.store.base import Reach, SearchResult, StoredVersion
 
 if TYPE_CHECKING:
     from yteso.api.exchange import ApiContext, FhirRequest, FhirResponse
@@ -37,13 +37,25 @@ class RequestGuard(Protocol):
         """Whether the caller's scopes give ``permission`` on the type at all."""
         ...
 
+    def reach(self, permission: str) -> Reach:
+        """What the caller may see, for the store to evaluate criteria over (chains, ``_has``,
+        conditional matches considered with ``permission``)."""
+        ...
+
     def restricted(self, resource_type: str | None, permission: str) -> bool:
         """Whether results of this type are checked one by one (then a store total, counted
         before the checks, would tell how many hidden resources match)."""
         ...
 
-    def record(self, ctx: ApiContext, request: FhirRequest, status: int) -> None:
-        """Audit one interaction (allowed or denied) once it is decided."""
+    def record(
+        self,
+        ctx: ApiContext,
+        request: FhirRequest,
+        status: int,
+        response: FhirResponse | None = None,
+    ) -> None:
+        """Audit one interaction (allowed or denied) once it is decided; ``response`` (when
+        it succeeded) names the resources it read or wrote."""
         ...
 
 
@@ -64,6 +76,10 @@ class _OpenAccessForTests:
 OPEN_ACCESS_FOR_TESTS: AccessControl = _OpenAccessForTests()
 
 
+def caller_reach(guard: RequestGuard | None, permission: str) -> Reach | None:
+    return None if guard is None else guard.reach(permission)
+
+
 def screened(
     guard: RequestGuard | None, result: SearchResult, permission: str, resource_type: str | None
 ) -> SearchResult:
@@ -77,4 +93,4 @@ def screened(
     return replace(result, matches=matches, included=included, total=total)
 
 
-__all__ = ["OPEN_ACCESS_FOR_TESTS", "AccessControl", "RequestGuard", "screened"]
+__all__ = ["OPEN_ACCESS_FOR_TESTS", "AccessControl", "RequestGuard", "caller_reach", "screened"]

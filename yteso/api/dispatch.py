@@ -105,7 +105,7 @@ def _guarded(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
     except FhirError as error:
         guard.record(ctx, request, error.status)
         raise
-    guard.record(ctx, request, response.status)
+    guard.record(ctx, request, response.status, response)
     return response
 
 

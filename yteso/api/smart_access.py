@@ -5,7 +5,9 @@ Bearer tokens (https://www.rfc-editor.org/rfc/rfc6750) are verified by
 interaction takes (c create, r read/vread/instance history, u update/patch, d delete, s search
 and type/system history). A type the scopes never grant is 403 (the caller knows its own
 scopes); a resource outside what they grant (another patient's, a filtered-out category) is 404,
-exactly as if it did not exist.
+exactly as if it did not exist. A restricted caller's write by id of a resource it may not see
+(absent, deleted or hidden) is that same 404, and criteria (chains, ``_has``, conditional
+interactions) consider only what it may see.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from dataclasses import replace
 from urllib.parse import urlencode
 
 from yteso.api.access import RequestGuard
-from yteso.api.conditional import conditional_query
+from yteso.api.audit_patients import patients_concerned
+from yteso.api.caller_reach import CallerReach
 from yteso.api.dispatch import level
 from yteso.api.exchange import ApiContext, FhirRequest, FhirResponse
 from yteso.api.patient_records import StorePatientRecords
@@ -29,9 +32,10 @@ from yteso.auth import (
 )
 from yteso.fhir.errors import Forbidden, NotFound, Unauthorized
 from yteso.fhir.types import Json
-from yteso.store.base import StoredVersion
+from yteso.store.base import Reach, StoredVersion
 
-AuditRecorder = Callable[[Principal, str, FhirRequest, int], None]
+# principal, network address, request, status, the patients it concerned
+AuditRecorder = Callable[[Principal, str, FhirRequest, int, tuple[str, ...]], None]
 AuditAppend = Callable[[Json], object]
 
 INTERACTION_OF = {
@@ -53,7 +57,11 @@ INTERACTION_OF = {
     ("metadata", "GET"): "capabilities",
 }
 
-MAX_CONDITIONAL_TARGETS = 100
+# Who may write a Consent: the patient (a patient token, inside their compartment) or an
+# authorised service (system/ scopes, operator tokens); never a practitioner, who could
+# otherwise grant themselves access or remove a refusal.
+CONSENT_WRITES = frozenset("cud")
+WRITES_BY_ID = frozenset("ud")
 # Bulk export status and file URLs check in their handler that the caller started the job
 # (what went into the files was already screened by this guard while they were written).
 JOB_OWNER_CHECKED = frozenset({"$export-poll-status", "$export-file"})
@@ -81,6 +89,7 @@ class SmartGuard:
         self.access = ResourceAccess(principal)
         self.client = client
         self.audit = audit
+        self._seen: list[Json] = []  # resources checked for the entry being decided (audit)
 
     def _require_type(self, resource_type: str, permission: str) -> None:
         if not self.access.grants(resource_type, permission):
@@ -92,15 +101,23 @@ class SmartGuard:
             raise NotFound(f"{kind}/{id} is not known" if id else f"No such {kind} may be written")
 
     def _check_current(self, ctx: ApiContext, resource_type: str, id: str, permission: str) -> None:
-        if self.access.unrestricted(resource_type, permission):
+        """A restricted caller reaches an id only when it may see its current version. A
+        deleted or hidden one is 404; so is an absent one for a write (no update-as-create,
+        no "deleted nothing"), while a read of it gets the interaction's own, identical 404."""
+        unrestricted = self.access.unrestricted(resource_type, permission)
+        if unrestricted and permission != "d":
             return
         try:
             stored = ctx.read(resource_type, id)
         except NotFound:
-            return  # nothing to hide; the interaction answers as it would
-        if stored.deleted:
+            if unrestricted or permission not in WRITES_BY_ID:
+                return
+            raise NotFound(f"{resource_type}/{id} is not known") from None
+        resource = None if stored.deleted else stored.resource()
+        if resource is not None:
+            self._seen.append(resource)  # for the audit (a deleted one is gone afterwards)
+        if not unrestricted and (resource is None or not self.access.may(resource, permission)):
             raise NotFound(f"{resource_type}/{id} is not known")
-        self._require_resource(stored.resource(), permission)
 
     def _narrowed(self, request: FhirRequest, resource_type: str, permission: str) -> FhirRequest:
         extra = self.access.search_narrowing(resource_type, permission)
@@ -125,31 +142,38 @@ class SmartGuard:
             return self._history(ctx, request, resource_type)
         permission = PERMISSION_OF[(kind, request.method)]
         self._require_type(resource_type, permission)
+        if resource_type == "Consent" and permission in CONSENT_WRITES:
+            self._require_consent_writer()
         if request.id is not None:
             self._check_current(ctx, resource_type, request.id, permission)
-        if isinstance(request.body, dict) and request.method in ("POST", "PUT"):
-            self._require_resource(request.body, permission)
-        if kind == "type" and request.method in ("PUT", "PATCH", "DELETE"):
-            self._check_conditional_targets(ctx, request, resource_type, permission)
+        body = request.body if isinstance(request.body, dict) else None
+        if body is not None and request.method in ("POST", "PUT"):
+            self._require_resource(body, permission)
+        if kind == "type" and request.method == "PUT" and isinstance((body or {}).get("id"), str):
+            # a conditional update naming an id: an update of that id if nothing matches
+            self._check_current(ctx, resource_type, str((body or {})["id"]), permission)
+        if request.if_none_exist is not None:
+            return self._narrowed_if_none_exist(request, resource_type)
         if kind in ("type", "search"):
             return self._narrowed(request, resource_type, permission)
         return request
 
-    def _check_conditional_targets(
-        self, ctx: ApiContext, request: FhirRequest, resource_type: str, permission: str
-    ) -> None:
-        """A conditional update/patch/delete may only touch resources the caller reaches; a
-        restricted caller's criteria may match at most MAX_CONDITIONAL_TARGETS resources."""
-        if self.access.unrestricted(resource_type, permission) or not request.params:
-            return
-        query = conditional_query(ctx, resource_type, urlencode(request.params))
-        query = replace(query, count=MAX_CONDITIONAL_TARGETS + 1)
-        search = ctx.session.search if ctx.session is not None else ctx.store.search
-        matches = [m for m in search(resource_type, query).matches if not m.deleted]
-        if len(matches) > MAX_CONDITIONAL_TARGETS:
-            raise Forbidden(f"Criteria too broad for a restricted token ({len(matches)}+ matches)")
-        if not all(self.visible(m, permission) for m in matches):
-            raise NotFound(f"No {resource_type} you may change matches these criteria")
+    def _require_consent_writer(self) -> None:
+        if self.principal.practitioner is not None or self.principal.role == "practitioner":
+            raise Forbidden(
+                "Consents are written by the patient (a patient token) or an authorised "
+                "service, not by a practitioner",
+                expression="Consent",
+            )
+
+    def _narrowed_if_none_exist(self, request: FhirRequest, resource_type: str) -> FhirRequest:
+        """The existing match is handed back ("r"): narrow its criteria like a search (the
+        store still checks each match, see :class:`CallerReach`)."""
+        extra = self.access.search_narrowing(resource_type, "r")
+        if not extra or request.if_none_exist is None:
+            return request
+        criteria = f"{request.if_none_exist}&{urlencode(extra)}"
+        return replace(request, if_none_exist=criteria)
 
     def _system_level(self, ctx: ApiContext, request: FhirRequest) -> FhirRequest:
         if request.operation in JOB_OWNER_CHECKED:
@@ -205,11 +229,16 @@ class SmartGuard:
         if stored is None or stored.deleted:
             return
         permission = PERMISSION_OF.get((level(request), request.method), "r")
+        if request.method == "POST" and response.status == 200:
+            permission = "r"  # a conditional create handing back the existing match
         if not self.visible(stored, permission):
             raise NotFound(f"{stored.resource_type}/{stored.id} is not known")
 
     def grants(self, resource_type: str, permission: str) -> bool:
         return bool(self.access.grants(resource_type, permission))
+
+    def reach(self, permission: str) -> Reach:
+        return CallerReach(self.access, self.visible, permission)
 
     def restricted(self, resource_type: str | None, permission: str) -> bool:
         if resource_type is None:
@@ -226,9 +255,37 @@ class SmartGuard:
             return True
         return not stored.deleted and self.access.may(stored.resource(), permission)
 
-    def record(self, ctx: ApiContext, request: FhirRequest, status: int) -> None:
-        if self.audit is not None:
-            self.audit(self.principal, self.client, request, status)
+    def record(
+        self,
+        ctx: ApiContext,
+        request: FhirRequest,
+        status: int,
+        response: FhirResponse | None = None,
+    ) -> None:
+        seen, self._seen = self._seen, []
+        if self.audit is None:
+            return
+        resources = [*seen, *_resources_of(request, response)]
+        patients = patients_concerned(self.principal, request, resources)
+        self.audit(self.principal, self.client, request, status, patients)
+
+
+def _resources_of(request: FhirRequest, response: FhirResponse | None) -> list[Json]:
+    """The resources an interaction wrote or read: its body, the stored version it answers
+    with, the first version of an instance history."""
+    found: list[Json] = []
+    if isinstance(request.body, dict) and request.body.get("resourceType") != "Bundle":
+        found.append(request.body)
+    if response is None:
+        return found
+    if response.stored is not None and not response.stored.deleted:
+        found.append(response.stored.resource())
+    elif request.id is not None and isinstance(response.resource, dict):
+        entries = response.resource.get("entry") or [{}]
+        first = entries[0].get("resource") if isinstance(entries[0], dict) else None
+        if isinstance(first, dict):
+            found.append(first)
+    return found
 
 
 def _interaction(request: FhirRequest) -> str:
@@ -246,16 +303,16 @@ def _what(request: FhirRequest) -> str | None:
     return f"{request.resource_type}/{request.id}{version}"
 
 
-def _patient_of(principal: Principal, request: FhirRequest) -> str | None:
-    if request.resource_type == "Patient" and request.id is not None:
-        return request.id
-    return principal.patient
-
-
 def audit_recorder(append: AuditAppend) -> AuditRecorder:
     """An :data:`AuditRecorder` writing one BALP AuditEvent per decided interaction."""
 
-    def record(principal: Principal, client: str, request: FhirRequest, status: int) -> None:
+    def record(
+        principal: Principal,
+        client: str,
+        request: FhirRequest,
+        status: int,
+        patients: tuple[str, ...],
+    ) -> None:
         query = "&".join(f"{k}={v}" for k, v in request.params) or None
         append(
             audit_event(
@@ -265,7 +322,7 @@ def audit_recorder(append: AuditAppend) -> AuditRecorder:
                 network_address=client,
                 status=status,
                 what=_what(request),
-                patient=_patient_of(principal, request),
+                patients=patients,
                 query=query,
                 break_glass=principal.break_glass,
             )

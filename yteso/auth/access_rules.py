@@ -21,6 +21,9 @@ from yteso.fhir.definitions import patient_compartment, search_parameters
 from yteso.fhir.types import Json
 from yteso.fhirpath import evaluate
 
+# Scope filter types :func:`matches_filter` evaluates (any other matches nothing).
+FILTER_TYPES = frozenset({"token", "reference", "string"})
+
 
 @cache
 def compartment_params(resource_type: str) -> tuple[str, ...]:
@@ -193,6 +196,42 @@ class ResourceAccess:
         if scope.context == "patient" and self.principal.patient is not None:
             narrowing.extend(self._compartment_narrowing(resource_type))
         return tuple(narrowing)
+
+    def search_criteria(self, resource_type: str) -> tuple[tuple[str, str], ...] | None:
+        """Search criteria selecting exactly what the principal may search of
+        ``resource_type`` (``()``: all of it), for criteria that look into it from another
+        type (chains, ``_has``). None when that cannot be said as criteria: no scope grants
+        it, a practitioner's reach (Consents, labels: decided per resource), a scope filter
+        of a type only evaluated here, or several scopes whose union is no one of them."""
+        scopes = self.grants(resource_type, "s")
+        if not scopes:
+            return None
+        if self.unrestricted(resource_type, "s"):
+            return ()
+        options = [self._scope_criteria(scope, resource_type) for scope in scopes]
+        for option in options:  # fewer criteria select more: the widest scope is the union
+            if option is not None and all(o is not None and set(option) <= set(o) for o in options):
+                return option
+        return None
+
+    def _scope_criteria(
+        self, scope: ResourceScope, resource_type: str
+    ) -> tuple[tuple[str, str], ...] | None:
+        definitions = search_parameters(resource_type)
+        for name, _ in scope.filters:
+            definition = definitions.get(name)
+            if definition is None or definition.type not in FILTER_TYPES:
+                return None
+        in_compartment = resource_type == "Patient" or bool(compartment_params(resource_type))
+        criteria = list(scope.filters)
+        if scope.context == "patient":
+            if self.principal.patient is None or not in_compartment:
+                return None  # a patient scope reaches only the patient's compartment
+            criteria.append(("_compartment", f"Patient/{self.principal.patient}"))
+        bound = self.principal.practitioner is not None and self.principal.break_glass is None
+        if scope.context == "user" and bound and in_compartment:
+            return None
+        return tuple(criteria)
 
     def _compartment_narrowing(self, resource_type: str) -> list[tuple[str, str]]:
         """One linking parameter can be ANDed in; with several (Observation: subject and

@@ -33,6 +33,7 @@ def audit_event(
     status: int,
     what: str | None = None,
     patient: str | None = None,
+    patients: tuple[str, ...] = (),  # every patient concerned (one entity each), with patient
     query: str | None = None,
     kind: str = "rest",
     break_glass: str | None = None,
@@ -54,6 +55,10 @@ def audit_event(
     if query:
         encoded = base64.b64encode(query.encode()).decode()
         entities.append({"query": encoded, "role": _code("object-role", "24")})
+    for concerned in (p for p in patients if p != patient):
+        entities.append(
+            {"what": {"reference": f"Patient/{concerned}"}, "role": _code("object-role", "1")}
+        )
     if patient:
         entities.append(
             {"what": {"reference": f"Patient/{patient}"}, "role": _code("object-role", "1")}

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from yteso.fhir.definitions import search_parameters
 from yteso.store.base import (
+    Reach,
     SearchParam,
     SearchQuery,
     SearchResult,
@@ -65,6 +66,7 @@ __all__ = [
     "IndexRow",
     "LoadFailure",
     "LoadReport",
+    "Reach",
     "SearchParam",
     "SearchQuery",
     "SearchResult",

@@ -44,6 +44,23 @@ class SearchParam:
     modifier: str | None = None
 
 
+class Reach(Protocol):
+    """What one caller may see, for the criteria the store evaluates on the caller's behalf:
+    the inner sets of chains, ``_has`` and ``_list`` (other types than the one searched), and
+    the matches of conditional interactions."""
+
+    def criteria(self, resource_type: str) -> tuple[SearchParam, ...] | None:
+        """Criteria selecting exactly what the caller may see of ``resource_type`` (``()``:
+        everything); None when that cannot be said as criteria (the store then refuses a
+        parameter that would look into the type, whatever the data)."""
+        ...
+
+    def sees(self, stored: StoredVersion) -> bool:
+        """Whether a conditional interaction may consider this match (what the caller may
+        not see is treated as absent)."""
+        ...
+
+
 @dataclass(frozen=True)
 class SearchQuery:
     """A parsed search: parameters (ANDed) plus result controls."""
@@ -53,6 +70,7 @@ class SearchQuery:
     cursor: str | None = None  # opaque paging cursor from a previous page's link
     total: str | None = None  # none | estimate | accurate
     sort: tuple[str, ...] = ()  # "-_lastUpdated", "_id", ...
+    reach: Reach | None = field(default=None, compare=False)  # None: the caller sees everything
 
 
 @dataclass(frozen=True)

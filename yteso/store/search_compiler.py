@@ -19,8 +19,8 @@ from yteso.fhir.definitions import (
     patient_compartment,
     search_parameters,
 )
-from yteso.fhir.errors import Invalid
-from yteso.store.base import SearchParam
+from yteso.fhir.errors import Forbidden, Invalid
+from yteso.store.base import Reach, SearchParam
 from yteso.store.composite_rows import component_param, component_types, union_of
 from yteso.store.custom_params import custom_parameters
 from yteso.store.date_ranges import date_condition
@@ -98,16 +98,21 @@ class MarkedParams(SqlParams):
 
 
 class SearchCompiler:
-    """Compiles parameters of one search; binds every value (finally into ``target``)."""
+    """Compiles parameters of one search; binds every value (finally into ``target``).
+    ``reach``: what the caller may see, ANDed into every set over another type (chains,
+    ``_has``, ``_list``) so that such criteria never look at hidden resources."""
 
-    def __init__(self, target: SqlParams, now: datetime) -> None:
+    def __init__(self, target: SqlParams, now: datetime, reach: Reach | None = None) -> None:
         self.target = target
         self.params = MarkedParams(target.dialect)
         self.now = now
         self.values = ValueConditions(self.params, now)
+        self.reach = reach
+        self.naming = ""  # the parameter being compiled, for a refusal to name
 
     def condition(self, resource_type: str | None, param: SearchParam) -> str:
         """A condition on the current-version row ``c``."""
+        self.naming = full_name(param)
         found = self.id_set(resource_type, full_name(param), param.values, 0)
         key = "c.id" if resource_type is not None else "(c.resource_type, c.id)"
         sql = f"{key} {'NOT IN' if found.negated else 'IN'} ({found.sql})"
@@ -124,6 +129,7 @@ class SearchCompiler:
                 f"search parameter '{code}' is not defined for {', '.join(missing)} (_type)",
                 expression=code,
             )
+        self.naming = full_name(param)
         ors = []
         for listed in types:
             found = self.id_set(listed, full_name(param), param.values, 0)
@@ -293,7 +299,7 @@ class SearchCompiler:
         sql = (
             f"SELECT {columns} FROM search_reference r WHERE r.resource_type = "
             f"{self.params.bind('List')} AND r.id IN ({self.params.bind_all(values)})"
-            f" AND r.param = {self.params.bind('item')}"
+            f" AND r.param = {self.params.bind('item')}{self._reached('List', 'r.id')}"
         )
         if resource_type is not None:
             sql += f" AND r.target_type = {self.params.bind(resource_type)}"
@@ -316,7 +322,8 @@ class SearchCompiler:
             inner = self.id_set(target, rest, values, depth + 1)
             bound = self.params.bind(target)
             test = "NOT IN" if inner.negated else "IN"
-            ors.append(f"(s.target_type = {bound} AND s.target_id {test} ({inner.sql}))")
+            reached = self._reached(target, "s.target_id")
+            ors.append(f"(s.target_type = {bound} AND s.target_id {test} ({inner.sql}){reached})")
         return IdSet(self._select(resource_type, "reference", code, f" AND ({' OR '.join(ors)})"))
 
     def _has(
@@ -333,12 +340,35 @@ class SearchCompiler:
             )
         inner = self.id_set(source_type, rest, values, depth + 1)
         test = "NOT IN" if inner.negated else "IN"
+        # the reach goes before the inner set: search_sql probes that last set per row
         sql = (
             f"SELECT r.target_id FROM search_reference r WHERE r.resource_type = "
             f"{self.params.bind(source_type)} AND r.param = {self.params.bind(reference)}"
-            f" AND r.target_type = {self.params.bind(resource_type)} AND r.id {test} ({inner.sql})"
+            f" AND r.target_type = {self.params.bind(resource_type)}"
+            f"{self._reached(source_type, 'r.id')} AND r.id {test} ({inner.sql})"
         )
         return IdSet(sql)
+
+    def _reached(self, resource_type: str, column: str) -> str:
+        """``AND column IN (...)`` for each criterion selecting what the caller may see of
+        ``resource_type``; a caller whose view of it is decided per resource (Consents,
+        labels) is refused the parameter, whatever the data, so the refusal tells nothing."""
+        if self.reach is None:
+            return ""
+        criteria = self.reach.criteria(resource_type)
+        if criteria is None:
+            name = self.naming or resource_type
+            raise Forbidden(
+                f"{name}: criteria over {resource_type} are not available to this token "
+                f"(what it may see of {resource_type} is decided resource by resource)",
+                expression=name,
+            )
+        reach, self.reach = self.reach, None  # the criteria themselves look into no other type
+        try:
+            sets = [self.id_set(resource_type, full_name(p), p.values, 0) for p in criteria]
+        finally:
+            self.reach = reach
+        return "".join(f" AND {column} {'NOT IN' if s.negated else 'IN'} ({s.sql})" for s in sets)
 
     def _composite_missing(
         self,

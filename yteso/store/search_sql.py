@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from yteso.fhir.errors import Invalid
-from yteso.store.base import SearchParam, SearchQuery
+from yteso.store.base import Reach, SearchParam, SearchQuery
 from yteso.store.instants import format_instant, parse_instant
 from yteso.store.paging_cursors import CursorValue, PageCursor, decode_cursor
 from yteso.store.search_compiler import (
@@ -165,13 +165,14 @@ def _param_condition(
     params: SqlParams,
     now: datetime,
     probe: Probe | None = None,
+    reach: Reach | None = None,
 ) -> str:
     if param.name not in SEARCH_PARAMS or param.modifier is not None:
         if probe is not None and resource_type is not None:
-            found = _probed_condition(resource_type, param, params, now, probe)
+            found = _probed_condition(resource_type, param, params, now, probe, reach)
             if found is not None:
                 return found
-        return SearchCompiler(params, now).condition(resource_type, param)
+        return SearchCompiler(params, now, reach).condition(resource_type, param)
     if param.name == "_id":
         return f"c.id IN ({params.bind_all(param.values)})"
     ors = [last_updated_test(params, "c.last_updated", value, now) for value in param.values]
@@ -227,12 +228,17 @@ def _date_ranges(
 
 
 def _probed_condition(
-    resource_type: str, param: SearchParam, params: SqlParams, now: datetime, probe: Probe
+    resource_type: str,
+    param: SearchParam,
+    params: SqlParams,
+    now: datetime,
+    probe: Probe,
+    reach: Reach | None,
 ) -> str | None:
     """``EXISTS`` (a probe per candidate row) for a plain indexed filter whose set is large,
     measured by counting at most :data:`LARGE_SET` of its rows; None: use the set (``IN``)."""
     alone = SqlParams(params.dialect)
-    condition = SearchCompiler(alone, now).condition(resource_type, param)
+    condition = SearchCompiler(alone, now, reach).condition(resource_type, param)
     matched, alias, key = _PLAIN_SET.fullmatch(condition), "s", "s.id"
     if matched is None:
         matched, alias, key = _HAS_SET.fullmatch(condition), "r", "r.target_id"
@@ -348,9 +354,10 @@ def _filters(
         if not param.values:
             raise Invalid(f"search parameter '{param.name}' has no value", expression=param.name)
         if resource_type is None and _per_type(param, types):
-            conditions.append(SearchCompiler(params, now).over_types(types, param))
+            compiler = SearchCompiler(params, now, query.reach)
+            conditions.append(compiler.over_types(types, param))
             continue
-        conditions.append(_param_condition(resource_type, param, params, now, probe))
+        conditions.append(_param_condition(resource_type, param, params, now, probe, query.reach))
     return conditions
 
 

@@ -9,6 +9,7 @@ Every write validates first (nothing invalid is stored), then takes a lock on th
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from yteso.fhir.errors import Conflict, Invalid, PreconditionFailed
@@ -29,6 +30,9 @@ from yteso.store.resource_ids import new_resource_id
 from yteso.store.sql_backend import Backend, Executor, VersionRow
 from yteso.store.sql_reads import read_current, run_search
 from yteso.store.validation_gate import require_valid
+
+# Matches screened one by one are read in pages of this size (hidden ones are skipped).
+SCREENED_PAGE = 100
 
 
 def criteria_key(resource_type: str, query: SearchQuery) -> str:
@@ -171,18 +175,22 @@ class SqlSession:
     def _matches(
         self, resource_type: str, query: SearchQuery, *, limit: int | None = 2
     ) -> list[StoredVersion]:
-        page = SearchQuery(params=query.params, count=1000 if limit is None else limit)
+        """The current matches of conditional criteria. With ``query.reach``, only those the
+        caller may see: a hidden match is treated as absent, so no answer depends on it."""
+        sees = query.reach.sees if query.reach is not None else None
+        size = 1000 if limit is None else SCREENED_PAGE if sees is not None else limit
+        page = SearchQuery(params=query.params, count=size, reach=query.reach)
         found: list[StoredVersion] = []
         while True:
             result = self.search(resource_type, page)
-            found.extend(result.matches)
+            found.extend(m for m in result.matches if sees is None or sees(m))
             if limit is not None and len(found) > 1:
                 raise PreconditionFailed(
                     f"the criteria match more than one {resource_type}", expression=resource_type
                 )
             if result.next_cursor is None:
                 return found
-            page = SearchQuery(params=query.params, count=page.count, cursor=result.next_cursor)
+            page = replace(page, cursor=result.next_cursor)
 
     @staticmethod
     def _check_version(

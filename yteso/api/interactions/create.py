@@ -16,7 +16,10 @@ def create(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
     resource = {k: v for k, v in require_resource(request).items() if k != "id"}
     if_none_exist = None
     if request.if_none_exist is not None:
-        if_none_exist = conditional_query(ctx, request.resource_type, request.if_none_exist)
+        # "r": an existing match is handed back
+        if_none_exist = conditional_query(
+            ctx, request.resource_type, request.if_none_exist, permission="r"
+        )
     with ctx.writing() as session:
         result = session.create(resource, id=request.assigned_id, if_none_exist=if_none_exist)
     return write_response(ctx, request, result)

@@ -36,7 +36,7 @@ def conditional_delete(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
     """The store deletes the single match under a lock on the criteria (several: 412)."""
     assert request.resource_type is not None
     criteria = urlencode(request.params)
-    query = conditional_query(ctx, request.resource_type, criteria)
+    query = conditional_query(ctx, request.resource_type, criteria, permission="d")
     what = f"{request.resource_type}?{criteria}"
     if request.if_match is None:
         with ctx.writing() as session:
@@ -44,7 +44,7 @@ def conditional_delete(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
         return _deleted(request, what, deleted > 0)
     if_match = parse_version_tag(request.if_match)
     with ctx.writing() as session:
-        matches = conditional_matches(ctx, session, request.resource_type, criteria)
+        matches = conditional_matches(ctx, session, request.resource_type, criteria, "d")
         if len(matches) > 1:
             raise PreconditionFailed(f"Several {request.resource_type} match {criteria!r}")
         if not matches:

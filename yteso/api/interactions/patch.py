@@ -97,7 +97,7 @@ def conditional_patch(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
     assert request.resource_type is not None
     criteria = urlencode(request.params)
     with ctx.writing() as session:
-        matches = conditional_matches(ctx, session, request.resource_type, criteria)
+        matches = conditional_matches(ctx, session, request.resource_type, criteria, "u")
     if len(matches) > 1:
         raise PreconditionFailed(f"Several {request.resource_type} match {criteria!r}")
     if not matches:

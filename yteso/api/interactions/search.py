@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from yteso.api.access import screened
+from yteso.api.access import caller_reach, screened
 from yteso.api.bundle_builders import bundle, embedded, paging_links
 from yteso.api.exchange import ApiContext, FhirRequest, FhirResponse
 from yteso.api.search_params import ParsedSearch, parse_search, requested_types
@@ -53,6 +53,8 @@ def _supported(ctx: ApiContext, request: FhirRequest) -> frozenset[str]:
 def _parse(ctx: ApiContext, request: FhirRequest) -> ParsedSearch:
     supported = _supported(ctx, request)
     parsed = parse_search(request.params, supported, strict=request.prefer_strict)
+    reach = caller_reach(ctx.guard, "s")  # chains and _has look only at what it may see
+    parsed = replace(parsed, query=replace(parsed.query, reach=reach))
     if request.resource_type is None and parsed.types:
         if len(parsed.types) > 1:  # the store filters on the type column
             types = SearchParam("_type", parsed.types)

@@ -115,7 +115,8 @@ def _resolve_conditional_writes(
         if criteria is None or not entry.full_url or entry.resource is None:
             continue
         resource_type = str(entry.resource.get("resourceType"))
-        matches = conditional_matches(ctx, session, resource_type, criteria)
+        permission = "r" if entry.method == "POST" else "u"  # a create's match is handed back
+        matches = conditional_matches(ctx, session, resource_type, criteria, permission)
         if len(matches) > 1:
             raise PreconditionFailed(
                 f"Entry {entry.index}: several {resource_type} match {criteria!r}"
@@ -135,7 +136,7 @@ def _resolve_conditional_references(
     for entry in entries:
         for reference in conditional_references(entry.resource):
             resource_type, _, criteria = reference.partition("?")
-            matches = conditional_matches(ctx, session, resource_type, criteria)
+            matches = conditional_matches(ctx, session, resource_type, criteria, "r")
             if len(matches) != 1:
                 raise PreconditionFailed(
                     f"Entry {entry.index}: the reference {reference!r} matches {len(matches)} "

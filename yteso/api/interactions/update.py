@@ -35,7 +35,7 @@ def conditional_update(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
     assert request.resource_type is not None
     resource = require_resource(request)
     criteria = urlencode(request.params)
-    query = conditional_query(ctx, request.resource_type, criteria)
+    query = conditional_query(ctx, request.resource_type, criteria, permission="u")
     if request.assigned_id is not None and "id" not in resource:
         resource = {**resource, "id": request.assigned_id}  # a transaction's chosen id
     if request.if_match is None:
@@ -44,7 +44,7 @@ def conditional_update(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
         return write_response(ctx, request, result)
     if_match = parse_version_tag(request.if_match)
     with ctx.writing() as session:
-        matches = conditional_matches(ctx, session, request.resource_type, criteria)
+        matches = conditional_matches(ctx, session, request.resource_type, criteria, "u")
         if len(matches) != 1:
             raise PreconditionFailed(
                 f"If-Match needs exactly one {request.resource_type} matching {criteria!r}; "
