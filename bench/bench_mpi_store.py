@@ -4,6 +4,7 @@ with baselines in the same run.
     .venv/bin/python bench/bench_mpi_store.py --people 200000
     .venv/bin/python bench/bench_mpi_store.py --people 200000 --db sqlite:///KEPT.db --scale 5 \
         --skip-creates 300     # the same store, match tables grown to 1,000,000 records
+    .venv/bin/python bench/bench_mpi_store.py --people 1000000 --db postgresql://... --load-only
 
 The originals of a ``yteso.synth`` population (Patients only, duplicates=0.1, cached by
 ``bench_mpi.py``'s ``synthetic_patients``) are bulk-loaded with the MPI's hooks, so the
@@ -118,6 +119,11 @@ def main() -> None:
         help="add (scale-1) shifted copies of every original as match records only",
     )
     parser.add_argument("--skip-creates", type=int, default=0, help="duplicates already created")
+    parser.add_argument(
+        "--load-only",
+        action="store_true",
+        help="load the store and stop (load two stores at once, then time each one alone)",
+    )
     args = parser.parse_args()
 
     folder = synthetic_patients(args.people, args.seed, 0.1, args.cache)
@@ -146,7 +152,11 @@ def main() -> None:
         f"(load {load_seconds:.0f} s)",
         flush=True,
     )
+    if args.load_only:
+        store.close()
+        return
 
+    load_before = os.getloadavg()
     queries = duplicates[: args.queries]
     ids = [p["id"] for p in read_patients(folder) if p["id"] not in truth][: args.queries]
     timings: dict[str, list[tuple[float, float]]] = {"match": [], "read": [], "cccd search": []}
@@ -195,7 +205,7 @@ def main() -> None:
         "load_s": round(load_seconds, 1),
         "outcomes": {k.value: v for k, v in outcomes.items()},
         "wrong_auto_links": wrong,
-        "load_average": os.getloadavg(),
+        "load_average_before_after": (load_before, os.getloadavg()),
     }
     baseline = statistics.median(w for w, _ in timings["read"])
     for name, values in timings.items():

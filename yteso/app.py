@@ -67,15 +67,41 @@ def mpi_model_path() -> Path:
     return yteso_home() / "mpi-model.json"
 
 
+#: Environment variables that set the MPI's decision thresholds for every process on a host
+#: (server, ``yteso mpi link``), so the live and the batch decisions agree.
+AUTO_LINK_ENV = "YTESO_MPI_AUTO_LINK"
+REVIEW_ENV = "YTESO_MPI_REVIEW"
+
+
+def mpi_thresholds(auto_link: float | None = None, review: float | None = None) -> Thresholds:
+    """The MPI thresholds: each value given here, else from its environment variable
+    (``YTESO_MPI_AUTO_LINK``, ``YTESO_MPI_REVIEW``), else the default of ``Thresholds``.
+    Raises ``ValueError``: naming the variable when it is not a number, or (``Thresholds``)
+    when a value is outside 0-1 or review is above auto-link."""
+    default = Thresholds()
+    values: dict[str, float] = {}
+    for name, given, fallback in (
+        (AUTO_LINK_ENV, auto_link, default.auto_link),
+        (REVIEW_ENV, review, default.review),
+    ):
+        text = os.environ.get(name, "").strip()
+        try:
+            values[name] = given if given is not None else float(text) if text else fallback
+        except ValueError:
+            raise ValueError(f"{name}={text!r} is not a number") from None
+    return Thresholds(auto_link=values[AUTO_LINK_ENV], review=values[REVIEW_ENV])
+
+
 def install_mpi(
     store: Store, model_path: Path | None = None, thresholds: Thresholds | None = None
 ) -> MpiRegistry:
     """Match every Patient written to ``store`` (all write paths; bulk loads keep the match
     records only) with the model at ``model_path`` (default: ``$YTESO_HOME/mpi-model.json``
-    when present, else the shipped one)."""
+    when present, else the shipped one) and ``thresholds`` (default: ``mpi_thresholds()``,
+    which reads the environment)."""
     path = model_path or mpi_model_path()
     model = MatchModel.load(path) if path.exists() else MatchModel.default()
-    registry = MpiRegistry(StoredMatcher(model, thresholds))
+    registry = MpiRegistry(StoredMatcher(model, thresholds or mpi_thresholds()))
     store.hooks = registry.hooks()
     return registry
 
@@ -148,6 +174,7 @@ __all__ = [
     "default_database_url",
     "install_mpi",
     "mpi_model_path",
+    "mpi_thresholds",
     "open_security",
     "yteso_home",
 ]

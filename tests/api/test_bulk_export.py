@@ -194,6 +194,64 @@ def test_manifest_and_owner_only(exporter: Exporter) -> None:
     assert exporter.get(file_url, owner).status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("accept", "status"),
+    [
+        ("application/fhir+ndjson", 200),  # the spec's default for a file request
+        ("application/ndjson", 200),
+        ("*/*", 200),
+        ("application/fhir+ndjson; q=0.9, application/fhir+json", 200),
+        ("text/csv", 406),
+    ],
+)
+def test_file_download_negotiates_ndjson(exporter: Exporter, accept: str, status: int) -> None:
+    token = exporter.token("system/*.rs")
+    kick = exporter.get("/fhir/$export?_type=Patient", token, ASYNC)
+    file_url = exporter.poll(kick.headers["Content-Location"], token)["output"][0]["url"]
+    response = exporter.get(file_url, token, {"Accept": accept})
+    assert response.status_code == status, response.text
+    if status == 200:
+        assert response.headers["content-type"].startswith("application/fhir+ndjson")
+        assert sorted(json.loads(line)["id"] for line in response.text.splitlines()) == PATIENTS
+
+
+UNSUPPORTED = [
+    ("_elements=id", "_elements"),
+    ("includeAssociatedData=LatestProvenanceResources", "includeAssociatedData"),
+    ("patient=Patient/alice", "patient"),
+    ("bogus=1", "bogus"),
+]
+
+
+@pytest.mark.parametrize(("query", "name"), UNSUPPORTED)
+def test_unsupported_parameters_are_refused(
+    exporter: Exporter, query: str, name: str, tmp_path: Path
+) -> None:
+    """Bulk Data 2.0: an unsupported kick-off parameter is a 400 unless handling=lenient."""
+    token = exporter.token("system/*.rs")
+    response = exporter.get(f"/fhir/$export?_type=Patient&{query}", token, ASYNC)
+    assert response.status_code == 400, response.text
+    issue = response.json()["issue"][0]
+    assert issue["expression"] == [name] and name in issue["diagnostics"]
+    assert not (tmp_path / "exports").exists() or not any((tmp_path / "exports").iterdir())
+
+
+def test_lenient_export_ignores_them_and_says_so(exporter: Exporter) -> None:
+    token = exporter.token("system/*.rs")
+    query = "&".join(q for q, _ in UNSUPPORTED)
+    lenient = {**ASYNC, "Prefer": "respond-async, handling=lenient"}
+    kick = exporter.get(f"/fhir/$export?_type=Patient&{query}", token, lenient)
+    assert kick.status_code == 202, kick.text
+    manifest = exporter.poll(kick.headers["Content-Location"], token)
+    assert [(o["type"], o["count"]) for o in manifest["output"]] == [("Patient", 2)]
+    [error] = manifest["error"]
+    assert error["type"] == "OperationOutcome"
+    outcome = json.loads(exporter.get(error["url"], token).text)
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert {i["expression"][0] for i in outcome["issue"]} == {n for _, n in UNSUPPORTED}
+    assert {i["severity"] for i in outcome["issue"]} == {"warning"}
+
+
 def test_delete_removes_the_job_and_its_files(exporter: Exporter, tmp_path: Path) -> None:
     token = exporter.token("system/*.rs")
     kick = exporter.get("/fhir/$export", token, ASYNC)

@@ -139,6 +139,10 @@ def test_run_stored_view_in_every_format(fhir: FhirClient) -> None:
     assert parquet.headers["content-type"] == "application/vnd.apache.parquet"
     assert sorted(pq.read_table(io.BytesIO(parquet.content)).column("id").to_pylist()) == _ids(rows)
     assert fhir.get("/fhir/ViewDefinition/obs/$run?_format=xml").status_code == 406
+    by_accept = fhir.get("/fhir/ViewDefinition/obs/$run", headers={"Accept": "text/csv"})
+    assert by_accept.status_code == 200 and by_accept.text == text.text
+    xml = fhir.get("/fhir/ViewDefinition/obs/$run", headers={"Accept": "text/xml"})
+    assert xml.status_code == 406
     assert fhir.get("/fhir/Patient/alice?_format=csv").status_code == 406  # only $run answers CSV
 
 

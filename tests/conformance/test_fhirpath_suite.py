@@ -24,6 +24,7 @@ import pytest
 
 from tests.conftest import SHARED, shared_path
 from yteso.fhirpath import FhirPathError, Node, Quantity, Temporal, compile
+from yteso.fhirpath.temporal import DATE, DATETIME, TIME
 from yteso.fhirpath.values import to_system
 
 SUITE = SHARED / "suites" / "fhirpath" / "r4"
@@ -112,13 +113,27 @@ def _literal(value: Any) -> str:
 
 
 _SYSTEM_KINDS = {bool: "boolean", int: "integer", Decimal: "decimal", str: "string"}
+_TEMPORAL_KINDS = {DATE: "date", DATETIME: "dateTime", TIME: "time"}
+
+
+def _type_name(item: Any) -> str | None:
+    """The type an output names: a FHIR node's own type (``code``, ``id``), else its System
+    value's (``string`` for a computed string, ``dateTime`` for a DateTime)."""
+    if type(item) is Node and item.type is not None:
+        return item.type
+    value = to_system(item)
+    if isinstance(value, Temporal):
+        return _TEMPORAL_KINDS[value.kind]
+    if isinstance(value, Quantity):
+        return "Quantity"
+    return _SYSTEM_KINDS.get(type(value))
 
 
 def _matches(item: Any, kind: str | None, text: str) -> bool:
     value = to_system(item)
     if kind is None:
         return _literal(value) == text
-    if type(item) is Node and item.type not in (None, "string", kind) and kind != "boolean":
+    if _type_name(item) != kind:  # exactly the type the suite names: a string is no code
         return False
     if kind == "boolean":
         return isinstance(value, bool) and _literal(value) == text
@@ -220,3 +235,22 @@ def test_strict_mode_accepts_every_valid_case() -> None:
         except FhirPathError as exc:
             rejected.append(f"{case.name}: {exc}")
     assert not rejected, "\n".join(rejected)
+
+
+@pytest.mark.parametrize(
+    ("item", "kind", "accepted"),
+    [
+        (Node("male", "code"), "code", True),
+        (Node("male", "string"), "code", False),
+        ("male", "code", False),  # a computed System string is no code
+        (Node("male", "code"), "string", False),
+        (Node("1", "id"), "id", True),
+        (Node("1", "string"), "id", False),
+        (Node("2012-04-15", "date"), "dateTime", False),
+        (True, "boolean", True),
+        (1, "decimal", False),
+    ],
+)
+def test_outputs_must_have_the_type_the_suite_names(item: Any, kind: str, accepted: bool) -> None:
+    text = {bool: "true", int: "1"}.get(type(item), to_system(item))
+    assert _matches(item, kind, str(text)) is accepted

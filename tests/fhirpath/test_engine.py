@@ -195,6 +195,10 @@ SUITE_PATIENT = "suites/fhirpath/r4/input-json/patient-example.json"
         "Bundle.entry.resource.ofType(Patient).name.given.count()",
         "Bundle.entry.resource.ofType(Observation).status.first()",
         "Bundle.entry.resource.ofType(Organization).exists()",
+        "Bundle.entry.resource.ofType(Patient).count()",
+        "Bundle.entry.resource.ofType(Observation).contained.ofType(Patient).count()",
+        "Patient.contained.ofType(Organization).count()",
+        "Parameters.parameter.resource.ofType(Patient).count()",
         "Bundle.entry.fullUrl",
         "Patient.contained.ofType(Organization).name",
         "Patient.name.where(use = 'official').given.first()",
@@ -219,6 +223,34 @@ def test_plain_path_shortcut_matches_the_evaluator(expression: str) -> None:
     compiled = compile(expression)
     assert compiled.plain_path is not None
     for resource in (PATIENT, example, OBSERVATION, BUNDLE, ODD_BUNDLE):
+        expected = [plain(item) for item in compiled.evaluate_items(resource)]
+        assert compiled(resource) == expected
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "Bundle.entry.resource.ofType(Observation).count()",
+        "Parameters.parameter.resource.ofType(Patient).count()",
+        "Patient.contained.ofType(Organization).count()",
+        "Bundle.entry.resource.ofType(Observation).contained.ofType(Patient).count()",
+    ],
+)
+def test_resource_counts_are_counted_in_one_loop(expression: str) -> None:
+    """``....ofType(<resource type>).count()`` counts without building the list of resources,
+    and still answers as the evaluator does on JSON the shortcut must not trust."""
+    compiled = compile(expression)
+    assert compiled.plain_path is not None
+    assert compiled.plain_path.__qualname__.startswith("resource_count.")
+    organization = {"resourceType": "Organization", "name": "BV"}
+    holders = [
+        {**PATIENT, "contained": [organization, None, "x", [organization], organization]},
+        {**OBSERVATION, "contained": [PATIENT, {"resourceType": "Patient"}, {"id": "no type"}]},
+        {"resourceType": "Parameters", "parameter": [{"resource": PATIENT}, {"name": "x"}, 7]},
+        {"resourceType": "Parameters", "parameter": {"resource": PATIENT}},  # not an array
+    ]
+    odd = {**ODD_BUNDLE, "entry": [*ODD_BUNDLE["entry"], *({"resource": h} for h in holders)]}
+    for resource in (PATIENT, BUNDLE, ODD_BUNDLE, odd, *holders):
         expected = [plain(item) for item in compiled.evaluate_items(resource)]
         assert compiled(resource) == expected
 

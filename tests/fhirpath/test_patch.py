@@ -66,6 +66,45 @@ def _parameters(*operations: dict[str, Any]) -> dict[str, Any]:
             _operation("delete", "Patient.gender"),
             {"name": [{"given": ["An", "Binh"]}], "birthDate": "1990"},
         ),
+        # complex values built from parts: datatypes' arrays and choice elements by type
+        (
+            _operation(
+                "add",
+                "Patient",
+                name=("valueString", "extension"),
+                value=(
+                    "part",
+                    [
+                        {"name": "url", "valueUri": "http://x.org/e"},
+                        {"name": "value", "valueString": "a"},
+                        {"name": "extension", "part": [{"name": "value", "valueCode": "b"}]},
+                    ],
+                ),
+            ),
+            {
+                "name": [{"given": ["An", "Binh"]}],
+                "birthDate": "1990",
+                "extension": [
+                    {"url": "http://x.org/e", "valueString": "a", "extension": [{"valueCode": "b"}]}
+                ],
+            },
+        ),
+        (
+            _operation(
+                "add",
+                "Patient",
+                name=("valueString", "contact"),
+                value=(
+                    "part",
+                    [{"name": "name", "part": [{"name": "given", "valueString": "Chi"}]}],
+                ),
+            ),
+            {
+                "name": [{"given": ["An", "Binh"]}],
+                "birthDate": "1990",
+                "contact": [{"name": {"given": ["Chi"]}}],
+            },
+        ),
     ],
 )
 def test_operations(operation: dict[str, Any], expected: dict[str, Any]) -> None:

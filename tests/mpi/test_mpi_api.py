@@ -435,3 +435,81 @@ def test_a_queued_pair_is_linked_when_an_update_makes_it_probable(fhir: FhirClie
     task = read(fhir, f"Task/{task_id}")
     assert task["status"] == "completed" and task["owner"]["display"].startswith("yteso-mpi")
     assert read(fhir, "Patient/$mpi-review")["total"] == 0
+
+
+def test_a_steward_undoes_an_auto_link(fhir: FhirClient) -> None:
+    first = create(fhir, person(identifier=cccd("001185123456")))
+    second = create(fhir, person("NGUYEN THI DAO", birthDate="1985-04-03"))
+    assert managed(second) == {f"Patient/{first['id']}"}
+    task_id = pair_task_id(first["id"], second["id"])
+    assert read(fhir, f"Task/{task_id}")["owner"]["display"].startswith("yteso-mpi")
+    [golden] = search(fhir, f"Person?link=Patient/{first['id']}")
+    assert golden.get("active") is not False
+
+    decided = post(
+        fhir,
+        "Patient/$mpi-decide",
+        parameters(
+            task={"valueReference": {"reference": f"Task/{task_id}"}},
+            decision={"valueCode": "not-a-match"},
+            comment={"valueString": "mother and daughter"},
+        ),
+    )
+    assert decided["businessStatus"]["coding"][0]["code"] == "not-a-match"
+    assert managed(read(fhir, f"Patient/{first['id']}")) == set()
+    assert managed(read(fhir, f"Patient/{second['id']}")) == set()
+    retired = read(fhir, f"Person/{golden['id']}")
+    assert retired["active"] is False
+    assert search(fhir, f"Patient?link=Patient/{first['id']}") == []
+    # Reversible and audited: every earlier version is kept, the Task tells both decisions.
+    assert len(read(fhir, f"Patient/{second['id']}/_history")["entry"]) == 2
+    owners = [
+        e["resource"]["owner"]["display"] for e in read(fhir, f"Task/{task_id}/_history")["entry"]
+    ]
+    assert len(owners) == 2 and any(o.startswith("yteso-mpi") for o in owners)
+    # The decision sticks: a later update of either record does not link them again.
+    again = {**read(fhir, f"Patient/{second['id']}"), "gender": "female"}
+    response = fhir.put(f"/fhir/Patient/{second['id']}", json=again, headers=FHIR_JSON)
+    assert response.status_code == 200 and managed(response.json()) == set()
+
+
+def test_a_malformed_cccd_is_rejected_and_nothing_is_stored(fhir: FhirClient) -> None:
+    facility = {"system": "urn:oid:1.2.704.1", "value": "BN-0001"}
+    short = person(identifier=[facility, *cccd("001185123")])
+    response = fhir.post("/fhir/Patient", json=short, headers=FHIR_JSON)
+    assert response.status_code == 400
+    errors = [i for i in response.json()["issue"] if i["severity"] == "error"]
+    assert [(i["code"], i["expression"]) for i in errors] == [
+        ("value", ["Patient.identifier[1].value"])
+    ]
+    assert "12 digits" in errors[0]["diagnostics"]
+    assert read(fhir, "Patient?_summary=count")["total"] == 0
+
+    # An update that breaks the CCCD is refused too: the stored version stays.
+    stored = create(fhir, person(identifier=cccd("001185123456")))
+    wrong_sex = {**stored, "identifier": cccd("001085123456")}  # 0 = a man born in the 1900s
+    response = fhir.put(f"/fhir/Patient/{stored['id']}", json=wrong_sex, headers=FHIR_JSON)
+    assert response.status_code == 400 and "sex digit" in response.text
+    assert read(fhir, f"Patient/{stored['id']}")["meta"]["versionId"] == "1"
+
+    # In a transaction, the bad entry fails the whole Bundle: the good entry is not stored.
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "resource": person("Trần Văn Minh", gender="male"),
+                "request": {"method": "POST", "url": "Patient"},
+            },
+            {
+                "resource": person(identifier=cccd("99918512345x")),
+                "request": {"method": "POST", "url": "Patient"},
+            },
+        ],
+    }
+    response = fhir.post("/fhir", json=bundle, headers=FHIR_JSON)
+    assert response.status_code == 400
+    expressions = [i["expression"] for i in response.json()["issue"] if i["severity"] == "error"]
+    assert ["Patient.identifier[0].value"] in expressions and ["Bundle.entry[1]"] in expressions
+    assert [p["id"] for p in search(fhir, "Patient")] == [stored["id"]]
+    assert search(fhir, "Person") == [] and search(fhir, "Task") == []

@@ -84,14 +84,17 @@ def test_bulk_load_keeps_match_records_and_batch_links(store_url: str, model_pat
         store.close()
 
 
-def test_mpi_link_command(tmp_path: Path, model_path: Path, monkeypatch: Any) -> None:
+def test_mpi_link_command(
+    store_url: str, tmp_path: Path, model_path: Path, monkeypatch: Any
+) -> None:
     patients, truth = population(60, 9)
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    url = store_url
     store = open_store(url)
     store.bulk_write(patients)
     store.close()
     monkeypatch.setenv("YTESO_HOME", str(tmp_path))
-    result = CliRunner().invoke(app, ["mpi", "link", "--db", url, "--model", str(model_path)])
+    command = ["mpi", "link", "--db", url, "--model", str(model_path), "--review", "0.9"]
+    result = CliRunner().invoke(app, [*command, "--auto-link", "0.99"])
     assert result.exit_code == 0, result.output
     assert f"{len(patients):,} patients" in result.output
     assert f"match records rebuilt for {len(patients):,} patients" in result.output
@@ -102,3 +105,5 @@ def test_mpi_link_command(tmp_path: Path, model_path: Path, monkeypatch: Any) ->
         store.close()
     bad = CliRunner().invoke(app, ["mpi", "link", "--db", url, "--backend", "hadoop"])
     assert bad.exit_code != 0
+    bad = CliRunner().invoke(app, [*command, "--auto-link", "0.5"])  # below review
+    assert bad.exit_code == 2 and "MPI thresholds" in bad.output

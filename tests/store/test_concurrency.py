@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
+from tests.conftest import drop_pg_schema, fresh_pg_url
 from yteso.fhir.errors import Conflict, PreconditionFailed
 from yteso.store import SearchParam, SearchQuery, open_store
 from yteso.store.sql_files import load_migrations
@@ -173,3 +174,34 @@ def test_crossing_sessions_end_in_a_conflict_not_a_crash(store_url: str) -> None
     finally:
         store.close()
     assert sorted(outcomes) == ["committed", "conflict"]
+
+
+def test_write_locks_are_per_schema(pg_base_url: str) -> None:
+    """Advisory locks are database-wide: two stores in different schemas of one database lock
+    the same resource key without waiting on (or deadlocking with) each other."""
+    (first_url, first_schema), (second_url, second_schema) = (
+        fresh_pg_url(pg_base_url),
+        fresh_pg_url(pg_base_url),
+    )
+    first, second = open_store(first_url), open_store(second_url)
+    try:
+        with first.session() as holding:
+            holding.update({"resourceType": "Patient", "id": "same"})  # holds Patient/same
+            done = threading.Event()
+
+            def write_elsewhere(_: int) -> None:
+                with second.session() as other:
+                    other.update({"resourceType": "Patient", "id": "same"})
+                done.set()
+
+            writer = threading.Thread(target=write_elsewhere, args=(0,))
+            writer.start()
+            # Keyed by name only, the other schema's write would wait for this transaction.
+            assert done.wait(timeout=20), "a store in another schema waited on this one's lock"
+            writer.join()
+        assert second.read("Patient", "same").version == 1
+    finally:
+        first.close()
+        second.close()
+        drop_pg_schema(pg_base_url, first_schema)
+        drop_pg_schema(pg_base_url, second_schema)

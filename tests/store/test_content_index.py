@@ -56,7 +56,11 @@ def _indexed_rows(store: SqlStore, text: str) -> int:
             match = " AND ".join(f'"{text[i : i + 3]}"' for i in range(len(text) - 2))
             sql = "SELECT count(*) FROM search_text_fts WHERE search_text_fts MATCH ?"
             return int(db.rows(sql, (match,))[0][0])
-        sql = "SELECT count(*) FROM pg_indexes WHERE indexname = 'search_content_trigram'"
+        # this test's schema only: concurrent runs share the database
+        sql = (
+            "SELECT count(*) FROM pg_indexes"
+            " WHERE indexname = 'search_content_trigram' AND schemaname = current_schema()"
+        )
         return int(db.rows(sql)[0][0])
 
 

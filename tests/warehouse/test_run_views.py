@@ -177,3 +177,19 @@ def test_spark_engine_through_run_view(tmp_path: Path) -> None:
     folder = _sources(tmp_path)["folder"]  # gzip NDJSON named after the type
     assert _sorted(run_view(VIEW, folder, engine="spark")) == _sorted(EXPECTED)
     assert _sorted(run_view(VIEW, PATIENTS, engine="spark")) == _sorted(EXPECTED)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["parquet", "parquet folder"])
+def test_spark_engine_over_parquet(kind: str, tmp_path: Path) -> None:
+    """Spark reads the ``resource`` column and parses it (it once read Parquet as JSON: [])."""
+    pytest.importorskip("pyspark")
+    parquet = _sources(tmp_path)["parquet"]
+    if kind == "parquet folder":
+        folder = tmp_path / "parquet"
+        folder.mkdir()
+        texts = [orjson.dumps(r).decode() for r in PATIENTS]
+        for number, text in enumerate(texts):  # one resource per file, mixed types
+            pq.write_table(pa.table({"resource": pa.array([text])}), folder / f"{number}.parquet")
+        parquet = folder
+    assert _sorted(run_view(VIEW, parquet, engine="spark")) == _sorted(EXPECTED)

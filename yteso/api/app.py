@@ -152,7 +152,7 @@ def create_fhir_app(
             fhir = await fhir_request(request, path, settings.resource_types, max_body_bytes)
             pretty = fhir.param("_pretty") == "true"
             operation = settings.operations.get(fhir.operation or "")
-            if operation is None or (fhir.param("_format") or "").lower() not in operation.formats:
+            if operation is None or not operation.produces(fhir.param("_format"), fhir.accept):
                 check_response_format(fhir.accept, fhir.param("_format"))
             ctx = ApiContext(store, settings, _origin(request) + base_path, guard=guard)
             if fhir.method == "GET" and operation is None and level(fhir) in INLINE_LEVELS:

@@ -42,6 +42,7 @@ class FhirRequest:
     if_none_exist: str | None = None
     prefer_return: str | None = None  # minimal | representation | OperationOutcome
     prefer_strict: bool = False  # Prefer: handling=strict
+    prefer_lenient: bool = False  # Prefer: handling=lenient (said explicitly)
     prefer_async: bool = False  # Prefer: respond-async (Bulk Data kick-off)
     assigned_id: str | None = None  # id chosen in advance by a transaction for a POST entry
 

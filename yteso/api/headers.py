@@ -64,6 +64,15 @@ def not_modified(
     return False
 
 
+def prefer_handling(value: str | None) -> str | None:
+    """``Prefer: respond-async, handling=lenient`` → "lenient" (None when not said)."""
+    for part in (value or "").replace(";", ",").split(","):
+        key, _, setting = part.strip().partition("=")
+        if key.strip() == "handling":
+            return setting.strip().strip('"')
+    return None
+
+
 def parse_prefer(value: str | None) -> tuple[str | None, bool]:
     """``Prefer: return=minimal, handling=strict`` → ("minimal", True)."""
     if not value:
@@ -87,5 +96,6 @@ __all__ = [
     "not_modified",
     "parse_prefer",
     "parse_version_tag",
+    "prefer_handling",
     "version_headers",
 ]

@@ -13,7 +13,7 @@ import orjson
 from starlette.requests import Request
 
 from yteso.api.exchange import FhirRequest
-from yteso.api.headers import parse_prefer
+from yteso.api.headers import parse_prefer, prefer_handling
 from yteso.api.negotiation import FORM, JSON_PATCH, JSON_TYPES, check_body_type, media_type
 from yteso.api.routing import parse_query, parse_target
 from yteso.fhir import json_codec
@@ -102,6 +102,7 @@ async def fhir_request(
         if_none_exist=headers.get("if-none-exist"),
         prefer_return=prefer_return,
         prefer_strict=strict,
+        prefer_lenient=prefer_handling(headers.get("prefer")) == "lenient",
         prefer_async="respond-async" in (headers.get("prefer") or ""),
     )
     if request.method in BODY_METHODS:

@@ -14,7 +14,7 @@ import typer
 from yteso import __version__
 from yteso.cli.export_command import export
 from yteso.cli.indicator_commands import indicators_app, quality_app
-from yteso.cli.mpi_commands import mpi_app
+from yteso.cli.mpi_commands import AutoLinkOption, ReviewOption, checked_thresholds, mpi_app
 from yteso.cli.security_commands import audit_app, auth_app
 
 app = typer.Typer(
@@ -62,6 +62,8 @@ def serve(
         str | None,
         typer.Option("--syslog", help="HOST:PORT: send security events as RFC 5424 (UDP)."),
     ] = None,
+    mpi_auto_link: AutoLinkOption = None,
+    mpi_review: ReviewOption = None,
 ) -> None:
     """Start the FHIR server and web pages on http://HOST:PORT (FHIR base /fhir)."""
     import uvicorn
@@ -76,9 +78,11 @@ def serve(
         raise typer.BadParameter(
             "--insecure-no-auth needs a sqlite:// database and a loopback host"
         )
+    thresholds = checked_thresholds(mpi_auto_link, mpi_review)
     store = open_store(url)
     load_custom_parameters(store)  # custom SearchParameters, indexed by ``yteso reindex``
-    mpi = install_mpi(store)  # before the demo data, so its Patients get match records
+    # before the demo data, so its Patients get match records
+    mpi = install_mpi(store, thresholds=thresholds)
     if demo:
         fill_demo_if_empty(store, people=demo_people)
     syslog_target = None
@@ -176,7 +180,10 @@ app.add_typer(view_app, name="view")
 def view_run(
     view: Annotated[Path, typer.Argument(help="A ViewDefinition JSON file.")],
     source: Annotated[
-        str, typer.Option(help="NDJSON file or folder, Parquet, or postgresql://... (the store).")
+        str,
+        typer.Option(
+            help="NDJSON file or folder, Parquet, or the store: sqlite:///PATH, postgresql://..."
+        ),
     ],
     out: Annotated[Path, typer.Option(help="Output file.")],
     format: Annotated[
@@ -185,7 +192,7 @@ def view_run(
     ] = None,
     engine: Annotated[str | None, typer.Option(help="duckdb, postgres, python or spark.")] = None,
 ) -> None:
-    """Materialise a view into a CSV, NDJSON or Parquet file."""
+    """Materialise a view into a CSV, NDJSON or Parquet file, or a DuckDB table."""
     from yteso.warehouse import run_view_to_file
 
     rows = run_view_to_file(view, source, out, format=format, engine=engine)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from yteso.cli.progress import console
+
+if TYPE_CHECKING:
+    from yteso.mpi import Thresholds
 
 mpi_app = typer.Typer(help="Master patient index: batch linking.", no_args_is_help=True)
 
@@ -19,6 +22,36 @@ STAGES = {
     "cluster": "Clustering",
     "write": "Writing links",
 }
+
+# Shared by ``yteso serve`` and ``yteso mpi link``: unset, each falls back to its environment
+# variable, then to the default (``yteso.app.mpi_thresholds``).
+AutoLinkOption = Annotated[
+    float | None,
+    typer.Option(
+        "--mpi-auto-link",
+        "--auto-link",
+        help="Auto-link a pair at this match probability "
+        "(default $YTESO_MPI_AUTO_LINK, else 0.99).",
+    ),
+]
+ReviewOption = Annotated[
+    float | None,
+    typer.Option(
+        "--mpi-review",
+        "--review",
+        help="Queue a pair for review from this probability (default $YTESO_MPI_REVIEW, else 0.9).",
+    ),
+]
+
+
+def checked_thresholds(auto_link: float | None, review: float | None) -> Thresholds:
+    """The thresholds from the options and environment; a bad value is a usage error."""
+    from yteso.app import mpi_thresholds
+
+    try:
+        return mpi_thresholds(auto_link, review)
+    except ValueError as error:
+        raise typer.BadParameter(f"MPI thresholds: {error}") from None
 
 
 @mpi_app.command("link")
@@ -36,18 +69,18 @@ def link(
             help="Saved model (default $YTESO_HOME/mpi-model.json; trained there when missing)."
         ),
     ] = None,
-    auto_link: Annotated[float, typer.Option(help="Auto-link at this probability.")] = 0.99,
-    review: Annotated[float, typer.Option(help="Queue for review from this probability.")] = 0.9,
+    auto_link: AutoLinkOption = None,
+    review: ReviewOption = None,
 ) -> None:
     """Link the whole population in the store: golden Persons, Patient links, review Tasks."""
     from yteso.app import default_database_url, install_mpi, mpi_model_path
     from yteso.modules.mpi import link_store
-    from yteso.mpi import LinkSettings, Thresholds
+    from yteso.mpi import LinkSettings
     from yteso.store import open_store
 
     if backend not in ("duckdb", "spark"):
         raise typer.BadParameter("--backend is duckdb or spark")
-    thresholds = Thresholds(auto_link=auto_link, review=review)
+    thresholds = checked_thresholds(auto_link, review)
     path = model or mpi_model_path()
     store = open_store(db or default_database_url())
     try:

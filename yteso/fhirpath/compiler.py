@@ -25,6 +25,7 @@ from yteso.fhirpath import (  # noqa: F401 - importing a section registers its f
     nodes,
     strings,
     subsetting,
+    subsumption,
     utility,
 )
 from yteso.fhirpath.context import Collection, Environment, Evaluator, integer_argument, single

@@ -21,6 +21,13 @@ Evaluator = Callable[[Collection, "Environment"], Collection]
 Resolver = Callable[[str], "dict[str, Any] | None"]
 #: Answers ``memberOf()``: (code system or None, code, value set URL) -> in the set or None.
 TerminologyCheck = Callable[[str | None, str, str], "bool | None"]
+#: Answers ``subsumes()``/``subsumedBy()``, the terminology service's other question:
+#: (system, code, other system, other code) -> whether the first code subsumes the second
+#: (is it or an ancestor of it), or None when unknown.
+SubsumptionCheck = Callable[[str | None, str, str | None, str], "bool | None"]
+#: Answers ``conformsTo()``: (the element, profile URL) -> conforms, or None for an unknown
+#: profile (which is an error). Default: ``yteso.fhirpath.profiles.conforms_to_core_profile``.
+ProfileCheck = Callable[[Node, str], "bool | None"]
 #: Receives ``trace()`` output: (name, collection).
 Tracer = Callable[[str, Collection], None]
 
@@ -31,11 +38,13 @@ def _no_trace(name: str, items: Collection) -> None:
 
 @dataclass(slots=True)
 class Services:
-    """Injectable collaborators: reference resolution, terminology, tracing."""
+    """Injectable collaborators: reference resolution, terminology, profiles, tracing."""
 
     resolver: Resolver | None = None
     terminology: TerminologyCheck | None = None
+    subsumption: SubsumptionCheck | None = None
     tracer: Tracer = field(default=_no_trace)
+    profiles: ProfileCheck | None = None
 
 
 DEFAULT_SERVICES = Services()

@@ -160,6 +160,7 @@ _DATA_ERRORS = (TypeError, ValueError, AttributeError, KeyError, IndexError, Ari
 
 _ENVIRONMENT_FUNCTIONS = frozenset(
     {"resolve", "memberOf", "trace", "aggregate", "conformsTo", "htmlChecks", "defineVariable"}
+    | {"subsumes", "subsumedBy"}  # ask the injected terminology service
     | {"now", "today", "timeOfDay"}  # one instant per evaluation, kept in the environment
 )
 

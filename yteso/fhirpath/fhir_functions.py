@@ -1,27 +1,25 @@
 """FHIR's additions to FHIRPath: extension, hasValue, getValue, resolve, memberOf, conformsTo,
-htmlChecks.
+checkModifiers, htmlChecks (subsumes/subsumedBy: ``subsumption.py``).
 
 https://hl7.org/fhir/R4/fhirpath.html#functions. ``resolve()`` looks in the resource's
 ``contained``, then in the enclosing Bundle, then asks the injectable resolver; ``memberOf()``
 asks the injectable terminology check, else the enumerable required-binding value sets shipped
-with the definitions.
+with the definitions; ``conformsTo()`` asks the injectable profile check, else
+``yteso.fhirpath.profiles`` (core profiles: structural validation and invariants).
 """
 
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 from typing import Any
 
 from yteso.fhir import definitions
-from yteso.fhirpath import model
-from yteso.fhirpath.context import Collection, Environment, single, string_input
+from yteso.fhirpath.context import Collection, Environment, ProfileCheck, single, string_input
 from yteso.fhirpath.errors import FhirPathEvaluationError
+from yteso.fhirpath.narrative import html_checks_pass
 from yteso.fhirpath.nodes import TypeSpecifier
 from yteso.fhirpath.registry import function
 from yteso.fhirpath.values import Node, resource_node, to_system
-
-_CORE_PROFILE = "http://hl7.org/fhir/StructureDefinition/"
 
 
 @function("extension", "v")
@@ -138,37 +136,51 @@ def member_of(items: Collection, env: Environment, value_set: Collection) -> Col
     return [] if not answers or None in answers else [False]
 
 
+def _profile_check(env: Environment) -> ProfileCheck:
+    if env.services.profiles is not None:
+        return env.services.profiles
+    # imported on first use: the core check runs the invariants, whose compiled expressions
+    # need this module registered first
+    from yteso.fhirpath.profiles import conforms_to_core_profile
+
+    return conforms_to_core_profile
+
+
 @function("conformsTo", "v")
 def conforms_to(items: Collection, env: Environment, profile: Collection) -> Collection:
     url = string_input(profile, "conformsTo()")
     item = single(items, "conformsTo()")
     if url is None or item is None:
         return []
-    name = url.removeprefix(_CORE_PROFILE)
-    if not url.startswith(_CORE_PROFILE) or not model.is_known_type(name):
+    # a System value (a literal, a computed string) has no FHIR type, so conforms to nothing
+    node = item if type(item) is Node else Node(None, None)
+    answer = _profile_check(env)(node, url)
+    if answer is None:
         raise FhirPathEvaluationError(f"conformsTo(): unknown profile {url}")
-    actual = item.type if type(item) is Node else None
-    return [actual is not None and model.is_subtype(actual, name)]
+    return [answer]
 
 
-_FORBIDDEN_TAGS = frozenset(
-    {"script", "object", "applet", "embed", "form", "iframe", "input", "base", "link", "meta"}
-)
-_FORBIDDEN_TAGS |= {"style", "frame", "frameset", "button", "select", "textarea"}
-
-
-class _NarrativeCheck(HTMLParser):
-    """FHIR narrative rules (https://hl7.org/fhir/R4/narrative.html#xhtml): no active content."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.safe = True
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _FORBIDDEN_TAGS or any(name.startswith("on") for name, _ in attrs):
-            self.safe = False
-        if any((value or "").strip().lower().startswith("javascript:") for _, value in attrs):
-            self.safe = False
+@function("checkModifiers", "v", required=0)
+def check_modifiers(
+    items: Collection, env: Environment, modifiers: Collection | None = None
+) -> Collection:
+    """The input when none of its items carries a modifier extension other than the URLs given
+    (strings, each possibly comma-separated); an error otherwise: an unknown modifier changes
+    the meaning of its element, so nothing may be read from it."""
+    allowed: set[str] = set()
+    for value in modifiers or ():
+        text = to_system(value)
+        if not isinstance(text, str):
+            raise FhirPathEvaluationError("checkModifiers() takes strings (extension URLs)")
+        allowed.update(url.strip() for url in text.split(","))
+    for item in items:
+        holder = item.data if type(item) is Node and isinstance(item.data, dict) else None
+        entries = holder.get("modifierExtension") if holder is not None else None
+        for entry in entries if isinstance(entries, list) else ():
+            url = entry.get("url") if isinstance(entry, dict) else None
+            if url not in allowed:
+                raise FhirPathEvaluationError(f"checkModifiers(): unknown modifier extension {url}")
+    return items
 
 
 @function("htmlChecks")
@@ -176,10 +188,7 @@ def html_checks(items: Collection, env: Environment) -> Collection:
     text = to_system(single(items, "htmlChecks()"))
     if not isinstance(text, str):
         return []
-    checker = _NarrativeCheck()
-    checker.feed(text)
-    checker.close()
-    return [checker.safe and text.lstrip().startswith("<div")]
+    return [html_checks_pass(text)]
 
 
 @function("getResourceKey")

@@ -410,3 +410,25 @@ def check_invariants_by_evaluator(resource: Json, services: Services | None = No
     checker = _EvaluatingChecker(services)
     checker.resource(resource, "", None)
     return checker.issues
+
+
+def check_element_invariants(
+    data: Any, type_name: str, services: Services | None = None
+) -> list[Issue]:
+    """The invariants of one element and everything in it: a datatype's (``per-1`` on a
+    Period), a backbone element's own (``pat-1`` on ``Patient.contact``), or a resource's
+    (:func:`check_invariants`). Paths are rooted at the type name. For ``conformsTo()``."""
+    if model.is_resource_type(type_name):
+        return check_invariants(data, services) if type(data) is dict else []
+    checker = _Checker(services)
+    node = Node(data, type_name)
+    env = Environment([node], None, services)
+    if "." in type_name:
+        element = definitions.element(type_name)
+        rules = _rules(element.constraints, type_name) if element else ()
+    else:
+        rules = type_rules(type_name)
+    checker.apply(rules, data, type_name, env, type_name, node)
+    if type(data) is dict:
+        checker.children(data, type_name, env, type_name, node)
+    return checker.issues

@@ -230,11 +230,19 @@ def _single(resource: Json, operation: Operation) -> Location | None:
 def _json_value(operation: Operation, owner_type: str | None, name: str) -> Any:
     if operation.value_type is not None or not isinstance(operation.value, list):
         return operation.value
-    return _anonymous(operation.value, f"{owner_type}.{name}" if owner_type else None)
+    return _anonymous(operation.value, _child_type(owner_type, name))
+
+
+def _child_type(owner_type: str | None, name: str) -> str | None:
+    """The type of ``owner_type.name``: a datatype (``Extension``, ``HumanName``) or a backbone
+    element path (``Patient.contact``); None for a choice or an unknown element."""
+    found = model.child(owner_type, name) if owner_type else None
+    return found.type if found is not None else None
 
 
 def _anonymous(parts: list[Json], type_name: str | None) -> Json:
-    """An anonymous complex value (``part`` children) as JSON, arrays where the model says."""
+    """An anonymous complex value (``part`` children) of type ``type_name`` as JSON: arrays
+    where the model says, choice elements named by their value's type (``valueString``)."""
     out: Json = {}
     for part in parts:
         name = part.get("name")
@@ -242,12 +250,13 @@ def _anonymous(parts: list[Json], type_name: str | None) -> Json:
             raise Invalid("an anonymous value part needs a name")
         value, value_type, _ = _value_of(part)
         if value_type is None and isinstance(value, list):
-            value = _anonymous(value, f"{type_name}.{name}" if type_name else None)
+            value = _anonymous(value, _child_type(type_name, name))
+        key = _choice_key(type_name, name, value_type)
         element = definitions.element(f"{type_name}.{name}") if type_name else None
         if element is not None and element.is_array:
-            out.setdefault(name, []).append(value)
+            out.setdefault(key, []).append(value)
         else:
-            out[name] = value
+            out[key] = value
     return out
 
 

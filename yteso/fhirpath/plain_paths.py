@@ -279,6 +279,73 @@ def _resources_step(name: str, wanted: str) -> Step:
     return resources
 
 
+def resource_count(path: PlainPath) -> PlainEvaluator | None:
+    """``<path>.<Resource element>.ofType(<type>).count()``, as in
+    ``Bundle.entry.resource.ofType(Observation).count()``: one counting loop, no list of
+    resources built. Over bundles held in memory the walk is bound by memory latency (four
+    or five cold objects per entry), so every other touch per entry counts."""
+    prepared = path.prepared
+    if path.terminal != "count" or len(prepared) < 2 or prepared[-1][0] != RESOURCE:
+        return None
+    root, name, wanted = path.root, prepared[-2][1], prepared[-1][1]
+    counter, general = _resource_counter(name, wanted), _resources_step(name, wanted)
+    if len(prepared) == 3 and prepared[0][0] == MEMBER:  # Bundle.entry, Parameters.parameter
+        key, shadow = prepared[0][1], prepared[0][2]
+
+        def count_below(resource: dict[str, Any]) -> list[Any] | None:
+            if resource.get("resourceType") != root or shadow in resource:
+                return None
+            value = resource.get(key)
+            if type(value) is not list:
+                value = [] if value is None else [value]
+            found = 0
+            for data in value:  # _resource_counter's loop, inlined: ~8% on in-memory bundles
+                try:
+                    if data[name]["resourceType"] == wanted:
+                        found += 1
+                except KeyError:
+                    pass
+                except TypeError:
+                    found += len(general([data]) or ())
+            return [found]
+
+        return count_below
+    prefix = (
+        walker(PlainPath(root, path.steps[:-2], None, path.leaf_type))
+        if len(prepared) > 2
+        else None
+    )
+
+    def count(resource: dict[str, Any]) -> list[Any] | None:
+        if prefix is None:
+            return [counter([resource])] if resource.get("resourceType") == root else None
+        items = prefix(resource)
+        return None if items is None else [counter(items)]
+
+    return count
+
+
+def _resource_counter(name: str, wanted: str) -> Callable[[list[Any]], int]:
+    """How many ``item[name]`` are resources of type ``wanted``; the same answer as
+    ``len(_resources_step(name, wanted)(items))``, with subscripts instead of type tests on the
+    common shape (an object holding an object)."""
+    general = _resources_step(name, wanted)
+
+    def counter(items: list[Any]) -> int:
+        found = 0
+        for data in items:
+            try:
+                if data[name]["resourceType"] == wanted:
+                    found += 1
+            except KeyError:  # no such element, or a resource without resourceType
+                pass
+            except TypeError:  # not an object holding an object (a list, null, text...)
+                found += len(general([data]) or ())
+        return found
+
+    return counter
+
+
 def _where_step(name: str, shadow: str, text: str) -> Step:
     def where(items: list[Any]) -> list[Any] | None:
         for data in items:
@@ -305,7 +372,9 @@ def plain_evaluator(tree: Expression) -> PlainEvaluator | None:
     whole = plain_path(tree)
     if whole is not None:
         step = one_step(whole)
-        return walker(whole) if step is None else _one_step(*step)
+        if step is not None:
+            return _one_step(*step)
+        return resource_count(whole) or walker(whole)
     if isinstance(tree, Binary) and tree.operator in ("and", "or"):
         left, right = plain_evaluator(tree.left), plain_evaluator(tree.right)
         if left is None or right is None:

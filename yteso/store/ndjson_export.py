@@ -15,7 +15,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from yteso.fhir.types import Json
 from yteso.store.base import SearchQuery, Store, StoredVersion
+from yteso.store.compartments import patient_compartment_key
 
 FILTER_PAGE = 1000
 Accept = Callable[[StoredVersion], bool]
@@ -24,12 +26,16 @@ Progress = Callable[[int], None]
 
 @dataclass(frozen=True)
 class ExportPlan:
-    """What to export: the types (None: every type), changes after ``since``, and per type the
-    search queries of ``_typeFilter`` (a resource is exported when any of them matches)."""
+    """What to export: the types (None: every type), changes after ``since``, per type the
+    search queries of ``_typeFilter`` (a resource is exported when any of them matches), and
+    the level: ``patient_level`` keeps the resources in some patient's compartment
+    (``Patient/$export``), ``patients`` those in these patients' compartments (a Group's)."""
 
     types: tuple[str, ...] | None = None
     since: datetime | None = None
     type_filters: Mapping[str, tuple[SearchQuery, ...]] = field(default_factory=dict)
+    patient_level: bool = False
+    patients: frozenset[str] | None = None
 
 
 class Cancelled(Exception):
@@ -61,8 +67,35 @@ def _filtered(
                 yield stored
 
 
+def group_patients(group: Json) -> frozenset[str]:
+    """The ids of the Patients a Group's ``member.entity`` references."""
+    members: set[str] = set()
+    for member in group.get("member") or []:
+        reference = (member.get("entity") or {}).get("reference", "")
+        if isinstance(reference, str) and reference.startswith("Patient/"):
+            members.add(reference.removeprefix("Patient/"))
+    return frozenset(members)
+
+
 def planned_versions(store: Store, plan: ExportPlan) -> Iterator[StoredVersion]:
     """The current, non-deleted versions ``plan`` selects, type by type."""
+    versions = _selected(store, plan)
+    if plan.patients is None and not plan.patient_level:
+        return versions
+    return _in_compartment(versions, plan.patients)
+
+
+def _in_compartment(
+    versions: Iterator[StoredVersion], patients: frozenset[str] | None
+) -> Iterator[StoredVersion]:
+    """Those in some patient's compartment (``patients``: in one of theirs)."""
+    for stored in versions:
+        key = patient_compartment_key(stored.resource())
+        if key is not None and (patients is None or key in patients):
+            yield stored
+
+
+def _selected(store: Store, plan: ExportPlan) -> Iterator[StoredVersion]:
     sources: list[Iterator[StoredVersion]] = []
     if plan.types is None:
         sources.append(store.iter_current(None))
@@ -129,4 +162,12 @@ def write_ndjson(
     return counts
 
 
-__all__ = ["Accept", "Cancelled", "ExportPlan", "Progress", "planned_versions", "write_ndjson"]
+__all__ = [
+    "Accept",
+    "Cancelled",
+    "ExportPlan",
+    "Progress",
+    "group_patients",
+    "planned_versions",
+    "write_ndjson",
+]

@@ -1,9 +1,11 @@
-"""Run compiled views on DuckDB (embedded) over resources, NDJSON files or folders, Parquet.
+"""Run compiled views on DuckDB (embedded) over resources, NDJSON, Parquet or the live store.
 
 https://duckdb.org/docs/data/json/overview: NDJSON is read with ``read_json_objects`` (one JSON
 value per line); a folder contributes the files named after the view's resource type
 (``Patient.ndjson``, ``Patient.000.ndjson.gz``, as Bulk Data ``$export`` writes them) or, when
 there are none, every ``*.ndjson`` file. Parquet files hold one ``resource`` JSON text column.
+A store (SQLite or PostgreSQL URL) is loaded into a temporary table first
+(:mod:`yteso.warehouse.view_sources`).
 """
 
 from __future__ import annotations
@@ -20,16 +22,8 @@ from yteso.fhir.types import Json
 from yteso.fhirpath.sql import NotCompilable
 from yteso.warehouse.typed_views import compile_typed_view
 from yteso.warehouse.view_definition import View
+from yteso.warehouse.view_sources import is_store, ndjson_files, parquet_files, store_reader
 from yteso.warehouse.view_sql import CompiledView, compile_view
-
-NDJSON_SUFFIXES = (".ndjson", ".ndjson.gz", ".jsonl")
-
-
-def ndjson_files(folder: Path, resource_type: str) -> list[Path]:
-    """The NDJSON files of ``folder`` for ``resource_type`` (all of them if none is named)."""
-    found = sorted(p for p in folder.iterdir() if p.name.endswith(NDJSON_SUFFIXES))
-    named = [p for p in found if p.name.split(".")[0].split("-")[0] == resource_type]
-    return named or found
 
 
 def _literal(text: str) -> str:
@@ -39,13 +33,13 @@ def _literal(text: str) -> str:
 def source_relation(connection: duckdb.DuckDBPyConnection, source: Any, resource_type: str) -> str:
     """A relation with one ``resource`` JSON column holding the resources of the type."""
     kind = _literal(resource_type)
-    if isinstance(source, (str, Path)):
+    if is_store(source):
+        rows = f"SELECT resource FROM {_store_table(connection, source, resource_type)}"
+    elif isinstance(source, (str, Path)):
         path = Path(source)
-        if path.suffix == ".parquet" or (path.is_dir() and any(path.glob("*.parquet"))):
-            target = str(path / "*.parquet") if path.is_dir() else str(path)
-            rows = (
-                f"SELECT CAST(resource AS JSON) AS resource FROM read_parquet({_literal(target)})"
-            )
+        if parquet := parquet_files(path):
+            listed = "[" + ", ".join(_literal(str(f)) for f in parquet) + "]"
+            rows = f"SELECT CAST(resource AS JSON) AS resource FROM read_parquet({listed})"
         else:
             files = ndjson_files(path, resource_type) if path.is_dir() else [path]
             if not files:
@@ -62,6 +56,24 @@ def source_relation(connection: duckdb.DuckDBPyConnection, source: Any, resource
         connection.register("view_input", pa.table({"resource": pa.array(texts, pa.string())}))
         rows = "SELECT CAST(resource AS JSON) AS resource FROM view_input"
     return f"({rows}) AS t WHERE json_extract_string(t.resource, '$.resourceType') = {kind}"
+
+
+def _store_table(connection: duckdb.DuckDBPyConnection, source: Any, resource_type: str) -> str:
+    """Load the store's current resources of the type into a temporary DuckDB table.
+
+    Streamed from the store a batch at a time; a table (not a one-pass stream) because the
+    typed plan may fail on the data and fall back to the JSON plan over the same rows. DuckDB
+    spills a large temporary table to disk beyond its memory limit."""
+    table = "store_" + "".join(c if c.isalnum() else "_" for c in resource_type)
+    connection.register("store_stream", store_reader(source, resource_type))
+    try:
+        connection.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table} AS "
+            "SELECT CAST(resource AS JSON) AS resource FROM store_stream"
+        )
+    finally:
+        connection.unregister("store_stream")
+    return table
 
 
 def run_duckdb(
@@ -106,14 +118,12 @@ def compile_for_duckdb(
 
 def ndjson_sources(source: Any, resource_type: str) -> list[Path] | None:
     """The NDJSON files of a file or folder source, else None."""
-    if not isinstance(source, (str, Path)):
+    if not isinstance(source, (str, Path)) or is_store(source):
         return None
     path = Path(source)
-    if path.is_dir():
-        if any(path.glob("*.parquet")):
-            return None
-        return ndjson_files(path, resource_type)
-    return None if path.suffix == ".parquet" else [path]
+    if parquet_files(path):
+        return None
+    return ndjson_files(path, resource_type) if path.is_dir() else [path]
 
 
 def _rows(compiled: CompiledView, records: Iterable[tuple[Any, ...]]) -> Iterator[Json]:

@@ -31,6 +31,7 @@ from yteso.fhirpath.sql import NotCompilable
 from yteso.warehouse.typed_paths import Shape, Value
 from yteso.warehouse.typed_views import TypedViewSqlCompiler, model_primitive
 from yteso.warehouse.view_definition import Column, Select, View
+from yteso.warehouse.view_sources import is_store, ndjson_files, parquet_files, store_texts
 from yteso.warehouse.view_sql import OutputColumn
 
 SPARK_TYPES = {
@@ -313,19 +314,10 @@ def compile_spark_view(view: View) -> tuple[str, str]:
 
 
 def run_spark(view: View, source: Any, spark: Any) -> list[Json]:
-    """The rows of ``view`` on the SparkSession ``spark`` over resources or NDJSON files."""
+    """The rows of ``view`` on the SparkSession ``spark`` over resources, NDJSON or Parquet
+    files, or the live store (its resources of the view's type, read on the driver)."""
     sql, schema = compile_spark_view(view)
-    reader = spark.read.schema(schema)
-    if isinstance(source, (str, Path)):
-        from yteso.warehouse.duckdb_views import ndjson_files
-
-        path = Path(source)
-        files = ndjson_files(path, view.resource) if path.is_dir() else [path]
-        frame = reader.json([str(file) for file in files])
-    else:  # a local relation parsed by from_json: no Python worker process per query
-        texts = [(orjson.dumps(resource).decode(),) for resource in source]
-        raw = spark.createDataFrame(texts, "resource STRING")
-        frame = raw.selectExpr(f"from_json(resource, '{schema}') AS r").select("r.*")
+    frame = _resources_frame(spark, source, view.resource, schema)
     frame.where(frame.resourceType == view.resource).createOrReplaceTempView("resources")
     try:
         records = spark.sql(sql).collect()
@@ -333,6 +325,24 @@ def run_spark(view: View, source: Any, spark: Any) -> list[Json]:
         raise Invalid(f"the view failed on Spark: {error}") from error
     names = view.column_names()
     return [dict(zip(names, record, strict=True)) for record in records]
+
+
+def _resources_frame(spark: Any, source: Any, resource_type: str, schema: str) -> Any:
+    """A DataFrame of the source's resources, parsed with the view's ``schema``."""
+    if is_store(source):
+        texts = [(text,) for batch in store_texts(source, resource_type) for text in batch]
+    elif isinstance(source, (str, Path)):
+        path = Path(source)
+        if parquet := parquet_files(path):  # the resource column holds JSON text
+            raw = spark.read.parquet(*map(str, parquet)).select("resource")
+            return raw.selectExpr(f"from_json(resource, '{schema}') AS r").select("r.*")
+        files = ndjson_files(path, resource_type) if path.is_dir() else [path]
+        return spark.read.schema(schema).json([str(file) for file in files])
+    else:
+        texts = [(orjson.dumps(resource).decode(),) for resource in source]
+    # a local relation parsed by from_json: no Python worker process per query
+    raw = spark.createDataFrame(texts, "resource STRING")
+    return raw.selectExpr(f"from_json(resource, '{schema}') AS r").select("r.*")
 
 
 def local_spark(app_name: str = "yteso-warehouse") -> Any:

@@ -29,9 +29,17 @@ class Operation:
     methods: frozenset[str] = frozenset({"POST"})
     affects_state: bool = False
     formats: frozenset[str] = frozenset()  # ``_format`` values it answers besides JSON
+    media_types: frozenset[str] = frozenset()  # ``Accept`` media types it answers besides JSON
     #: a permission (c r u d s) the caller needs on the type without compartment or filter
     #: restriction, for operations that reach beyond one patient's records (the MPI's)
     unrestricted: str | None = None
+
+    def produces(self, format_param: str | None, accept: str | None) -> bool:
+        """Whether it answers the ``_format`` asked for, else one of the ``Accept`` ranges."""
+        if format_param is not None:
+            return format_param.lower() in self.formats
+        ranges = (part.split(";", 1)[0].strip().lower() for part in (accept or "").split(","))
+        return any(media_type in self.media_types for media_type in ranges)
 
     def allowed_at(self, resource_type: str | None, id: str | None) -> bool:
         if resource_type is None:

@@ -11,6 +11,7 @@ Each resource goes out only if the caller's guard lets it be read, as in a searc
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,17 +20,22 @@ from urllib.parse import urlencode
 from yteso.api.access import RequestGuard
 from yteso.api.exchange import ApiContext, FhirRequest, FhirResponse
 from yteso.api.operations import Operation
-from yteso.api.operations.export_jobs import ExportJobs, ExportRequest
+from yteso.api.operations.export_jobs import ERROR_FILE, ExportJobs, ExportRequest
 from yteso.api.routing import parse_query
 from yteso.api.search_params import parse_search
-from yteso.fhir.errors import Invalid, NotFound, Processing
+from yteso.fhir.errors import Invalid, Issue, NotFound, Processing, operation_outcome
 from yteso.fhir.types import Json
 from yteso.store.base import SearchQuery, StoredVersion
 from yteso.store.instants import parse_instant
-from yteso.store.ndjson_export import Accept, ExportPlan
+from yteso.store.ndjson_export import Accept, ExportPlan, group_patients
 
+NDJSON_TYPES = frozenset({"application/fhir+ndjson", "application/ndjson", "application/x-ndjson"})
 OUTPUT_FORMATS = frozenset({"application/fhir+ndjson", "application/ndjson", "ndjson"})
-FILE_NAME = re.compile(r"[A-Z][A-Za-z]{1,63}\.ndjson")
+FILE_NAME = re.compile(r"[A-Z][A-Za-z]{1,63}(\.errors)?\.ndjson")
+#: the kick-off parameters this server applies (``_format``/``_pretty``: the response's)
+KICK_OFF_PARAMETERS = frozenset(
+    {"_type", "_since", "_outputFormat", "_typeFilter", "_format", "_pretty"}
+)
 BULK_DATA = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition"
 
 
@@ -59,20 +65,22 @@ def _since(request: FhirRequest) -> datetime | None:
         raise Invalid(f"_since: {value!r} is not an instant", expression="_since") from error
 
 
-def _type_filters(
-    ctx: ApiContext, request: FhirRequest, types: tuple[str, ...] | None
+def parse_type_filters(
+    values: Iterable[str],
+    resource_types: Collection[str],
+    supported: Callable[[str], frozenset[str]],
+    types: tuple[str, ...] | None = None,
 ) -> dict[str, tuple[SearchQuery, ...]]:
+    """``_typeFilter`` values (``Type?query``) as search queries per type, strictly parsed
+    against the parameters ``supported`` by the store (shared with ``yteso export``)."""
     filters: dict[str, list[SearchQuery]] = {}
-    for name, value in request.params:
-        if name != "_typeFilter":
-            continue
+    for value in values:
         resource_type, mark, query = value.partition("?")
-        if not mark or resource_type not in ctx.resource_types:
+        if not mark or resource_type not in resource_types:
             raise Invalid(f"_typeFilter {value!r} is not Type?query", expression="_typeFilter")
         if types is not None and resource_type not in types:
             raise Invalid(f"_typeFilter on {resource_type}, not in _type", expression="_typeFilter")
-        supported = ctx.supported_params(resource_type)
-        parsed = parse_search(parse_query(query), supported, strict=True)
+        parsed = parse_search(parse_query(query), supported(resource_type), strict=True)
         filters.setdefault(resource_type, []).append(parsed.query)
     return {t: tuple(queries) for t, queries in filters.items()}
 
@@ -85,16 +93,32 @@ def _check_async(request: FhirRequest) -> None:
         raise Invalid(f"_outputFormat {output_format!r} is not supported (NDJSON only)")
 
 
+def _ignored(request: FhirRequest) -> tuple[Json, ...]:
+    """Unsupported kick-off parameters (``_elements``, ``includeAssociatedData``, ``patient``,
+    unknown names): a 400 naming them, or with ``Prefer: handling=lenient`` ignored and reported
+    as warnings in the manifest's ``error`` file (Bulk Data 2.0, Query Parameters)."""
+    names = dict.fromkeys(n for n, _ in request.params if n not in KICK_OFF_PARAMETERS)
+    lenient = request.prefer_lenient
+    said = "was ignored" if lenient else "send 'Prefer: handling=lenient' to have it ignored"
+    issues = [
+        Issue(
+            "warning" if lenient else "error",
+            "not-supported",
+            f"$export parameter {name!r} is not supported; {said}",
+            (name,),
+        )
+        for name in names
+    ]
+    if issues and not lenient:
+        raise Invalid(issues=issues)
+    return (operation_outcome(issues),) if issues else ()
+
+
 def _group_members(ctx: ApiContext, group_id: str) -> frozenset[str]:
     group = ctx.read("Group", group_id)
     if group.deleted:
         raise NotFound(f"Group/{group_id} is not known")
-    members: set[str] = set()
-    for member in group.resource().get("member") or []:
-        reference = (member.get("entity") or {}).get("reference", "")
-        if isinstance(reference, str) and reference.startswith("Patient/"):
-            members.add(reference.removeprefix("Patient/"))
-    return frozenset(members)
+    return group_patients(group.resource())
 
 
 def _readable(guard: RequestGuard | None) -> Accept | None:
@@ -124,20 +148,26 @@ def export_operations(root: Path) -> list[Operation]:
 
     def kick_off(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
         _check_async(request)
+        outcomes = _ignored(request)
         if request.resource_type == "Group" and request.id is None:
             raise NotFound("Group-level $export needs a Group id: Group/[id]/$export")
         if request.resource_type == "Patient" and request.id is not None:
             raise NotFound("$export is at Patient/$export, not on one Patient")
         types = _types(ctx, request)
-        plan = ExportPlan(types, _since(request), _type_filters(ctx, request, types))
-        compartment = _group_members(ctx, request.id) if request.id is not None else None
+        filters = [value for name, value in request.params if name == "_typeFilter"]
+        plan = ExportPlan(
+            types,
+            _since(request),
+            parse_type_filters(filters, ctx.resource_types, ctx.supported_params, types),
+            patient_level=request.resource_type == "Patient",
+            patients=_group_members(ctx, request.id) if request.id is not None else None,
+        )
         export = ExportRequest(
             owner=_owner(ctx.guard),
             request_url=_request_url(ctx, request),
             plan=plan,
             accept=_readable(ctx.guard),
-            compartment=compartment,
-            any_patient=request.resource_type == "Patient",
+            outcomes=outcomes,
         )
         job = jobs.start(ctx.store, export)
         status_url = f"{ctx.base_url}/$export-poll-status?_job={job}"
@@ -198,12 +228,15 @@ def export_operations(root: Path) -> list[Operation]:
             handler=export_file,
             system=True,
             methods=frozenset({"GET"}),
+            # a client's file request asks for NDJSON (the spec's default Accept)
+            media_types=NDJSON_TYPES,
         ),
     ]
 
 
 def _manifest(base_url: str, job: str, state: dict[str, Any]) -> Json:
     counts: dict[str, int] = state.get("counts", {})
+    errors: int = state.get("errors", 0)  # OperationOutcomes of ignored parameters
     file_url = f"{base_url}/$export-file?_job={job}&_file="
     return {
         "transactionTime": state["transactionTime"],
@@ -213,8 +246,10 @@ def _manifest(base_url: str, job: str, state: dict[str, Any]) -> Json:
             {"type": kind, "url": f"{file_url}{kind}.ndjson", "count": count}
             for kind, count in sorted(counts.items())
         ],
-        "error": [],
+        "error": [{"type": "OperationOutcome", "url": f"{file_url}{ERROR_FILE}", "count": errors}]
+        if errors
+        else [],
     }
 
 
-__all__ = ["OUTPUT_FORMATS", "export_operations"]
+__all__ = ["OUTPUT_FORMATS", "export_operations", "parse_type_filters"]

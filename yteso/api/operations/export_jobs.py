@@ -12,7 +12,6 @@ import os
 import secrets
 import shutil
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,11 +19,12 @@ from typing import Any
 
 import orjson
 
-from yteso.store.base import Store, StoredVersion
-from yteso.store.compartments import patient_compartment_key
+from yteso.fhir.types import Json
+from yteso.store.base import Store
 from yteso.store.ndjson_export import Accept, Cancelled, ExportPlan, planned_versions, write_ndjson
 
 JOB_FILE = "job.json"
+ERROR_FILE = "OperationOutcome.errors.ndjson"  # the manifest's ``error`` file
 JOB_ID_BYTES = 16
 
 
@@ -36,8 +36,7 @@ class ExportRequest:
     request_url: str
     plan: ExportPlan
     accept: Accept | None = None
-    compartment: frozenset[str] | None = None  # only these patients' compartments
-    any_patient: bool = False  # only resources in some patient's compartment (Patient level)
+    outcomes: tuple[Json, ...] = ()  # OperationOutcomes for the manifest's ``error`` file
 
 
 def _state_path(folder: Path) -> Path:
@@ -100,11 +99,12 @@ class ExportJobs:
             _save(folder, {**state, "progress": count})
 
         try:
-            versions = _in_compartment(planned_versions(store, request.plan), request)
+            errors = _write_outcomes(folder, request.outcomes)
+            versions = planned_versions(store, request.plan)
             counts = write_ndjson(
                 versions, folder, accept=request.accept, cancelled=cancelled, progress=progress
             )
-            _save(folder, {**state, "status": "completed", "counts": counts})
+            _save(folder, {**state, "status": "completed", "counts": counts, "errors": errors})
         except Cancelled:
             shutil.rmtree(folder, ignore_errors=True)
         except Exception as error:  # the job fails; the server goes on
@@ -151,17 +151,11 @@ class ExportJobs:
             threading.Event().wait(0.01)
 
 
-def _in_compartment(
-    versions: Iterator[StoredVersion], request: ExportRequest
-) -> Iterator[StoredVersion]:
-    patients = request.compartment
-    if patients is None and not request.any_patient:
-        yield from versions
-        return
-    for stored in versions:
-        key = patient_compartment_key(stored.resource())
-        if key is not None and (patients is None or key in patients):
-            yield stored
+def _write_outcomes(folder: Path, outcomes: tuple[Json, ...]) -> int:
+    """Write the OperationOutcomes to :data:`ERROR_FILE` (none: no file); their count."""
+    if outcomes:
+        (folder / ERROR_FILE).write_bytes(b"".join(orjson.dumps(o) + b"\n" for o in outcomes))
+    return len(outcomes)
 
 
-__all__ = ["ExportJobs", "ExportRequest"]
+__all__ = ["ERROR_FILE", "ExportJobs", "ExportRequest"]

@@ -258,6 +258,7 @@ VIEW_RUN = Operation(
     resource_types=frozenset({VIEW_TYPE}),
     methods=frozenset({"GET", "POST"}),
     formats=frozenset({*FORMATS, *FORMAT_ALIASES}),
+    media_types=frozenset(FORMAT_ALIASES),
 )
 
 __all__ = ["VIEW_RUN", "view_run"]

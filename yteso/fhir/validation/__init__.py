@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import orjson
 
-from yteso.fhir import json_codec
+from yteso.fhir import definitions, json_codec
 from yteso.fhir.errors import Issue
 from yteso.fhir.types import Json
 from yteso.fhir.validation.extensions import current_options
 from yteso.fhir.validation.optional_checks import optional_issues
 from yteso.fhir.validation.options import PLATFORM_OPTIONS, VN_CORE_DOMAIN, ValidationOptions
-from yteso.fhir.validation.structure import validate_resource
+from yteso.fhir.validation.primitives import primitive_check
+from yteso.fhir.validation.specs import spec_for
+from yteso.fhir.validation.structure import check_object, validate_resource
 
 
 def validate(resource: Json, options: ValidationOptions = PLATFORM_OPTIONS) -> list[Issue]:
@@ -39,6 +41,37 @@ def validate(resource: Json, options: ValidationOptions = PLATFORM_OPTIONS) -> l
         current_options.reset(token)
     if type(resource) is dict:
         issues.extend(optional_issues(resource, options))
+    return issues
+
+
+def validate_element(value: object, type_name: str) -> list[Issue]:
+    """All structural problems of one element of a datatype (``HumanName``, ``code``), a
+    backbone element (``Patient.contact``) or a resource, with paths rooted at the type name.
+
+    For FHIRPath's ``conformsTo()``: the element against its type's core definition. Bindings and
+    cardinalities set on the element that holds the value are not the type's, so not checked.
+    """
+    if definitions.is_resource_type(type_name):
+        if type(value) is not dict:
+            return [Issue("error", "structure", "a resource must be a JSON object")]
+        return validate(value)
+    issues: list[Issue] = []
+    definition = definitions.type_definition(type_name.split(".", 1)[0])
+    if definition is None:
+        issues.append(Issue("error", "structure", f"unknown type {type_name!r}"))
+    elif definition.is_primitive:
+        problem = primitive_check(type_name)(value)
+        if problem is not None:
+            issues.append(Issue("error", problem[0], problem[1], (type_name,)))
+    elif type(value) is not dict:
+        issues.append(Issue("error", "structure", f"a {type_name} must be a JSON object"))
+    else:
+        root = type_name.split(".", 1)[0]
+        spec = spec_for(root, type_name if "." in type_name else None)
+        if spec is None:
+            issues.append(Issue("error", "structure", f"unknown element {type_name!r}"))
+        else:
+            check_object(value, spec, type_name, issues)
     return issues
 
 
@@ -69,5 +102,6 @@ __all__ = [
     "ValidationOptions",
     "has_errors",
     "validate",
+    "validate_element",
     "validate_json_bytes",
 ]

@@ -48,7 +48,9 @@ WHERE resource_type = %s AND id = ANY(%s);
 SELECT nextval('resource_seq') FROM generate_series(1, %s);
 
 -- name: lock_key
-SELECT pg_advisory_xact_lock(hashtextextended(%s, 0));
+-- Keyed by schema too: advisory locks are database-wide, and stores in other schemas of the same
+-- database (tenants, test runs) must neither wait on nor deadlock with this one's keys.
+SELECT pg_advisory_xact_lock(hashtextextended(coalesce(current_schema(), '') || '/' || %s, 0));
 
 -- name: counts
 SELECT resource_type, count(*) FROM resource_current WHERE NOT deleted GROUP BY resource_type;
