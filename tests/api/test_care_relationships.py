@@ -1,7 +1,8 @@
 """A practitioner's recorded care relationships through the real auth path, both databases: an
 active CareTeam, an active EpisodeOfCare (as care manager or through its team) and a current or
-recent Encounter each grant; expired, inactive, old or other practitioners' records do not; a
-Consent that denies still wins and restricted resources still need an explicit permit."""
+recent Encounter each grant, naming the practitioner or a PractitionerRole of theirs in force;
+expired, inactive, old or other practitioners' records do not; a Consent that denies still wins
+and restricted resources still need an explicit permit."""
 
 from __future__ import annotations
 
@@ -77,7 +78,7 @@ RESTRICTED = {
         {"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "R"}
     ]
 }
-GRANTED = ["enc-ongoing", "enc-recent", "ep-manager", "ep-team", "team"]
+GRANTED = ["enc-ongoing", "enc-recent", "ep-manager", "ep-team", "team", "team-role"]
 SEED: list[dict[str, object]] = [
     *(_patient(id) for id in GRANTED),
     *(
@@ -93,8 +94,24 @@ SEED: list[dict[str, object]] = [
             "enc-other",
             "enc-cancelled",
             "team-refused",
+            "enc-ended-role",
         )
     ),
+    {
+        "resourceType": "PractitionerRole",
+        "id": "role-an",
+        "active": True,
+        "practitioner": {"reference": ME},
+    },
+    {
+        "resourceType": "PractitionerRole",
+        "id": "old-role-an",
+        "active": True,
+        "practitioner": {"reference": ME},
+        "period": {"start": _when(-400), "end": _when(-300)},
+    },
+    _care_team("t6", "team-role", "PractitionerRole/role-an"),
+    _encounter("n6", "enc-ended-role", "in-progress", "PractitionerRole/old-role-an"),
     _care_team("t1", "team", ME, period={"start": _when(-10), "end": _when(10)}),
     _care_team("t2", "team-expired", ME, period={"start": _when(-30), "end": _when(-1)}),
     _care_team("t3", "team-inactive", ME, status="inactive"),
@@ -172,6 +189,7 @@ def doctor(
             "enc-other",
             "enc-cancelled",
             "team-refused",
+            "enc-ended-role",
         )
     ],
 )

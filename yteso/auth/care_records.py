@@ -1,7 +1,9 @@
 """A practitioner's recorded care relationships with a patient, as FHIR R4 records them.
 
 Each relationship is found with indexed searches of the patient's records
-(https://hl7.org/fhir/R4/careteam.html, episodeofcare.html, encounter.html):
+(https://hl7.org/fhir/R4/careteam.html, episodeofcare.html, encounter.html); the practitioner
+is named either directly (``Practitioner/ID``) or through a PractitionerRole of theirs that is
+in force (``active`` not false, ``period`` covering now):
 
 - an active CareTeam of the patient (``period``, when given, covering now) with the
   practitioner among ``participant.member``;
@@ -53,23 +55,36 @@ def _active(resources: list[Json], now: datetime) -> list[Json]:
     return [r for r in resources if r.get("status") == "active" and _covers(r.get("period"), now)]
 
 
-def _member(team: Json, practitioner: str) -> bool:
+def _member(team: Json, me: frozenset[str]) -> bool:
     members = _refs([p.get("member") for p in team.get("participant", []) if isinstance(p, dict)])
-    return practitioner in members
+    return bool(members & me)
 
 
-def _in_care_team(records: CareRecords, patient: str, practitioner: str, now: datetime) -> bool:
+def _identities(records: CareRecords, practitioner: str, now: datetime) -> frozenset[str]:
+    """The practitioner and their PractitionerRoles in force."""
+    roles = records.related("PractitionerRole", (("practitioner", practitioner),))
+    return frozenset({practitioner}) | {
+        f"PractitionerRole/{role.get('id')}"
+        for role in roles
+        if role.get("active") is not False
+        and _covers(role.get("period"), now)
+        and practitioner in _refs(role.get("practitioner"))
+    }
+
+
+def _in_care_team(records: CareRecords, patient: str, me: frozenset[str], now: datetime) -> bool:
+    who = ",".join(sorted(me))
     teams = records.related(
-        "CareTeam", (("patient", patient), ("participant", practitioner), ("status", "active"))
+        "CareTeam", (("patient", patient), ("participant", who), ("status", "active"))
     )
-    return any(_member(team, practitioner) for team in _active(teams, now))
+    return any(_member(team, me) for team in _active(teams, now))
 
 
-def _in_episode(records: CareRecords, patient: str, practitioner: str, now: datetime) -> bool:
+def _in_episode(records: CareRecords, patient: str, me: frozenset[str], now: datetime) -> bool:
     episodes = _active(
         records.related("EpisodeOfCare", (("patient", patient), ("status", "active"))), now
     )
-    if any(practitioner in _refs(e.get("careManager")) for e in episodes):
+    if any(_refs(e.get("careManager")) & me for e in episodes):
         return True
     team_ids = sorted(
         ref.rsplit("/", 1)[1]
@@ -81,16 +96,16 @@ def _in_episode(records: CareRecords, patient: str, practitioner: str, now: date
         return False
     teams = records.related(
         "CareTeam",
-        (("_id", ",".join(team_ids)), ("participant", practitioner), ("status", "active")),
+        (("_id", ",".join(team_ids)), ("participant", ",".join(sorted(me))), ("status", "active")),
     )
-    return any(_member(team, practitioner) for team in _active(teams, now))
+    return any(_member(team, me) for team in _active(teams, now))
 
 
-def _recent_encounter(encounter: Json, practitioner: str, now: datetime) -> bool:
+def _recent_encounter(encounter: Json, me: frozenset[str], now: datetime) -> bool:
     individuals = _refs(
         [p.get("individual") for p in encounter.get("participant", []) if isinstance(p, dict)]
     )
-    if practitioner not in individuals:
+    if not individuals & me:
         return False
     status = encounter.get("status")
     if status in ONGOING_ENCOUNTER:
@@ -101,16 +116,16 @@ def _recent_encounter(encounter: Json, practitioner: str, now: datetime) -> bool
     return status == "finished" and ended is not None and str(ended) >= since[: len(str(ended))]
 
 
-def _in_encounter(records: CareRecords, patient: str, practitioner: str, now: datetime) -> bool:
+def _in_encounter(records: CareRecords, patient: str, me: frozenset[str], now: datetime) -> bool:
     encounters = records.related(
         "Encounter",
         (
             ("patient", patient),
-            ("participant", practitioner),
+            ("participant", ",".join(sorted(me))),
             ("status", ",".join((*ONGOING_ENCOUNTER, "finished"))),
         ),
     )
-    return any(_recent_encounter(e, practitioner, now) for e in encounters)
+    return any(_recent_encounter(e, me, now) for e in encounters)
 
 
 def in_recorded_care(
@@ -119,10 +134,11 @@ def in_recorded_care(
     """Whether ``practitioner`` (``Practitioner/ID``) has a recorded care relationship now with
     Patient/``patient_id`` through a CareTeam, an EpisodeOfCare or an Encounter."""
     patient = f"Patient/{patient_id}"
+    me = _identities(records, practitioner, now)
     return (
-        _in_care_team(records, patient, practitioner, now)
-        or _in_episode(records, patient, practitioner, now)
-        or _in_encounter(records, patient, practitioner, now)
+        _in_care_team(records, patient, me, now)
+        or _in_episode(records, patient, me, now)
+        or _in_encounter(records, patient, me, now)
     )
 
 
