@@ -7,6 +7,7 @@ definition can never inject SQL; a bad filter raises :class:`Invalid` naming its
 
     {"column": "status", "op": "eq", "value": "completed"}
     {"column": "code", "op": "prefix", "value": ["I10", "I11"]}
+    {"column": "code", "op": "in_value_set", "value": "http://hl7.org/fhir/ValueSet/icd-10"}
     {"column": "dose", "op": "ge", "value": 3}
     {"column": "deceased", "op": "absent"}
     {"column": "occurrence", "op": "le", "anchor": true}                  # <= the unit's date
@@ -21,9 +22,12 @@ from collections.abc import Collection
 from typing import Any
 
 from yteso.fhir.errors import Invalid
+from yteso.warehouse.indicators.code_lists import value_set
 
 COMPARISONS = {"eq": "=", "ne": "<>", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
-OPS = frozenset({*COMPARISONS, "in", "not_in", "prefix", "present", "absent", "matches"})
+OPS = frozenset(
+    {*COMPARISONS, "in", "not_in", "prefix", "present", "absent", "matches", "in_value_set"}
+)
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
@@ -106,6 +110,11 @@ def compile_filter(
     if "value" not in spec:
         raise Invalid(f"{path}.value: the operator {op} needs a value")
     value = spec["value"]
+    if op == "in_value_set":
+        # a semi-join on the unnested list: DuckDB hashes it (an IN list of 12,000 literals
+        # is tested one by one, ~50x slower over a million rows)
+        codes = ", ".join(literal(code, path) for code in sorted(value_set(value, f"{path}.value")))
+        return f"CAST({column} AS VARCHAR) IN (SELECT unnest([{codes}]))"
     if op in ("in", "not_in", "prefix"):
         values = value if isinstance(value, list) else [value]
         if not values:
