@@ -416,3 +416,46 @@ def test_citizen_sees_a_practitioner_reading_their_observation(api: Api) -> None
         ("dr-an", "read"),
         ("dr-an", "search-type"),
     ]
+
+
+def _my_accesses(api: Api, patient: str) -> list[tuple[str, str]]:
+    token = api.patient_token("patient/*.rs", patient)
+    answer = api.client.get("/auth/my-accesses", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200, answer.text
+    return [(a["who"], a["interaction"]) for a in answer.json()]
+
+
+def test_citizen_sees_a_search_that_returned_their_data(api: Api) -> None:
+    """The request names no patient: the audit names those whose resources it returned."""
+    assert api.ids("/fhir/Observation?code=BP", api.doctor_token()) == ["Observation/alice-bp"]
+    assert _my_accesses(api, "alice") == [("dr-an", "search-type")]
+    assert _my_accesses(api, "bob") == []  # nothing of bob's went out
+
+
+def test_citizen_sees_an_include_and_a_history_that_returned_their_data(api: Api) -> None:
+    """bob's Observation goes out only as an include of a report in no patient's compartment,
+    and in a type history."""
+    system = api.security.tokens.issue("loader", "system/*.cruds")
+    report = {"resourceType": "DiagnosticReport", "id": "mixed", "status": "final"}
+    report |= {"code": {"text": "batch"}, "result": [{"reference": "Observation/bob-bp"}]}
+    for resource in (_obs("bob-bp", "bob", "vital-signs", "BP"), report):
+        path = f"/fhir/{resource['resourceType']}/{resource['id']}"
+        assert api.call("PUT", path, system, resource)[0] == 201
+    token = api.doctor_token()
+    included = "/fhir/DiagnosticReport?_id=mixed&_include=DiagnosticReport:result"
+    status, bundle = api.call("GET", included, token)
+    modes = sorted((e["resource"]["id"], e["search"]["mode"]) for e in bundle.get("entry", []))
+    assert status == 200 and modes == [("bob-bp", "include"), ("mixed", "match")], bundle
+    assert patients_named(api.security.audit.events()[-1]) == {"bob"}
+    assert _my_accesses(api, "bob") == [("loader", "update"), ("dr-an", "search-type")]
+    assert _my_accesses(api, "alice") == []
+    status, history = api.call("GET", "/fhir/Observation/_history", token)
+    assert status == 200 and history["entry"], history
+    assert patients_named(api.security.audit.events()[-1]) == {"alice", "bob"}
+
+
+def test_a_count_only_search_names_no_patient(api: Api) -> None:
+    status, bundle = api.call("GET", "/fhir/Observation?code=BP&_summary=count", api.doctor_token())
+    assert status == 200 and "entry" not in bundle, bundle
+    assert patients_named(api.security.audit.events()[-1]) == set()
+    assert _my_accesses(api, "alice") == []

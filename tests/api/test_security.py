@@ -17,7 +17,7 @@ from argon2 import PasswordHasher
 
 from tests.api.fhir_client import FhirClient
 from yteso.app import create_app
-from yteso.auth import SecurityServices, TokenService
+from yteso.auth import ClientApp, SecurityServices, TokenService
 from yteso.store import open_store
 from yteso.store.auth_records import auth_records
 
@@ -139,9 +139,11 @@ def test_no_token_is_401_but_metadata_is_public(api: Secured) -> None:
 
 
 def test_revoked_token_is_refused(api: Secured) -> None:
-    token = api.token("system/*.rs")
+    api.security.accounts.add_client(ClientApp("test-app", scope="system/*.rs"))  # public
+    token = api.security.tokens.issue("tester", "system/*.rs", client_id="test-app")
     assert api.get("/fhir/Patient/alice", token)[0] == 200
-    assert api.client.post("/auth/revoke", data={"token": token}).status_code == 200
+    form = {"token": token, "client_id": "test-app"}
+    assert api.client.post("/auth/revoke", data=form).status_code == 200
     assert api.get("/fhir/Patient/alice", token)[0] == 401
 
 

@@ -65,6 +65,9 @@ class FhirResponse:
     outcome: Json | None = None  # OperationOutcome for Prefer: return=OperationOutcome
     headers: dict[str, str] = field(default_factory=dict)
     file: Path | None = None  # a file streamed as the body (bulk export output), never loaded
+    # the stored versions a search or history Bundle carries (matches and includes): the audit
+    # names the patients whose data went out, not only those the request named
+    returned: tuple[StoredVersion, ...] = ()
 
 
 @dataclass(frozen=True)

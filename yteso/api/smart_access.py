@@ -271,13 +271,15 @@ class SmartGuard:
 
 
 def _resources_of(request: FhirRequest, response: FhirResponse | None) -> list[Json]:
-    """The resources an interaction wrote or read: its body, the stored version it answers
-    with, the first version of an instance history."""
+    """The resources an interaction wrote or read: its body, the resources a search or history
+    page returned, the stored version it answers with, the first version of an instance history."""
     found: list[Json] = []
     if isinstance(request.body, dict) and request.body.get("resourceType") != "Bundle":
         found.append(request.body)
     if response is None:
         return found
+    # bounded: a page holds at most MAX_COUNT matches and MAX_INCLUDED includes (1000 each)
+    found.extend(stored.resource() for stored in response.returned if not stored.deleted)
     if response.stored is not None and not response.stored.deleted:
         found.append(response.stored.resource())
     elif request.id is not None and isinstance(response.resource, dict):

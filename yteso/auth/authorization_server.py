@@ -62,7 +62,7 @@ def _s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-def _digest(secret: str) -> str:
+def digest(secret: str) -> str:
     """Codes and refresh tokens are kept by their SHA-256: a copy of the database holds
     nothing that could be redeemed."""
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
@@ -148,7 +148,7 @@ class AuthorizationServer:
             "code_challenge": request.code_challenge,
         }
         expires = time.time() + CODE_TTL_SECONDS
-        self.state.put(CODE, _digest(code), orjson.dumps(grant).decode(), expires)
+        self.state.put(CODE, digest(code), orjson.dumps(grant).decode(), expires)
         return code
 
     def token(self, form: dict[str, str], token_endpoint: str) -> TokenGrant:
@@ -183,7 +183,7 @@ class AuthorizationServer:
         return TokenGrant(body, client.client_id, client.client_id)
 
     def _authorization_code(self, form: dict[str, str]) -> TokenGrant:
-        raw = self.state.take(CODE, _digest(form.get("code", "")))  # one use, even if it fails
+        raw = self.state.take(CODE, digest(form.get("code", "")))  # one use, even if it fails
         if raw is None:
             raise OAuthError("invalid_grant", "The code is unknown, used or expired")
         grant = orjson.loads(raw)
@@ -245,12 +245,12 @@ class AuthorizationServer:
             refresh = secrets.token_urlsafe(32)
             grant = {"username": user.username, "scope": scope, "client_id": client_id}
             expires = time.time() + REFRESH_TTL_SECONDS
-            self.state.put(REFRESH, _digest(refresh), orjson.dumps(grant).decode(), expires)
+            self.state.put(REFRESH, digest(refresh), orjson.dumps(grant).decode(), expires)
             response["refresh_token"] = refresh
         return TokenGrant(response, user.username, client_id)
 
     def _refresh_token(self, form: dict[str, str]) -> TokenGrant:
-        raw = self.state.take(REFRESH, _digest(form.get("refresh_token", "")))  # rotated on use
+        raw = self.state.take(REFRESH, digest(form.get("refresh_token", "")))  # rotated on use
         found = orjson.loads(raw) if raw is not None else None
         if found is None or found["client_id"] != form.get("client_id"):
             raise OAuthError(

@@ -27,6 +27,8 @@ from yteso.auth import (
     access_report,
     audit_event,
 )
+from yteso.auth.token_revocation import revoke as revoke_token
+from yteso.auth.token_revocation import revoking_client
 from yteso.fhir.errors import Unauthorized
 
 _TEMPLATES = Environment(
@@ -66,6 +68,9 @@ def smart_configuration(issuer_path: str) -> dict[str, object]:
         # RFC 8414: introspection answers authenticated clients only
         "introspection_endpoint_auth_methods_supported": ["private_key_jwt"],
         "introspection_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384"],
+        # revocation: confidential clients authenticate, public ones name their client_id
+        "revocation_endpoint_auth_methods_supported": ["private_key_jwt", "none"],
+        "revocation_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384"],
         "scopes_supported": SCOPES_SUPPORTED,
         "response_types_supported": ["code"],
         "code_challenge_methods_supported": ["S256"],
@@ -86,10 +91,6 @@ def smart_configuration(issuer_path: str) -> dict[str, object]:
 async def _form(request: Request) -> dict[str, str]:
     form = await request.form()
     return {k: v for k, v in form.items() if isinstance(v, str)}
-
-
-async def _token_field(request: Request) -> str:
-    return (await _form(request)).get("token", "")
 
 
 def _oauth_error(error: OAuthError) -> Response:
@@ -174,8 +175,21 @@ def auth_routes(security: SecurityServices, fhir_base: str = "/fhir") -> list[Ro
         return JSONResponse(smart_configuration(_origin(request) + "/auth"))
 
     async def revoke(request: Request) -> Response:
-        security.tokens.revoke(await _token_field(request))
-        return Response(status_code=200)  # RFC 7009 2.2: the same answer for unknown tokens
+        """RFC 7009: a client with registered keys authenticates (``private_key_jwt``, ``aud``
+        the token or the revocation endpoint URL), a public one names its ``client_id``; each
+        revokes only its own tokens. Every call is audited."""
+        form = await _form(request)
+        audiences = [_origin(request) + "/auth/token", _origin(request) + "/auth/revoke"]
+        authorization = security.authorization
+        try:
+            client = revoking_client(form, audiences, authorization.accounts, authorization.clients)
+            subject = revoke_token(form, client, authorization.tokens, authorization.state)
+        except OAuthError as error:
+            client_id = form.get("client_id") or None
+            audit_oauth(request, "revoke", error.subject, error.status, error.error, client_id)
+            return _oauth_error(error)
+        audit_oauth(request, "revoke", subject or client.client_id, 200, None, client.client_id)
+        return Response(status_code=200, headers=NO_STORE)  # 2.2: the same for unknown tokens
 
     async def introspect(request: Request) -> Response:
         """RFC 7662, for clients authenticated with ``private_key_jwt`` (``aud``: the token or

@@ -48,4 +48,5 @@ def history(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
     )
     permission = "r" if request.id is not None else "s"
     result = screened(ctx.guard, result, permission, request.resource_type)
-    return FhirResponse(200, resource=history_bundle(ctx, request, result))
+    bundle = history_bundle(ctx, request, result)
+    return FhirResponse(200, resource=bundle, returned=tuple(result.matches))

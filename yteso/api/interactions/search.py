@@ -86,4 +86,6 @@ def search(ctx: ApiContext, request: FhirRequest) -> FhirResponse:
     if parsed.summary == "count":
         entries = []
     links = paging_links(ctx, request, result)
-    return FhirResponse(200, resource=bundle("searchset", links, entries, result.total))
+    returned = () if parsed.summary == "count" else (*result.matches, *result.included)
+    searchset = bundle("searchset", links, entries, result.total)
+    return FhirResponse(200, resource=searchset, returned=returned)
