@@ -1,15 +1,22 @@
-"""The store behind a practitioner's reach: a Patient and its Consents, read for the access rules.
+"""The store behind a practitioner's reach: a Patient, its Consents and its care records
+(CareTeam, EpisodeOfCare, Encounter), read for the access rules.
 
 Consents are found with the ``patient`` search parameter when the store indexes it, otherwise by
-a scan of current Consents (correct, not fast: the search index makes it one lookup).
+a scan of current Consents (correct, not fast: the search index makes it one lookup). Care
+records are found only through indexed searches: a type the store does not search by every
+criterion records no relationship (refusing rather than scanning).
 """
 
 from __future__ import annotations
 
 from yteso.api.exchange import ApiContext
+from yteso.auth.care_records import Criteria
 from yteso.fhir.errors import NotFound
 from yteso.fhir.types import Json
 from yteso.store.base import SearchParam, SearchQuery
+
+# Care records read per patient and practitioner: far more than one patient has with one carer.
+RELATED_LIMIT = 1000
 
 
 class StorePatientRecords:
@@ -38,6 +45,16 @@ class StorePatientRecords:
                 (resource := stored.resource()).get("patient", {}).get("reference", "")
             ).endswith(target)
         ]
+
+    def related(self, resource_type: str, criteria: Criteria) -> list[Json]:
+        supported = self.ctx.supported_params(resource_type)
+        if resource_type not in self.ctx.resource_types or any(
+            name not in supported and name != "_id" for name, _ in criteria
+        ):
+            return []
+        params = tuple(SearchParam(name, tuple(value.split(","))) for name, value in criteria)
+        query = SearchQuery(params=params, count=RELATED_LIMIT)
+        return [s.resource() for s in self.ctx.store.search(resource_type, query).matches]
 
 
 __all__ = ["StorePatientRecords"]

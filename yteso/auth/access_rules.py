@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from functools import cache
 
 from yteso.auth.accounts import NON_CLINICAL_ROLES
+from yteso.auth.care_records import Criteria
 from yteso.auth.care_relations import PatientRecords, practitioner_reaches
 from yteso.auth.scopes import ResourceScope
 from yteso.auth.tokens import Principal
@@ -109,12 +110,13 @@ def compartment_patients(resource: Json) -> set[str]:
 
 
 class _CachedRecords:
-    """One request's reads of Patients and Consents, each done once."""
+    """One request's reads of Patients, Consents and care records, each done once."""
 
     def __init__(self, records: PatientRecords) -> None:
         self.records = records
         self._patients: dict[str, Json | None] = {}
         self._consents: dict[str, list[Json]] = {}
+        self._related: dict[tuple[str, Criteria], list[Json]] = {}
 
     def patient(self, id: str) -> Json | None:
         if id not in self._patients:
@@ -125,6 +127,12 @@ class _CachedRecords:
         if patient_id not in self._consents:
             self._consents[patient_id] = self.records.consents(patient_id)
         return self._consents[patient_id]
+
+    def related(self, resource_type: str, criteria: Criteria) -> list[Json]:
+        key = (resource_type, criteria)
+        if key not in self._related:
+            self._related[key] = self.records.related(resource_type, criteria)
+        return self._related[key]
 
 
 class ResourceAccess:

@@ -2,7 +2,9 @@
 
 A ``user/`` scope held by a practitioner (``fhirUser`` = ``Practitioner/ID``) reaches a patient's
 compartment only when the Patient is managed by the practitioner's facility
-(``managingOrganization``) or names them or the facility as ``generalPractitioner``, or an active
+(``managingOrganization``) or names them or the facility as ``generalPractitioner``, or they
+have another recorded care relationship with the patient (an active CareTeam, an active
+EpisodeOfCare or a current or recent Encounter: :mod:`yteso.auth.care_records`), or an active
 Consent permits them (https://hl7.org/fhir/R4/consent.html); an active Consent that denies them
 wins over the facility and the care relationship. Break-the-glass (a token with a reason,
 short-lived and specially audited) reaches every patient.
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
+from yteso.auth.care_records import Criteria, in_recorded_care
 from yteso.fhir.types import Json
 
 CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
@@ -35,6 +38,8 @@ class PatientRecords(Protocol):
     def patient(self, id: str) -> Json | None: ...
 
     def consents(self, patient_id: str) -> list[Json]: ...
+
+    def related(self, resource_type: str, criteria: Criteria) -> list[Json]: ...
 
 
 @dataclass(frozen=True)
@@ -165,7 +170,8 @@ def practitioner_reaches(
     """Whether ``practitioner`` (``Practitioner/ID``) of ``facility`` (an Organization id) may
     reach ``resource`` of Patient/``patient_id``'s record (None: the record as a whole)."""
     actors = frozenset({practitioner} | ({f"Organization/{facility}"} if facility else set()))
-    access = Access(actors, datetime.now(UTC), resource, action)
+    now = datetime.now(UTC)
+    access = Access(actors, now, resource, action)
     answer = consent_decision(records.consents(patient_id), access)
     if answer.decision == "deny":
         return False
@@ -179,7 +185,7 @@ def practitioner_reaches(
     carers = _references(patient.get("managingOrganization")) | _references(
         patient.get("generalPractitioner")
     )
-    return bool(carers & actors)
+    return bool(carers & actors) or in_recorded_care(records, patient_id, practitioner, now)
 
 
 __all__ = [
