@@ -26,7 +26,7 @@ ASYNC = {"Prefer": "respond-async", "Accept": "application/fhir+json"}
 LAB = "http://terminology.hl7.org/CodeSystem/observation-category"
 
 
-def _observation(id: str, patient: str, category: str) -> dict[str, object]:
+def observation(id: str, patient: str, category: str) -> dict[str, object]:
     return {
         "resourceType": "Observation",
         "id": id,
@@ -41,9 +41,9 @@ SEED: list[dict[str, object]] = [
     {"resourceType": "Patient", "id": "alice"},
     {"resourceType": "Patient", "id": "bob"},
     {"resourceType": "Organization", "id": "clinic", "name": "Tram y te"},
-    _observation("alice-bp", "alice", "vital-signs"),
-    _observation("alice-lab", "alice", "laboratory"),
-    _observation("bob-bp", "bob", "vital-signs"),
+    observation("alice-bp", "alice", "vital-signs"),
+    observation("alice-lab", "alice", "laboratory"),
+    observation("bob-bp", "bob", "vital-signs"),
     {
         "resourceType": "Group",
         "id": "g1",

@@ -10,6 +10,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner, Result
 
+from tests.api.test_bulk_export import observation
 from yteso.cli.main import app
 from yteso.store import open_store
 
@@ -70,25 +71,11 @@ def test_export_refuses_bad_options(tmp_path: Path, args: list[str]) -> None:
     assert result.returncode == 2
 
 
-LAB = "http://terminology.hl7.org/CodeSystem/observation-category"
-
-
-def _observation(id: str, patient: str, category: str) -> dict[str, object]:
-    return {
-        "resourceType": "Observation",
-        "id": id,
-        "status": "final",
-        "category": [{"coding": [{"system": LAB, "code": category}]}],
-        "code": {"text": id},
-        "subject": {"reference": f"Patient/{patient}"},
-    }
-
-
 LEVELS_SEED: list[dict[str, object]] = [
     *SEED,
-    _observation("p0-bp", "p0", "vital-signs"),
-    _observation("p0-lab", "p0", "laboratory"),
-    _observation("p2-bp", "p2", "vital-signs"),
+    observation("p0-bp", "p0", "vital-signs"),
+    observation("p0-lab", "p0", "laboratory"),
+    observation("p2-bp", "p2", "vital-signs"),
     {
         "resourceType": "Group",
         "id": "g1",
