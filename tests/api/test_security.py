@@ -191,6 +191,8 @@ SEARCHES = [
     ("/fhir/Patient?_has:Observation:subject:status=final", None),
     ("/fhir/Observation?subject.name=Nguyen-bob", None),
     ("/fhir/Patient/bob/$everything", None),
+    ("/fhir/Patient/bob/Observation", set()),  # compartment search of another patient
+    ("/fhir/Patient/alice/Observation", {"Observation/alice-bp", "Observation/alice-lab"}),
 ]
 
 
@@ -423,3 +425,14 @@ def test_system_level_operations_need_an_unrestricted_scope(api: Secured) -> Non
     assert api.get("/fhir/$reindex", reader)[0] == 200
     operator = api.token("system/*.cruds")
     assert api.send("POST", "/fhir/$reindex", operator, None) in (200, 202)
+
+
+def test_patient_token_compartment_search_of_another_patient_is_empty(api: Secured) -> None:
+    """The compartment URL of another patient answers as an empty search (no 403 or 404 that
+    would tell whether bob exists), and the same URL for alice finds her data."""
+    token = api.token(ALICE_SCOPES, patient="alice")
+    status, bundle = api.get("/fhir/Patient/bob/Observation", token)
+    assert status == 200, bundle
+    assert _ids(bundle) == []
+    status, own = api.get("/fhir/Patient/alice/Observation", token)
+    assert status == 200 and set(_ids(own)) >= {"Observation/alice-bp", "Observation/alice-lab"}
