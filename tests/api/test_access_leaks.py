@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.api.fhir_client import FhirClient
-from tests.api.test_practitioner_access import CHEAP_ARGON2
+from tests.api.test_practitioner_access import CHEAP_ARGON2, _consent
 from yteso.app import create_app
 from yteso.auth import SecurityServices, patients_named
 from yteso.store import open_store
@@ -25,7 +25,6 @@ VITAL = f"{CATEGORY}|vital-signs"
 CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
 FACILITY = "Organization/tram"
 DOCTOR = "Practitioner/dr-an"
-ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
 BOB_HIV, BOB_NONE = "code=HIV-1&subject=Patient/bob", "code=NONE&subject=Patient/bob"
 
@@ -321,26 +320,13 @@ def test_practitioner_conditional_create_ignores_what_they_may_not_see(api: Api)
 
 
 def _permit_r(patient: str) -> dict[str, object]:
-    return {
-        "resourceType": "Consent",
-        "status": "active",
-        "scope": {
-            "coding": [
-                {
-                    "system": "http://terminology.hl7.org/CodeSystem/consentscope",
-                    "code": "patient-privacy",
-                }
-            ]
-        },
-        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
-        "patient": {"reference": f"Patient/{patient}"},
-        "policyRule": {"coding": [{"system": f"{ACT_CODE}", "code": "OPTIN"}]},
-        "provision": {
-            "type": "permit",
-            "actor": [{"role": {"text": "doctor"}, "reference": {"reference": DOCTOR}}],
-            "securityLabel": [{"system": CONFIDENTIALITY, "code": "R"}],
-        },
-    }
+    """A Consent (no id: it is POSTed) permitting the doctor the patient's restricted data."""
+    consent = _consent("", patient, "permit", DOCTOR)
+    del consent["id"]
+    provision = consent["provision"]
+    assert isinstance(provision, dict)
+    provision["securityLabel"] = [{"system": CONFIDENTIALITY, "code": "R"}]
+    return consent
 
 
 def test_practitioner_cannot_grant_themselves_access(api: Api) -> None:

@@ -79,24 +79,22 @@ RESTRICTED = {
     ]
 }
 GRANTED = ["enc-ongoing", "enc-recent", "ep-manager", "ep-team", "team", "team-role"]
+REFUSED = [
+    "team-expired",
+    "team-inactive",
+    "team-other",
+    "ep-finished",
+    "ep-expired",
+    "ep-other-team",
+    "enc-old",
+    "enc-other",
+    "enc-cancelled",
+    "team-refused",
+    "enc-ended-role",
+]
 SEED: list[dict[str, object]] = [
     *(_patient(id) for id in GRANTED),
-    *(
-        _patient(id)
-        for id in (
-            "team-expired",
-            "team-inactive",
-            "team-other",
-            "ep-finished",
-            "ep-expired",
-            "ep-other-team",
-            "enc-old",
-            "enc-other",
-            "enc-cancelled",
-            "team-refused",
-            "enc-ended-role",
-        )
-    ),
+    *(_patient(id) for id in REFUSED),
     {
         "resourceType": "PractitionerRole",
         "id": "role-an",
@@ -175,23 +173,7 @@ def doctor(
 
 @pytest.mark.parametrize(
     ("patient", "status"),
-    [(id, 200) for id in GRANTED]
-    + [
-        (id, 404)
-        for id in (
-            "team-expired",
-            "team-inactive",
-            "team-other",
-            "ep-finished",
-            "ep-expired",
-            "ep-other-team",
-            "enc-old",
-            "enc-other",
-            "enc-cancelled",
-            "team-refused",
-            "enc-ended-role",
-        )
-    ],
+    [(id, 200) for id in GRANTED] + [(id, 404) for id in REFUSED],
 )
 def test_care_relationship_reach(
     doctor: tuple[FhirClient, dict[str, str]], patient: str, status: int
