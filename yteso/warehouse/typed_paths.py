@@ -18,8 +18,13 @@ from dataclasses import dataclass, field
 from yteso.fhir import definitions
 from yteso.fhir.errors import Invalid
 from yteso.fhirpath import model, nodes
-from yteso.fhirpath.sql import NotCompilable, boundary_digits, is_boolean_tree, literal_value
-from yteso.fhirpath.sql_boundaries import boundary_sql, boundary_type, result_type
+from yteso.fhirpath.sql import NotCompilable, is_boolean_tree, literal_value
+from yteso.fhirpath.sql_boundaries import (
+    boundary_digits,
+    boundary_sql,
+    boundary_type,
+    result_type,
+)
 from yteso.warehouse.view_definition import ROW_INDEX
 
 PRIMITIVE_SQL = {
