@@ -14,11 +14,9 @@ from pathlib import Path
 import pytest
 
 from tests.api.fhir_client import FhirClient
-from tests.api.test_practitioner_access import CHEAP_ARGON2, _consent
-from yteso.app import create_app
+from tests.api.secured_app import secured_client
+from tests.api.test_practitioner_access import _consent
 from yteso.auth import SecurityServices, patients_named
-from yteso.store import open_store
-from yteso.store.auth_records import auth_records
 
 CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 VITAL = f"{CATEGORY}|vital-signs"
@@ -113,16 +111,8 @@ class Api:
 
 @pytest.fixture
 def api(store_url: str, tmp_path: Path) -> Iterator[Api]:
-    store = open_store(store_url)
-    store.bulk_write([dict(r) for r in SEED])
-    security = SecurityServices.open(
-        tmp_path / "auth", password_hasher=CHEAP_ARGON2, state=auth_records(store)
-    )
-    try:
-        with FhirClient(create_app(store, security=security)) as client:
-            yield Api(client, security)
-    finally:
-        store.close()
+    with secured_client(store_url, SEED, tmp_path / "auth", state_in_store=True) as secured:
+        yield Api(*secured)
 
 
 def _refused_naming(status: int, outcome: dict, name: str) -> bool:  # type: ignore[type-arg]

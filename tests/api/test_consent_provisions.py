@@ -14,10 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.api.fhir_client import FhirClient
-from tests.api.test_practitioner_access import CHEAP_ARGON2
-from yteso.app import create_app
+from tests.api.secured_app import secured_client
 from yteso.auth import SecurityServices
-from yteso.store import open_store
 
 CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
 ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
@@ -184,15 +182,9 @@ class Doctor:
 
 @pytest.fixture
 def doctor(store_url: str, tmp_path: Path) -> Iterator[Doctor]:
-    store = open_store(store_url)
-    store.bulk_write([dict(r) for r in SEED])
-    security = SecurityServices.open(tmp_path / "auth", password_hasher=CHEAP_ARGON2)
-    token = security.tokens.issue("dr-an", "user/*.cruds", fhir_user=ME, facility="tram")
-    try:
-        with FhirClient(create_app(store, security=security)) as client:
-            yield Doctor(client, token, security)
-    finally:
-        store.close()
+    with secured_client(store_url, SEED, tmp_path / "auth") as (client, security):
+        token = security.tokens.issue("dr-an", "user/*.cruds", fhir_user=ME, facility="tram")
+        yield Doctor(client, token, security)
 
 
 @pytest.mark.parametrize(

@@ -9,14 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 
 from tests.api.fhir_client import FhirClient
-from yteso.app import create_app
+from tests.api.secured_app import secured_client
 from yteso.auth import SecurityServices
-from yteso.store import open_store
-
-CHEAP_ARGON2 = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 def _patient(id: str, **links: object) -> dict[str, object]:
@@ -74,21 +70,15 @@ SEED = [
 
 @pytest.fixture
 def doctor(store_url: str, tmp_path: Path) -> Iterator[tuple[FhirClient, SecurityServices, str]]:
-    store = open_store(store_url)
-    store.bulk_write([dict(r) for r in SEED])
-    security = SecurityServices.open(tmp_path / "auth", password_hasher=CHEAP_ARGON2)
-    token = security.tokens.issue(
-        "dr-an",
-        "user/*.rs",
-        fhir_user="Practitioner/dr-an",
-        facility="tram-y-te-1",
-        role="practitioner",
-    )
-    try:
-        with FhirClient(create_app(store, security=security)) as client:
-            yield client, security, token
-    finally:
-        store.close()
+    with secured_client(store_url, SEED, tmp_path / "auth") as (client, security):
+        token = security.tokens.issue(
+            "dr-an",
+            "user/*.rs",
+            fhir_user="Practitioner/dr-an",
+            facility="tram-y-te-1",
+            role="practitioner",
+        )
+        yield client, security, token
 
 
 @pytest.mark.parametrize(

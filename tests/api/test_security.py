@@ -13,15 +13,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from argon2 import PasswordHasher
 
 from tests.api.fhir_client import FhirClient
-from yteso.app import create_app
+from tests.api.secured_app import CHEAP_ARGON2, secured_client
 from yteso.auth import ClientApp, SecurityServices, TokenService
-from yteso.store import open_store
-from yteso.store.auth_records import auth_records
 
-CHEAP_ARGON2 = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # no user logs in
 VITAL = "http://terminology.hl7.org/CodeSystem/observation-category|vital-signs"
 
 
@@ -70,16 +66,8 @@ class Secured:
 
 @pytest.fixture
 def api(store_url: str, tmp_path: Path) -> Iterator[Secured]:
-    store = open_store(store_url)
-    store.bulk_write([dict(r) for r in SEED])
-    security = SecurityServices.open(
-        tmp_path / "auth", password_hasher=CHEAP_ARGON2, state=auth_records(store)
-    )
-    try:
-        with FhirClient(create_app(store, security=security)) as client:
-            yield Secured(client, security)
-    finally:
-        store.close()
+    with secured_client(store_url, SEED, tmp_path / "auth", state_in_store=True) as secured:
+        yield Secured(*secured)
 
 
 def _ids(bundle: dict[str, object]) -> list[str]:

@@ -25,9 +25,9 @@ from joserfc.jwk import RSAKey
 from typer.testing import CliRunner
 
 from tests.api.fhir_client import FhirClient
+from tests.api.secured_app import CHEAP_ARGON2
 from tests.web.test_authorization_server import (
     BACKEND_KEY,
-    CHEAP_ARGON2,
     FHIR_BASE_URL,
     PASSWORD,
     REDIRECT,

@@ -16,11 +16,11 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from argon2 import PasswordHasher
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from tests.api.fhir_client import FhirClient
+from tests.api.secured_app import CHEAP_ARGON2
 from yteso.app import create_app
 from yteso.auth import ClientApp, SecurityServices
 from yteso.store import open_store
@@ -32,7 +32,6 @@ TOKEN_URL = "http://testserver/auth/token"
 FHIR_BASE_URL = "http://testserver/fhir"  # what /auth/authorize's aud must name
 PASSWORD = "correct horse battery"
 # Real argon2id, with costs low enough for tests (production keeps the library's defaults).
-CHEAP_ARGON2 = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 BACKEND_KEY = RSAKey.generate_key(2048, parameters={"kid": "backend-1", "alg": "RS384"})
 
 

@@ -16,8 +16,9 @@ import httpx
 import pytest
 
 from tests import live_server
+from tests.api.secured_app import CHEAP_ARGON2
 from tests.web import test_landing
-from tests.web.test_authorization_server import CHEAP_ARGON2, PASSWORD
+from tests.web.test_authorization_server import PASSWORD
 from yteso.app import create_app
 from yteso.auth import ClientApp, SecurityServices
 from yteso.store import open_store
