@@ -23,11 +23,9 @@ import pytest
 from tests.api.fhir_client import FhirClient
 from tests.api.secured_app import secured_client
 from tests.api.test_security import SEED
-from yteso.api import OPEN_ACCESS_FOR_TESTS, create_fhir_app
 from yteso.api.operations.view_run import VIEW_RUN
 from yteso.api.view_definitions import VIEW_PROFILE, to_library
 from yteso.auth import SecurityServices
-from yteso.store import open_store
 from yteso.store.validation_gate import resource_issues
 
 JSON = {"Content-Type": "application/fhir+json"}
@@ -54,14 +52,8 @@ def _parameters(*parameters: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def fhir(store_url: str) -> Iterator[FhirClient]:
-    store = open_store(store_url)
-    store.bulk_write([dict(r) for r in SEED])
-    try:
-        with FhirClient(create_fhir_app(store, access=OPEN_ACCESS_FOR_TESTS)) as client:
-            yield client
-    finally:
-        store.close()
+def fhir_seed() -> list[dict[str, Any]]:
+    return SEED
 
 
 def _rows(response: Any) -> list[dict[str, Any]]:
