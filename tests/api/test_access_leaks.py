@@ -23,7 +23,6 @@ VITAL = f"{CATEGORY}|vital-signs"
 CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
 FACILITY = "Organization/tram"
 DOCTOR = "Practitioner/dr-an"
-CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
 BOB_HIV, BOB_NONE = "code=HIV-1&subject=Patient/bob", "code=NONE&subject=Patient/bob"
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.api.consents import consent, consent_actor
 from tests.api.fhir_client import FhirClient
 from tests.api.secured_app import secured_client
 from yteso.auth import SecurityServices
@@ -22,30 +23,7 @@ def _patient(id: str, **links: object) -> dict[str, object]:
 def _consent(
     id: str, patient: str, kind: str, actor: str, status: str = "active"
 ) -> dict[str, object]:
-    return {
-        "resourceType": "Consent",
-        "id": id,
-        "status": status,
-        "scope": {
-            "coding": [
-                {
-                    "system": "http://terminology.hl7.org/CodeSystem/consentscope",
-                    "code": "patient-privacy",
-                }
-            ]
-        },
-        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
-        "patient": {"reference": f"Patient/{patient}"},
-        "policyRule": {
-            "coding": [
-                {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN"}
-            ]
-        },
-        "provision": {
-            "type": kind,
-            "actor": [{"role": {"text": "doctor"}, "reference": {"reference": actor}}],
-        },
-    }
+    return consent(id, patient, {"type": kind, "actor": consent_actor(actor)}, status)
 
 
 SEED = [
