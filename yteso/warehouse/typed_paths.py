@@ -26,15 +26,8 @@ from yteso.fhirpath.sql_boundaries import (
     result_type,
 )
 from yteso.warehouse.view_definition import ROW_INDEX
+from yteso.warehouse.view_sql import SQL_TYPES
 
-PRIMITIVE_SQL = {
-    "boolean": "BOOLEAN",
-    "integer": "BIGINT",
-    "positiveInt": "BIGINT",
-    "unsignedInt": "BIGINT",
-    "integer64": "BIGINT",
-    "decimal": "DOUBLE",
-}
 _PLAIN = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?")
 ARITHMETIC = frozenset({"+", "-", "*", "/"})
 NUMERIC_TYPES = frozenset({"decimal", "integer", "positiveInt", "unsignedInt", "integer64"})
@@ -59,7 +52,7 @@ class Shape:
         if self.raw:
             return "VARCHAR"
         if model.is_primitive(self.type):
-            return PRIMITIVE_SQL.get(self.type, "VARCHAR")
+            return SQL_TYPES.get(self.type, "VARCHAR")
         if not self.children:
             return "JSON"  # only tested for presence (``name.exists()``): kept as JSON text
         fields = ", ".join(
@@ -198,7 +191,7 @@ class TypedPathCompiler:
         if value.shape.path not in self.raw or value.shape.type not in NUMERIC_TYPES:
             return value
         value.shape.raw = True
-        sql_type = PRIMITIVE_SQL[value.shape.type]
+        sql_type = SQL_TYPES[value.shape.type]
         if not value.many:
             return Value(f"CAST({value.sql} AS {sql_type})", value.shape, False, value.sql)
         item = f"x{next(self.names)}"
