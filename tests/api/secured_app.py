@@ -1,7 +1,7 @@
 """The whole app over a real, seeded store with real auth: what the access tests drive.
 
 Tokens are signed by the app's own keys (``SecurityServices``), so requests take the same path
-as in production; only the password hasher is cheap, since no test user logs in through it.
+as in production; only the password hasher is cheap.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from yteso.auth import SecurityServices
 from yteso.store import open_store
 from yteso.store.auth_records import auth_records
 
+# Real argon2id, with costs low enough for tests (production keeps the library's defaults).
 CHEAP_ARGON2 = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 

@@ -28,9 +28,9 @@ from tests.api.fhir_client import FhirClient
 from tests.api.secured_app import CHEAP_ARGON2
 from tests.web.test_authorization_server import (
     BACKEND_KEY,
-    FHIR_BASE_URL,
     PASSWORD,
     REDIRECT,
+    authorize_params,
 )
 from yteso.app import create_app
 from yteso.auth import ClientApp, MemoryAuthState, SecurityServices
@@ -59,16 +59,9 @@ class Server:
 
     def login(self, password: str = PASSWORD) -> tuple[int, str]:
         """Run the code flow's login; (status, code or '')."""
-        params = {
-            "response_type": "code",
-            "client_id": "phr-app",
-            "redirect_uri": REDIRECT,
-            "scope": "launch/patient patient/*.rs offline_access",
-            "state": "s",
-            "code_challenge": CHALLENGE,
-            "code_challenge_method": "S256",
-            "aud": FHIR_BASE_URL,
-        }
+        params = authorize_params(
+            CHALLENGE, "launch/patient patient/*.rs offline_access", state="s"
+        )
         answer = self.http.post(
             "/auth/authorize", data={**params, "username": "alice", "password": password}
         )
