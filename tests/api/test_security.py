@@ -16,6 +16,7 @@ import pytest
 
 from tests.api.fhir_client import FhirClient
 from tests.api.secured_app import CHEAP_ARGON2, secured_client
+from tests.api.test_bulk_export import observation
 from yteso.auth import ClientApp, SecurityServices, TokenService
 
 VITAL = "http://terminology.hl7.org/CodeSystem/observation-category|vital-signs"
@@ -25,24 +26,12 @@ def _patient(id: str) -> dict[str, object]:
     return {"resourceType": "Patient", "id": id, "name": [{"family": f"Nguyen-{id}"}]}
 
 
-def _observation(id: str, patient: str, category: str) -> dict[str, object]:
-    system = "http://terminology.hl7.org/CodeSystem/observation-category"
-    return {
-        "resourceType": "Observation",
-        "id": id,
-        "status": "final",
-        "category": [{"coding": [{"system": system, "code": category}]}],
-        "code": {"text": id},
-        "subject": {"reference": f"Patient/{patient}"},
-    }
-
-
 SEED = [
     _patient("alice"),
     _patient("bob"),
-    _observation("alice-bp", "alice", "vital-signs"),
-    _observation("alice-lab", "alice", "laboratory"),
-    _observation("bob-bp", "bob", "vital-signs"),
+    observation("alice-bp", "alice", "vital-signs"),
+    observation("alice-lab", "alice", "laboratory"),
+    observation("bob-bp", "bob", "vital-signs"),
 ]
 
 
@@ -212,18 +201,17 @@ def test_scope_filter_narrows_to_vital_signs(api: Secured) -> None:
 def test_patient_token_cannot_write_into_another_compartment(api: Secured) -> None:
     token = api.token("patient/Observation.cruds", patient="alice")
     assert (
-        api.send("POST", "/fhir/Observation", token, _observation("x", "bob", "laboratory")) == 404
+        api.send("POST", "/fhir/Observation", token, observation("x", "bob", "laboratory")) == 404
     )
     assert (
         api.send(
-            "PUT", "/fhir/Observation/bob-bp", token, _observation("bob-bp", "alice", "laboratory")
+            "PUT", "/fhir/Observation/bob-bp", token, observation("bob-bp", "alice", "laboratory")
         )
         == 404
     )
     assert api.send("DELETE", "/fhir/Observation/bob-bp", token, None) == 404
     assert (
-        api.send("POST", "/fhir/Observation", token, _observation("y", "alice", "laboratory"))
-        == 201
+        api.send("POST", "/fhir/Observation", token, observation("y", "alice", "laboratory")) == 201
     )
     assert api.get("/fhir/Observation/bob-bp", api.token("system/*.rs"))[0] == 200
 
@@ -301,7 +289,7 @@ def test_conditional_create_does_not_hand_out_another_patients_match(api: Secure
         "Content-Type": "application/fhir+json",
         "If-None-Exist": "_id=bob-bp",
     }
-    body = _observation("new-one", "alice", "laboratory")
+    body = observation("new-one", "alice", "laboratory")
     response = api.client.post("/fhir/Observation", json=body, headers=headers)
     # bob's match is invisible, so treated as absent: a new resource, as with no match at all
     assert response.status_code == 201, response.text
