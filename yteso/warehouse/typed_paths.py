@@ -266,11 +266,7 @@ class TypedPathCompiler:
         return self.filter(source, test)
 
     def of_type(self, node: nodes.FunctionCall, focus: Value) -> Value:
-        wanted = node.arguments[0]
-        type_name = wanted.name if isinstance(wanted, nodes.Identifier) else None
-        origin = node.source
-        if type_name is None or not isinstance(origin, nodes.Member | nodes.Identifier):
-            raise NotCompilable("ofType() needs a type name after an element")
+        type_name, origin = of_type_target(node)
         parent = self.value(origin.source, focus) if isinstance(origin, nodes.Member) else focus
         found = model.child(parent.shape.type, origin.name)
         if found is None:
@@ -371,3 +367,14 @@ class TypedPathCompiler:
 
     def scalar_of(self, value: Value) -> str:
         return f"({value.sql})[1]" if value.many else value.sql
+
+
+def of_type_target(node: nodes.FunctionCall) -> tuple[str, nodes.Member | nodes.Identifier]:
+    """The type an ``ofType()`` names and the element it narrows: compiled only as
+    ``<element>.ofType(<type>)``."""
+    wanted = node.arguments[0]
+    type_name = wanted.name if isinstance(wanted, nodes.Identifier) else None
+    origin = node.source
+    if type_name is None or not isinstance(origin, nodes.Member | nodes.Identifier):
+        raise NotCompilable("ofType() needs a type name after an element")
+    return type_name, origin
