@@ -14,18 +14,15 @@ from pathlib import Path
 import pytest
 
 from tests.api.fhir_client import FhirClient
-from tests.api.test_practitioner_access import CHEAP_ARGON2, _consent
-from yteso.app import create_app
+from tests.api.secured_app import secured_client
+from tests.api.test_practitioner_access import _consent
 from yteso.auth import SecurityServices, patients_named
-from yteso.store import open_store
-from yteso.store.auth_records import auth_records
 
 CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 VITAL = f"{CATEGORY}|vital-signs"
 CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
 FACILITY = "Organization/tram"
 DOCTOR = "Practitioner/dr-an"
-CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
 BOB_HIV, BOB_NONE = "code=HIV-1&subject=Patient/bob", "code=NONE&subject=Patient/bob"
 
 
@@ -113,16 +110,8 @@ class Api:
 
 @pytest.fixture
 def api(store_url: str, tmp_path: Path) -> Iterator[Api]:
-    store = open_store(store_url)
-    store.bulk_write([dict(r) for r in SEED])
-    security = SecurityServices.open(
-        tmp_path / "auth", password_hasher=CHEAP_ARGON2, state=auth_records(store)
-    )
-    try:
-        with FhirClient(create_app(store, security=security)) as client:
-            yield Api(client, security)
-    finally:
-        store.close()
+    with secured_client(store_url, SEED, tmp_path / "auth", state_in_store=True) as secured:
+        yield Api(*secured)
 
 
 def _refused_naming(status: int, outcome: dict, name: str) -> bool:  # type: ignore[type-arg]
@@ -242,16 +231,17 @@ def _uniform(a: tuple[int, dict], b: tuple[int, dict], hidden: str, absent: str)
     assert text_a == text_b
 
 
+def _creates_despite_a_hidden_match(api: Api, token: str, new: dict[str, object]) -> None:
+    """A conditional create whose criteria match only a resource the caller may not see
+    creates, exactly as when nothing matches."""
+    hidden = api.call("POST", "/fhir/Observation", token, new, {"If-None-Exist": BOB_HIV})
+    absent = api.call("POST", "/fhir/Observation", token, new, {"If-None-Exist": BOB_NONE})
+    assert hidden[0] == absent[0] == 201, (hidden, absent)
+
+
 def test_if_none_exist_answers_alike_for_hidden_and_absent_matches(api: Api) -> None:
     token = api.patient_token("patient/Observation.cruds")
-    new = _obs("n", "alice", "laboratory", "X")
-    hidden = api.call(
-        "POST", "/fhir/Observation", token, new, {"If-None-Exist": "subject=Patient/bob&code=HIV-1"}
-    )
-    absent = api.call(
-        "POST", "/fhir/Observation", token, new, {"If-None-Exist": "subject=Patient/bob&code=NONE"}
-    )
-    assert hidden[0] == absent[0] == 201, (hidden, absent)
+    _creates_despite_a_hidden_match(api, token, _obs("n", "alice", "laboratory", "X"))
 
 
 def test_conditional_delete_answers_alike_and_leaves_hidden_resources(api: Api) -> None:
@@ -305,15 +295,7 @@ def test_writes_by_id_do_not_tell_hidden_from_absent(api: Api, method: str) -> N
 
 
 def test_practitioner_conditional_create_ignores_what_they_may_not_see(api: Api) -> None:
-    token = api.doctor_token()
-    new = _obs("n", "bob", "laboratory", "X")
-    hidden = api.call(
-        "POST", "/fhir/Observation", token, new, {"If-None-Exist": "code=HIV-1&subject=Patient/bob"}
-    )
-    absent = api.call(
-        "POST", "/fhir/Observation", token, new, {"If-None-Exist": "code=NONE&subject=Patient/bob"}
-    )
-    assert hidden[0] == absent[0] == 201, (hidden, absent)
+    _creates_despite_a_hidden_match(api, api.doctor_token(), _obs("n", "bob", "laboratory", "X"))
 
 
 # --- finding 7: who may write a Consent ---------------------------------------------------

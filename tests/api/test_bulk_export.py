@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
 
 from tests.api.fhir_client import FhirClient
+from tests.api.secured_app import secured_client
 from yteso.api.operations.export_jobs import ExportJobs, ExportRequest
 from yteso.app import create_app
 from yteso.auth import SecurityServices
@@ -21,7 +21,6 @@ from yteso.store import open_store
 from yteso.store.base import StoredVersion
 from yteso.store.ndjson_export import ExportPlan
 
-CHEAP_ARGON2 = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 ASYNC = {"Prefer": "respond-async", "Accept": "application/fhir+json"}
 LAB = "http://terminology.hl7.org/CodeSystem/observation-category"
 
@@ -97,15 +96,9 @@ class Exporter:
 
 @pytest.fixture
 def exporter(store_url: str, tmp_path: Path) -> Iterator[Exporter]:
-    store = open_store(store_url)
-    store.bulk_write([dict(r) for r in SEED])
-    security = SecurityServices.open(tmp_path / "auth", password_hasher=CHEAP_ARGON2)
-    app = create_app(store, security=security, exports_dir=tmp_path / "exports")
-    try:
-        with FhirClient(app) as client:
-            yield Exporter(client, security)
-    finally:
-        store.close()
+    exports = tmp_path / "exports"
+    with secured_client(store_url, SEED, tmp_path / "auth", exports_dir=exports) as secured:
+        yield Exporter(*secured)
 
 
 ALL = {

@@ -13,12 +13,10 @@ from pathlib import Path
 import pytest
 
 from tests.api.fhir_client import FhirClient
-from tests.api.test_practitioner_access import CHEAP_ARGON2, _consent, _patient
+from tests.api.secured_app import secured_client
+from tests.api.test_practitioner_access import _consent, _patient
 from tests.conftest import module_store_url
-from yteso.app import create_app
-from yteso.auth import SecurityServices
 from yteso.auth.care_records import RECENT_ENCOUNTER_DAYS
-from yteso.store import open_store
 
 NOW = datetime.now(UTC)
 ME = "Practitioner/dr-an"
@@ -156,19 +154,12 @@ def doctor(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[FhirClient, dict[str, str]]]:
     with module_store_url(request, tmp_path_factory, "care") as url:
-        store = open_store(url)
-        store.bulk_write([dict(r) for r in SEED])
-        security = SecurityServices.open(
-            Path(tmp_path_factory.mktemp("auth")), password_hasher=CHEAP_ARGON2
-        )
-        token = security.tokens.issue(
-            "dr-an", "user/*.rs", fhir_user=ME, facility="tram-y-te-9", role="practitioner"
-        )
-        try:
-            with FhirClient(create_app(store, security=security)) as client:
-                yield client, {"Authorization": f"Bearer {token}"}
-        finally:
-            store.close()
+        auth_home = Path(tmp_path_factory.mktemp("auth"))
+        with secured_client(url, SEED, auth_home) as (client, security):
+            token = security.tokens.issue(
+                "dr-an", "user/*.rs", fhir_user=ME, facility="tram-y-te-9", role="practitioner"
+            )
+            yield client, {"Authorization": f"Bearer {token}"}
 
 
 @pytest.mark.parametrize(

@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.api.consents import consent, consent_actor
 from tests.api.fhir_client import FhirClient
-from tests.api.test_practitioner_access import CHEAP_ARGON2
-from yteso.app import create_app
+from tests.api.secured_app import secured_client
 from yteso.auth import SecurityServices
-from yteso.store import open_store
 
 CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
 ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
@@ -42,30 +41,6 @@ def _obs(id: str, patient: str, label: str | None = None) -> dict[str, object]:
     return resource
 
 
-def _consent(id: str, patient: str, provision: dict[str, object]) -> dict[str, object]:
-    return {
-        "resourceType": "Consent",
-        "id": id,
-        "status": "active",
-        "scope": {
-            "coding": [
-                {
-                    "system": "http://terminology.hl7.org/CodeSystem/consentscope",
-                    "code": "patient-privacy",
-                }
-            ]
-        },
-        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
-        "patient": {"reference": f"Patient/{patient}"},
-        "policyRule": {"coding": [{"system": f"{ACT_REASON[:-11]}v3-ActCode", "code": "OPTIN"}]},
-        "provision": provision,
-    }
-
-
-def _actor(reference: str) -> list[dict[str, object]]:
-    return [{"role": {"text": "doctor"}, "reference": {"reference": reference}}]
-
-
 def _codes(system: str, *codes: str) -> list[dict[str, str]]:
     return [{"system": system, "code": code} for code in codes]
 
@@ -80,14 +55,18 @@ SEED: list[dict[str, object]] = [
     # an explicit permit for restricted data, and a general permit that does not open it
     _patient("opened"),
     _obs("opened-restricted", "opened", "R"),
-    _consent(
+    consent(
         "c-opened",
         "opened",
-        {"type": "permit", "actor": _actor(ME), "securityLabel": _codes(CONFIDENTIALITY, "R")},
+        {
+            "type": "permit",
+            "actor": consent_actor(ME),
+            "securityLabel": _codes(CONFIDENTIALITY, "R"),
+        },
     ),
     _patient("general"),
     _obs("general-restricted", "general", "R"),
-    _consent("c-general", "general", {"type": "permit", "actor": _actor(ME)}),
+    consent("c-general", "general", {"type": "permit", "actor": consent_actor(ME)}),
     # class: everything but Observations
     _patient("classy"),
     _obs("classy-obs", "classy"),
@@ -97,12 +76,12 @@ SEED: list[dict[str, object]] = [
         "subject": {"reference": "Patient/classy"},
         "code": {"text": "flu"},
     },
-    _consent(
+    consent(
         "c-classy",
         "classy",
         {
             "type": "permit",
-            "actor": _actor(ME),
+            "actor": consent_actor(ME),
             "provision": [
                 {
                     "type": "deny",
@@ -113,25 +92,25 @@ SEED: list[dict[str, object]] = [
     ),
     # purpose: a research refusal does not stop treatment, a treatment refusal does
     _patient("no-research"),
-    _consent(
-        "c-research", "no-research", {"type": "deny", "purpose": _codes(ACT_REASON, "HRESCH")}
-    ),
+    consent("c-research", "no-research", {"type": "deny", "purpose": _codes(ACT_REASON, "HRESCH")}),
     _patient("no-treatment"),
-    _consent("c-treat", "no-treatment", {"type": "deny", "purpose": _codes(ACT_REASON, "TREAT")}),
+    consent("c-treat", "no-treatment", {"type": "deny", "purpose": _codes(ACT_REASON, "TREAT")}),
     # period: an expired refusal, a permit not yet in force for a patient of no facility
     _patient("expired"),
-    _consent("c-expired", "expired", {"type": "deny", "period": {"end": "2001-01-01"}}),
+    consent("c-expired", "expired", {"type": "deny", "period": {"end": "2001-01-01"}}),
     {"resourceType": "Patient", "id": "future"},
-    _consent(
-        "c-future", "future", {"type": "permit", "actor": _actor(ME), "period": {"start": "2999"}}
+    consent(
+        "c-future",
+        "future",
+        {"type": "permit", "actor": consent_actor(ME), "period": {"start": "2999"}},
     ),
     # actor: a refusal naming the facility
     _patient("no-facility"),
-    _consent("c-facility", "no-facility", {"type": "deny", "actor": _actor(FACILITY)}),
+    consent("c-facility", "no-facility", {"type": "deny", "actor": consent_actor(FACILITY)}),
     # action: reading allowed, correcting refused
     _patient("read-only"),
     _obs("read-only-obs", "read-only"),
-    _consent(
+    consent(
         "c-action",
         "read-only",
         {
@@ -145,7 +124,7 @@ SEED: list[dict[str, object]] = [
     _patient("one-hidden"),
     _obs("hidden-obs", "one-hidden"),
     _obs("shown-obs", "one-hidden"),
-    _consent(
+    consent(
         "c-data",
         "one-hidden",
         {
@@ -184,15 +163,9 @@ class Doctor:
 
 @pytest.fixture
 def doctor(store_url: str, tmp_path: Path) -> Iterator[Doctor]:
-    store = open_store(store_url)
-    store.bulk_write([dict(r) for r in SEED])
-    security = SecurityServices.open(tmp_path / "auth", password_hasher=CHEAP_ARGON2)
-    token = security.tokens.issue("dr-an", "user/*.cruds", fhir_user=ME, facility="tram")
-    try:
-        with FhirClient(create_app(store, security=security)) as client:
-            yield Doctor(client, token, security)
-    finally:
-        store.close()
+    with secured_client(store_url, SEED, tmp_path / "auth") as (client, security):
+        token = security.tokens.issue("dr-an", "user/*.cruds", fhir_user=ME, facility="tram")
+        yield Doctor(client, token, security)
 
 
 @pytest.mark.parametrize(

@@ -9,14 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 
+from tests.api.consents import consent, consent_actor
 from tests.api.fhir_client import FhirClient
-from yteso.app import create_app
+from tests.api.secured_app import secured_client
 from yteso.auth import SecurityServices
-from yteso.store import open_store
-
-CHEAP_ARGON2 = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 def _patient(id: str, **links: object) -> dict[str, object]:
@@ -26,30 +23,7 @@ def _patient(id: str, **links: object) -> dict[str, object]:
 def _consent(
     id: str, patient: str, kind: str, actor: str, status: str = "active"
 ) -> dict[str, object]:
-    return {
-        "resourceType": "Consent",
-        "id": id,
-        "status": status,
-        "scope": {
-            "coding": [
-                {
-                    "system": "http://terminology.hl7.org/CodeSystem/consentscope",
-                    "code": "patient-privacy",
-                }
-            ]
-        },
-        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
-        "patient": {"reference": f"Patient/{patient}"},
-        "policyRule": {
-            "coding": [
-                {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN"}
-            ]
-        },
-        "provision": {
-            "type": kind,
-            "actor": [{"role": {"text": "doctor"}, "reference": {"reference": actor}}],
-        },
-    }
+    return consent(id, patient, {"type": kind, "actor": consent_actor(actor)}, status)
 
 
 SEED = [
@@ -74,21 +48,15 @@ SEED = [
 
 @pytest.fixture
 def doctor(store_url: str, tmp_path: Path) -> Iterator[tuple[FhirClient, SecurityServices, str]]:
-    store = open_store(store_url)
-    store.bulk_write([dict(r) for r in SEED])
-    security = SecurityServices.open(tmp_path / "auth", password_hasher=CHEAP_ARGON2)
-    token = security.tokens.issue(
-        "dr-an",
-        "user/*.rs",
-        fhir_user="Practitioner/dr-an",
-        facility="tram-y-te-1",
-        role="practitioner",
-    )
-    try:
-        with FhirClient(create_app(store, security=security)) as client:
-            yield client, security, token
-    finally:
-        store.close()
+    with secured_client(store_url, SEED, tmp_path / "auth") as (client, security):
+        token = security.tokens.issue(
+            "dr-an",
+            "user/*.rs",
+            fhir_user="Practitioner/dr-an",
+            facility="tram-y-te-1",
+            role="practitioner",
+        )
+        yield client, security, token
 
 
 @pytest.mark.parametrize(

@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.api.fhir_client import FhirClient
 from tests.store.search_fixtures import search_resources
-from yteso.api import OPEN_ACCESS_FOR_TESTS, create_fhir_app
 from yteso.fhir.types import Json
-from yteso.store import open_store
 
 
 @pytest.fixture
-def fhir(store_url: str) -> Iterator[FhirClient]:
-    store = open_store(store_url)
-    store.bulk_write(search_resources())
-    try:
-        with FhirClient(
-            create_fhir_app(store, access=OPEN_ACCESS_FOR_TESTS, max_body_bytes=256 * 1024)
-        ) as client:
-            yield client
-    finally:
-        store.close()
+def fhir_seed() -> list[Json]:
+    return search_resources()
 
 
 def _entries(bundle: Json, mode: str) -> list[str]:

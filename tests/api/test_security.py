@@ -13,15 +13,12 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from argon2 import PasswordHasher
 
 from tests.api.fhir_client import FhirClient
-from yteso.app import create_app
+from tests.api.secured_app import CHEAP_ARGON2, secured_client
+from tests.api.test_bulk_export import observation
 from yteso.auth import ClientApp, SecurityServices, TokenService
-from yteso.store import open_store
-from yteso.store.auth_records import auth_records
 
-CHEAP_ARGON2 = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # no user logs in
 VITAL = "http://terminology.hl7.org/CodeSystem/observation-category|vital-signs"
 
 
@@ -29,24 +26,12 @@ def _patient(id: str) -> dict[str, object]:
     return {"resourceType": "Patient", "id": id, "name": [{"family": f"Nguyen-{id}"}]}
 
 
-def _observation(id: str, patient: str, category: str) -> dict[str, object]:
-    system = "http://terminology.hl7.org/CodeSystem/observation-category"
-    return {
-        "resourceType": "Observation",
-        "id": id,
-        "status": "final",
-        "category": [{"coding": [{"system": system, "code": category}]}],
-        "code": {"text": id},
-        "subject": {"reference": f"Patient/{patient}"},
-    }
-
-
 SEED = [
     _patient("alice"),
     _patient("bob"),
-    _observation("alice-bp", "alice", "vital-signs"),
-    _observation("alice-lab", "alice", "laboratory"),
-    _observation("bob-bp", "bob", "vital-signs"),
+    observation("alice-bp", "alice", "vital-signs"),
+    observation("alice-lab", "alice", "laboratory"),
+    observation("bob-bp", "bob", "vital-signs"),
 ]
 
 
@@ -70,16 +55,8 @@ class Secured:
 
 @pytest.fixture
 def api(store_url: str, tmp_path: Path) -> Iterator[Secured]:
-    store = open_store(store_url)
-    store.bulk_write([dict(r) for r in SEED])
-    security = SecurityServices.open(
-        tmp_path / "auth", password_hasher=CHEAP_ARGON2, state=auth_records(store)
-    )
-    try:
-        with FhirClient(create_app(store, security=security)) as client:
-            yield Secured(client, security)
-    finally:
-        store.close()
+    with secured_client(store_url, SEED, tmp_path / "auth", state_in_store=True) as secured:
+        yield Secured(*secured)
 
 
 def _ids(bundle: dict[str, object]) -> list[str]:
@@ -224,18 +201,17 @@ def test_scope_filter_narrows_to_vital_signs(api: Secured) -> None:
 def test_patient_token_cannot_write_into_another_compartment(api: Secured) -> None:
     token = api.token("patient/Observation.cruds", patient="alice")
     assert (
-        api.send("POST", "/fhir/Observation", token, _observation("x", "bob", "laboratory")) == 404
+        api.send("POST", "/fhir/Observation", token, observation("x", "bob", "laboratory")) == 404
     )
     assert (
         api.send(
-            "PUT", "/fhir/Observation/bob-bp", token, _observation("bob-bp", "alice", "laboratory")
+            "PUT", "/fhir/Observation/bob-bp", token, observation("bob-bp", "alice", "laboratory")
         )
         == 404
     )
     assert api.send("DELETE", "/fhir/Observation/bob-bp", token, None) == 404
     assert (
-        api.send("POST", "/fhir/Observation", token, _observation("y", "alice", "laboratory"))
-        == 201
+        api.send("POST", "/fhir/Observation", token, observation("y", "alice", "laboratory")) == 201
     )
     assert api.get("/fhir/Observation/bob-bp", api.token("system/*.rs"))[0] == 200
 
@@ -313,7 +289,7 @@ def test_conditional_create_does_not_hand_out_another_patients_match(api: Secure
         "Content-Type": "application/fhir+json",
         "If-None-Exist": "_id=bob-bp",
     }
-    body = _observation("new-one", "alice", "laboratory")
+    body = observation("new-one", "alice", "laboratory")
     response = api.client.post("/fhir/Observation", json=body, headers=headers)
     # bob's match is invisible, so treated as absent: a new resource, as with no match at all
     assert response.status_code == 201, response.text

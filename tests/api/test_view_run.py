@@ -21,13 +21,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.api.fhir_client import FhirClient
-from tests.api.test_security import CHEAP_ARGON2, SEED
-from yteso.api import OPEN_ACCESS_FOR_TESTS, create_fhir_app
+from tests.api.secured_app import secured_client
+from tests.api.test_security import SEED
 from yteso.api.operations.view_run import VIEW_RUN
 from yteso.api.view_definitions import VIEW_PROFILE, to_library
-from yteso.app import create_app
 from yteso.auth import SecurityServices
-from yteso.store import open_store
 from yteso.store.validation_gate import resource_issues
 
 JSON = {"Content-Type": "application/fhir+json"}
@@ -54,14 +52,8 @@ def _parameters(*parameters: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def fhir(store_url: str) -> Iterator[FhirClient]:
-    store = open_store(store_url)
-    store.bulk_write([dict(r) for r in SEED])
-    try:
-        with FhirClient(create_fhir_app(store, access=OPEN_ACCESS_FOR_TESTS)) as client:
-            yield client
-    finally:
-        store.close()
+def fhir_seed() -> list[dict[str, Any]]:
+    return SEED
 
 
 def _rows(response: Any) -> list[dict[str, Any]]:
@@ -233,15 +225,9 @@ def test_capability_statement_lists_views_and_run(fhir: FhirClient) -> None:
 
 @pytest.fixture
 def secured(store_url: str, tmp_path: Path) -> Iterator[tuple[FhirClient, SecurityServices]]:
-    store = open_store(store_url)
-    store.bulk_write([dict(r) for r in SEED])
-    store.bulk_write([to_library(VIEW, "obs")])  # stored as the API stores it
-    security = SecurityServices.open(tmp_path / "auth", password_hasher=CHEAP_ARGON2)
-    try:
-        with FhirClient(create_app(store, security=security)) as client:
-            yield client, security
-    finally:
-        store.close()
+    seed = [*SEED, to_library(VIEW, "obs")]  # the view stored as the API stores it
+    with secured_client(store_url, seed, tmp_path / "auth") as secured:
+        yield secured
 
 
 def test_run_rows_only_from_readable_resources(

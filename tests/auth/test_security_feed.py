@@ -7,11 +7,10 @@ import socket
 from pathlib import Path
 
 import orjson
-from argon2 import PasswordHasher
 
+from tests.api.secured_app import CHEAP_ARGON2
 from yteso.auth import SecurityServices, audit_event, syslog_message
 
-CHEAP_ARGON2 = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 RFC5424 = re.compile(rb"<(\d{1,3})>1 \S+ \S+ yteso \d+ \S+ - \{.*\}")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import orjson
@@ -11,6 +10,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from tests.api.test_bulk_export import observation
+from tests.cli.yteso_process import run_yteso
 from yteso.cli.main import app
 from yteso.store import open_store
 
@@ -24,13 +24,7 @@ SEED: list[dict[str, object]] = [
 
 
 def run_export(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "yteso", "export", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_yteso("export", *args, timeout=120)
 
 
 def _ids(folder: Path) -> dict[str, list[str]]:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import orjson
 
+from tests.cli.yteso_process import run_yteso
 from yteso.store import open_store
 
 PATIENTS = [
@@ -29,13 +29,7 @@ BUNDLE = {
 
 
 def run_load(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "yteso", "load", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run_yteso("load", *args)
 
 
 def test_load_reports_rejects_and_stores_the_rest(tmp_path: Path) -> None:

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 
+from tests.cli.yteso_process import run_yteso
 from yteso.store import SearchParam, SearchQuery, open_store
 
 
 def run_reindex(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "yteso", "reindex", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run_yteso("reindex", *args)
 
 
 def test_content_index_is_turned_on_and_off(store_url: str) -> None:

@@ -13,6 +13,7 @@ from yteso.fhir.types import Json
 from yteso.fhirpath import invariants
 from yteso.fhirpath.context import Environment, truth
 from yteso.fhirpath.errors import FhirPathError
+from yteso.fhirpath.invariant_rules import Rule, type_rules
 from yteso.fhirpath.values import Node
 
 REF = {"reference": "Patient/1"}
@@ -95,7 +96,7 @@ class _Comparing(invariants._Checker):
 
     def apply(
         self,
-        rules: tuple[invariants.Rule, ...],
+        rules: tuple[Rule, ...],
         data: Any,
         type_name: str | None,
         env: Environment,
@@ -144,7 +145,7 @@ def test_shortcuts_agree_with_the_evaluator() -> None:
     ],
 )
 def test_common_invariants_have_shortcuts(type_name: str, key: str) -> None:
-    (rule,) = [rule for rule in invariants.type_rules(type_name) if rule.key == key]
+    (rule,) = [rule for rule in type_rules(type_name) if rule.key == key]
     assert rule.shortcut is not None
 
 

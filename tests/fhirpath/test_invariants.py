@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from yteso.fhirpath.invariants import STRUCTURAL_KEYS, check_invariants
+from yteso.fhirpath.invariant_rules import STRUCTURAL_KEYS
+from yteso.fhirpath.invariants import check_invariants
 
 NARRATIVE = {"status": "generated", "div": '<div xmlns="http://www.w3.org/1999/xhtml">x</div>'}
 PATIENT: dict[str, Any] = {"resourceType": "Patient", "id": "p", "text": NARRATIVE}

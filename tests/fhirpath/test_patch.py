@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.fhirpath.mutations import mutate
 from yteso.fhir.errors import FhirError, Invalid, Unprocessable
 from yteso.fhirpath.patch import apply_fhirpath_patch
 
@@ -159,21 +160,6 @@ def test_errors(body: dict[str, Any], error: type[FhirError], message: str) -> N
 JUNK: list[Any] = [1, "x", None, [], {}, [1], {"name": 1}, {"name": "value", "part": "x"}, True]
 
 
-def _mutate(node: Any, rng: random.Random) -> None:
-    if isinstance(node, dict) and node:
-        key = rng.choice(list(node))
-        if rng.random() < 0.5 or not isinstance(node[key], (dict, list)):
-            node[key] = copy.deepcopy(rng.choice(JUNK))
-        else:
-            _mutate(node[key], rng)
-    elif isinstance(node, list) and node:
-        index = rng.randrange(len(node))
-        if rng.random() < 0.5 or not isinstance(node[index], (dict, list)):
-            node[index] = copy.deepcopy(rng.choice(JUNK))
-        else:
-            _mutate(node[index], rng)
-
-
 @settings(max_examples=300, deadline=None)
 @given(st.integers(min_value=0, max_value=2**32))
 def test_malformed_parameters_raise_only_fhir_errors(seed: int) -> None:
@@ -201,7 +187,7 @@ def test_malformed_parameters_raise_only_fhir_errors(seed: int) -> None:
     ]
     body = _parameters(*copy.deepcopy(operations))
     for _ in range(rng.randrange(1, 4)):
-        _mutate(body["parameter"], rng)
+        mutate(body["parameter"], rng, JUNK)
     try:
         apply_fhirpath_patch(PATIENT, body)
     except FhirError:

@@ -19,10 +19,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import shared_path
+from tests.fhirpath.mutations import mutate
 from yteso.fhirpath import FhirPathError, check_invariants, compile
 
 JUNK: list[Any] = [1, 1.5, True, None, "x", "2020-13-45", [], {}, [1, "a"], {"a": 1}, "", -3]
 JUNK += [[None], [[]], "#ref", Decimal("2.50")]
+KEEP = frozenset({"resourceType"})  # a resource stays one
 INPUTS = ["patient-example", "observation-example", "questionnaire-example"]
 EXPRESSIONS = [
     "Patient.name.where(use = 'official').given.first()",
@@ -46,23 +48,6 @@ def _inputs() -> list[dict[str, Any]]:
     ]
 
 
-def _mutate(node: Any, rng: random.Random) -> None:
-    if isinstance(node, dict) and node:
-        key = rng.choice(list(node))
-        if key == "resourceType":
-            return
-        if rng.random() < 0.5 or not isinstance(node[key], (dict, list)):
-            node[key] = copy.deepcopy(rng.choice(JUNK))
-        else:
-            _mutate(node[key], rng)
-    elif isinstance(node, list) and node:
-        index = rng.randrange(len(node))
-        if rng.random() < 0.5 or not isinstance(node[index], (dict, list)):
-            node[index] = copy.deepcopy(rng.choice(JUNK))
-        else:
-            _mutate(node[index], rng)
-
-
 @pytest.fixture(scope="module")
 def inputs() -> list[dict[str, Any]]:
     return _inputs()
@@ -74,7 +59,7 @@ def test_mutated_resources_raise_only_typed_errors(seed: int, mutations: int) ->
     rng = random.Random(seed)
     resource = copy.deepcopy(rng.choice(_cached_inputs()))
     for _ in range(mutations):
-        _mutate(resource, rng)
+        mutate(resource, rng, JUNK, KEEP)
     for expression in EXPRESSIONS:
         try:
             compile(expression)(resource)

@@ -9,28 +9,19 @@ from typing import Any
 import pytest
 
 from tests.api.fhir_client import FhirClient
-from tests.api.test_security import CHEAP_ARGON2
+from tests.api.secured_app import secured_client
 from tests.mpi.test_mpi_api import parameters, person
-from yteso.app import create_app
 from yteso.auth import SecurityServices
-from yteso.store import open_store
 
 
 @pytest.fixture
 def secured(store_url: str, tmp_path: Path) -> Iterator[tuple[FhirClient, SecurityServices]]:
-    store = open_store(store_url)
-    store.bulk_write(
-        [
-            {**person(), "id": "dao"},
-            {**person("Nguyen Thi Dao", birthDate="1985-04-03"), "id": "dao2"},
-        ]
-    )
-    security = SecurityServices.open(tmp_path / "auth", password_hasher=CHEAP_ARGON2)
-    try:
-        with FhirClient(create_app(store, security=security)) as client:
-            yield client, security
-    finally:
-        store.close()
+    seed = [
+        {**person(), "id": "dao"},
+        {**person("Nguyen Thi Dao", birthDate="1985-04-03"), "id": "dao2"},
+    ]
+    with secured_client(store_url, seed, tmp_path / "auth") as secured:
+        yield secured
 
 
 def call(client: FhirClient, token: str, method: str, url: str, body: Any = None) -> int:

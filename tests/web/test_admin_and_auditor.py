@@ -10,7 +10,7 @@ import pytest
 
 from tests.api.fhir_client import FhirClient
 from tests.web.test_auth_shared_state import CHALLENGE, Server
-from tests.web.test_authorization_server import FHIR_BASE_URL, PASSWORD, REDIRECT
+from tests.web.test_authorization_server import PASSWORD, REDIRECT, authorize_params
 from yteso.auth import ClientApp
 
 ADMIN_PATHS = [
@@ -95,16 +95,7 @@ def test_administrators_and_auditors_read_no_clinical_data(site: Site, role: str
 
 
 def test_the_code_flow_grants_an_administrator_no_clinical_scope(site: Site) -> None:
-    params = {
-        "response_type": "code",
-        "client_id": "phr-app",
-        "redirect_uri": REDIRECT,
-        "scope": "openid user/*.rs patient/*.rs",
-        "state": "s",
-        "code_challenge": CHALLENGE,
-        "code_challenge_method": "S256",
-        "aud": FHIR_BASE_URL,
-    }
+    params = authorize_params(CHALLENGE, "openid user/*.rs patient/*.rs", state="s")
     answer = site.http.post(
         "/auth/authorize", data={**params, "username": "root", "password": PASSWORD}
     )

@@ -20,17 +20,17 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from joserfc import jwt
 from joserfc.jwk import RSAKey
 from typer.testing import CliRunner
 
 from tests.api.fhir_client import FhirClient
+from tests.api.secured_app import CHEAP_ARGON2
 from tests.web.test_authorization_server import (
     BACKEND_KEY,
-    CHEAP_ARGON2,
-    FHIR_BASE_URL,
     PASSWORD,
     REDIRECT,
+    _assertion,
+    authorize_params,
 )
 from yteso.app import create_app
 from yteso.auth import ClientApp, MemoryAuthState, SecurityServices
@@ -59,16 +59,9 @@ class Server:
 
     def login(self, password: str = PASSWORD) -> tuple[int, str]:
         """Run the code flow's login; (status, code or '')."""
-        params = {
-            "response_type": "code",
-            "client_id": "phr-app",
-            "redirect_uri": REDIRECT,
-            "scope": "launch/patient patient/*.rs offline_access",
-            "state": "s",
-            "code_challenge": CHALLENGE,
-            "code_challenge_method": "S256",
-            "aud": FHIR_BASE_URL,
-        }
+        params = authorize_params(
+            CHALLENGE, "launch/patient patient/*.rs offline_access", state="s"
+        )
         answer = self.http.post(
             "/auth/authorize", data={**params, "username": "alice", "password": password}
         )
@@ -189,30 +182,17 @@ def test_a_client_assertion_jti_is_used_once_across_processes(
     servers: tuple[Server, Server],
 ) -> None:
     first, second = servers
-    now = int(time.time())
-    claims = {
-        "iss": "lab-system",
-        "sub": "lab-system",
-        "aud": TOKEN_URL,
-        "exp": now + 120,
-        "jti": secrets.token_hex(8),
-    }
-    assertion = jwt.encode(
-        {"alg": "RS384", "kid": "backend-1"}, claims, BACKEND_KEY, algorithms=["RS384"]
-    )
     form = {
         "grant_type": "client_credentials",
         "scope": "system/Patient.rs",
         "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-        "client_assertion": assertion,
+        "client_assertion": _assertion(),
     }
     assert second.http.post("/auth/token", data=form).status_code == 200
     replay = first.http.post("/auth/token", data=form)
     assert replay.status_code == 401 and "already used" in replay.json()["error_description"]
     other = RSAKey.generate_key(2048, parameters={"kid": "backend-1", "alg": "RS384"})
-    forged = jwt.encode(
-        {"alg": "RS384", "kid": "backend-1"}, {**claims, "jti": "new"}, other, algorithms=["RS384"]
-    )
+    forged = _assertion(jti="new", _key=other)
     assert (
         first.http.post("/auth/token", data={**form, "client_assertion": forged}).status_code == 401
     )

@@ -16,11 +16,11 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from argon2 import PasswordHasher
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from tests.api.fhir_client import FhirClient
+from tests.api.secured_app import CHEAP_ARGON2
 from yteso.app import create_app
 from yteso.auth import ClientApp, SecurityServices
 from yteso.store import open_store
@@ -31,9 +31,25 @@ REDIRECT = "https://app.example/callback"
 TOKEN_URL = "http://testserver/auth/token"
 FHIR_BASE_URL = "http://testserver/fhir"  # what /auth/authorize's aud must name
 PASSWORD = "correct horse battery"
-# Real argon2id, with costs low enough for tests (production keeps the library's defaults).
-CHEAP_ARGON2 = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 BACKEND_KEY = RSAKey.generate_key(2048, parameters={"kid": "backend-1", "alg": "RS384"})
+
+
+def authorize_params(
+    challenge: str | None, scope: str | None, **overrides: str | None
+) -> dict[str, str]:
+    """The PHR app's authorization request (code flow, PKCE S256, ``aud`` the FHIR base);
+    ``overrides`` change or add parameters, None drops one."""
+    params: dict[str, str | None] = {
+        "response_type": "code",
+        "client_id": "phr-app",
+        "redirect_uri": REDIRECT,
+        "scope": scope,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "aud": FHIR_BASE_URL,
+        **overrides,
+    }
+    return {name: value for name, value in params.items() if value is not None}
 
 
 class Harness:
@@ -49,19 +65,9 @@ class Harness:
         aud: str | None = FHIR_BASE_URL,
         username: str = "alice",
     ) -> str:
-        params = {
-            "response_type": "code",
-            "client_id": "phr-app",
-            "redirect_uri": REDIRECT,
-            "scope": scope,
-            "state": "xyz",
-        }
-        if aud is not None:
-            params["aud"] = aud
-        if challenge is not None:
-            params["code_challenge"] = challenge
-        if method is not None:
-            params["code_challenge_method"] = method
+        params = authorize_params(
+            challenge, scope, state="xyz", aud=aud, code_challenge_method=method
+        )
         page = self.client.get("/auth/authorize", params=params)
         if page.status_code != 200:
             return ""
@@ -180,15 +186,7 @@ def test_refresh_token_only_with_offline_access_and_rotated(harness: Harness) ->
 
 
 def test_wrong_password_is_refused_and_throttled(harness: Harness) -> None:
-    params = {
-        "response_type": "code",
-        "client_id": "phr-app",
-        "redirect_uri": REDIRECT,
-        "scope": "patient/*.rs",
-        "code_challenge": _pkce()[1],
-        "code_challenge_method": "S256",
-        "aud": FHIR_BASE_URL,
-    }
+    params = authorize_params(_pkce()[1], "patient/*.rs")
     for _ in range(5):
         bad = harness.client.post(
             "/auth/authorize", data={**params, "username": "alice", "password": "nope"}
@@ -204,14 +202,7 @@ def test_wrong_password_is_refused_and_throttled(harness: Harness) -> None:
 
 
 def test_unregistered_redirect_uri_is_not_followed(harness: Harness) -> None:
-    params = {
-        "response_type": "code",
-        "client_id": "phr-app",
-        "redirect_uri": "https://evil.example/",
-        "code_challenge": _pkce()[1],
-        "code_challenge_method": "S256",
-        "aud": FHIR_BASE_URL,
-    }
+    params = authorize_params(_pkce()[1], None, redirect_uri="https://evil.example/")
     response = harness.client.get("/auth/authorize", params=params)
     assert response.status_code == 400 and "location" not in response.headers
 

@@ -9,16 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 
 from tests.api.fhir_client import FhirClient
+from tests.api.secured_app import CHEAP_ARGON2
 from tests.warehouse import indicator_data as data
 from yteso.app import create_app
 from yteso.auth import SecurityServices
 from yteso.store import open_store
 from yteso.store.base import Store
-
-CHEAP_ARGON2 = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 @dataclass

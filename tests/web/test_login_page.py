@@ -16,8 +16,9 @@ import httpx
 import pytest
 
 from tests import live_server
+from tests.api.secured_app import CHEAP_ARGON2
 from tests.web import test_landing
-from tests.web.test_authorization_server import CHEAP_ARGON2, PASSWORD
+from tests.web.test_authorization_server import PASSWORD, authorize_params
 from yteso.app import create_app
 from yteso.auth import ClientApp, SecurityServices
 from yteso.store import open_store
@@ -30,16 +31,13 @@ HOSTILE_NAME = "<b id=injected>Sổ sức khỏe</b>"
 
 
 def _login_url(base: str, challenge: str) -> str:
-    params = {
-        "response_type": "code",
-        "client_id": "phr-app",
-        "redirect_uri": f"{base}/app/callback",
-        "scope": "launch/patient patient/*.rs",
-        "state": HOSTILE_STATE,
-        "aud": f"{base}/fhir",
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-    }
+    params = authorize_params(
+        challenge,
+        "launch/patient patient/*.rs",
+        redirect_uri=f"{base}/app/callback",
+        state=HOSTILE_STATE,
+        aud=f"{base}/fhir",
+    )
     return f"{base}/auth/authorize?{urlencode(params)}"
 
 

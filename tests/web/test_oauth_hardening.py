@@ -28,6 +28,7 @@ from tests.web.test_authorization_server import (
     Harness,
     _assertion,
     _pkce,
+    authorize_params,
 )
 from yteso.auth import ClientApp
 
@@ -169,14 +170,7 @@ def test_granted_exchanges_are_audited_without_secrets(h: Harness) -> None:
 def test_logins_and_failed_logins_are_audited(h: Harness) -> None:
     _, challenge = _pkce()
     assert h.authorize("patient/*.rs", challenge)  # a login that succeeds
-    params = {
-        "response_type": "code",
-        "client_id": "phr-app",
-        "redirect_uri": REDIRECT,
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-        "aud": FHIR_BASE_URL,
-    }
+    params = authorize_params(challenge, None)
     h.client.post("/auth/authorize", data={**params, "username": "alice", "password": "nope"})
     logins = [e for e in _token_events(h) if e["grant_type"] == "authorization_code"]
     assert [(_who(e), e["outcome"], e.get("error")) for e in logins[-2:]] == [
@@ -202,15 +196,7 @@ def test_a_failed_bearer_authentication_outside_fhir_is_audited(h: Harness) -> N
 )
 def test_authorize_refuses_a_missing_or_foreign_aud(h: Harness, aud: str | None) -> None:
     _, challenge = _pkce()
-    params = {
-        "response_type": "code",
-        "client_id": "phr-app",
-        "redirect_uri": REDIRECT,
-        "scope": "patient/*.rs",
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-        **({"aud": aud} if aud is not None else {}),
-    }
+    params = authorize_params(challenge, "patient/*.rs", aud=aud)
     page = h.client.get("/auth/authorize", params=params)
     assert page.status_code == 400 and "aud" in page.json()["error_description"]
     login = {**params, "username": "alice", "password": "correct horse battery"}
@@ -358,14 +344,6 @@ def test_a_narrowed_grant_reads_only_what_it_names(h: Harness) -> None:
 
 def test_a_malformed_requested_scope_is_an_oauth_error(h: Harness) -> None:
     _, challenge = _pkce()
-    params = {
-        "response_type": "code",
-        "client_id": "phr-app",
-        "redirect_uri": REDIRECT,
-        "scope": "patient/Observation.xyz",
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-        "aud": FHIR_BASE_URL,
-    }
+    params = authorize_params(challenge, "patient/Observation.xyz")
     page = h.client.get("/auth/authorize", params=params)
     assert page.status_code == 400 and page.json()["error"] == "invalid_scope"

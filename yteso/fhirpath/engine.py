@@ -16,7 +16,9 @@ from yteso.fhirpath.context import Collection, Environment, Evaluator, Services
 from yteso.fhirpath.errors import FhirPathEvaluationError
 from yteso.fhirpath.nodes import EnvironmentVariable, Expression, FunctionCall, SpecialVariable
 from yteso.fhirpath.parser import parse
-from yteso.fhirpath.plain_paths import PlainEvaluator, one_step, plain_evaluator, plain_path
+from yteso.fhirpath.plain_evaluator import plain_evaluator
+from yteso.fhirpath.plain_paths import one_step, plain_path
+from yteso.fhirpath.plain_walks import PlainEvaluator
 from yteso.fhirpath.values import Node, resource_node
 
 CACHE_SIZE = 4096

@@ -226,7 +226,12 @@ class SqlCompiler:
         high: bool,
     ) -> tuple[exp.Expression, frozenset[str]]:
         """Each item's boundary (:mod:`yteso.fhirpath.sql_boundaries`), from its JSON text."""
-        from yteso.fhirpath.sql_boundaries import boundary_type, result_type
+        from yteso.fhirpath.sql_boundaries import (
+            boundary_digits,
+            boundary_tree,
+            boundary_type,
+            result_type,
+        )
 
         digits = boundary_digits(self.literal(arguments[0]) if arguments else None, arguments)
         type_name = boundary_type(source_types)
@@ -234,7 +239,7 @@ class SqlCompiler:
         text = self.dialect.build(
             self.dialect.item_text, v=self._raw_item(variable), k=self.dialect.whole
         )
-        value = _boundary_tree(type_name, digits, text, high=high)
+        value = boundary_tree(type_name, digits, text, high=high)
         if type_name in _NUMBERS:
             json = self._json_number(value)
         else:
@@ -374,32 +379,6 @@ def _literal(node: nodes.Expression) -> str | bool | int | float | None:
     if isinstance(node, nodes.DateTimeLiteral) and not node.text.startswith("T"):
         return node.text.removesuffix("T")
     return None
-
-
-def boundary_digits(value: object, arguments: tuple[nodes.Expression, ...]) -> int | None:
-    """The literal precision argument of a boundary function (None when absent)."""
-    if not arguments:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise NotCompilable("a boundary precision must be an integer literal")
-    return value
-
-
-def _boundary_tree(
-    type_name: str, digits: int | None, text: exp.Expression, *, high: bool
-) -> exp.Expression:
-    import sqlglot
-
-    from yteso.fhirpath.sql_boundaries import boundary_sql
-
-    tree = sqlglot.parse_one(boundary_sql("boundary_input", type_name, digits, high=high))
-
-    def swap(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Column) and node.name == "boundary_input":
-            return text.copy()
-        return node
-
-    return tree.transform(swap)
 
 
 def _type_name(node: nodes.Expression) -> str | None:

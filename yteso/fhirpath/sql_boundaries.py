@@ -14,6 +14,10 @@ Limits, documented in docs/warehouse.md: decimals are computed as DECIMAL(38,18)
 
 from __future__ import annotations
 
+import sqlglot
+from sqlglot import exp
+
+from yteso.fhirpath import nodes
 from yteso.fhirpath.sql import NotCompilable
 
 NUMBER_TYPES = frozenset({"decimal", "integer", "positiveInt", "unsignedInt", "integer64"})
@@ -134,3 +138,26 @@ def _time(text: str, length: int, *, high: bool) -> str:
     body = _millis(f"CAST({text} AS VARCHAR)", 8)
     fill = "'23:59:59.999'" if high else "'00:00:00.000'"
     return f"substring(concat({body}, substring({fill}, length({body}) + 1)), 1, {length})"
+
+
+def boundary_digits(value: object, arguments: tuple[nodes.Expression, ...]) -> int | None:
+    """The literal precision argument of a boundary function (None when absent)."""
+    if not arguments:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise NotCompilable("a boundary precision must be an integer literal")
+    return value
+
+
+def boundary_tree(
+    type_name: str, digits: int | None, text: exp.Expression, *, high: bool
+) -> exp.Expression:
+    """:func:`boundary_sql` as a sqlglot tree over the JSON text ``text`` of an item."""
+    tree = sqlglot.parse_one(boundary_sql("boundary_input", type_name, digits, high=high))
+
+    def swap(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and node.name == "boundary_input":
+            return text.copy()
+        return node
+
+    return tree.transform(swap)

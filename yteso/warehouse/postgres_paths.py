@@ -20,7 +20,7 @@ from typing import Any
 
 from yteso.fhirpath import model, nodes, parse
 from yteso.fhirpath.sql import NotCompilable, literal_value
-from yteso.warehouse.typed_paths import is_array_element, sql_string
+from yteso.warehouse.typed_paths import is_array_element, of_type_target, sql_string
 from yteso.warehouse.view_definition import Column, View
 from yteso.warehouse.view_sql import OutputColumn, ViewSqlCompiler
 
@@ -125,11 +125,7 @@ class NativePaths:
         raise NotCompilable(f"{name}() is outside the native jsonb subset")
 
     def of_type(self, node: nodes.FunctionCall, focus: PgValue) -> PgValue:
-        wanted = node.arguments[0]
-        type_name = wanted.name if isinstance(wanted, nodes.Identifier) else None
-        origin = node.source
-        if type_name is None or not isinstance(origin, nodes.Member | nodes.Identifier):
-            raise NotCompilable("ofType() needs a type name after an element")
+        type_name, origin = of_type_target(node)
         parent = self.value(origin.source, focus) if isinstance(origin, nodes.Member) else focus
         if parent.many or parent.text:
             raise NotCompilable("ofType() of a collection")

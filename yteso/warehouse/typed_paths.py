@@ -18,18 +18,16 @@ from dataclasses import dataclass, field
 from yteso.fhir import definitions
 from yteso.fhir.errors import Invalid
 from yteso.fhirpath import model, nodes
-from yteso.fhirpath.sql import NotCompilable, boundary_digits, is_boolean_tree, literal_value
-from yteso.fhirpath.sql_boundaries import boundary_sql, boundary_type, result_type
+from yteso.fhirpath.sql import NotCompilable, is_boolean_tree, literal_value
+from yteso.fhirpath.sql_boundaries import (
+    boundary_digits,
+    boundary_sql,
+    boundary_type,
+    result_type,
+)
 from yteso.warehouse.view_definition import ROW_INDEX
+from yteso.warehouse.view_sql import SQL_TYPES
 
-PRIMITIVE_SQL = {
-    "boolean": "BOOLEAN",
-    "integer": "BIGINT",
-    "positiveInt": "BIGINT",
-    "unsignedInt": "BIGINT",
-    "integer64": "BIGINT",
-    "decimal": "DOUBLE",
-}
 _PLAIN = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?")
 ARITHMETIC = frozenset({"+", "-", "*", "/"})
 NUMERIC_TYPES = frozenset({"decimal", "integer", "positiveInt", "unsignedInt", "integer64"})
@@ -54,7 +52,7 @@ class Shape:
         if self.raw:
             return "VARCHAR"
         if model.is_primitive(self.type):
-            return PRIMITIVE_SQL.get(self.type, "VARCHAR")
+            return SQL_TYPES.get(self.type, "VARCHAR")
         if not self.children:
             return "JSON"  # only tested for presence (``name.exists()``): kept as JSON text
         fields = ", ".join(
@@ -193,7 +191,7 @@ class TypedPathCompiler:
         if value.shape.path not in self.raw or value.shape.type not in NUMERIC_TYPES:
             return value
         value.shape.raw = True
-        sql_type = PRIMITIVE_SQL[value.shape.type]
+        sql_type = SQL_TYPES[value.shape.type]
         if not value.many:
             return Value(f"CAST({value.sql} AS {sql_type})", value.shape, False, value.sql)
         item = f"x{next(self.names)}"
@@ -268,11 +266,7 @@ class TypedPathCompiler:
         return self.filter(source, test)
 
     def of_type(self, node: nodes.FunctionCall, focus: Value) -> Value:
-        wanted = node.arguments[0]
-        type_name = wanted.name if isinstance(wanted, nodes.Identifier) else None
-        origin = node.source
-        if type_name is None or not isinstance(origin, nodes.Member | nodes.Identifier):
-            raise NotCompilable("ofType() needs a type name after an element")
+        type_name, origin = of_type_target(node)
         parent = self.value(origin.source, focus) if isinstance(origin, nodes.Member) else focus
         found = model.child(parent.shape.type, origin.name)
         if found is None:
@@ -373,3 +367,14 @@ class TypedPathCompiler:
 
     def scalar_of(self, value: Value) -> str:
         return f"({value.sql})[1]" if value.many else value.sql
+
+
+def of_type_target(node: nodes.FunctionCall) -> tuple[str, nodes.Member | nodes.Identifier]:
+    """The type an ``ofType()`` names and the element it narrows: compiled only as
+    ``<element>.ofType(<type>)``."""
+    wanted = node.arguments[0]
+    type_name = wanted.name if isinstance(wanted, nodes.Identifier) else None
+    origin = node.source
+    if type_name is None or not isinstance(origin, nodes.Member | nodes.Identifier):
+        raise NotCompilable("ofType() needs a type name after an element")
+    return type_name, origin

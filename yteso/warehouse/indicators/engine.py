@@ -36,6 +36,7 @@ import orjson
 from yteso.fhir.errors import Invalid
 from yteso.fhir.types import Json
 from yteso.warehouse.duckdb_views import compile_for_duckdb
+from yteso.warehouse.indicators.aggregate_sql import KEYS
 from yteso.warehouse.indicators.definitions import (
     PATIENT_VIEW,
     Indicator,
@@ -45,19 +46,16 @@ from yteso.warehouse.indicators.definitions import (
     shipped_views,
 )
 from yteso.warehouse.indicators.filters import (
-    as_date,
-    compile_filters,
     literal,
     sql_name,
     view_table,
 )
-from yteso.warehouse.indicators.periods import age_group, period_end, period_label, period_start
+from yteso.warehouse.indicators.recompute import recompute, touched_keys
 from yteso.warehouse.quality.checks import Check, shipped_checks
 from yteso.warehouse.quality.results import unique_values, update_quality
 from yteso.warehouse.view_definition import Select, read_view
 from yteso.warehouse.view_sql import SQL_TYPES
 
-KEYS = ("province", "ward", "facility", "sex", "age_group")
 WATERMARK = "watermark"
 
 
@@ -302,7 +300,7 @@ class IndicatorWarehouse:
         }
         for ident, ind in self.indicators.items():
             if ident not in stale:
-                self._touched_keys(ind, deltas, changed, everything=False)
+                touched_keys(self.con, ind, deltas, changed, everything=False)
         # Residence, facility and sex of changed patients, before and after: the groups whose
         # population (a rate's denominator) may change.
         people = (
@@ -333,8 +331,8 @@ class IndicatorWarehouse:
                 )
         for ident, ind in self.indicators.items():
             if ident in stale:  # a new or changed definition: every unit, after the upsert
-                self._touched_keys(ind, deltas, changed, everything=True)
-            units, periods = self._recompute(ind, ident in stale, patients_changed)
+                touched_keys(self.con, ind, deltas, changed, everything=True)
+            units, periods = recompute(con, ind, self.patient, ident in stale, patients_changed)
             report.units[ident], report.periods[ident] = units, periods
             self._set_state(f"digest:{ident}", ind.digest)
         update_quality(con, self.checks, self.patient, changed, stale_checks)
@@ -353,238 +351,3 @@ class IndicatorWarehouse:
             ).fetchone()
             if watermark is None or (later is not None and later[0]):
                 self._set_state(WATERMARK, text)
-
-    # -- indicators --------------------------------------------------------------------------
-
-    def _touched_keys(
-        self, ind: Indicator, deltas: dict[str, str], changed: dict[str, str], *, everything: bool
-    ) -> None:
-        """``touched_<id>``: unit keys whose facts may change, from old and new rows."""
-        unit = self._table(ind.unit)
-        key, subject = sql_name(ind.key), sql_name(ind.subject)
-        old_units = changed[ind.unit.name]
-        parts = [
-            f"SELECT {key} AS key FROM {unit} WHERE id IN (SELECT id FROM {old_units})",
-            f"SELECT {key} FROM {deltas[ind.unit.name]}",
-            f"SELECT key FROM ind_facts WHERE indicator = {literal(ind.id, 'id')} AND subject IN "
-            f"(SELECT id FROM {changed[PATIENT_VIEW]})",
-            f"SELECT {key} FROM {unit} WHERE {subject} IN (SELECT id FROM {changed[PATIENT_VIEW]})",
-        ]
-        numerator = ind.numerator
-        if numerator and numerator.view and numerator.match:
-            table, match = self._table(numerator.view), sql_name(numerator.match)
-            parts.append(
-                f"SELECT {match} FROM {table} WHERE id IN "
-                f"(SELECT id FROM {changed[numerator.view.name]})"
-            )
-            parts.append(f"SELECT {match} FROM {deltas[numerator.view.name]}")
-        if everything:
-            facts = f"SELECT key FROM ind_facts WHERE indicator = {literal(ind.id, 'id')}"
-            parts = [f"SELECT {key} AS key FROM {unit}", facts]
-        self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {sql_name('touched_' + ind.id)} AS "
-            f"SELECT DISTINCT key FROM ({' UNION ALL '.join(parts)}) WHERE key IS NOT NULL"
-        )
-
-    def _periods_of_facts(self, ind: Indicator, restrict: str) -> str:
-        """SELECT (pt, period, start, finish) of the facts of ``ind`` whose key is in a table."""
-        selects = [
-            f"SELECT DISTINCT '{pt}' AS pt, {period_label(pt, 'anchor')} AS period, "
-            f"{period_start(pt, 'anchor')} AS start, {period_end(pt, 'anchor')} AS finish "
-            f"FROM ind_facts WHERE indicator = {literal(ind.id, 'id')} "
-            f"AND key IN (SELECT key FROM {restrict})"
-            for pt in ind.periods
-        ]
-        return " UNION ".join(selects)
-
-    def _recompute(
-        self, ind: Indicator, everything: bool, patients_changed: bool
-    ) -> tuple[int, int]:
-        con = self.con
-        ident = literal(ind.id, "id")
-        touched = sql_name("touched_" + ind.id)
-        tp = sql_name("periods_" + ind.id)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {tp} AS {self._periods_of_facts(ind, touched)}")
-        con.execute(
-            f"DELETE FROM ind_facts WHERE indicator = {ident} "
-            f"AND key IN (SELECT key FROM {touched})"
-        )
-        con.execute(f"INSERT INTO ind_facts {self._facts_sql(ind, touched)}")
-        con.execute(f"INSERT INTO {tp} {self._periods_of_facts(ind, touched)}")
-        if ind.kind == "rate":
-            self._rate_periods(ind, tp, everything)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {tp} AS SELECT DISTINCT * FROM {tp}")
-        if everything:
-            con.execute(f"DELETE FROM ind_aggregates WHERE indicator = {ident}")
-        else:
-            con.execute(
-                f"DELETE FROM ind_aggregates a WHERE indicator = {ident} AND EXISTS (SELECT 1 "
-                f"FROM {tp} t WHERE t.pt = a.period_type AND t.period = a.period)"
-            )
-        sql = self._rate_sql(ind, tp) if ind.kind == "rate" else self._proportion_sql(ind, tp)
-        con.execute(f"INSERT INTO ind_aggregates {sql}")
-        if ind.kind == "rate" and patients_changed and not everything:
-            self._rate_population_update(ind, tp)
-        units = con.execute(f"SELECT count(*) FROM {touched}").fetchone()
-        periods = con.execute(f"SELECT count(*) FROM {tp}").fetchone()
-        return (int(units[0]) if units else 0, int(periods[0]) if periods else 0)
-
-    def _rate_periods(self, ind: Indicator, tp: str, everything: bool) -> None:
-        """A rate covers every period of its span: the touched periods, plus periods the span
-        gained; rows of periods it lost are dropped."""
-        con, ident = self.con, literal(ind.id, "id")
-        span = sql_name("span_" + ind.id)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {span} AS {self._all_periods(ind)}")
-        con.execute(
-            f"DELETE FROM ind_aggregates a WHERE indicator = {ident} AND NOT EXISTS (SELECT 1 "
-            f"FROM {span} s WHERE s.pt = a.period_type AND s.period = a.period)"
-        )
-        gained = (
-            f"SELECT * FROM {span} s WHERE NOT EXISTS (SELECT 1 FROM ind_aggregates a WHERE "
-            f"a.indicator = {ident} AND a.period_type = s.pt AND a.period = s.period)"
-        )
-        if everything:
-            gained = f"SELECT * FROM {span}"
-        con.execute(f"INSERT INTO {tp} {gained}")
-        con.execute(
-            f"DELETE FROM {tp} t WHERE NOT EXISTS (SELECT 1 FROM {span} s "
-            "WHERE s.pt = t.pt AND s.period = t.period)"
-        )
-
-    def _rate_population_update(self, ind: Indicator, tp: str) -> None:
-        """Periods not recomputed above, but only the groups (province, ward, facility, sex)
-        of changed patients: their population may have changed, every period."""
-        con, ident = self.con, literal(ind.id, "id")
-        rest = sql_name("rest_" + ind.id)
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {rest} AS SELECT * FROM {sql_name('span_' + ind.id)} s "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {tp} t WHERE t.pt = s.pt AND t.period = s.period)"
-        )
-        con.execute(
-            f"DELETE FROM ind_aggregates a WHERE indicator = {ident} AND EXISTS (SELECT 1 FROM "
-            f"{rest} t WHERE t.pt = a.period_type AND t.period = a.period) AND "
-            f"{self._in_affected('a')}"
-        )
-        con.execute(f"INSERT INTO ind_aggregates {self._rate_sql(ind, rest, affected=True)}")
-
-    @staticmethod
-    def _in_affected(alias: str, sex: str = "sex") -> str:
-        """The row's group is one of the changed patients' (NULL-safe)."""
-        same = " AND ".join(
-            f"x.{k} IS NOT DISTINCT FROM {alias}.{k}" for k in ("province", "ward", "facility")
-        )
-        return (
-            f"EXISTS (SELECT 1 FROM affected_people x WHERE {same} "
-            f"AND x.sex IS NOT DISTINCT FROM {alias}.{sex})"
-        )
-
-    def _span(self, ind: Indicator) -> tuple[Any, Any]:
-        row = self.con.execute(
-            "SELECT min(anchor), max(anchor) FROM ind_facts WHERE indicator = ?", [ind.id]
-        ).fetchone()
-        return (row[0], row[1]) if row else (None, None)
-
-    def _all_periods(self, ind: Indicator) -> str:
-        """Every period between the first and the last unit date (zero-case weeks included)."""
-        days = (
-            "SELECT CAST(unnest(range(CAST(min(anchor) AS TIMESTAMP), "
-            "CAST(max(anchor) AS TIMESTAMP) + INTERVAL 1 DAY, INTERVAL 1 DAY)) AS DATE) AS anchor "
-            f"FROM ind_facts WHERE indicator = {literal(ind.id, 'id')}"
-        )
-        selects = [
-            f"SELECT DISTINCT '{pt}' AS pt, {period_label(pt, 'anchor')} AS period, "
-            f"{period_start(pt, 'anchor')} AS start, {period_end(pt, 'anchor')} AS finish "
-            f"FROM ({days}) WHERE anchor IS NOT NULL"
-            for pt in ind.periods
-        ]
-        return " UNION ".join(selects)
-
-    def _facts_sql(self, ind: Indicator, touched: str) -> str:
-        unit = self._table(ind.unit)
-        months = ind.date_offset_months
-        anchor = f"CAST({as_date('u.' + sql_name(ind.date))} + INTERVAL ({months}) MONTH AS DATE)"
-        where = compile_filters(ind.where, ind.unit.columns, "u", "unit.where", anchor="u.anchor")
-        facility = f"u.{sql_name(ind.facility)}" if ind.facility else "NULL"
-        own = "FALSE"
-        numerator = ind.numerator
-        if numerator and numerator.view is None:
-            own = compile_filters(numerator.where, ind.unit.columns, "u", "numerator.where")
-        in_numerator = "bool_or(coalesce(own, FALSE))"
-        if numerator and numerator.view and numerator.match:
-            condition = compile_filters(
-                numerator.where, numerator.view.columns, "n", "numerator.where", "units.anchor"
-            )
-            in_numerator = (
-                f"EXISTS (SELECT 1 FROM {self._table(numerator.view)} n WHERE "
-                f"n.{sql_name(numerator.match)} = units.key AND {condition})"
-            )
-            own_column = "FALSE AS own"
-        else:
-            own_column = f"({own}) AS own"
-        patient = self._table(self.patient)
-        birth = as_date("p.birth_date")
-        ages = age_group(ind.age_groups, birth, "units.anchor")
-        grouped = (
-            f"SELECT key, arg_min(subject, anchor) AS subject, min(anchor) AS anchor, "
-            f"arg_min(facility, anchor) AS facility, bool_or(coalesce(own, FALSE)) AS own "
-            f"FROM (SELECT u.{sql_name(ind.key)} AS key, u.{sql_name(ind.subject)} AS subject, "
-            f"u.anchor, {facility} AS facility, {own_column} FROM (SELECT *, {anchor} AS anchor "
-            f"FROM {unit} u) u WHERE u.anchor IS NOT NULL AND u.{sql_name(ind.key)} IN "
-            f"(SELECT key FROM {touched}) AND {where}) GROUP BY key"
-        )
-        flag = in_numerator if numerator and numerator.view else "units.own"
-        facility_key = "units.facility" if ind.facility else "p.facility"
-        return (
-            f"SELECT {literal(ind.id, 'id')}, units.key, units.subject, units.anchor, "
-            f"p.province, p.ward, {facility_key}, p.gender, {ages}, "
-            f"CASE WHEN {flag} THEN 1 ELSE 0 END FROM ({grouped}) units "
-            f"LEFT JOIN {patient} p ON p.id = units.subject"
-        )
-
-    def _proportion_sql(self, ind: Indicator, tp: str) -> str:
-        keys = ", ".join(KEYS)
-        selects = [
-            f"SELECT '{pt}' AS pt, {period_label(pt, 'anchor')} AS period, "
-            f"{period_start(pt, 'anchor')} AS start, {keys}, num FROM ind_facts "
-            f"WHERE indicator = {literal(ind.id, 'id')}"
-            for pt in ind.periods
-        ]
-        return (
-            f"SELECT {literal(ind.id, 'id')}, pt, period, start, {keys}, sum(num), count(*) "
-            f"FROM ({' UNION ALL '.join(selects)}) f WHERE EXISTS (SELECT 1 FROM {tp} t "
-            f"WHERE t.pt = f.pt AND t.period = f.period) GROUP BY pt, period, start, {keys}"
-        )
-
-    def _rate_sql(self, ind: Indicator, tp: str, *, affected: bool = False) -> str:
-        keys = ", ".join(KEYS)
-        cases = (
-            f"SELECT pt, period, start, {keys}, sum(num) AS n FROM ("
-            + " UNION ALL ".join(
-                f"SELECT '{pt}' AS pt, {period_label(pt, 'anchor')} AS period, "
-                f"{period_start(pt, 'anchor')} AS start, {keys}, 1 AS num FROM ind_facts "
-                f"WHERE indicator = {literal(ind.id, 'id')}"
-                for pt in ind.periods
-            )
-            + f") f WHERE EXISTS (SELECT 1 FROM {tp} t WHERE t.pt = f.pt AND t.period = f.period)"
-            f" AND {self._in_affected('f') if affected else 'TRUE'}"
-            f" GROUP BY pt, period, start, {keys}"
-        )
-        birth = as_date("p.birth_date")
-        where = compile_filters(ind.population_where, self.patient.columns, "p", "population")
-        population = (
-            f"SELECT t.pt, t.period, t.start, p.province, p.ward, p.facility, p.gender AS sex, "
-            f"{age_group(ind.age_groups, birth, 't.finish')} AS age_group, count(*) AS n "
-            f"FROM {tp} t JOIN {self._table(self.patient)} p ON {birth} <= t.finish "
-            f"AND (p.deceased IS NULL OR {as_date('p.deceased')} >= t.start) WHERE {where} "
-            f"AND {self._in_affected('p', 'gender') if affected else 'TRUE'} "
-            "GROUP BY ALL"
-        )
-        same = " AND ".join(
-            ["c.pt = q.pt", "c.period = q.period"]
-            + [f"c.{k} IS NOT DISTINCT FROM q.{k}" for k in KEYS]
-        )
-        picked = ", ".join(f"coalesce(c.{k}, q.{k})" for k in ("pt", "period", "start", *KEYS))
-        return (
-            f"SELECT {literal(ind.id, 'id')}, {picked}, coalesce(c.n, 0), coalesce(q.n, 0) "
-            f"FROM ({cases}) c FULL OUTER JOIN ({population}) q ON {same}"
-        )

@@ -14,8 +14,9 @@ from typing import Any
 
 from yteso.fhir.errors import Invalid
 from yteso.fhir.types import Json
+from yteso.warehouse.indicators.aggregate_sql import KEYS
 from yteso.warehouse.indicators.definitions import PERIODS, Indicator, indicator
-from yteso.warehouse.indicators.engine import KEYS, IndicatorWarehouse
+from yteso.warehouse.indicators.engine import IndicatorWarehouse
 from yteso.warehouse.indicators.periods import PERIOD_UNITS
 
 MEASURE_BASE = "https://yteso.vn/fhir/Measure/"
