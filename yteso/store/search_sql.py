@@ -45,6 +45,9 @@ MAX_COUNT = 1000
 TOTAL_MODES = ("none", "estimate", "accurate")
 
 SELECT_COLUMNS = "c.resource_type, c.id, c.version, c.last_updated, h.body, h.method, c.seq"
+# The same columns over a page cut from resource_current (``c``: type, id, seq) and its
+# history rows (``h``), which hold the same version and last_updated.
+PAGE_COLUMNS = "c.resource_type, c.id, h.version, h.last_updated, h.body, h.method, c.seq"
 
 
 @dataclass(frozen=True)
@@ -453,11 +456,15 @@ def plan_search(
         conditions.append(_keyset_condition(keys, cursor, params))
     forward = cursor is None or cursor.forward
     # The page is cut before the history join: joined first, PostgreSQL fetched the body of
-    # every match before sorting (2,835 bodies for a page of 50 names at 1M resources).
+    # every match before sorting (2,835 bodies for a page of 50 names at 1M resources). The
+    # cut reads only columns its indexes cover (type, id, seq, deleted: PostgreSQL migration
+    # 0010), so each match costs an index-only lookup, not a heap row of resource_current;
+    # version and last_updated come from the page's history rows (the same values).
     aliases = "".join(f", c.{k.column}" for k in keys if k.table)
+    updated = ", c.last_updated" if any(k.column == "c.last_updated" for k in keys) else ""
     sql = (
-        f"SELECT {SELECT_COLUMNS}{aliases} FROM"
-        f" (SELECT c.resource_type, c.id, c.version, c.last_updated, c.seq{selected}"
+        f"SELECT {PAGE_COLUMNS}{aliases} FROM"
+        f" (SELECT c.resource_type, c.id, c.seq{updated}{selected}"
         f" FROM resource_current c WHERE {' AND '.join(conditions)}"
         f" ORDER BY {_type_first(resource_type)}{_order_by(keys, forward)}"
         f" LIMIT {params.bind(count + 1)}) c"
