@@ -19,8 +19,8 @@ import os
 import statistics
 import time
 
-import psycopg
 import bench_search
+import psycopg
 from bench_search import PG_BASE, _page_50, _url, add_location_args, cases, use_location
 
 from yteso.store import open_store
