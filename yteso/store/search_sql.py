@@ -156,6 +156,15 @@ LARGE_WINDOW = 10 * LARGE_SET
 # descent (2,852 buffers) where the hash costs 33. Larger sets stay per-row probes (building
 # the hash would read the whole set; the page needs few candidates when most rows match).
 HASHED_SET = 10 * LARGE_SET
+
+
+def _hashes(params: SqlParams) -> bool:
+    """Whether medium sets are hashed: on PostgreSQL (each index descent is a few buffer
+    visits); SQLite tests an IN list through a b-tree, and its in-process lookups are cheaper
+    than walking candidates (1M: date range 4.7 -> 8.5 ms CPU, name prefix 3.0 -> 3.7)."""
+    return params.dialect.name == "postgresql"
+
+
 _PLAIN_SET = re.compile(r"c\.id IN \(SELECT s\.id FROM (search_[a-z]+) s WHERE (.*)\)", re.DOTALL)
 # ``_has``: the referencing rows' targets (``SearchCompiler._has``), and its inner plain set.
 _HAS_SET = re.compile(
@@ -258,11 +267,12 @@ def _probed_condition(
     inner = _HAS_INNER.fullmatch(where) if alias == "r" else None
     if inner is not None and inner.group(1).count("(") != inner.group(1).count(")"):
         inner = None  # the match is inside a nested _has: leave that one a set
-    size = _bounded_size(source, where, alone, inner, probe)
+    bound = HASHED_SET if _hashes(params) else LARGE_SET
+    size = _bounded_size(source, where, alone, inner, probe, bound)
     if size < LARGE_SET:
         return None
     params.values.extend(alone.values)  # the placeholders are positional, in this order
-    if size < HASHED_SET:
+    if size < HASHED_SET and _hashes(params):
         return _hashed(condition, source, where, inner, params)
     return _exists(source, key, where, inner, params)
 
@@ -273,15 +283,24 @@ def _same_row(
     params: SqlParams,
     now: datetime,
     probe: Probe | None,
+    paged: bool = True,
 ) -> str:
     """A date range (or ``ap``) as one index row's test: a set read through the width-class
-    windows; when the set is large (a year of encounters), a per-row probe like any filter."""
+    windows; when the set is large (a year of encounters), a per-row probe like any filter.
+    For a page on PostgreSQL, a set of :data:`LARGE_SET` rows or more is hashed and the type's
+    resources walked in seq order (a week of encounters at 1M: 1,484 matches, ~7,300 tested
+    against the hash instead of 1,484 primary-key lookups before the sort); a total keeps the
+    set (it would walk the whole type)."""
     if probe is not None:
         alone = SqlParams(params.dialect)
         windows = SearchCompiler(alone, now).same_row(resource_type, group)
         union = windows.removeprefix("c.id IN (").removesuffix(")")
         bounded = f"SELECT count(*) FROM ({union} LIMIT {LARGE_WINDOW}) t"
-        if probe(Statement(bounded, list(alone.values))) >= LARGE_WINDOW:
+        size = probe(Statement(bounded, list(alone.values)))
+        if paged and _hashes(params) and LARGE_SET <= size < LARGE_WINDOW:
+            params.values.extend(alone.values)
+            return f"({windows}) IS TRUE"
+        if size >= LARGE_WINDOW:
             plain = SqlParams(params.dialect)
             matched = _PLAIN_SET.fullmatch(
                 SearchCompiler(plain, now).same_row(resource_type, group, window=False)
@@ -328,9 +347,14 @@ def _hashed(
 
 
 def _bounded_size(
-    source: str, where: str, bound: SqlParams, inner: re.Match[str] | None, probe: Probe
+    source: str,
+    where: str,
+    bound: SqlParams,
+    inner: re.Match[str] | None,
+    probe: Probe,
+    limit: int,
 ) -> int:
-    """The set's size, counted up to :data:`HASHED_SET`. For ``_has`` with a plain inner
+    """The set's size, counted up to ``limit``. For ``_has`` with a plain inner
     filter, the referencing resources' own filter is counted (a covering range: 0.1 ms
     where counting the references cost 2.5 ms at 1M); each usually holds one reference."""
     values = list(bound.values)
@@ -338,7 +362,7 @@ def _bounded_size(
         head, table, inner_where = inner.groups()
         values = values[head.count(bound.dialect.placeholder) :]
         source, where = f"{table} s", inner_where
-    bounded = f"SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {where} LIMIT {HASHED_SET}) t"
+    bounded = f"SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {where} LIMIT {limit}) t"
     return probe(Statement(bounded, values))
 
 
@@ -361,6 +385,7 @@ def _filters(
     params: SqlParams,
     now: datetime,
     probe: Probe | None = None,
+    paged: bool = True,
 ) -> list[str]:
     conditions = ["NOT c.deleted"]
     types = listed_types(query) if resource_type is None else ()
@@ -372,7 +397,7 @@ def _filters(
         conditions.append(f"c.resource_type {same}")
     for item in _date_ranges(resource_type, query.params):
         if isinstance(item, tuple):
-            conditions.append(_same_row(resource_type, item, params, now, probe))
+            conditions.append(_same_row(resource_type, item, params, now, probe, paged))
             continue
         param = item
         if param.name in NOT_FILTERS:
@@ -465,7 +490,7 @@ def plan_search(
     total = None
     if query.total in ("estimate", "accurate"):
         counted = SqlParams(dialect)
-        where = " AND ".join(_filters(resource_type, query, counted, now, probe))
+        where = " AND ".join(_filters(resource_type, query, counted, now, probe, paged=False))
         total = Statement(f"SELECT count(*) FROM resource_current c WHERE {where}", counted.values)
     if _index_driven(resource_type, query, keys):
         assert resource_type is not None
