@@ -178,6 +178,17 @@ def _analyze(db: str, store: SqlStore) -> None:
         conn.execute("VACUUM ANALYZE")
 
 
+def add_location_args(parser: argparse.ArgumentParser) -> None:
+    """Where the databases live, so concurrent sessions do not share (and reload) one."""
+    parser.add_argument("--out", type=Path, default=OUT, help="NDJSON and SQLite files")
+    parser.add_argument("--schema", default=PG_SCHEMA, help="PostgreSQL schema")
+
+
+def use_location(args: argparse.Namespace) -> None:
+    global OUT, PG_SCHEMA
+    OUT, PG_SCHEMA = args.out, args.schema
+
+
 def _url(db: str, fresh: bool, people: int = 42750) -> str:
     if db == "sqlite":
         path = OUT / f"yteso-{people}.db"  # one database per population size
@@ -204,7 +215,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--reuse", action="store_true")
     parser.add_argument("--analyze", action="store_true", help="refresh statistics on --reuse")
+    add_location_args(parser)
     args = parser.parse_args()
+    use_location(args)
     folder = OUT / f"people-{args.people}"
     if not args.reuse and not any(folder.glob("*.ndjson")):  # generated data is kept
         folder.mkdir(parents=True, exist_ok=True)

@@ -19,8 +19,9 @@ import os
 import statistics
 import time
 
+import bench_search
 import psycopg
-from bench_search import OUT, PG_BASE, _page_50, _url, cases
+from bench_search import PG_BASE, _page_50, _url, add_location_args, cases, use_location
 
 from yteso.store import open_store
 
@@ -47,12 +48,14 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgresql"], required=True)
     parser.add_argument("--people", type=int, default=42750)
     parser.add_argument("--repeat", type=int, default=20)
+    add_location_args(parser)
     args = parser.parse_args()
+    use_location(args)
     url = _url(args.db, fresh=False, people=args.people)
     postgres = args.db == "postgresql"
     store = open_store(url + (f"&application_name={APPLICATION}" if postgres else ""))
     out: dict[str, dict[str, float]] = {}
-    for label, resource_type, query in cases(OUT / f"people-{args.people}"):
+    for label, resource_type, query in cases(bench_search.OUT / f"people-{args.people}"):
         if label.endswith("page 50"):
             query = _page_50(store, resource_type, query)
         walls, cpus = [], []

@@ -214,3 +214,35 @@ def test_large_windows_are_probed_per_row(
 
 def _one(statement: object) -> int:
     return 1
+
+
+@pytest.mark.parametrize("values", [[*first, *second] for first, second in WINDOWS[:6]])
+def test_medium_windows_are_hashed_on_postgresql(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch, values: list[str]
+) -> None:
+    """A window set of LARGE_SET rows or more (here: any) is, on PostgreSQL, one hashed
+    membership test walked in seq order: the same ids in the same order, page by page, and
+    the same total (a total keeps the set); SQLite keeps the set."""
+    import yteso.store.search_sql as search_sql
+
+    params = tuple(SearchParam("date", (v,)) for v in values)
+    query = SearchQuery(params=params, count=1, total="accurate")
+    before = _pages(store, query)
+    monkeypatch.setattr(search_sql, "LARGE_SET", 1)
+    assert _pages(store, query) == before
+    assert set(before[0]) == _expected(store, values)
+    plan = plan_search(store.backend.dialect, "Observation", query, NOW, _one)
+    hashed = store.dialect == "postgresql"
+    assert ("(c.id IN (SELECT s.id FROM search_date s" in plan.page.sql) == hashed
+    assert ") IS TRUE ORDER BY" in plan.page.sql if hashed else "IS TRUE" not in plan.page.sql
+    assert plan.total is not None and "IS TRUE" not in plan.total.sql
+
+
+def _pages(store: SqlStore, query: SearchQuery) -> tuple[list[str], int | None]:
+    result = store.search("Observation", query)
+    ids, total = [m.id for m in result.matches], result.total
+    while result.next_cursor is not None:
+        next_query = SearchQuery(params=query.params, count=1, cursor=result.next_cursor)
+        result = store.search("Observation", next_query)
+        ids += [m.id for m in result.matches]
+    return ids, total

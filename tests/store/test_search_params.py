@@ -444,11 +444,20 @@ def test_text_search_on_the_narrative_index_follows_writes(store_url: str) -> No
         opened.close()
 
 
+@pytest.mark.parametrize(
+    ("hashed_set", "shape"),
+    [
+        (1, "EXISTS (SELECT 1 FROM search_token s WHERE s.id = c.id"),
+        (10**9, "(c.id IN (SELECT s.id FROM search_token s WHERE"),
+    ],
+)
 def test_large_filters_are_probed_per_row_with_the_same_results(
-    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch, hashed_set: int, shape: str
 ) -> None:
-    """With the "large set" threshold at 1 every plain filter is an EXISTS probe: the same
-    matches, in the same order, page by page, with the same totals."""
+    """With the "large set" threshold at 1 every plain filter is probed per candidate row:
+    an EXISTS probe (a set at the hashed bound, or any on SQLite) or a hashed membership test
+    (below it, PostgreSQL); the same matches, in the same order, page by page, with the same
+    totals."""
     import yteso.store.search_sql as search_sql
 
     cases = [
@@ -463,6 +472,7 @@ def test_large_filters_are_probed_per_row_with_the_same_results(
         query = SearchQuery(params=_params(pairs), sort=sort, count=1, total="accurate")
         expected.append(_every_page(store, resource_type, query))
     monkeypatch.setattr(search_sql, "LARGE_SET", 1)
+    monkeypatch.setattr(search_sql, "HASHED_SET", hashed_set)
     for (resource_type, pairs, sort), before in zip(cases, expected, strict=True):
         query = SearchQuery(params=_params(pairs), sort=sort, count=1, total="accurate")
         assert _every_page(store, resource_type, query) == before
@@ -474,7 +484,8 @@ def test_large_filters_are_probed_per_row_with_the_same_results(
         NOW,
         lambda s: 1,
     )
-    assert "EXISTS (SELECT 1 FROM search_token s WHERE s.id = c.id" in plan.page.sql
+    per_row = "EXISTS (SELECT 1 FROM search_token s WHERE s.id = c.id"
+    assert (shape if store.dialect == "postgresql" else per_row) in plan.page.sql  # SQLite: no hash
 
 
 HAS_PROBES = [
@@ -491,6 +502,7 @@ HAS_PROBES = [
 ]
 
 
+@pytest.mark.parametrize("hashed_set", [1, 10**9])
 @pytest.mark.parametrize(("resource_type", "pairs", "expected"), HAS_PROBES)
 def test_large_has_is_probed_per_row(
     store: SqlStore,
@@ -498,19 +510,30 @@ def test_large_has_is_probed_per_row(
     resource_type: str,
     pairs: tuple[tuple[str, str], ...],
     expected: set[str],
+    hashed_set: int,
 ) -> None:
     """``_has`` over a large set becomes a probe per candidate row (``EXISTS`` on the
-    reference's target, the referencing row's filter probed too): the same exact ids."""
+    reference's target; the referencing row's filter probed too, or a hashed membership
+    test below the hashed bound): the same exact ids."""
     import yteso.store.search_sql as search_sql
 
     monkeypatch.setattr(search_sql, "LARGE_SET", 1)
+    monkeypatch.setattr(search_sql, "HASHED_SET", hashed_set)
     query = SearchQuery(params=_params(pairs), count=1, total="accurate")
     ids, total = _every_page(store, resource_type, query)
     assert (sorted(ids), total) == (sorted(expected), len(expected))
     plan = search_sql.plan_search(
         store.backend.dialect, resource_type, SearchQuery(params=_params(pairs)), NOW, lambda s: 1
     )
-    assert "EXISTS (SELECT 1 FROM search_reference r WHERE r.target_id = c.id" in plan.page.sql
+    per_row = "EXISTS (SELECT 1 FROM search_reference r WHERE r.target_id = c.id"
+    if hashed_set == 1 or store.dialect == "sqlite":  # SQLite probes per row at any size
+        assert per_row in plan.page.sql and "(r.id IN (SELECT" not in plan.page.sql
+        return
+    # below the hashed bound: the referencing rows' own filter is the hash; a nested _has
+    # (its inner filter is no plain set) is one hashed set of targets
+    hashed_inner = per_row in plan.page.sql and "(r.id IN (SELECT s.id FROM" in plan.page.sql
+    hashed_targets = "(c.id IN (SELECT r.target_id FROM search_reference r WHERE" in plan.page.sql
+    assert hashed_inner or hashed_targets
 
 
 def _every_page(

@@ -150,12 +150,18 @@ class SearchCompiler:
         if table == "date" and window:
             start = window_start([p.values[0] for p in group], self.now, definition.code)
         floors = [(None, None)] if start is None else class_floors(start)
+        # SQLite's approximate statistics (analysis_limit) rate the one-sided `high > X` of
+        # search_date_high as selective as a window: for the open class it read every row
+        # after X (103,301 encounters at 1M, 48 ms). `+` (a no-op on the value) keeps `high`
+        # out of index choice, so each window is scanned through its own index.
+        unindexed = start is not None and self.params.dialect.name == "sqlite"
         selects = []
         for width_class, floor in floors:
             where = "" if width_class is None else f" AND s.width_class = {width_class}"
             if floor is not None:
                 where += f" AND s.low >= {self.params.bind(floor)}"
-            where += "".join(self.values.any_of(table, p.name, p.values, None) for p in group)
+            tests = "".join(self.values.any_of(table, p.name, p.values, None) for p in group)
+            where += tests.replace("s.high", "+s.high") if unindexed else tests
             selects.append(self._select(resource_type, table, definition.code, where))
         sql = f"c.id IN ({' UNION ALL '.join(selects)})"
         return self.params.rebind(sql, self.target)

@@ -1,0 +1,4 @@
+-- Search pages cut from index entries alone (issue 4 at 1M): PostgreSQL's migration 0011 makes
+-- its resource_current indexes cover type, id, seq and deleted. Nothing to do on SQLite:
+-- resource_current is a WITHOUT ROWID table (a primary-key lookup reads the whole, small row,
+-- there is no JSONB copy) and every secondary index holds the key (type, id) already.
