@@ -202,9 +202,9 @@ def test_large_windows_are_probed_per_row(
 ) -> None:
     """A window whose set is large (here: any) becomes a per-row probe without the windows:
     the same exact ids, and the plan says so."""
-    import yteso.store.search_sql as search_sql
+    import yteso.store.search_filters as search_filters
 
-    monkeypatch.setattr(search_sql, "LARGE_WINDOW", 1)
+    monkeypatch.setattr(search_filters, "LARGE_WINDOW", 1)
     assert _found(store, values) == _expected(store, values)
     params = tuple(SearchParam("date", (v,)) for v in values)
     plan = plan_search(store.backend.dialect, "Observation", SearchQuery(params=params), NOW, _one)
@@ -223,12 +223,12 @@ def test_medium_windows_are_hashed_on_postgresql(
     """A window set of LARGE_SET rows or more (here: any) is, on PostgreSQL, one hashed
     membership test walked in seq order: the same ids in the same order, page by page, and
     the same total (a total keeps the set); SQLite keeps the set."""
-    import yteso.store.search_sql as search_sql
+    import yteso.store.search_filters as search_filters
 
     params = tuple(SearchParam("date", (v,)) for v in values)
     query = SearchQuery(params=params, count=1, total="accurate")
     before = _pages(store, query)
-    monkeypatch.setattr(search_sql, "LARGE_SET", 1)
+    monkeypatch.setattr(search_filters, "LARGE_SET", 1)
     assert _pages(store, query) == before
     assert set(before[0]) == _expected(store, values)
     plan = plan_search(store.backend.dialect, "Observation", query, NOW, _one)

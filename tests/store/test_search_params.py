@@ -15,6 +15,7 @@ from tests.conftest import module_store_url
 from tests.store.search_fixtures import ETHNIC, ETHNIC_SEARCH_PARAMETER, search_resources
 from yteso.fhir.errors import Invalid
 from yteso.store import SearchParam, SearchQuery, SqlStore, open_store
+from yteso.store.search_sql import plan_search
 
 NOW = datetime(2024, 3, 11, tzinfo=UTC)
 CODE_VALUE = "http://loinc.org|29463-7$gt60|http://unitsofmeasure.org|kg"
@@ -458,7 +459,7 @@ def test_large_filters_are_probed_per_row_with_the_same_results(
     an EXISTS probe (a set at the hashed bound, or any on SQLite) or a hashed membership test
     (below it, PostgreSQL); the same matches, in the same order, page by page, with the same
     totals."""
-    import yteso.store.search_sql as search_sql
+    import yteso.store.search_filters as search_filters
 
     cases = [
         (O, (("code", "8867-4,29463-7,2345-7"),), ()),
@@ -471,13 +472,13 @@ def test_large_filters_are_probed_per_row_with_the_same_results(
     for resource_type, pairs, sort in cases:
         query = SearchQuery(params=_params(pairs), sort=sort, count=1, total="accurate")
         expected.append(_every_page(store, resource_type, query))
-    monkeypatch.setattr(search_sql, "LARGE_SET", 1)
-    monkeypatch.setattr(search_sql, "HASHED_SET", hashed_set)
+    monkeypatch.setattr(search_filters, "LARGE_SET", 1)
+    monkeypatch.setattr(search_filters, "HASHED_SET", hashed_set)
     for (resource_type, pairs, sort), before in zip(cases, expected, strict=True):
         query = SearchQuery(params=_params(pairs), sort=sort, count=1, total="accurate")
         assert _every_page(store, resource_type, query) == before
         assert before[0]  # not trivially empty
-    plan = search_sql.plan_search(
+    plan = plan_search(
         store.backend.dialect,
         O,
         SearchQuery(params=_params((("status", "final"),))),
@@ -515,14 +516,14 @@ def test_large_has_is_probed_per_row(
     """``_has`` over a large set becomes a probe per candidate row (``EXISTS`` on the
     reference's target; the referencing row's filter probed too, or a hashed membership
     test below the hashed bound): the same exact ids."""
-    import yteso.store.search_sql as search_sql
+    import yteso.store.search_filters as search_filters
 
-    monkeypatch.setattr(search_sql, "LARGE_SET", 1)
-    monkeypatch.setattr(search_sql, "HASHED_SET", hashed_set)
+    monkeypatch.setattr(search_filters, "LARGE_SET", 1)
+    monkeypatch.setattr(search_filters, "HASHED_SET", hashed_set)
     query = SearchQuery(params=_params(pairs), count=1, total="accurate")
     ids, total = _every_page(store, resource_type, query)
     assert (sorted(ids), total) == (sorted(expected), len(expected))
-    plan = search_sql.plan_search(
+    plan = plan_search(
         store.backend.dialect, resource_type, SearchQuery(params=_params(pairs)), NOW, lambda s: 1
     )
     per_row = "EXISTS (SELECT 1 FROM search_reference r WHERE r.target_id = c.id"
