@@ -124,7 +124,13 @@ class SqlSession:
                 raise Invalid(issues=outcome)
             prepared.append(outcome._replace(method=method))
         match_entry = self.hooks.match_entry if match_records else None
-        rows = write_batch(self.backend, self.db, prepared, match_entry=match_entry)
+        rows = write_batch(
+            self.backend,
+            self.db,
+            prepared,
+            match_entry=match_entry,
+            match_unchanged=not match_records and self.hooks.match_entry is not None,
+        )
         return [_stored(row) for row in rows]
 
     def search(self, resource_type: str | None, query: SearchQuery) -> SearchResult:
@@ -282,7 +288,8 @@ class SqlSession:
         self.backend.write_index_rows(self.db, entries, replaced)
         if resource_type == MATCHED_TYPE and self.hooks.match_entry is not None:
             entry = self.hooks.match_entry({**resource, "id": id})
-            write_entries(self.backend, self.db, [(id, entry)], [id] if version > 1 else [])
+            gone = [id] if version > 1 else []
+            write_entries(self.backend, self.db, [(id, version, entry)], gone)
         return _stored(row)
 
 
