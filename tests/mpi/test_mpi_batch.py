@@ -110,6 +110,11 @@ def test_mpi_link_command(
         assert len(persons(store)) >= 0.9 * len(truth)
     finally:
         store.close()
+    # The records are current now: a second run derives none, unless told to.
+    again = CliRunner().invoke(app, [*command, "--auto-link", "0.99"])
+    assert "match records rebuilt for 0 patients" in again.output, again.output
+    full = CliRunner().invoke(app, [*command, "--auto-link", "0.99", "--full-rebuild"])
+    assert f"match records rebuilt for {len(patients):,} patients" in full.output, full.output
     bad = CliRunner().invoke(app, ["mpi", "link", "--db", url, "--backend", "hadoop"])
     assert bad.exit_code != 0
     bad = CliRunner().invoke(app, [*command, "--auto-link", "0.5"])  # below review

@@ -72,6 +72,14 @@ def link(
     ] = None,
     auto_link: AutoLinkOption = None,
     review: ReviewOption = None,
+    full_rebuild: Annotated[
+        bool,
+        typer.Option(
+            "--full-rebuild",
+            help="Derive every Patient's match record again (after a change of the matching "
+            "rules); by default only missing or stale ones.",
+        ),
+    ] = False,
 ) -> None:
     """Link the whole population in the store: golden Persons, Patient links, review Tasks."""
     from yteso.app import default_database_url, install_mpi, mpi_model_path
@@ -87,7 +95,7 @@ def link(
     try:
         registry = install_mpi(store, path if path.exists() else None, thresholds)
         started = time.perf_counter()
-        rebuilt = store.rebuild_match_records()
+        rebuilt = store.rebuild_match_records(full=full_rebuild)
         rebuild_seconds = time.perf_counter() - started
         console.print(f"match records rebuilt for {rebuilt:,} patients")
         settings = LinkSettings(thresholds=thresholds, model_path=path, backend=backend)
