@@ -26,6 +26,7 @@ from yteso.mpi.normalize import patient_features
 from yteso.mpi.stored_matching import match_keys
 from yteso.store import open_store
 from yteso.store.base import SearchParam, SearchQuery
+from yteso.store.parallel_prepare import PreparePool
 from yteso.synth.generator import build_population
 
 Json = dict[str, Any]
@@ -203,7 +204,8 @@ def test_batched_pair_writes_equal_pair_by_pair(
                 registry.decide(session, pairs[0].left, pairs[0].right, NOT_A_MATCH, "s", None)
         assert stored_state(stores[0]) == stored_state(stores[1])
 
-        write_pairs(stores[0], registries[0], pairs, batched=True, per_transaction=17)
+        with PreparePool(2) as pool:  # the versions prepared in worker processes
+            write_pairs(stores[0], registries[0], pairs, per_transaction=17, prepare=pool.prepare)
         write_pairs(stores[1], registries[1], pairs, batched=False, per_transaction=17)
         batched, one_by_one = stored_state(stores[0]), stored_state(stores[1])
         assert batched == one_by_one

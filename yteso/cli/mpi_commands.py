@@ -16,6 +16,11 @@ if TYPE_CHECKING:
 
 mpi_app = typer.Typer(help="Master patient index: batch linking.", no_args_is_help=True)
 
+# ``yteso mpi link`` touches pages all over a multi-GB SQLite file (Patients of every age):
+# a 3 GiB page cache and the file memory-mapped (SQLite caps the map, 2 GiB by default).
+BATCH_CACHE_MIB = 3072
+BATCH_MMAP_MIB = 16384
+
 STAGES = {
     "features": "Reading patients",
     "model": "Training the model",
@@ -93,6 +98,7 @@ def link(
     path = model or mpi_model_path()
     store = open_store(db or default_database_url())
     try:
+        store.backend.use_batch_memory(BATCH_CACHE_MIB, BATCH_MMAP_MIB)
         registry = install_mpi(store, path if path.exists() else None, thresholds)
         started = time.perf_counter()
         rebuilt = store.rebuild_match_records(full=full_rebuild)

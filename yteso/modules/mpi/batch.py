@@ -5,7 +5,9 @@ path's (golden Person, managed ``Patient.link``, pair Tasks; not-a-match decisio
 
 from __future__ import annotations
 
+import gc
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from yteso.mpi import LinkSettings, ScoredPair, link_population
 from yteso.mpi.decisions import Candidate, Grade, grade_of
 from yteso.mpi.stored_matching import features_from_text
 from yteso.store.base import Store
+from yteso.store.parallel_prepare import Prepare, PreparePool
 
 #: ``progress(stage, done, total)``: the batch linker's stages, then ``write``.
 Progress = Callable[[str, int, int | None], None]
@@ -46,8 +49,17 @@ def link_store(
     # by ``rebuild_match_records``): parsing them is a fraction of parsing the Patients.
     features = (features_from_text(text) for _, text in store.iter_match_records())
     result = link_population(features, settings, report)
+    # What the linker left (a million ids in its clusters, the pairs) is never garbage while
+    # the pairs are written: frozen, full collections stop scanning it again and again.
+    gc.collect()
+    gc.freeze()
     started = time.perf_counter()
-    write_pairs(store, registry, [*result.links, *result.reviews], report)
+    try:
+        with PreparePool(os.cpu_count() or 1) as pool:
+            pairs = [*result.links, *result.reviews]
+            write_pairs(store, registry, pairs, report, prepare=pool.prepare)
+    finally:
+        gc.unfreeze()
     seconds = {**result.seconds, "write": time.perf_counter() - started}
     return BatchReport(result.records, len(result.links), len(result.reviews), seconds)
 
@@ -60,18 +72,20 @@ def write_pairs(
     *,
     batched: bool = True,
     per_transaction: int = PAIRS_PER_TRANSACTION,
+    prepare: Prepare | None = None,
 ) -> None:
     """Each pair through ``MpiRegistry.consider``, in order, ``per_transaction`` pairs a
     transaction: in a :class:`PairBatch` (bulk reads, one batch insert), or with
     ``batched=False`` straight on the store session (a statement per read and write; the
-    reference the batched path is tested against)."""
+    reference the batched path is tested against). ``prepare``: how a batch's versions are
+    validated and indexed (a :class:`PreparePool`'s worker processes)."""
     report = progress or (lambda stage, done, total: None)
     report("write", 0, len(pairs))
     for start in range(0, len(pairs), per_transaction):
         chunk = pairs[start : start + per_transaction]
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                _write_chunk(store, registry, chunk, batched)
+                _write_chunk(store, registry, chunk, batched, prepare)
                 break
             except Conflict:
                 if attempt == ATTEMPTS:
@@ -80,10 +94,14 @@ def write_pairs(
 
 
 def _write_chunk(
-    store: Store, registry: MpiRegistry, pairs: Sequence[ScoredPair], batched: bool
+    store: Store,
+    registry: MpiRegistry,
+    pairs: Sequence[ScoredPair],
+    batched: bool,
+    prepare: Prepare | None,
 ) -> None:
     with store.session() as session, internal():
-        batch = PairBatch(session) if batched else None
+        batch = PairBatch(session, prepare) if batched else None
         if batch is not None:
             batch.prefetch(pairs)
         for pair in pairs:

@@ -28,6 +28,7 @@ from yteso.store.base import (
     WriteResult,
 )
 from yteso.store.meta_stamp import stamped
+from yteso.store.parallel_prepare import Prepare
 from yteso.store.resource_ids import new_resource_id
 
 Key = tuple[str, str]
@@ -39,8 +40,9 @@ class PairBatch:
     Only what the registry does while it considers pairs is served: ``read``, the
     ``Person?link=Patient/ID`` search, ``create`` and ``update``; anything else raises."""
 
-    def __init__(self, session: StoreSession) -> None:
+    def __init__(self, session: StoreSession, prepare: Prepare | None = None) -> None:
         self.session = session
+        self.prepare = prepare  # how the versions are validated and indexed at flush
         self.clock = session.clock
         self._current: dict[Key, StoredVersion | None] = {}  # None: known to be absent
         self._person_of: dict[str, str] = {}  # patient id -> its active golden Person
@@ -172,7 +174,9 @@ class PairBatch:
         """Write every version the batch made (a Patient updated twice gets two versions, as
         pair by pair); returns how many. Match records are left alone: the registry changes
         only a Patient's links, which no match record holds."""
-        written = self.session.write_versions(self._written, match_records=False)
+        written = self.session.write_versions(
+            self._written, match_records=False, prepare=self.prepare
+        )
         self._written = []
         return len(written)
 
@@ -198,7 +202,11 @@ class PairBatch:
         raise NotImplementedError("not part of a pair batch")
 
     def write_versions(
-        self, versions: Sequence[tuple[Json, datetime, str]], *, match_records: bool = True
+        self,
+        versions: Sequence[tuple[Json, datetime, str]],
+        *,
+        match_records: bool = True,
+        prepare: Prepare | None = None,
     ) -> list[StoredVersion]:
         raise NotImplementedError("not part of a pair batch")
 
