@@ -292,8 +292,9 @@ class SqliteBackend:
 
 def _clear(db: Executor, keys: list[Key]) -> None:
     if keys:
+        ordered = sorted(keys)  # in the index's order: neighbouring keys share their pages
         for table in INDEX_COLUMNS:
-            db.run_many(f"DELETE FROM search_{table} WHERE resource_type = ? AND id = ?", keys)
+            db.run_many(f"DELETE FROM search_{table} WHERE resource_type = ? AND id = ?", ordered)
 
 
 def _history_params(row: VersionRow) -> tuple[object, ...]:
