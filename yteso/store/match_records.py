@@ -103,10 +103,9 @@ def read_entries_after(
 
 # Match rows not derived from their Patient's current version (or whose Patient is deleted or
 # gone), and current Patients without a row of their version: the rebuild's work.
-_STALE = (
-    "SELECT m.id FROM match_record m WHERE m.version IS NULL OR NOT EXISTS (SELECT 1 FROM "
-    "resource_current c WHERE c.resource_type = 'Patient' AND c.id = m.id "
-    "AND c.version = m.version AND NOT c.deleted)"
+_STALE = (  # an anti-join (no OR: PostgreSQL would probe per row); a NULL version never joins
+    "SELECT m.id FROM match_record m LEFT JOIN resource_current c ON c.resource_type = "
+    "'Patient' AND c.id = m.id AND c.version = m.version AND NOT c.deleted WHERE c.id IS NULL"
 )
 _MISSING = (
     "SELECT c.id FROM resource_current c WHERE c.resource_type = 'Patient' AND NOT c.deleted "
