@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import pickle
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import datetime
@@ -21,7 +22,7 @@ from yteso.store.custom_params import Snapshot, adopt, snapshot
 #: ``(resource with its id, its lastUpdated, POST | PUT)``, as ``write_versions`` takes them.
 Version = tuple[Json, datetime, str]
 Outcome = PreparedResource | list[Issue]
-#: What prepares a batch of versions: :func:`prepare_versions` or :meth:`PreparePool.prepare`.
+#: What prepares a batch of versions (by default :func:`prepare_versions`).
 Prepare = Callable[[Sequence[Version]], list[Outcome]]
 
 
@@ -48,9 +49,9 @@ def _prepare_part(registry: Snapshot, versions: Sequence[Version]) -> list[Outco
 
 
 class PreparePool:
-    """``workers`` processes plus the caller: a batch is cut in ``workers + 1`` parts, the
-    caller prepares the last while the workers prepare the others. Used as a context manager
-    (the processes end with it)."""
+    """``workers`` processes preparing versions while the caller goes on: :meth:`submit` hands
+    them a part and returns at once (the part is pickled then, so later changes to the dicts
+    cannot reach it). Used as a context manager (the processes end with it)."""
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
@@ -71,21 +72,19 @@ class PreparePool:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
 
-    def prepare(self, versions: Sequence[Version]) -> list[Outcome]:
-        """The outcomes of ``versions``, in their order."""
-        if self._pool is None or len(versions) < 2 * (self.workers + 1):
-            return prepare_versions(versions)
-        size = -(-len(versions) // (self.workers + 1))
-        parts = [versions[start : start + size] for start in range(0, len(versions), size)]
-        registry = snapshot()
-        futures: list[Future[list[Outcome]]] = [
-            self._pool.submit(_prepare_part, registry, part) for part in parts[:-1]
-        ]
-        last = prepare_versions(parts[-1])
-        outcomes: list[Outcome] = []
-        for future in futures:
-            outcomes.extend(future.result())
-        return outcomes + last
+    def submit(self, versions: Sequence[Version]) -> Future[list[Outcome]]:
+        """Prepare ``versions`` in a worker (in this process without workers)."""
+        if self._pool is None:
+            done: Future[list[Outcome]] = Future()
+            done.set_result(prepare_versions(versions))
+            return done
+        payload = pickle.dumps(list(versions), protocol=pickle.HIGHEST_PROTOCOL)
+        return self._pool.submit(_prepare_pickled, snapshot(), payload)
+
+
+def _prepare_pickled(registry: Snapshot, payload: bytes) -> list[Outcome]:
+    versions: list[Version] = pickle.loads(payload)  # noqa: S301 (this process's own data)
+    return _prepare_part(registry, versions)
 
 
 __all__ = ["Outcome", "Prepare", "PreparePool", "Version", "prepare_versions"]

@@ -125,7 +125,10 @@ class SqlSession:
         ``prepare``: how the versions are validated and indexed (a :class:`PreparePool`'s
         workers; by default here)."""
         prepared: list[PreparedResource] = []
-        for outcome in (prepare or prepare_versions)(versions):
+        outcomes = (prepare or prepare_versions)(versions)
+        if len(outcomes) != len(versions):
+            raise RuntimeError("prepare returned another number of versions")
+        for outcome in outcomes:
             if isinstance(outcome, list):
                 raise Invalid(issues=outcome)
             prepared.append(outcome)

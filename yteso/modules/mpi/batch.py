@@ -19,7 +19,7 @@ from yteso.mpi import LinkSettings, ScoredPair, link_population
 from yteso.mpi.decisions import Candidate, Grade, grade_of
 from yteso.mpi.stored_matching import features_from_text
 from yteso.store.base import Store
-from yteso.store.parallel_prepare import Prepare, PreparePool
+from yteso.store.parallel_prepare import PreparePool
 
 #: ``progress(stage, done, total)``: the batch linker's stages, then ``write``.
 Progress = Callable[[str, int, int | None], None]
@@ -57,7 +57,7 @@ def link_store(
     try:
         with PreparePool(os.cpu_count() or 1) as pool:
             pairs = [*result.links, *result.reviews]
-            write_pairs(store, registry, pairs, report, prepare=pool.prepare)
+            write_pairs(store, registry, pairs, report, pool=pool)
     finally:
         gc.unfreeze()
     seconds = {**result.seconds, "write": time.perf_counter() - started}
@@ -72,20 +72,20 @@ def write_pairs(
     *,
     batched: bool = True,
     per_transaction: int = PAIRS_PER_TRANSACTION,
-    prepare: Prepare | None = None,
+    pool: PreparePool | None = None,
 ) -> None:
     """Each pair through ``MpiRegistry.consider``, in order, ``per_transaction`` pairs a
     transaction: in a :class:`PairBatch` (bulk reads, one batch insert), or with
     ``batched=False`` straight on the store session (a statement per read and write; the
-    reference the batched path is tested against). ``prepare``: how a batch's versions are
-    validated and indexed (a :class:`PreparePool`'s worker processes)."""
+    reference the batched path is tested against). ``pool``: worker processes that validate and
+    index the batched path's versions while its pairs are considered."""
     report = progress or (lambda stage, done, total: None)
     report("write", 0, len(pairs))
     for start in range(0, len(pairs), per_transaction):
         chunk = pairs[start : start + per_transaction]
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                _write_chunk(store, registry, chunk, batched, prepare)
+                _write_chunk(store, registry, chunk, batched, pool)
                 break
             except Conflict:
                 if attempt == ATTEMPTS:
@@ -98,10 +98,10 @@ def _write_chunk(
     registry: MpiRegistry,
     pairs: Sequence[ScoredPair],
     batched: bool,
-    prepare: Prepare | None,
+    pool: PreparePool | None,
 ) -> None:
     with store.session() as session, internal():
-        batch = PairBatch(session, prepare) if batched else None
+        batch = PairBatch(session, pool) if batched else None
         if batch is not None:
             batch.prefetch(pairs)
         for pair in pairs:
