@@ -25,6 +25,9 @@ from yteso.store.parallel_prepare import PreparePool
 Progress = Callable[[str, int, int | None], None]
 #: Pairs per write transaction: a few seconds each, so the server's writers wait no longer.
 PAIRS_PER_TRANSACTION = 2000
+#: Worker processes preparing versions: one per core, up to this many (the main process's
+#: decisions and batch inserts bound the stage; each worker holds its own imports, ~130 MB).
+MAX_WORKERS = 4
 #: A transaction that lost a deadlock to a concurrent writer (PostgreSQL) is tried again.
 ATTEMPTS = 3
 
@@ -55,7 +58,7 @@ def link_store(
     gc.freeze()
     started = time.perf_counter()
     try:
-        with PreparePool(os.cpu_count() or 1) as pool:
+        with PreparePool(min(os.cpu_count() or 1, MAX_WORKERS)) as pool:
             pairs = [*result.links, *result.reviews]
             write_pairs(store, registry, pairs, report, pool=pool)
     finally:
