@@ -93,7 +93,9 @@ def run_link(url: str, home: Path) -> dict[str, Any]:
     return {
         "command": " ".join(command[1:]),
         "wall_s": round(wall, 1),
-        "cpu_s": round(cpu, 1),  # the command's process (not the database server's)
+        "cpu_s": round(cpu, 1),  # the command and its workers (not the database server's)
+        # the largest of this bench's child processes so far (the command, as it is the last)
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
         "stages_s": stages,
         "summary": summary,
         "load_average_before": before,

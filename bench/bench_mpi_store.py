@@ -73,7 +73,7 @@ def add_shifted_copies(store: Any, originals: Path, scale: int) -> None:
     not easier. Written as match records only (the real-time match reads nothing else)."""
     if count_match_records(store) >= scale * store.counts().get("Patient", 0) * 0.99:
         return
-    batch: list[tuple[str, tuple[tuple[str, ...], str]]] = []
+    batch: list[tuple[str, int | None, tuple[tuple[str, ...], str]]] = []
 
     def flush() -> None:
         with store.backend.writing() as db:
@@ -96,7 +96,7 @@ def add_shifted_copies(store: Any, originals: Path, scale: int) -> None:
                 cccd=f"{features.cccd[:-2]}{k:02d}" if features.cccd else None,
                 social_insurance=None,
             )
-            batch.append((copy.id, (match_keys(copy), features_text(copy))))
+            batch.append((copy.id, None, (match_keys(copy), features_text(copy))))
         if len(batch) >= 20_000:
             flush()
         if number % 100_000 == 0:

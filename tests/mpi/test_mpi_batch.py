@@ -17,7 +17,7 @@ from tests.conftest import drop_pg_schema, fresh_pg_url
 from yteso.app import install_mpi
 from yteso.cli.main import app
 from yteso.fhir.vn_core import CCCD_SYSTEM
-from yteso.modules.mpi import link_store
+from yteso.modules.mpi import link_store, pair_batch
 from yteso.modules.mpi.batch import write_pairs
 from yteso.modules.mpi.records import GOLDEN_TAG, LINK, NOT_A_MATCH, person_members
 from yteso.modules.mpi.registry import decision_of
@@ -26,6 +26,7 @@ from yteso.mpi.normalize import patient_features
 from yteso.mpi.stored_matching import match_keys
 from yteso.store import open_store
 from yteso.store.base import SearchParam, SearchQuery
+from yteso.store.parallel_prepare import PreparePool
 from yteso.synth.generator import build_population
 
 Json = dict[str, Any]
@@ -110,6 +111,11 @@ def test_mpi_link_command(
         assert len(persons(store)) >= 0.9 * len(truth)
     finally:
         store.close()
+    # The records are current now: a second run derives none, unless told to.
+    again = CliRunner().invoke(app, [*command, "--auto-link", "0.99"])
+    assert "match records rebuilt for 0 patients" in again.output, again.output
+    full = CliRunner().invoke(app, [*command, "--auto-link", "0.99", "--full-rebuild"])
+    assert f"match records rebuilt for {len(patients):,} patients" in full.output, full.output
     bad = CliRunner().invoke(app, ["mpi", "link", "--db", url, "--backend", "hadoop"])
     assert bad.exit_code != 0
     bad = CliRunner().invoke(app, [*command, "--auto-link", "0.5"])  # below review
@@ -163,7 +169,7 @@ def stored_state(store: Any) -> dict[str, Any]:
 
 
 def test_batched_pair_writes_equal_pair_by_pair(
-    two_store_urls: tuple[str, str], model_path: Path
+    two_store_urls: tuple[str, str], model_path: Path, monkeypatch: Any
 ) -> None:
     """The batch writer decides and writes exactly what the registry does pair by pair, from
     a store that already holds links, Persons, a steward's decisions and queued pairs."""
@@ -198,7 +204,10 @@ def test_batched_pair_writes_equal_pair_by_pair(
                 registry.decide(session, pairs[0].left, pairs[0].right, NOT_A_MATCH, "s", None)
         assert stored_state(stores[0]) == stored_state(stores[1])
 
-        write_pairs(stores[0], registries[0], pairs, batched=True, per_transaction=17)
+        # The versions prepared in worker processes, handed over while the pairs are decided.
+        monkeypatch.setattr(pair_batch, "SUBMIT_EVERY", 5)
+        with PreparePool(2) as pool:
+            write_pairs(stores[0], registries[0], pairs, per_transaction=17, pool=pool)
         write_pairs(stores[1], registries[1], pairs, batched=False, per_transaction=17)
         batched, one_by_one = stored_state(stores[0]), stored_state(stores[1])
         assert batched == one_by_one

@@ -16,6 +16,11 @@ if TYPE_CHECKING:
 
 mpi_app = typer.Typer(help="Master patient index: batch linking.", no_args_is_help=True)
 
+# ``yteso mpi link`` touches pages all over a multi-GB SQLite file (Patients of every age):
+# a 3 GiB page cache and the file memory-mapped (SQLite caps the map, 2 GiB by default).
+BATCH_CACHE_MIB = 3072
+BATCH_MMAP_MIB = 16384
+
 STAGES = {
     "features": "Reading patients",
     "model": "Training the model",
@@ -72,6 +77,14 @@ def link(
     ] = None,
     auto_link: AutoLinkOption = None,
     review: ReviewOption = None,
+    full_rebuild: Annotated[
+        bool,
+        typer.Option(
+            "--full-rebuild",
+            help="Derive every Patient's match record again (after a change of the matching "
+            "rules); by default only missing or stale ones.",
+        ),
+    ] = False,
 ) -> None:
     """Link the whole population in the store: golden Persons, Patient links, review Tasks."""
     from yteso.app import default_database_url, install_mpi, mpi_model_path
@@ -85,9 +98,10 @@ def link(
     path = model or mpi_model_path()
     store = open_store(db or default_database_url())
     try:
+        store.backend.use_batch_memory(BATCH_CACHE_MIB, BATCH_MMAP_MIB)
         registry = install_mpi(store, path if path.exists() else None, thresholds)
         started = time.perf_counter()
-        rebuilt = store.rebuild_match_records()
+        rebuilt = store.rebuild_match_records(full=full_rebuild)
         rebuild_seconds = time.perf_counter() - started
         console.print(f"match records rebuilt for {rebuilt:,} patients")
         settings = LinkSettings(thresholds=thresholds, model_path=path, backend=backend)

@@ -11,11 +11,14 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from yteso.fhir import json_codec
 from yteso.fhir.types import Json
 from yteso.store.match_records import StoreHooks
+
+if TYPE_CHECKING:  # parallel_prepare imports the store's modules: for annotations only
+    from yteso.store.parallel_prepare import Prepare
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,11 @@ class StoreSession(Protocol):
     ) -> set[str]: ...
 
     def write_versions(
-        self, versions: Sequence[tuple[Json, datetime, str]], *, match_records: bool = True
+        self,
+        versions: Sequence[tuple[Json, datetime, str]],
+        *,
+        match_records: bool = True,
+        prepare: Prepare | None = None,
     ) -> list[StoredVersion]: ...
 
     def search(self, resource_type: str | None, query: SearchQuery) -> SearchResult: ...
@@ -168,6 +175,6 @@ class Store(Protocol):
 
     def iter_match_records(self) -> Iterator[tuple[str, str]]: ...
 
-    def rebuild_match_records(self) -> int: ...
+    def rebuild_match_records(self, full: bool = False) -> int: ...
 
     def close(self) -> None: ...

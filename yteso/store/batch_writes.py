@@ -15,7 +15,7 @@ from yteso.fhir.errors import Invalid, Issue
 from yteso.fhir.types import Json
 from yteso.store.bulk_prepare import PreparedResource, prepare_resource
 from yteso.store.index_blocks import IndexBlock, Key
-from yteso.store.match_records import MATCHED_TYPE, MatchEntryOf, write_entries
+from yteso.store.match_records import MATCHED_TYPE, MatchEntryOf, carry_versions, write_entries
 from yteso.store.meta_stamp import restamp_version
 from yteso.store.resource_ids import new_resource_id
 from yteso.store.sql_backend import Backend, Executor, VersionRow
@@ -60,10 +60,13 @@ def write_batch(
     all_new: bool = False,
     match_entry: MatchEntryOf | None = None,
     blocks: Sequence[IndexBlock] | None = None,
+    match_unchanged: bool = False,
 ) -> list[VersionRow]:
     """Write prepared resources inside the caller's transaction; an id already stored (or
     repeated in the batch) gets the next version. ``all_new`` skips the existence check (fresh
-    server ids). ``match_entry``: the MPI's match rows of Patients are written too.
+    server ids). ``match_entry``: the MPI's match rows of Patients are written too;
+    ``match_unchanged`` instead: the caller knows the Patients' match features are unchanged,
+    so their match rows only move to the new versions.
     ``blocks``: the batch's index rows as the bulk loader's workers grouped them (in input
     order; the items' own ``index_rows`` are then not used)."""
     existing = {} if all_new else _existing(backend, db, prepared)
@@ -98,7 +101,14 @@ def write_batch(
         entries = [(type_, id, index_rows) for (type_, id), index_rows in last.items()]
         backend.write_index_rows(db, entries, set(existing))
     if match_entry is not None:
-        _write_match_entries(backend, db, prepared, existing, match_entry)
+        _write_match_entries(backend, db, prepared, existing, latest, match_entry)
+    elif match_unchanged:
+        moves = [
+            (id, existing[(type_, id)], version)
+            for (type_, id), version in latest.items()
+            if type_ == MATCHED_TYPE and (type_, id) in existing
+        ]
+        carry_versions(backend, db, moves)
     return rows
 
 
@@ -119,12 +129,16 @@ def _write_match_entries(
     db: Executor,
     prepared: Sequence[PreparedResource],
     existing: dict[tuple[str, str], int],
+    latest: dict[tuple[str, str], int],
     match_entry: MatchEntryOf,
 ) -> None:
     last = {item.id: item.body for item in prepared if item.resource_type == MATCHED_TYPE}
     if not last:
         return
-    entries = [(id, match_entry(json_codec.loads(body))) for id, body in last.items()]
+    entries = [
+        (id, latest[(MATCHED_TYPE, id)], match_entry(json_codec.loads(body)))
+        for id, body in last.items()
+    ]
     replaced = [id for id in last if (MATCHED_TYPE, id) in existing]
     write_entries(backend, db, entries, replaced)
 

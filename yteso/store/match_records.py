@@ -43,10 +43,11 @@ NO_HOOKS = StoreHooks()
 def write_entries(
     backend: Backend,
     db: Executor,
-    entries: Sequence[tuple[str, MatchEntry | None]],
+    entries: Sequence[tuple[str, int | None, MatchEntry | None]],
     replaced: Iterable[str],
 ) -> None:
-    """Replace the match rows of ``replaced`` ids, then insert the given entries."""
+    """Replace the match rows of ``replaced`` ids, then insert the given ``(id, Patient
+    version, entry)`` (the version the entry was derived from; None: not a stored Patient)."""
     mark = backend.dialect.placeholder
     gone = list(replaced)
     for start in range(0, len(gone), _CHUNK):
@@ -54,12 +55,23 @@ def write_entries(
         marks = ", ".join([mark] * len(chunk))
         db.run(f"DELETE FROM match_key WHERE id IN ({marks})", chunk)
         db.run(f"DELETE FROM match_record WHERE id IN ({marks})", chunk)
-    records = [(id, entry[1]) for id, entry in entries if entry is not None]
-    keys = sorted({(key, id) for id, entry in entries if entry is not None for key in entry[0]})
+    records = [(id, entry[1], version) for id, version, entry in entries if entry is not None]
+    keys = sorted({(key, id) for id, _, entry in entries if entry is not None for key in entry[0]})
     if records:
-        db.run_many(f"INSERT INTO match_record (id, features) VALUES ({mark}, {mark})", records)
+        db.run_many(
+            f"INSERT INTO match_record (id, features, version) VALUES ({mark}, {mark}, {mark})",
+            records,
+        )
     if keys:
         db.run_many(f"INSERT INTO match_key (match_key, id) VALUES ({mark}, {mark})", keys)
+
+
+def carry_versions(backend: Backend, db: Executor, moves: Sequence[tuple[str, int, int]]) -> None:
+    """``(id, old version, new version)`` of Patients rewritten with the same match features
+    (only their links changed): a record current at the old version is current at the new."""
+    mark = backend.dialect.placeholder
+    sql = f"UPDATE match_record SET version = {mark} WHERE id = {mark} AND version = {mark}"
+    db.run_many(sql, [(new, id, old) for id, old, new in moves])
 
 
 def find_candidates(backend: Backend, db: Executor, keys: Sequence[str]) -> list[tuple[str, str]]:
@@ -89,6 +101,29 @@ def read_entries_after(
     return [(str(id), str(features)) for id, features in db.rows(sql, (after, limit))]
 
 
+# Match rows not derived from their Patient's current version (or whose Patient is deleted or
+# gone), and current Patients without a row of their version: the rebuild's work.
+_STALE = (  # an anti-join (no OR: PostgreSQL would probe per row); a NULL version never joins
+    "SELECT m.id FROM match_record m LEFT JOIN resource_current c ON c.resource_type = "
+    "'Patient' AND c.id = m.id AND c.version = m.version AND NOT c.deleted WHERE c.id IS NULL"
+)
+_MISSING = (
+    "SELECT c.id FROM resource_current c WHERE c.resource_type = 'Patient' AND NOT c.deleted "
+    "AND NOT EXISTS (SELECT 1 FROM match_record m WHERE m.id = c.id AND m.version = c.version) "
+    "ORDER BY c.seq"
+)
+
+
+def stale_ids(db: Executor) -> list[str]:
+    return [str(row[0]) for row in db.rows(_STALE)]
+
+
+def missing_ids(db: Executor) -> list[str]:
+    """Current Patients without a match row of their version (written without the hooks, or
+    taking no part in matching: those are looked at again on every rebuild)."""
+    return [str(row[0]) for row in db.rows(_MISSING)]
+
+
 def clear_all(db: Executor) -> None:
     db.run("DELETE FROM match_key")
     db.run("DELETE FROM match_record")
@@ -101,9 +136,12 @@ __all__ = [
     "MatchEntry",
     "MatchEntryOf",
     "StoreHooks",
+    "carry_versions",
     "clear_all",
     "find_candidates",
+    "missing_ids",
     "read_entries_after",
     "read_entry",
+    "stale_ids",
     "write_entries",
 ]

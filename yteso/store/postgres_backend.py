@@ -225,6 +225,9 @@ class PostgresBackend:
                 connection.execute("ANALYZE " + ", ".join(str(name) for (name,) in tables))
         return True
 
+    def use_batch_memory(self, cache_mib: int, mmap_mib: int) -> None:
+        """Nothing to do: the server's buffers are its own configuration."""
+
     def close(self) -> None:
         self.pool.close()
 

@@ -128,4 +128,9 @@ class Backend(Protocol):
         selective search as a walk of every resource of the type."""
         ...
 
+    def use_batch_memory(self, cache_mib: int, mmap_mib: int) -> None:
+        """For a batch command's process: a page cache of ``cache_mib`` and up to ``mmap_mib``
+        of the file memory-mapped, where the database runs in the process (SQLite)."""
+        ...
+
     def close(self) -> None: ...

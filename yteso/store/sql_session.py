@@ -16,7 +16,7 @@ from yteso.fhir.errors import Conflict, Invalid, PreconditionFailed
 from yteso.fhir.types import Json
 from yteso.store.base import SearchQuery, SearchResult, StoredVersion, WriteResult
 from yteso.store.batch_writes import prepare_all, write_batch
-from yteso.store.bulk_prepare import PreparedResource, prepare_resource
+from yteso.store.bulk_prepare import PreparedResource
 from yteso.store.compartments import patient_compartment_key
 from yteso.store.index_rows import extract_index_rows
 from yteso.store.match_records import (
@@ -27,6 +27,7 @@ from yteso.store.match_records import (
     write_entries,
 )
 from yteso.store.meta_stamp import stamped_body
+from yteso.store.parallel_prepare import Prepare, prepare_versions
 from yteso.store.resource_ids import new_resource_id
 from yteso.store.sql_backend import Backend, Executor, VersionRow
 from yteso.store.sql_reads import read_current, run_search
@@ -110,21 +111,35 @@ class SqlSession:
         self.backend.lock_many(self.db, sorted(set(keys)))
 
     def write_versions(
-        self, versions: Sequence[tuple[Json, datetime, str]], *, match_records: bool = True
+        self,
+        versions: Sequence[tuple[Json, datetime, str]],
+        *,
+        match_records: bool = True,
+        prepare: Prepare | None = None,
     ) -> list[StoredVersion]:
         """Write many versions, each ``(resource with its id, its lastUpdated, POST | PUT)``, in
         one batch insert: an id already stored, or repeated, gets its next version. Validated
         first like every write (:class:`Invalid` with every issue); the caller holds the locks
         (:meth:`lock_many`) and has done what ``before_write`` would (it is not run).
-        ``match_records=False``: the caller knows the Patients' match rows are unchanged."""
+        ``match_records=False``: the caller knows the Patients' match rows are unchanged.
+        ``prepare``: how the versions are validated and indexed (a :class:`PreparePool`'s
+        workers; by default here)."""
         prepared: list[PreparedResource] = []
-        for resource, moment, method in versions:
-            outcome = prepare_resource(resource, moment)
+        outcomes = (prepare or prepare_versions)(versions)
+        if len(outcomes) != len(versions):
+            raise RuntimeError("prepare returned another number of versions")
+        for outcome in outcomes:
             if isinstance(outcome, list):
                 raise Invalid(issues=outcome)
-            prepared.append(outcome._replace(method=method))
+            prepared.append(outcome)
         match_entry = self.hooks.match_entry if match_records else None
-        rows = write_batch(self.backend, self.db, prepared, match_entry=match_entry)
+        rows = write_batch(
+            self.backend,
+            self.db,
+            prepared,
+            match_entry=match_entry,
+            match_unchanged=not match_records and self.hooks.match_entry is not None,
+        )
         return [_stored(row) for row in rows]
 
     def search(self, resource_type: str | None, query: SearchQuery) -> SearchResult:
@@ -282,7 +297,8 @@ class SqlSession:
         self.backend.write_index_rows(self.db, entries, replaced)
         if resource_type == MATCHED_TYPE and self.hooks.match_entry is not None:
             entry = self.hooks.match_entry({**resource, "id": id})
-            write_entries(self.backend, self.db, [(id, entry)], [id] if version > 1 else [])
+            gone = [id] if version > 1 else []
+            write_entries(self.backend, self.db, [(id, version, entry)], gone)
         return _stored(row)
 
 

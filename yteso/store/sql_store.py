@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
+from yteso.fhir import json_codec
 from yteso.fhir.types import Json
 from yteso.store.base import SearchQuery, SearchResult, StoredVersion
 from yteso.store.batch_writes import prepare_all, write_batch
@@ -18,13 +19,15 @@ from yteso.store.custom_params import sync
 from yteso.store.index_blocks import BlockFormat, IndexBlock
 from yteso.store.instants import now_utc
 from yteso.store.match_records import (
+    MATCHED_TYPE,
     NO_HOOKS,
-    MatchEntry,
     StoreHooks,
     clear_all,
     find_candidates,
+    missing_ids,
     read_entries_after,
     read_entry,
+    stale_ids,
     write_entries,
 )
 from yteso.store.search_sql import supported_search_params
@@ -196,27 +199,36 @@ class SqlStore:
                 return
             after = page[-1][0]
 
-    def rebuild_match_records(self) -> int:
-        """Recompute the match rows of every current Patient (after a model or rule change,
-        or for Patients written before the hooks were set); returns how many were written."""
+    def rebuild_match_records(self, full: bool = False) -> int:
+        """Bring the match rows up to date with the current Patients; returns how many were
+        written. A row records the Patient version it was derived from, so only Patients
+        whose current version has none are derived again (written by a process without the
+        MPI's hooks, or before rows kept their version), and rows of deleted or since
+        rewritten Patients are dropped first. ``full``: derive every one again (after a change
+        of the matching rules)."""
         entry_of = self.hooks.match_entry
         if entry_of is None:
             raise ValueError("the store has no match_entry hook")
         with self.backend.writing() as db:
-            clear_all(db)
+            if full:
+                clear_all(db)
+            else:
+                write_entries(self.backend, db, [], stale_ids(db))
+            ids = missing_ids(db)  # in write order: the bodies are read about sequentially
         written = 0
-        batch: list[tuple[str, MatchEntry | None]] = []
-        for stored in self.iter_current("Patient"):
-            batch.append((stored.id, entry_of(stored.resource())))
-            if len(batch) >= ITER_PAGE:
-                written += self._put_entries(batch)
-                batch = []
-        return written + self._put_entries(batch)
-
-    def _put_entries(self, batch: list[tuple[str, MatchEntry | None]]) -> int:
-        with self.backend.writing() as db:
-            write_entries(self.backend, db, batch, [])
-        return sum(entry is not None for _, entry in batch)
+        for start in range(0, len(ids), ITER_PAGE):
+            chunk = ids[start : start + ITER_PAGE]
+            # Read and written in one transaction, the rows replacing any a concurrent writer
+            # wrote since: each row is derived from the version current when it is written.
+            with self.backend.writing() as db:
+                rows = self.backend.read_current_many(db, MATCHED_TYPE, chunk)
+                entries = [
+                    (id, version, entry_of(json_codec.loads(body)))
+                    for id, version, _, body, _ in rows
+                ]
+                write_entries(self.backend, db, entries, chunk)
+            written += sum(entry is not None for _, _, entry in entries)
+        return written
 
     def close(self) -> None:
         self.backend.close()

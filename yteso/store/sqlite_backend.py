@@ -38,6 +38,8 @@ ANALYSIS_LIMIT = 1000
 STATS_GROWTH = 2
 STATS_MIN_GROWTH = 1000
 _POOL_LIMIT = 16
+#: Page cache per connection (KiB), as ``PRAGMA cache_size`` takes it (negative: KiB).
+CACHE_KIB = 65_536
 
 
 def _enable_wal(connection: sqlite3.Connection) -> None:
@@ -111,6 +113,7 @@ class SqliteBackend:
         self._idle: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._memory_lock: threading.RLock | None = None
+        self._cache_kib, self._mmap_bytes = CACHE_KIB, 0
         if path == ":memory:":
             self._memory_lock = threading.RLock()
             self._idle.append(self._connect())
@@ -122,8 +125,21 @@ class SqliteBackend:
         if self.path != ":memory:":
             _enable_wal(connection)
         connection.execute("PRAGMA synchronous=FULL")
-        connection.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache per connection
+        self._size_caches(connection)
         return connection
+
+    def _size_caches(self, connection: sqlite3.Connection) -> None:
+        connection.execute(f"PRAGMA cache_size=-{self._cache_kib}")
+        connection.execute(f"PRAGMA mmap_size={self._mmap_bytes}")
+
+    def use_batch_memory(self, cache_mib: int, mmap_mib: int) -> None:
+        """A batch command's connections (``yteso mpi link``): a large page cache, and the file
+        memory-mapped, so the random B-tree pages of a multi-GB file are read without a system
+        call each. A server keeps the defaults: its many connections would each hold the cache."""
+        self._cache_kib, self._mmap_bytes = cache_mib * 1024, mmap_mib * 1024 * 1024
+        with self._lock:
+            for connection in self._idle:
+                self._size_caches(connection)
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
@@ -276,8 +292,9 @@ class SqliteBackend:
 
 def _clear(db: Executor, keys: list[Key]) -> None:
     if keys:
+        ordered = sorted(keys)  # in the index's order: neighbouring keys share their pages
         for table in INDEX_COLUMNS:
-            db.run_many(f"DELETE FROM search_{table} WHERE resource_type = ? AND id = ?", keys)
+            db.run_many(f"DELETE FROM search_{table} WHERE resource_type = ? AND id = ?", ordered)
 
 
 def _history_params(row: VersionRow) -> tuple[object, ...]:

@@ -13,6 +13,7 @@ store, and every version it writes is kept (same Persons, Tasks and Patient vers
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Future
 from datetime import datetime
 
 from yteso.fhir import json_codec
@@ -28,9 +29,12 @@ from yteso.store.base import (
     WriteResult,
 )
 from yteso.store.meta_stamp import stamped
+from yteso.store.parallel_prepare import Outcome, Prepare, PreparePool
 from yteso.store.resource_ids import new_resource_id
 
 Key = tuple[str, str]
+#: Versions handed to a worker at a time (of ~8,000 a transaction of 2,000 pairs).
+SUBMIT_EVERY = 500
 
 
 class PairBatch:
@@ -39,8 +43,13 @@ class PairBatch:
     Only what the registry does while it considers pairs is served: ``read``, the
     ``Person?link=Patient/ID`` search, ``create`` and ``update``; anything else raises."""
 
-    def __init__(self, session: StoreSession) -> None:
+    def __init__(self, session: StoreSession, pool: PreparePool | None = None) -> None:
         self.session = session
+        # With a pool, versions are validated and indexed by its workers while the registry
+        # goes on deciding: a part every SUBMIT_EVERY versions, the rest at flush.
+        self.pool = pool
+        self._parts: list[Future[list[Outcome]]] = []
+        self._sent = 0
         self.clock = session.clock
         self._current: dict[Key, StoredVersion | None] = {}  # None: known to be absent
         self._person_of: dict[str, str] = {}  # patient id -> its active golden Person
@@ -138,6 +147,8 @@ class PairBatch:
         moment = self.clock()
         body = stamped(resource, id, version, moment)
         self._written.append((body, moment, method))
+        if self.pool is not None and len(self._written) - self._sent >= SUBMIT_EVERY:
+            self._send()
         stored = StoredVersion(
             resource_type, id, version, moment, False, json_codec.dumps(body), method
         )
@@ -172,9 +183,21 @@ class PairBatch:
         """Write every version the batch made (a Patient updated twice gets two versions, as
         pair by pair); returns how many. Match records are left alone: the registry changes
         only a Patient's links, which no match record holds."""
-        written = self.session.write_versions(self._written, match_records=False)
-        self._written = []
+        prepare: Prepare | None = None
+        if self.pool is not None:
+            self._send()
+            parts, self._parts = self._parts, []
+            prepare = lambda versions: [o for part in parts for o in part.result()]  # noqa: E731
+        written = self.session.write_versions(self._written, match_records=False, prepare=prepare)
+        self._written, self._sent = [], 0
         return len(written)
+
+    def _send(self) -> None:
+        assert self.pool is not None
+        part = self._written[self._sent :]
+        if part:
+            self._parts.append(self.pool.submit(part))
+            self._sent = len(self._written)
 
     # -- the rest of StoreSession: not used while pairs are considered -----------------------
 
@@ -198,7 +221,11 @@ class PairBatch:
         raise NotImplementedError("not part of a pair batch")
 
     def write_versions(
-        self, versions: Sequence[tuple[Json, datetime, str]], *, match_records: bool = True
+        self,
+        versions: Sequence[tuple[Json, datetime, str]],
+        *,
+        match_records: bool = True,
+        prepare: Prepare | None = None,
     ) -> list[StoredVersion]:
         raise NotImplementedError("not part of a pair batch")
 
