@@ -21,7 +21,7 @@ from pathlib import Path
 
 from yteso.fhir.errors import Issue
 from yteso.store.base import Store
-from yteso.store.bulk_prepare import PreparedResource, prepare_resource
+from yteso.store.bulk_prepare import PreparedResource, collector_paused, prepare_resource
 from yteso.store.bundle_entries import SourcedResource, json_file_resources, ndjson_resources
 from yteso.store.custom_params import Snapshot, adopt, snapshot
 from yteso.store.deferred_indexes import (
@@ -165,17 +165,8 @@ def _estimate_total(files: list[Path]) -> int | None:
 def prepare_task(task: _Task) -> _Prepared:
     """Worker side: parse, validate, stamp and index one chunk (module-level so it pickles);
     the index rows leave grouped per table, the writer's work done here (``index_blocks``)."""
-    # Without the collector: a chunk's parsed resources and index rows are freed by reference
-    # counting when its result is sent, yet young collections kept scanning them (~29 of
-    # ~245 µs per resource, same run). Any cycle left is collected later: it still counts
-    # towards the next collection's threshold.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         return _prepare_chunk(task)
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _prepare_chunk(task: _Task) -> _Prepared:

@@ -7,6 +7,9 @@ which alone knows what already exists, restamps the few resources that are updat
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import NamedTuple
 
@@ -56,3 +59,17 @@ def prepare_resource(
         body,
         extract_index_rows(resource),
     )
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic collector off while a worker prepares a part: what a part allocates is freed
+    by reference counting when its result is sent, yet young collections kept scanning it
+    (~29 of ~245 µs per resource in the bulk loader). A cycle left behind is collected later."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

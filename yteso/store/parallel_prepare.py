@@ -6,7 +6,6 @@ versions are the same; the caller writes them in its own transaction.
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import pickle
 from collections.abc import Callable, Sequence
@@ -16,7 +15,7 @@ from types import TracebackType
 
 from yteso.fhir.errors import Issue
 from yteso.fhir.types import Json
-from yteso.store.bulk_prepare import PreparedResource, prepare_resource
+from yteso.store.bulk_prepare import PreparedResource, collector_paused, prepare_resource
 from yteso.store.custom_params import Snapshot, adopt, snapshot
 
 #: ``(resource with its id, its lastUpdated, POST | PUT)``, as ``write_versions`` takes them.
@@ -39,13 +38,8 @@ def _prepare_part(registry: Snapshot, versions: Sequence[Version]) -> list[Outco
     """Worker side (module level, so it pickles), with the writer's custom SearchParameters.
     Without the collector: what a part allocates is freed by reference counting."""
     adopt(registry)
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         return prepare_versions(versions)
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class PreparePool:
