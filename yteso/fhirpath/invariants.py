@@ -36,7 +36,8 @@ from yteso.fhirpath.values import Node
 
 # Where a node is: a FHIRPath string, or (parent, step, index) with index None for a single
 # value. Built per visited node, rendered only for an issue (formatting every path cost ~10%).
-Location: TypeAlias = "str | tuple[Location, str, int | None]"
+# The parent is a Location too, typed Any: mypyc 2.4 crashes (SIGSEGV) on a recursive alias.
+Location: TypeAlias = "str | tuple[Any, str, int | None]"
 
 
 def render(location: Location) -> str:
