@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any, TypeAlias
 
+from mypy_extensions import mypyc_attr
+
 from yteso.fhir import definitions
 from yteso.fhir.errors import Issue
 from yteso.fhir.types import Json
@@ -59,6 +61,8 @@ _SKIPPABLE: dict[str, set[str]] = {}
 _DOM_3 = "dom-3"
 
 
+# Compiled with mypyc (docs/dev/native.md); the differential tests subclass the walk.
+@mypyc_attr(allow_interpreted_subclasses=True)
 class _Checker:
     """The fast walk: shortcuts, skipped subtrees and dom-3 read off the walk where they settle
     the verdict; the evaluator for everything else (``_EvaluatingChecker`` is the reference)."""
