@@ -58,8 +58,9 @@ class MypycBuildExt(build_ext):
             (target / _native().BUILD_RECORD).write_text(self.record, encoding="utf-8")
 
 
-# A placeholder, replaced by mypyc's extensions in MypycBuildExt.run: it marks the wheel as
-# platform-specific and makes build_ext run, without running mypyc for pip's metadata steps.
+# A placeholder, replaced by mypyc's extensions in MypycBuildExt.finalize_options: it marks
+# the wheel as platform-specific and makes build_ext run, without running mypyc for pip's
+# metadata steps.
 PLACEHOLDER = [Extension("yteso._native__mypyc", sources=[])]
 
 if os.environ.get("YTESO_PURE_BUILD", "") not in ("", "0"):
