@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any, TypeAlias
 
+from mypy_extensions import mypyc_attr
+
 from yteso.fhir import definitions
 from yteso.fhir.errors import Issue
 from yteso.fhir.types import Json
@@ -36,7 +38,8 @@ from yteso.fhirpath.values import Node
 
 # Where a node is: a FHIRPath string, or (parent, step, index) with index None for a single
 # value. Built per visited node, rendered only for an issue (formatting every path cost ~10%).
-Location: TypeAlias = "str | tuple[Location, str, int | None]"
+# The parent is a Location too, typed Any: mypyc 2.4 crashes (SIGSEGV) on a recursive alias.
+Location: TypeAlias = "str | tuple[Any, str, int | None]"
 
 
 def render(location: Location) -> str:
@@ -58,6 +61,8 @@ _SKIPPABLE: dict[str, set[str]] = {}
 _DOM_3 = "dom-3"
 
 
+# Compiled with mypyc (docs/dev/native.md); the differential tests subclass the walk.
+@mypyc_attr(allow_interpreted_subclasses=True)
 class _Checker:
     """The fast walk: shortcuts, skipped subtrees and dom-3 read off the walk where they settle
     the verdict; the evaluator for everything else (``_EvaluatingChecker`` is the reference)."""
