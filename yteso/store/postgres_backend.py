@@ -77,6 +77,9 @@ def _configure(connection: psycopg.Connection[Any]) -> None:
 class PostgresBackend:
     dialect: SqlDialect = SqlDialect()
     index_block_format: BlockFormat = "copy"
+    # One index build per core of this 2-core machine, each with one parallel worker
+    # (docs/benchmarks.md "Index build and writer"); the pool has room for them.
+    index_build_connections = 2
 
     def __init__(self, url: str) -> None:
         self.queries = load_queries("yteso.store.postgres")
@@ -106,6 +109,13 @@ class PostgresBackend:
             raise Conflict(
                 f"a concurrent write conflicted with this transaction; retry ({exc.sqlstate})"
             ) from exc
+
+    @contextmanager
+    def index_build(self) -> Iterator[Executor]:
+        """``SET LOCAL`` settings: they end with the transaction."""
+        with self.writing() as db:
+            db.rows(self.queries["index_build_settings"])
+            yield db
 
     def lock(self, db: Executor, key: str) -> None:
         db.rows(self.queries["lock_key"], (key,))
