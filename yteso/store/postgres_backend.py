@@ -17,7 +17,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from yteso.fhir.errors import Conflict
-from yteso.store.copy_format import copy_text
+from yteso.store.copy_format import copy_text_with_bodies
 from yteso.store.index_blocks import BlockFormat, IndexBlock, Key
 from yteso.store.index_rows import IndexRow
 from yteso.store.index_tables import INDEX_COLUMNS, copy_statement, insert_statement, rows_by_table
@@ -159,15 +159,22 @@ class PostgresBackend:
     ) -> None:
         assert isinstance(db, PostgresExecutor)
         # COPY text made here: psycopg's write_row was most of this writer's CPU (two ~1.4 KB
-        # bodies per resource, escaped value by value)
-        history = [(seq, *_history_params(row)) for seq, row in zip(seqs, rows, strict=True)]
-        db.copy_text(self.queries["copy_history"], copy_text(history))
+        # bodies per resource, escaped value by value); the bodies stay bytes (copy_format)
+        history = [
+            (seq, *_history_params(row, body=False)) for seq, row in zip(seqs, rows, strict=True)
+        ]
+        data = copy_text_with_bodies(history, [row.body for row in rows])
+        db.copy_text(self.queries["copy_history"], data)
         last = {
             (row.resource_type, row.id): (row, seq) for row, seq in zip(rows, seqs, strict=True)
         }
-        fresh = [_current_params(r, s) for key, (r, s) in last.items() if key in new_keys]
+        fresh = [(r, s) for key, (r, s) in last.items() if key in new_keys]
         known = [_current_params(r, s) for key, (r, s) in last.items() if key not in new_keys]
-        db.copy_text(self.queries["copy_current"], copy_text(fresh))
+        data = copy_text_with_bodies(
+            [_current_params(r, s, content=False) for r, s in fresh],
+            [r.body or None for r, _ in fresh],
+        )
+        db.copy_text(self.queries["copy_current"], data)
         if known:
             db.run_many(self.queries["upsert_current"], known)
 
@@ -254,8 +261,9 @@ def _clear(db: Executor, keys: list[Key]) -> None:
             )
 
 
-def _history_params(row: VersionRow) -> tuple[object, ...]:
-    return (
+def _history_params(row: VersionRow, body: bool = True) -> tuple[object, ...]:
+    """The history row's values; ``body=False``: without the last column, the body."""
+    values = (
         row.resource_type,
         row.id,
         row.version,
@@ -263,13 +271,13 @@ def _history_params(row: VersionRow) -> tuple[object, ...]:
         row.deleted,
         row.method,
         row.compartment,
-        row.body.decode(),
     )
+    return (*values, row.body.decode()) if body else values
 
 
-def _current_params(row: VersionRow, seq: int) -> tuple[object, ...]:
-    content = row.body.decode() if row.body else None
-    return (
+def _current_params(row: VersionRow, seq: int, content: bool = True) -> tuple[object, ...]:
+    """The current row's values; ``content=False``: without the last column, the content."""
+    values = (
         row.resource_type,
         row.id,
         row.version,
@@ -277,5 +285,7 @@ def _current_params(row: VersionRow, seq: int) -> tuple[object, ...]:
         row.last_updated,
         row.deleted,
         row.compartment,
-        content,
     )
+    if not content:
+        return values
+    return (*values, row.body.decode() if row.body else None)
