@@ -17,6 +17,7 @@ from yteso.store import SqlStore, extract_index_rows, load_paths, open_store
 from yteso.store import bulk_load as bulk
 from yteso.store.composite_rows import ELEMENT
 from yteso.store.copy_format import copy_text, copy_text_with_bodies
+from yteso.store.index_blocks import IndexBlock, merged_blocks
 from yteso.store.index_tables import INDEX_COLUMNS, rows_by_table
 
 
@@ -161,3 +162,17 @@ def test_copy_text_with_bodies_equals_copy_text_for_any_text(
     bodies = [None if row[2] is None else row[2].encode() for row in rows]
     assert copy_text_with_bodies(heads, bodies) == copy_text(rows)
     assert copy_text_with_bodies([], []) == b""
+
+
+def test_merged_blocks_keep_every_row_in_order() -> None:
+    rows = [("Patient", f"p{i}", "gender", None, "male", None) for i in range(4)]
+    blocks = [index_block_of(rows[:2]), index_block_of(rows[2:3]), index_block_of(rows[3:])]
+    merged = merged_blocks(blocks)
+    assert merged.keys == [("Patient", f"p{i}") for i in range(4)]
+    assert merged.tables == {"token": copy_text(rows)}
+    with pytest.raises(TypeError):
+        merged_blocks([IndexBlock([("Patient", "p9")], {"token": rows})])
+
+
+def index_block_of(rows: list[tuple[str, str, str, None, str, None]]) -> IndexBlock:
+    return IndexBlock([(row[0], row[1]) for row in rows], {"token": copy_text(rows)})
