@@ -78,7 +78,7 @@ class PostgresBackend:
     dialect: SqlDialect = SqlDialect()
     index_block_format: BlockFormat = "copy"
     # One index build per core of this 2-core machine, each with one parallel worker
-    # (docs/benchmarks.md "Index build and writer"); the pool has room for them.
+    # (docs/benchmarks.md, "BUILD"); the pool has room for them.
     index_build_connections = 2
 
     def __init__(self, url: str) -> None:

@@ -43,7 +43,7 @@ CACHE_KIB = 65_536
 # An index build's connection (restored after). A small cache makes the sorter write sorted
 # runs of a few MB that helper threads sort and merge in parallel (a cache that holds all the
 # keys sorts them on one thread); the table scans read the file through memory mapping
-# (SQLite caps it at 2 GB by default). Measured in docs/benchmarks.md "Index build and writer".
+# (SQLite caps it at 2 GB by default). Measured in docs/benchmarks.md, "BUILD".
 INDEX_BUILD_PRAGMAS = {"cache_size": -2000, "threads": 2, "mmap_size": 1 << 31}
 
 
