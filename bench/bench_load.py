@@ -29,6 +29,7 @@ from pathlib import Path
 
 import orjson
 import psycopg
+from psycopg import sql
 
 from yteso.fhir import json_codec
 from yteso.fhir.validation import validate
@@ -466,7 +467,16 @@ def raw_postgres(url: str, rows: list[tuple[str, str, str]]) -> float:
         return len(rows) / (time.perf_counter() - started)
 
 
+def ensure_pg_database() -> None:
+    """Create the benchmark's database on a fresh server (it connects to ``postgres`` first)."""
+    admin, name = PG_BASE.rsplit("/", 1)
+    with psycopg.connect(f"{admin}/postgres", autocommit=True) as db:
+        if not db.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            db.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
 def fresh_pg_schema() -> str:
+    ensure_pg_database()
     with psycopg.connect(PG_BASE, autocommit=True) as db:
         db.execute(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE")
         db.execute(f"CREATE SCHEMA {PG_SCHEMA}")

@@ -107,3 +107,25 @@ def test_sqlite_statistics_follow_the_data_as_it_grows(
         assert analyzed is not None and 900 < analyzed <= 1200  # refreshed once, past 1,010
     finally:
         store.close()
+
+
+def test_a_load_analyzes_every_table_but_the_history(store_url: str, tmp_path: Path) -> None:
+    """PostgreSQL analyzes one table per statement on several connections: none is left out
+    (SQLite's one ANALYZE covers the file)."""
+    store = open_store(store_url)
+    try:
+        _load(store, tmp_path, 50)
+        with store.backend.reading() as db:
+            if store.dialect == "sqlite":
+                tables = {str(name) for (name,) in db.rows("SELECT tbl FROM sqlite_stat1")}
+                assert {"resource_current", "resource_history", "search_token"} <= tables
+                return
+            rows = db.rows(
+                "SELECT relname, last_analyze IS NOT NULL FROM pg_stat_user_tables"
+                " WHERE schemaname = current_schema()"
+            )
+        analyzed = {str(name): bool(done) for name, done in rows}
+        assert analyzed.pop("resource_history") is False
+        assert len(analyzed) >= 15 and all(analyzed.values())
+    finally:
+        store.close()

@@ -66,3 +66,43 @@ def copy_text(rows: Sequence[Sequence[object]]) -> bytes:
     ):
         text = "\n".join(["\t".join(map(_field, row)) for row in rows])
     return (text + "\n").encode()
+
+
+def copy_text_with_bodies(
+    rows: Sequence[Sequence[object]], bodies: Sequence[bytes | None]
+) -> bytes:
+    """:func:`copy_text` of ``rows`` with one more column, a UTF-8 text given as bytes (a
+    resource body; ``None``: NULL): byte for byte ``copy_text`` of the rows with each body
+    decoded and appended.
+
+    The bodies are ~1.4 KB each: decoding them, joining the text and encoding it back was most
+    of the PostgreSQL bulk writer's own CPU. Four byte searches find the bodies that need
+    escaping (JSON holds a backslash only where it escapes a character)."""
+    if not rows:
+        return b""
+    # one line per row: a value's own line breaks are escaped; the last split is empty
+    heads = copy_text(rows).split(b"\n")[:-1]
+    return b"".join(
+        [
+            head
+            + b"\t"
+            + (
+                b"\\N"
+                if body is None
+                else _escaped_bytes(body)
+                if b"\\" in body or b"\t" in body or b"\n" in body or b"\r" in body
+                else body
+            )
+            + b"\n"
+            for head, body in zip(heads, bodies, strict=True)
+        ]
+    )
+
+
+def _escaped_bytes(text: bytes) -> bytes:
+    return (
+        text.replace(b"\\", b"\\\\")
+        .replace(b"\t", b"\\t")
+        .replace(b"\n", b"\\n")
+        .replace(b"\r", b"\\r")
+    )

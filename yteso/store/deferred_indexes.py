@@ -5,13 +5,20 @@ Building a B-tree from all its rows at once (a sort) costs far less than inserti
 rows per resource into ~17 B-trees one by one (PostgreSQL's advice for COPY loads:
 https://www.postgresql.org/docs/current/populate.html#POPULATE-RM-INDEXES). Crash safety: the
 definitions are recorded in ``deferred_index`` in the same transaction that drops them, and
-removed in the one that recreates them, so a load that dies leaves a record; opening the store
-rebuilds from it, unless a live load still holds the bulk-load lock.
+each record is removed in the transaction that recreates its index, so a load that dies leaves
+a record for every index not yet built; opening the store rebuilds from them, unless a live
+load still holds the bulk-load lock.
+
+The build runs on ``Backend.index_build_connections`` connections at once: PostgreSQL builds
+several indexes in parallel (one transaction each), SQLite, with its single writer, builds them
+all in one transaction and parallelises each sort with helper threads instead.
 """
 
 from __future__ import annotations
 
-from yteso.store.sql_backend import Backend
+from concurrent.futures import ThreadPoolExecutor
+
+from yteso.store.sql_backend import Backend, Executor
 
 
 def defer_search_indexes(backend: Backend) -> int:
@@ -27,16 +34,30 @@ def defer_search_indexes(backend: Backend) -> int:
 
 
 def rebuild_deferred_indexes(backend: Backend) -> int:
-    """Recreate every recorded index in one transaction; returns how many."""
-    queries = backend.queries
-    with backend.writing() as db:
-        found = db.rows(queries["deferred_indexes"])
-        if found:
-            db.run(queries["index_build_settings"])
-        for name, definition in found:
-            db.run(str(definition))
-            db.run(queries["forget_deferred_index"], (name,))
-    return len(found)
+    """Recreate every recorded index; returns how many this call built."""
+    with backend.reading() as db:
+        names = [str(name) for (name,) in db.rows(backend.queries["deferred_index_build_order"])]
+    connections = min(backend.index_build_connections, len(names))
+    if connections <= 1:
+        with backend.index_build() as db:
+            return sum(build_deferred_index(backend, db, name) for name in names)
+    with ThreadPoolExecutor(connections, thread_name_prefix="index-build") as pool:
+        return sum(pool.map(lambda name: _build_alone(backend, name), names))
+
+
+def _build_alone(backend: Backend, name: str) -> int:
+    with backend.index_build() as db:
+        return build_deferred_index(backend, db, name)
+
+
+def build_deferred_index(backend: Backend, db: Executor, name: str) -> int:
+    """Claim the index's record and create the index, in the caller's transaction; 0 when the
+    record is gone (another builder made it)."""
+    claimed = db.rows(backend.queries["claim_deferred_index"], (name,))
+    if not claimed:
+        return 0
+    db.run(str(claimed[0][0]))
+    return 1
 
 
 def recover_deferred_indexes(backend: Backend) -> int:

@@ -8,7 +8,7 @@ unpickling a few ``bytes`` per table costs nothing next to thousands of tuples.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Literal, NamedTuple
 
 from yteso.store.copy_format import copy_text
@@ -39,3 +39,16 @@ def index_block(entries: Iterable[tuple[str, str, list[IndexRow]]], fmt: BlockFo
     if fmt == "rows":
         return IndexBlock(keys, {table: rows for table, rows in grouped.items() if rows})
     return IndexBlock(keys, {table: copy_text(rows) for table, rows in grouped.items() if rows})
+
+
+def merged_blocks(blocks: Sequence[IndexBlock]) -> IndexBlock:
+    """One ``copy`` block holding the ``copy`` blocks' rows in order (blocks without common
+    keys: the rows of a key are only in the block that holds it)."""
+    texts: dict[str, list[bytes]] = {}
+    for block in blocks:
+        for table, values in block.tables.items():
+            if not isinstance(values, bytes):
+                raise TypeError("only COPY blocks are merged")
+            texts.setdefault(table, []).append(values)
+    keys = [key for block in blocks for key in block.keys]
+    return IndexBlock(keys, {table: b"".join(parts) for table, parts in texts.items()})

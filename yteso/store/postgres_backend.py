@@ -10,6 +10,7 @@ queries; reads serve the exact stored text.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -17,7 +18,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from yteso.fhir.errors import Conflict
-from yteso.store.copy_format import copy_text
+from yteso.store.copy_format import copy_text_with_bodies
 from yteso.store.index_blocks import BlockFormat, IndexBlock, Key
 from yteso.store.index_rows import IndexRow
 from yteso.store.index_tables import INDEX_COLUMNS, copy_statement, insert_statement, rows_by_table
@@ -77,6 +78,9 @@ def _configure(connection: psycopg.Connection[Any]) -> None:
 class PostgresBackend:
     dialect: SqlDialect = SqlDialect()
     index_block_format: BlockFormat = "copy"
+    # One index build per core of this 2-core machine, each with one parallel worker
+    # (docs/benchmarks.md, "BUILD"); the pool has room for them.
+    index_build_connections = 2
 
     def __init__(self, url: str) -> None:
         self.queries = load_queries("yteso.store.postgres")
@@ -106,6 +110,13 @@ class PostgresBackend:
             raise Conflict(
                 f"a concurrent write conflicted with this transaction; retry ({exc.sqlstate})"
             ) from exc
+
+    @contextmanager
+    def index_build(self) -> Iterator[Executor]:
+        """``SET LOCAL`` settings: they end with the transaction."""
+        with self.writing() as db:
+            db.rows(self.queries["index_build_settings"])
+            yield db
 
     def lock(self, db: Executor, key: str) -> None:
         db.rows(self.queries["lock_key"], (key,))
@@ -149,15 +160,22 @@ class PostgresBackend:
     ) -> None:
         assert isinstance(db, PostgresExecutor)
         # COPY text made here: psycopg's write_row was most of this writer's CPU (two ~1.4 KB
-        # bodies per resource, escaped value by value)
-        history = [(seq, *_history_params(row)) for seq, row in zip(seqs, rows, strict=True)]
-        db.copy_text(self.queries["copy_history"], copy_text(history))
+        # bodies per resource, escaped value by value); the bodies stay bytes (copy_format)
+        history = [
+            (seq, *_history_params(row, body=False)) for seq, row in zip(seqs, rows, strict=True)
+        ]
+        data = copy_text_with_bodies(history, [row.body for row in rows])
+        db.copy_text(self.queries["copy_history"], data)
         last = {
             (row.resource_type, row.id): (row, seq) for row, seq in zip(rows, seqs, strict=True)
         }
-        fresh = [_current_params(r, s) for key, (r, s) in last.items() if key in new_keys]
+        fresh = [(r, s) for key, (r, s) in last.items() if key in new_keys]
         known = [_current_params(r, s) for key, (r, s) in last.items() if key not in new_keys]
-        db.copy_text(self.queries["copy_current"], copy_text(fresh))
+        data = copy_text_with_bodies(
+            [_current_params(r, s, content=False) for r, s in fresh],
+            [r.body or None for r, _ in fresh],
+        )
+        db.copy_text(self.queries["copy_current"], data)
         if known:
             db.run_many(self.queries["upsert_current"], known)
 
@@ -216,14 +234,16 @@ class PostgresBackend:
         if not force:
             return False
         with self.pool.connection() as connection:
-            # Not the history: only read by primary key, and a quarter of the time (bodies).
-            tables = connection.execute(
-                "SELECT quote_ident(tablename) FROM pg_tables"
-                " WHERE schemaname = current_schema() AND tablename <> 'resource_history'"
-            ).fetchall()
-            if tables:  # only this store's schema, not every schema of the database
-                connection.execute("ANALYZE " + ", ".join(str(name) for (name,) in tables))
+            tables = [str(name) for (name,) in connection.execute(self.queries["analyzed_tables"])]
+        # One table per statement on as many connections as index builds, largest first:
+        # 0.56-0.73 s -> 0.28-0.36 s after a 100k load (docs/benchmarks.md, "BUILD").
+        with ThreadPoolExecutor(self.index_build_connections) as analyzers:
+            list(analyzers.map(self._analyze, tables))
         return True
+
+    def _analyze(self, table: str) -> None:
+        with self.pool.connection() as connection:
+            connection.execute(f"ANALYZE {table}")  # quote_ident'ed by the catalog query
 
     def use_batch_memory(self, cache_mib: int, mmap_mib: int) -> None:
         """Nothing to do: the server's buffers are its own configuration."""
@@ -244,8 +264,9 @@ def _clear(db: Executor, keys: list[Key]) -> None:
             )
 
 
-def _history_params(row: VersionRow) -> tuple[object, ...]:
-    return (
+def _history_params(row: VersionRow, body: bool = True) -> tuple[object, ...]:
+    """The history row's values; ``body=False``: without the last column, the body."""
+    values = (
         row.resource_type,
         row.id,
         row.version,
@@ -253,13 +274,13 @@ def _history_params(row: VersionRow) -> tuple[object, ...]:
         row.deleted,
         row.method,
         row.compartment,
-        row.body.decode(),
     )
+    return (*values, row.body.decode()) if body else values
 
 
-def _current_params(row: VersionRow, seq: int) -> tuple[object, ...]:
-    content = row.body.decode() if row.body else None
-    return (
+def _current_params(row: VersionRow, seq: int, content: bool = True) -> tuple[object, ...]:
+    """The current row's values; ``content=False``: without the last column, the content."""
+    values = (
         row.resource_type,
         row.id,
         row.version,
@@ -267,5 +288,7 @@ def _current_params(row: VersionRow, seq: int) -> tuple[object, ...]:
         row.last_updated,
         row.deleted,
         row.compartment,
-        content,
     )
+    if not content:
+        return values
+    return (*values, row.body.decode() if row.body else None)

@@ -48,6 +48,7 @@ class Backend(Protocol):
     dialect: SqlDialect
     queries: dict[str, str]
     index_block_format: BlockFormat  # how bulk-load workers should prepare index rows
+    index_build_connections: int  # deferred index builds at once (``deferred_indexes``)
 
     def reading(self) -> AbstractContextManager[Executor]:
         """A connection outside any explicit transaction (each statement sees committed data)."""
@@ -55,6 +56,11 @@ class Backend(Protocol):
 
     def writing(self) -> AbstractContextManager[Executor]:
         """One write transaction: committed on normal exit, rolled back on an exception."""
+        ...
+
+    def index_build(self) -> AbstractContextManager[Executor]:
+        """A write transaction set up for building indexes from scratch (sort memory, helper
+        threads or workers); the connection's own settings come back afterwards."""
         ...
 
     def lock(self, db: Executor, key: str) -> None:

@@ -40,6 +40,11 @@ STATS_MIN_GROWTH = 1000
 _POOL_LIMIT = 16
 #: Page cache per connection (KiB), as ``PRAGMA cache_size`` takes it (negative: KiB).
 CACHE_KIB = 65_536
+# An index build's connection (restored after). A small cache makes the sorter write sorted
+# runs of a few MB that helper threads sort and merge in parallel (a cache that holds all the
+# keys sorts them on one thread); the table scans read the file through memory mapping
+# (SQLite caps it at 2 GB by default). Measured in docs/benchmarks.md, "BUILD".
+INDEX_BUILD_PRAGMAS = {"cache_size": -2000, "threads": 2, "mmap_size": 1 << 31}
 
 
 def _enable_wal(connection: sqlite3.Connection) -> None:
@@ -105,6 +110,7 @@ class SqliteBackend:
 
     dialect: SqlDialect = SqliteDialect()
     index_block_format: BlockFormat = "rows"
+    index_build_connections = 1  # one writer: the sorts use helper threads instead
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -167,19 +173,27 @@ class SqliteBackend:
 
     @contextmanager
     def writing(self) -> Iterator[Executor]:
+        with self._connection() as connection, _transaction(connection) as db:
+            yield db
+
+    @contextmanager
+    def index_build(self) -> Iterator[Executor]:
         with self._connection() as connection:
-            if connection.in_transaction:  # a nested session on the shared :memory: connection
+            if connection.in_transaction:
                 raise RuntimeError("sessions do not nest")
+            kept: dict[str, int] = {}
+            for pragma in INDEX_BUILD_PRAGMAS:  # ``:memory:`` has no mmap_size
+                found = connection.execute(f"PRAGMA {pragma}").fetchone()
+                if found is not None:
+                    kept[pragma] = int(found[0])
             try:
-                connection.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:  # still locked after the busy timeout
-                raise Conflict(f"the database stayed busy; retry ({exc})") from exc
-            try:
-                yield SqliteExecutor(connection)
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
+                for pragma in kept:
+                    connection.execute(f"PRAGMA {pragma}={INDEX_BUILD_PRAGMAS[pragma]}")
+                with _transaction(connection) as db:
+                    yield db
+            finally:  # the connection goes back to the pool
+                for pragma, value in kept.items():
+                    connection.execute(f"PRAGMA {pragma}={value}")
 
     def lock(self, db: Executor, key: str) -> None:
         """Nothing to do: ``BEGIN IMMEDIATE`` already holds the database write lock."""
@@ -288,6 +302,22 @@ class SqliteBackend:
             idle, self._idle = self._idle, []
         for connection in idle:
             connection.close()
+
+
+@contextmanager
+def _transaction(connection: sqlite3.Connection) -> Iterator[Executor]:
+    if connection.in_transaction:  # a nested session on the shared :memory: connection
+        raise RuntimeError("sessions do not nest")
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:  # still locked after the busy timeout
+        raise Conflict(f"the database stayed busy; retry ({exc})") from exc
+    try:
+        yield SqliteExecutor(connection)
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
 
 
 def _clear(db: Executor, keys: list[Key]) -> None:

@@ -133,17 +133,37 @@ ORDER BY i.relname;
 -- name: deferred_indexes
 SELECT name, definition FROM deferred_index ORDER BY name;
 
+-- name: deferred_index_build_order
+-- Largest table first: the builds run on several connections, and the long ones started first
+-- finish together with the short ones (longest-processing-time-first scheduling).
+SELECT name FROM deferred_index
+ORDER BY coalesce(pg_relation_size(to_regclass(substring(definition FROM ' ON (\S+) '))), 0) DESC,
+    name;
+
 -- name: record_deferred_index
 INSERT INTO deferred_index (name, definition) VALUES (%s, %s);
 
--- name: forget_deferred_index
-DELETE FROM deferred_index WHERE name = %s;
+-- name: claim_deferred_index
+-- The builder removes the record in the transaction that creates the index (the row lock makes
+-- a concurrent builder of the same index wait, then find it gone).
+DELETE FROM deferred_index WHERE name = %s RETURNING definition;
 
 -- name: any_current
 SELECT 1 FROM resource_current LIMIT 1;
 
 -- name: index_build_settings
-SET LOCAL maintenance_work_mem = '256MB';
+-- Per build transaction: sort memory, and one parallel worker per build (the builds already
+-- run on several connections at once; see deferred_indexes.py).
+SELECT set_config('maintenance_work_mem', '256MB', true),
+    set_config('max_parallel_maintenance_workers', '1', true);
+
+-- name: analyzed_tables
+-- Only this store's schema, not every schema of the database; not the history: only read by
+-- primary key, and a quarter of the time (bodies). Largest first (they run side by side).
+SELECT quote_ident(c.relname) FROM pg_class c
+WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p')
+    AND c.relname <> 'resource_history'
+ORDER BY pg_relation_size(c.oid) DESC, c.relname;
 
 -- name: bulk_load_lock
 SELECT pg_try_advisory_lock(hashtextextended('yteso:bulk-load:' || current_schema(), 0));

@@ -88,17 +88,20 @@ ORDER BY name;
 -- name: deferred_indexes
 SELECT name, definition FROM deferred_index ORDER BY name;
 
+-- name: deferred_index_build_order
+-- One connection builds them all, in one transaction (sqlite_backend.index_build).
+SELECT name FROM deferred_index ORDER BY name;
+
 -- name: record_deferred_index
 INSERT INTO deferred_index (name, definition) VALUES (?, ?);
 
--- name: forget_deferred_index
-DELETE FROM deferred_index WHERE name = ?;
+-- name: claim_deferred_index
+-- The builder removes the record in the transaction that creates the index; a record already
+-- gone was built by another builder.
+DELETE FROM deferred_index WHERE name = ? RETURNING definition;
 
 -- name: any_current
 SELECT 1 FROM resource_current LIMIT 1;
-
--- name: index_build_settings
-PRAGMA threads = 2;
 
 -- name: custom_params_signature
 -- Changes whenever a current SearchParameter is created, updated or deleted (count, and the
