@@ -80,13 +80,13 @@ def _valued_page(
         f", {k.expression(params)} AS {k.column}" for k in keys[1:] if k.table
     )
     better = "<" if first.ascending else ">"
+    same_target = "" if first.target_type is None else " AND y.target_type = x.target_type"
     rid = dialect.row_identity
     conditions = [
-        f"x.resource_type = {params.bind(resource_type)}",
-        f"x.param = {params.bind(first.param)}",
+        f"x.resource_type = {params.bind(resource_type)}{first.rows_of('x', params)}",
         f"x.{column} IS NOT NULL",
         f"NOT EXISTS (SELECT 1 FROM search_{first.table} y WHERE y.resource_type = x.resource_type"
-        f" AND y.id = x.id AND y.param = x.param AND (y.{column} {better} x.{column}"
+        f" AND y.id = x.id AND y.param = x.param{same_target} AND (y.{column} {better} x.{column}"
         f" OR (y.{column} = x.{column} AND y.{rid} < x.{rid})))",
         "NOT c.deleted",
     ]
@@ -122,7 +122,7 @@ def _missing_page(
         "NOT c.deleted",
         f"c.resource_type = {params.bind(resource_type)}",
         f"NOT EXISTS (SELECT 1 FROM search_{first.table} y WHERE y.resource_type = c.resource_type"
-        f" AND y.id = c.id AND y.param = {params.bind(first.param)} AND y.{column} IS NOT NULL)",
+        f" AND y.id = c.id{first.rows_of('y', params)} AND y.{column} IS NOT NULL)",
     ]
     if cursor is not None:
         tail = PageCursor(cursor.values[1:], cursor.forward)

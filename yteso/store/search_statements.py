@@ -44,6 +44,14 @@ class SortKey:
     table: str | None = None  # indexed parameter: its index table and code
     param: str | None = None
     direct: str | None = None  # the value read straight from a joined index row (``x.low``)
+    target_type: str | None = None  # ``param``'s reference rows naming this type only
+
+    def rows_of(self, alias: str, params: SqlParams) -> str:
+        """``AND alias.param = ?`` (and its target type): the key's index rows."""
+        test = f" AND {alias}.param = {params.bind(self.param)}"
+        if self.target_type is not None:
+            test += f" AND {alias}.target_type = {params.bind(self.target_type)}"
+        return test
 
     def expression(self, params: SqlParams) -> str:
         """The SQL of this key's value for row ``c`` (binds the parameter code)."""
@@ -56,7 +64,7 @@ class SortKey:
         return (
             f"COALESCE((SELECT {pick}(x.{column}) FROM search_{self.table} x"
             " WHERE x.resource_type = c.resource_type AND x.id = c.id"
-            f" AND x.param = {params.bind(self.param)}), {MISSING_SORT_VALUES[kind]})"
+            f"{self.rows_of('x', params)}), {MISSING_SORT_VALUES[kind]})"
         )
 
 
