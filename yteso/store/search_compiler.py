@@ -26,7 +26,7 @@ from yteso.store.custom_params import custom_parameters
 from yteso.store.date_ranges import date_condition
 from yteso.store.search_conditions import ValueConditions
 from yteso.store.search_date_window import class_floors, window_start
-from yteso.store.shared_rows import row_source
+from yteso.store.shared_rows import row_source, rows_test
 from yteso.store.sql_dialect import SqlDialect, SqlParams
 
 TABLE_OF_TYPE = {
@@ -204,10 +204,8 @@ class SearchCompiler:
         another's rows (:mod:`shared_rows`) reads those, filtered by target type."""
         columns, scope = self._scope(resource_type)
         source = row_source(resource_type, param, table)
-        bound = self.params.bind(source.param)
-        if source.target_type is not None:  # inside the tail, after the scope (search_filters)
-            where = f" AND s.target_type = {self.params.bind(source.target_type)}{where}"
-        return f"SELECT {columns} FROM search_{table} s WHERE {scope} AND s.param = {bound}{where}"
+        rows = rows_test(source, "s", self.params.bind)  # the target type lands in the tail
+        return f"SELECT {columns} FROM search_{table} s WHERE {scope} AND {rows}{where}"
 
     def _indexed(
         self,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from yteso.fhir.errors import Invalid
 from yteso.store.base import SearchParam, StoredVersion
-from yteso.store.shared_rows import row_source
+from yteso.store.shared_rows import row_source, rows_test
 from yteso.store.sql_backend import Backend, Executor
 from yteso.store.sql_dialect import SqlParams
 
@@ -28,11 +28,7 @@ def _parse(value: str, name: str) -> tuple[str, str, str | None]:
 def _param_tests(params: SqlParams, source_type: str, code: str) -> list[str]:
     """The reference rows of ``code``: another parameter's, by target type, where it shares
     them (:mod:`shared_rows`)."""
-    source = row_source(source_type, code, "reference")
-    tests = [f"r.param = {params.bind(source.param)}"]
-    if source.target_type is not None:
-        tests.append(f"r.target_type = {params.bind(source.target_type)}")
-    return tests
+    return [rows_test(row_source(source_type, code, "reference"), "r", params.bind)]
 
 
 def _include_sql(

@@ -80,13 +80,12 @@ def _valued_page(
         f", {k.expression(params)} AS {k.column}" for k in keys[1:] if k.table
     )
     better = "<" if first.ascending else ">"
-    same_target = "" if first.target_type is None else " AND y.target_type = x.target_type"
     rid = dialect.row_identity
     conditions = [
         f"x.resource_type = {params.bind(resource_type)}{first.rows_of('x', params)}",
         f"x.{column} IS NOT NULL",
         f"NOT EXISTS (SELECT 1 FROM search_{first.table} y WHERE y.resource_type = x.resource_type"
-        f" AND y.id = x.id AND y.param = x.param{same_target} AND (y.{column} {better} x.{column}"
+        f" AND y.id = x.id{_siblings(first, params)} AND (y.{column} {better} x.{column}"
         f" OR (y.{column} = x.{column} AND y.{rid} < x.{rid})))",
         "NOT c.deleted",
     ]
@@ -101,6 +100,11 @@ def _valued_page(
         f" LIMIT {params.bind(count + 1)}"
     )
     return Statement(sql, params.values)
+
+
+def _siblings(first: SortKey, params: SqlParams) -> str:
+    """The other rows of the key's parameter on the same resource (bound in text order)."""
+    return " AND y.param = x.param" if first.source is None else first.rows_of("y", params)
 
 
 def _missing_page(

@@ -25,7 +25,7 @@ from yteso.store.search_statements import (
     order_by,
     type_first,
 )
-from yteso.store.shared_rows import row_source
+from yteso.store.shared_rows import RowSource, row_source
 from yteso.store.sql_dialect import SqlDialect, SqlParams
 
 DEFAULT_COUNT = 50
@@ -60,9 +60,8 @@ def sort_keys(resource_type: str | None, sort: tuple[str, ...]) -> tuple[SortKey
         kind = SORT_COLUMNS[table][1]
         alias = f"k{extra}"
         source = row_source(resource_type, name, table)  # a parameter sharing rows: theirs
-        keys.append(
-            SortKey(alias, ascending, kind, extra, table, source.param, None, source.target_type)
-        )
+        shared = None if source == RowSource(name) else source
+        keys.append(SortKey(alias, ascending, kind, extra, table, name, None, shared))
         extra += 1
     keys.append(SortKey("c.seq", True, "int", 6))
     return tuple(keys)

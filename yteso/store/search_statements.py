@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from yteso.fhir.errors import Invalid
 from yteso.store.instants import parse_instant
 from yteso.store.paging_cursors import CursorValue, PageCursor
+from yteso.store.shared_rows import RowSource, rows_test
 from yteso.store.sql_dialect import SqlParams
 
 SEARCH_PARAMS = frozenset({"_id", "_lastUpdated"})
@@ -44,14 +45,13 @@ class SortKey:
     table: str | None = None  # indexed parameter: its index table and code
     param: str | None = None
     direct: str | None = None  # the value read straight from a joined index row (``x.low``)
-    target_type: str | None = None  # ``param``'s reference rows naming this type only
+    # where the parameter's rows are, when it shares another's (:mod:`shared_rows`)
+    source: RowSource | None = None
 
     def rows_of(self, alias: str, params: SqlParams) -> str:
-        """``AND alias.param = ?`` (and its target type): the key's index rows."""
-        test = f" AND {alias}.param = {params.bind(self.param)}"
-        if self.target_type is not None:
-            test += f" AND {alias}.target_type = {params.bind(self.target_type)}"
-        return test
+        """``AND alias.param = ?`` (or the rows it shares): the key's index rows."""
+        assert self.param is not None
+        return " AND " + rows_test(self.source or RowSource(self.param), alias, params.bind)
 
     def expression(self, params: SqlParams) -> str:
         """The SQL of this key's value for row ``c`` (binds the parameter code)."""

@@ -21,12 +21,15 @@ the server starts when a SearchParameter is written, fills them for older resour
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 
-from yteso.fhir.definitions import search_parameters
+from yteso.fhir.definitions import SearchParameterDefinition, search_parameters
+from yteso.fhirpath import FhirPathError, compile
+from yteso.fhirpath.printer import to_text
+from yteso.fhirpath.root_keys import union_branches
 from yteso.store.custom_params import custom_parameters
 
 # ``Observation.subject.where(resolve() is Patient)``: the plain path and the target type.
@@ -40,11 +43,16 @@ _SUFFIXES = (":identifier", ":of-type")  # companion token rows named after a pa
 
 @dataclass(frozen=True)
 class RowSource:
-    """Where the rows of a parameter are: ``param``'s rows, only those naming a
-    ``target_type`` resource when set (reference rows)."""
+    """Where the rows of a parameter are: ``param``'s rows (and those of ``also``), only those
+    naming a ``target_type`` resource when set (reference rows)."""
 
     param: str
     target_type: str | None = None
+    also: tuple[str, ...] = ()  # a union's other parts (``combo-code``: ``component-code``)
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        return (self.param, *self.also)
 
 
 _STATE = {"sharing": True}
@@ -83,7 +91,52 @@ def shared_params(resource_type: str) -> dict[str, RowSource]:
         if inner is not None:
             target = source.target_type or inner.target_type
             found[code] = RowSource(inner.param, target)
+    found.update(_unions(resource_type, candidates, found))
     return found
+
+
+def _unions(
+    resource_type: str,
+    candidates: dict[str, SearchParameterDefinition],
+    found: dict[str, RowSource],
+) -> dict[str, RowSource]:
+    """Unions whose branches are exactly the branches of other parameters of the same type
+    (Observation ``combo-code`` = ``code | component.code``: ``code``'s rows and
+    ``component-code``'s). References are left out (``_include`` and ``_has`` read one
+    parameter's rows)."""
+    branches: dict[str, tuple[str, ...]] = {}
+    for code, definition in candidates.items():
+        if definition.expression is None or definition.type == "reference":
+            continue
+        try:
+            tree = compile(definition.expression).tree
+        except FhirPathError:
+            continue
+        branches[code] = tuple(to_text(part) for part in union_branches(tree))
+    unions = {}
+    for code, parts in branches.items():
+        if len(parts) < 2 or code in found or len(set(parts)) != len(parts):
+            continue
+        kind = candidates[code].type
+        holders = [
+            other
+            for other, theirs in branches.items()
+            if other != code
+            and other not in found
+            and candidates[other].type == kind
+            and set(theirs) <= set(parts)
+        ]
+        holders.sort(key=lambda other: -len(branches[other]))  # the largest parts first
+        cover: list[str] = []
+        covered: set[str] = set()
+        for other in holders:
+            if covered.isdisjoint(branches[other]):
+                cover.append(other)
+                covered.update(branches[other])
+        cover.sort(key=lambda other: parts.index(branches[other][0]))  # the union's order
+        if covered == set(parts) and len(cover) > 1:
+            unions[code] = RowSource(cover[0], None, tuple(cover[1:]))
+    return unions
 
 
 def row_source(resource_type: str | None, name: str, table: str) -> RowSource:
@@ -104,8 +157,22 @@ def row_source(resource_type: str | None, name: str, table: str) -> RowSource:
         if code != name:
             source = shared.get(code)
             if source is not None and source.target_type is None:
-                return RowSource(source.param + suffix)
+                return RowSource(
+                    source.param + suffix, None, tuple(p + suffix for p in source.also)
+                )
     return RowSource(name)
+
+
+def rows_test(source: RowSource, alias: str, bind: Callable[[object], str]) -> str:
+    """SQL selecting ``source``'s rows of index-table alias ``alias`` (values bound by
+    ``bind``): ``alias.param = ?``, ``IN`` for a union, and the target type if filtered."""
+    if source.also:
+        test = f"{alias}.param IN ({', '.join(bind(p) for p in source.params)})"
+    else:
+        test = f"{alias}.param = {bind(source.param)}"
+    if source.target_type is not None:
+        test += f" AND {alias}.target_type = {bind(source.target_type)}"
+    return test
 
 
 def clear() -> None:
