@@ -356,3 +356,33 @@ def test_referencing_reads_the_shared_rows(stores: tuple[SqlStore, SqlStore]) ->
         with new.session() as session:
             assert session.referencing("Observation", "patient", target_type, ids) == before
     assert before == set()  # patient names no Group
+
+
+def test_reindex_drops_the_rows_an_older_store_kept(store_url: str, population: list[Json]) -> None:
+    """``yteso reindex`` rewrites every resource's rows: the shared parameters' own rows of a
+    store written before sharing go, and searches find the same resources."""
+    from yteso.store.reindex import reindex
+
+    store = open_store(store_url)
+    try:
+        with unshared():
+            store.bulk_write(population)
+        queries = [
+            ("Observation", SearchQuery((_param("patient=pat-1"),), count=200)),
+            ("Patient", SearchQuery((_param("phonetic=ng"),), count=200)),
+            ("Observation", SearchQuery((_param("combo-code=8480-6"),), count=200)),
+        ]
+        before = [_pages(store, t, q) for t, q in queries]
+        sql = (
+            "SELECT count(*) FROM search_reference"
+            " WHERE resource_type = 'Observation' AND param = 'patient'"
+        )
+        with store.backend.reading() as db:
+            assert db.rows(sql, [])[0][0] > 0
+        assert reindex(store) == len(population)
+        with store.backend.reading() as db:
+            assert db.rows(sql, [])[0][0] == 0
+        assert [_pages(store, t, q) for t, q in queries] == before
+        assert all(found for found, _ in before)
+    finally:
+        store.close()
