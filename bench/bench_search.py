@@ -1,4 +1,4 @@
-"""Search benchmark: 12 representative FHIR searches over a synthetic population, both databases.
+"""Search benchmark: 14 representative FHIR searches over a synthetic population, both databases.
 
     .venv/bin/python bench/bench_search.py [--people 2000] [--db sqlite|postgresql|both]
                                            [--repeat 30] [--reuse]
@@ -78,6 +78,8 @@ def cases(folder: Path) -> list[Case]:
             _query(("subject:Patient.organization.name", str(org)[:12])),
         ),
         ("_has", "Patient", _query(("_has:Condition:patient:code", conditions[-1]))),
+        ("patient=", "Observation", _query(("patient", f"Patient/{patient['id']}"))),
+        ("patient:missing=true", "Observation", _query(("patient:missing", "true"))),
         (
             "_include",
             "Observation",

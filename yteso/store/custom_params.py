@@ -63,15 +63,23 @@ def definition_from_resource(resource: Json) -> SearchParameterDefinition | None
 
 def register(definitions: list[SearchParameterDefinition]) -> None:
     """Make ``definitions`` searchable and indexed in this process (replacing earlier ones)."""
-    from yteso.store.index_rows import _PLANS, indexed_params
-    from yteso.store.search_compiler import definitions_for
-
     global _DEFINITIONS, _SOURCE
     _DEFINITIONS, _SOURCE = tuple(definitions), None
     _CUSTOM.clear()
     for definition in definitions:
         for base in definition.base:
             _CUSTOM.setdefault(base, {})[definition.code] = definition
+    reset_caches()
+
+
+def reset_caches() -> None:
+    """Drop what was derived from the registered parameters: compiled parameters, extraction
+    plans, the searchable definitions and the parameters that share rows."""
+    from yteso.store import shared_rows
+    from yteso.store.index_rows import _PLANS, indexed_params
+    from yteso.store.search_compiler import definitions_for
+
+    shared_rows.clear()
     indexed_params.cache_clear()
     _PLANS.clear()  # per-key-set plans hold the compiled parameters
     definitions_for.cache_clear()

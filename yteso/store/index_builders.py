@@ -205,6 +205,15 @@ def reference_rows(param: str, found: list[Any], out: Rows) -> None:
             reference_rows(param, [dict(value)], out)
 
 
+def reference_identifier_rows(param: str, found: list[Any], out: Rows) -> None:
+    """Only the ``:identifier`` token rows of :func:`reference_rows`: for a parameter whose
+    reference rows another parameter holds (:mod:`shared_rows`)."""
+    for value in found:
+        identifier = value.get("identifier") if isinstance(value, dict) else None
+        if identifier is not None:
+            _reference_identifier(param, identifier, out)
+
+
 def _reference_identifier(param: str, identifier: Any, out: Rows) -> None:
     if isinstance(identifier, dict) and isinstance(identifier.get("value"), str):
         code = identifier["value"]

@@ -37,7 +37,7 @@ from yteso.fhirpath.root_keys import root_keys, union_branches
 from yteso.store.composite_rows import composite_rows, fast_composite_rows
 from yteso.store.custom_params import custom_parameters
 from yteso.store.direct_paths import SKIP, direct_key, rooted
-from yteso.store.index_builders import BUILDERS, Builder, of_type
+from yteso.store.index_builders import BUILDERS, Builder, of_type, reference_identifier_rows
 from yteso.store.index_values import (
     IndexRow as IndexRow,
 )
@@ -51,12 +51,12 @@ from yteso.store.index_values import (
     token_values,
     uri_values,
 )
+from yteso.store.shared_rows import RESOLVE_IS, shared_params
 from yteso.store.text_folding import fold_parts, fold_text
 
 # Columns of resource_current, or special: not extracted into index tables.
 COLUMN_PARAMS = frozenset({"_id", "_lastUpdated"})
 _TAGS = re.compile(r"<[^>]*>")
-_RESOLVE_IS = re.compile(r"([A-Za-z.]+)\.where\(resolve\(\) is ([A-Za-z]+)\)")
 # Keys whose strings are machinery rather than content (ids, systems, references).
 _NOT_CONTENT = frozenset({"id", "meta", "resourceType", "reference", "system", "url", "div"})
 
@@ -85,25 +85,37 @@ class CompiledParam:
     keys: frozenset[str] | None = None
     # a union's branches with their keys: when only one can find anything, run it alone
     branches: tuple[tuple[frozenset[str], CompiledExpression], ...] = ()
+    # its reference rows are another parameter's (:mod:`shared_rows`): only the
+    # ``:identifier`` token rows are its own
+    identifiers_only: bool = False
 
 
 @cache
 def indexed_params(resource_type: str) -> tuple[CompiledParam, ...]:
-    """The search parameters of a type whose values live in index tables, compiled once."""
+    """The search parameters of a type whose values live in index tables, compiled once;
+    a parameter whose rows another one stores (:mod:`shared_rows`) is left out."""
     compiled = []
     official = search_parameters(resource_type)
+    shared = shared_params(resource_type)
     for code, definition in {**official, **custom_parameters(resource_type)}.items():
         if code in COLUMN_PARAMS or definition.expression is None:
             continue
         if definition.type not in _EXTRACTORS:
             continue
+        source = shared.get(code)
+        if source is not None and source.target_type is None:
+            continue  # the same expression as the parameter holding its rows
         expression = definition.expression
-        typed = _RESOLVE_IS.fullmatch(expression)
+        typed = RESOLVE_IS.fullmatch(expression)
         if typed is not None:  # 48 of the 49 resolve() expressions: keep the fast plain path
             path, target = typed.groups()
             plain = compile(path)
             keys = root_keys(plain.tree, resource_type)
-            compiled.append(CompiledParam(code, definition.type, plain, False, target, keys))
+            compiled.append(
+                CompiledParam(
+                    code, definition.type, plain, False, target, keys, (), source is not None
+                )
+            )
             continue
         resolves = "resolve()" in expression
         full = compile(expression)
@@ -224,7 +236,9 @@ def _general_rows(
             continue  # a value the expression cannot handle is simply not indexed
         if found and param.target_type is not None:
             found = _of_type(found, param.target_type)
-        if found:
+        if found and param.identifiers_only:
+            rows.extend(r for r in _EXTRACTORS[param.type](param.code, found) if r[0] == "token")
+        elif found:
             rows.extend(_EXTRACTORS[param.type](param.code, found))
 
 
@@ -297,7 +311,7 @@ def _fast_plan(
         again = rooted(source[0], resource_type) if plain else None
         if again is not None:
             evaluate = again
-        build = BUILDERS[param.type]
+        build = reference_identifier_rows if param.identifiers_only else BUILDERS[param.type]
         fast.append(
             (param.code, build, key, shadow, evaluate, param.target_type, slots.get(source, -1))
         )

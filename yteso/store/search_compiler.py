@@ -26,6 +26,7 @@ from yteso.store.custom_params import custom_parameters
 from yteso.store.date_ranges import date_condition
 from yteso.store.search_conditions import ValueConditions
 from yteso.store.search_date_window import class_floors, window_start
+from yteso.store.shared_rows import row_source, rows_test
 from yteso.store.sql_dialect import SqlDialect, SqlParams
 
 TABLE_OF_TYPE = {
@@ -199,9 +200,12 @@ class SearchCompiler:
         return f"{alias}.id", f"{alias}.resource_type = {self.params.bind(resource_type)}"
 
     def _select(self, resource_type: str | None, table: str, param: str, where: str) -> str:
+        """The ids whose ``param`` rows of ``table`` pass ``where``; a parameter sharing
+        another's rows (:mod:`shared_rows`) reads those, filtered by target type."""
         columns, scope = self._scope(resource_type)
-        bound = self.params.bind(param)
-        return f"SELECT {columns} FROM search_{table} s WHERE {scope} AND s.param = {bound}{where}"
+        source = row_source(resource_type, param, table)
+        rows = rows_test(source, "s", self.params.bind)  # the target type lands in the tail
+        return f"SELECT {columns} FROM search_{table} s WHERE {scope} AND {rows}{where}"
 
     def _indexed(
         self,
@@ -346,11 +350,14 @@ class SearchCompiler:
             )
         inner = self.id_set(source_type, rest, values, depth + 1)
         test = "NOT IN" if inner.negated else "IN"
+        rows = row_source(source_type, reference, "reference")
+        # a parameter sharing rows filtered to another target type names none of this type
+        never = "" if rows.target_type in (None, resource_type) else " AND 1 = 0"
         # the reach goes before the inner set: search_sql probes that last set per row
         sql = (
             f"SELECT r.target_id FROM search_reference r WHERE r.resource_type = "
-            f"{self.params.bind(source_type)} AND r.param = {self.params.bind(reference)}"
-            f" AND r.target_type = {self.params.bind(resource_type)}"
+            f"{self.params.bind(source_type)} AND r.param = {self.params.bind(rows.param)}"
+            f" AND r.target_type = {self.params.bind(resource_type)}{never}"
             f"{self._reached(source_type, 'r.id')} AND r.id {test} ({inner.sql})"
         )
         return IdSet(sql)

@@ -245,7 +245,11 @@ def _bounded_size(
     return probe(Statement(bounded, values))
 
 
-_SCOPED = re.compile(r"(s\.resource_type = (?:%s|\?) AND s\.param = (?:%s|\?)) AND (.*)", re.DOTALL)
+_SCOPED = re.compile(
+    r"(s\.resource_type = (?:%s|\?) AND s\.param (?:= (?:%s|\?)|IN \((?:%s|\?)(?:, (?:%s|\?))*\)))"
+    r" AND (.*)",
+    re.DOTALL,
+)
 
 
 def _by_resource(where: str, alias: str) -> str:

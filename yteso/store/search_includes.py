@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from yteso.fhir.errors import Invalid
 from yteso.store.base import SearchParam, StoredVersion
+from yteso.store.shared_rows import row_source, rows_test
 from yteso.store.sql_backend import Backend, Executor
 from yteso.store.sql_dialect import SqlParams
 
@@ -24,13 +25,19 @@ def _parse(value: str, name: str) -> tuple[str, str, str | None]:
     return parts[0], parts[1], parts[2] if len(parts) == 3 else None
 
 
+def _param_tests(params: SqlParams, source_type: str, code: str) -> list[str]:
+    """The reference rows of ``code``: another parameter's, by target type, where it shares
+    them (:mod:`shared_rows`)."""
+    return [rows_test(row_source(source_type, code, "reference"), "r", params.bind)]
+
+
 def _include_sql(
     params: SqlParams, source_type: str, code: str, target: str | None, ids: list[str]
 ) -> str:
     tests = [f"r.resource_type = {params.bind(source_type)}"]
     tests.append(f"r.id IN ({params.bind_all(ids)})")
     if code != "*":
-        tests.append(f"r.param = {params.bind(code)}")
+        tests.extend(_param_tests(params, source_type, code))
     if target is not None:
         tests.append(f"r.target_type = {params.bind(target)}")
     return (
@@ -45,7 +52,7 @@ def _revinclude_sql(
 ) -> str:
     tests = [f"r.resource_type = {params.bind(source_type)}"]
     if code != "*":
-        tests.append(f"r.param = {params.bind(code)}")
+        tests.extend(_param_tests(params, source_type, code))
     tests.append(f"r.target_type = {params.bind(target)}")
     tests.append(f"r.target_id IN ({params.bind_all(ids)})")
     return (

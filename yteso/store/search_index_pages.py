@@ -82,11 +82,10 @@ def _valued_page(
     better = "<" if first.ascending else ">"
     rid = dialect.row_identity
     conditions = [
-        f"x.resource_type = {params.bind(resource_type)}",
-        f"x.param = {params.bind(first.param)}",
+        f"x.resource_type = {params.bind(resource_type)}{first.rows_of('x', params)}",
         f"x.{column} IS NOT NULL",
         f"NOT EXISTS (SELECT 1 FROM search_{first.table} y WHERE y.resource_type = x.resource_type"
-        f" AND y.id = x.id AND y.param = x.param AND (y.{column} {better} x.{column}"
+        f" AND y.id = x.id{_siblings(first, params)} AND (y.{column} {better} x.{column}"
         f" OR (y.{column} = x.{column} AND y.{rid} < x.{rid})))",
         "NOT c.deleted",
     ]
@@ -101,6 +100,11 @@ def _valued_page(
         f" LIMIT {params.bind(count + 1)}"
     )
     return Statement(sql, params.values)
+
+
+def _siblings(first: SortKey, params: SqlParams) -> str:
+    """The other rows of the key's parameter on the same resource (bound in text order)."""
+    return " AND y.param = x.param" if first.source is None else first.rows_of("y", params)
 
 
 def _missing_page(
@@ -122,7 +126,7 @@ def _missing_page(
         "NOT c.deleted",
         f"c.resource_type = {params.bind(resource_type)}",
         f"NOT EXISTS (SELECT 1 FROM search_{first.table} y WHERE y.resource_type = c.resource_type"
-        f" AND y.id = c.id AND y.param = {params.bind(first.param)} AND y.{column} IS NOT NULL)",
+        f" AND y.id = c.id{first.rows_of('y', params)} AND y.{column} IS NOT NULL)",
     ]
     if cursor is not None:
         tail = PageCursor(cursor.values[1:], cursor.forward)

@@ -25,6 +25,7 @@ from yteso.store.search_statements import (
     order_by,
     type_first,
 )
+from yteso.store.shared_rows import RowSource, row_source
 from yteso.store.sql_dialect import SqlDialect, SqlParams
 
 DEFAULT_COUNT = 50
@@ -58,7 +59,9 @@ def sort_keys(resource_type: str | None, sort: tuple[str, ...]) -> tuple[SortKey
             raise Invalid(f"cannot sort by '{name}'", expression="_sort")
         kind = SORT_COLUMNS[table][1]
         alias = f"k{extra}"
-        keys.append(SortKey(alias, ascending, kind, extra, table, name))
+        source = row_source(resource_type, name, table)  # a parameter sharing rows: theirs
+        shared = None if source == RowSource(name) else source
+        keys.append(SortKey(alias, ascending, kind, extra, table, name, None, shared))
         extra += 1
     keys.append(SortKey("c.seq", True, "int", 6))
     return tuple(keys)

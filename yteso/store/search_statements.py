@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from yteso.fhir.errors import Invalid
 from yteso.store.instants import parse_instant
 from yteso.store.paging_cursors import CursorValue, PageCursor
+from yteso.store.shared_rows import RowSource, rows_test
 from yteso.store.sql_dialect import SqlParams
 
 SEARCH_PARAMS = frozenset({"_id", "_lastUpdated"})
@@ -44,6 +45,13 @@ class SortKey:
     table: str | None = None  # indexed parameter: its index table and code
     param: str | None = None
     direct: str | None = None  # the value read straight from a joined index row (``x.low``)
+    # where the parameter's rows are, when it shares another's (:mod:`shared_rows`)
+    source: RowSource | None = None
+
+    def rows_of(self, alias: str, params: SqlParams) -> str:
+        """``AND alias.param = ?`` (or the rows it shares): the key's index rows."""
+        assert self.param is not None
+        return " AND " + rows_test(self.source or RowSource(self.param), alias, params.bind)
 
     def expression(self, params: SqlParams) -> str:
         """The SQL of this key's value for row ``c`` (binds the parameter code)."""
@@ -56,7 +64,7 @@ class SortKey:
         return (
             f"COALESCE((SELECT {pick}(x.{column}) FROM search_{self.table} x"
             " WHERE x.resource_type = c.resource_type AND x.id = c.id"
-            f" AND x.param = {params.bind(self.param)}), {MISSING_SORT_VALUES[kind]})"
+            f"{self.rows_of('x', params)}), {MISSING_SORT_VALUES[kind]})"
         )
 
 

@@ -29,6 +29,7 @@ from yteso.store.match_records import (
 from yteso.store.meta_stamp import stamped_body
 from yteso.store.parallel_prepare import Prepare, prepare_versions
 from yteso.store.resource_ids import new_resource_id
+from yteso.store.shared_rows import row_source
 from yteso.store.sql_backend import Backend, Executor, VersionRow
 from yteso.store.sql_reads import read_current, run_search
 from yteso.store.validation_gate import require_valid
@@ -97,11 +98,16 @@ class SqlSession:
         thousands of targets, a few indexed queries (the search engine's OR of so many values
         is planned as a scan)."""
         found: set[str] = set()
+        source = row_source(resource_type, param, "reference")  # shared rows: theirs
+        if source.target_type not in (None, target_type):
+            return found  # the parameter names no resource of that type
         unique = sorted(set(ids))
         for start in range(0, len(unique), _MANY_CHUNK):
             chunk = unique[start : start + _MANY_CHUNK]
             found.update(
-                self.backend.referencing_ids(self.db, resource_type, param, target_type, chunk)
+                self.backend.referencing_ids(
+                    self.db, resource_type, source.param, target_type, chunk
+                )
             )
         return found
 
