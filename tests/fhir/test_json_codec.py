@@ -29,6 +29,9 @@ from yteso.fhir import json_codec
         b"[1.50]",
         b"1.50",
         b'"x:1.50"',
+        b'{"a":[{"b":[{"c":1.50}]}],"d":2}',
+        b'{"a":[{"b":18446744073709551615}],"c":-9223372036854775808,"d":[[0]]}',
+        b'{"a":[[[18446744073709551616]]]}',
     ],
 )
 def test_round_trip_keeps_every_number(text: bytes) -> None:
@@ -64,6 +67,17 @@ def test_digits_inside_strings_keep_the_fast_path() -> None:
     # "00.000" inside an instant once sent every such resource to the slow parser.
     parsed = json_codec.loads(b'{"issued":"2025-01-01T10:00:00.000+07:00","v":116.3}')
     assert type(parsed["v"]) is float
+
+
+def test_text_without_a_float_skips_the_number_scan(monkeypatch: pytest.MonkeyPatch) -> None:
+    def scan(raw: bytes) -> bool:
+        raise AssertionError("scanned")
+
+    monkeypatch.setattr(json_codec, "_exact_with_orjson", scan)
+    text = b'{"a":[{"b":18446744073709551615,"s":"1.50"}],"c":-9223372036854775808}'
+    assert json_codec.dumps(json_codec.loads(text)) == text
+    with pytest.raises(AssertionError):
+        json_codec.loads(b'{"a":[{"b":1.50}]}')
 
 
 def test_malformed_json_still_raises() -> None:
