@@ -19,6 +19,7 @@ import orjson
 import psycopg
 import pytest
 
+from tests.store.deferred_support import deferred, definitions
 from yteso.store import SearchParam, SearchQuery, SqlStore, load_paths, open_store
 from yteso.store import deferred_indexes as builds
 from yteso.store.deferred_indexes import defer_search_indexes, rebuild_deferred_indexes
@@ -30,18 +31,6 @@ def store(store_url: str) -> Iterator[SqlStore]:
     opened = open_store(store_url)
     yield opened
     opened.close()
-
-
-def definitions(store: SqlStore) -> dict[str, str]:
-    with store.backend.reading() as db:
-        return {
-            str(n): str(d) for n, d in db.rows(store.backend.queries["search_index_definitions"])
-        }
-
-
-def deferred(store: SqlStore) -> list[str]:
-    with store.backend.reading() as db:
-        return [str(name) for name, _ in db.rows(store.backend.queries["deferred_indexes"])]
 
 
 def load_patients(store: SqlStore, path: Path, count: int) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from tests.store.deferred_support import deferred, definitions
 from yteso.store import SearchParam, SearchQuery, SqlStore, load_paths, open_store
 from yteso.store import bulk_load as bulk
 from yteso.store.deferred_indexes import defer_search_indexes
@@ -25,18 +26,6 @@ def store(store_url: str) -> Iterator[SqlStore]:
     opened = open_store(store_url)
     yield opened
     opened.close()
-
-
-def definitions(store: SqlStore) -> dict[str, str]:
-    with store.backend.reading() as db:
-        return {
-            str(n): str(d) for n, d in db.rows(store.backend.queries["search_index_definitions"])
-        }
-
-
-def deferred(store: SqlStore) -> list[str]:
-    with store.backend.reading() as db:
-        return [str(name) for name, _ in db.rows(store.backend.queries["deferred_indexes"])]
 
 
 def write_patients(path: Path, count: int) -> Path:
