@@ -113,7 +113,13 @@ def indexed_params(resource_type: str) -> tuple[CompiledParam, ...]:
             keys = root_keys(plain.tree, resource_type)
             compiled.append(
                 CompiledParam(
-                    code, definition.type, plain, False, target, keys, (), source is not None
+                    code,
+                    definition.type,
+                    plain,
+                    False,
+                    target,
+                    keys,
+                    identifiers_only=source is not None,
                 )
             )
             continue

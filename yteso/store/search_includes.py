@@ -25,10 +25,10 @@ def _parse(value: str, name: str) -> tuple[str, str, str | None]:
     return parts[0], parts[1], parts[2] if len(parts) == 3 else None
 
 
-def _param_tests(params: SqlParams, source_type: str, code: str) -> list[str]:
+def _param_test(params: SqlParams, source_type: str, code: str) -> str:
     """The reference rows of ``code``: another parameter's, by target type, where it shares
     them (:mod:`shared_rows`)."""
-    return [rows_test(row_source(source_type, code, "reference"), "r", params.bind)]
+    return rows_test(row_source(source_type, code, "reference"), "r", params.bind)
 
 
 def _include_sql(
@@ -37,7 +37,7 @@ def _include_sql(
     tests = [f"r.resource_type = {params.bind(source_type)}"]
     tests.append(f"r.id IN ({params.bind_all(ids)})")
     if code != "*":
-        tests.extend(_param_tests(params, source_type, code))
+        tests.append(_param_test(params, source_type, code))
     if target is not None:
         tests.append(f"r.target_type = {params.bind(target)}")
     return (
@@ -52,7 +52,7 @@ def _revinclude_sql(
 ) -> str:
     tests = [f"r.resource_type = {params.bind(source_type)}"]
     if code != "*":
-        tests.extend(_param_tests(params, source_type, code))
+        tests.append(_param_test(params, source_type, code))
     tests.append(f"r.target_type = {params.bind(target)}")
     tests.append(f"r.target_id IN ({params.bind_all(ids)})")
     return (

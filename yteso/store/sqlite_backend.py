@@ -179,8 +179,6 @@ class SqliteBackend:
     @contextmanager
     def index_build(self) -> Iterator[Executor]:
         with self._connection() as connection:
-            if connection.in_transaction:
-                raise RuntimeError("sessions do not nest")
             kept: dict[str, int] = {}
             for pragma in INDEX_BUILD_PRAGMAS:  # ``:memory:`` has no mmap_size
                 found = connection.execute(f"PRAGMA {pragma}").fetchone()
