@@ -1,13 +1,12 @@
--- Index keys led by their most distinct column (docs/dev/storage.md "Bulk load", docs/benchmarks.md
--- "PGSERVER"). Building a B-tree is a sort; with resource_type (or target_type) first, almost
--- every comparison of the sort walks several text columns, where an id first decides almost
--- every one alone: the bulk load's build of these indexes (100k resources) took about 40% less
--- CPU on PostgreSQL, about 15% less on SQLite. Every reader of them tests each key column for
--- equality (clearing a resource's rows, per-row probes, sort keys, _include; _revinclude, _has
--- and chains by target), so each keeps its index. One plan moved: `:missing` of a parameter
--- reading another's rows by target type (Observation `patient`) ranged over this target index's
--- target_type prefix, and now over search_reference_lookup's (resource_type, param): the same
--- time at 49k resources.
+-- Per-resource index keys led by the id (docs/dev/storage.md "Bulk load", docs/benchmarks.md
+-- "PGSERVER"). Building a B-tree is a sort; with resource_type first, almost every comparison
+-- of the sort walks several text columns, where the id first decides almost every one alone:
+-- the bulk load's build of these indexes (100k resources) took about 40% less CPU on
+-- PostgreSQL, about 15-20% less on SQLite. Every reader of them tests both resource_type and
+-- id for equality (clearing a resource's rows, per-row probes, sort keys, _include, _has), so
+-- each plan keeps its index. search_reference_target keeps target_type first: `:missing` of a
+-- parameter reading another's rows by target type (Observation `patient`) ranges over that
+-- prefix (target_id first: 1.5-2x slower at 100k, for ~0.1 s of build).
 DROP INDEX search_string_resource;
 
 CREATE INDEX search_string_resource ON search_string (id, resource_type, param, norm);
@@ -39,7 +38,3 @@ CREATE INDEX search_uri_resource ON search_uri (id, resource_type);
 DROP INDEX search_text_resource;
 
 CREATE INDEX search_text_resource ON search_text (id, resource_type);
-
-DROP INDEX search_reference_target;
-
-CREATE INDEX search_reference_target ON search_reference (target_id, target_type, param, resource_type, id);
