@@ -1,5 +1,5 @@
-"""What the deferred-index tests read back: the search indexes that exist and those recorded
-as dropped (``deferred_indexes``)."""
+"""What the deferred-index tests read back: the indexes a bulk load may defer that exist, and
+those recorded as dropped (``deferred_indexes``)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ from yteso.store import SqlStore
 
 
 def definitions(store: SqlStore) -> dict[str, str]:
-    """The search tables' secondary indexes: name -> definition."""
+    """The deferrable secondary indexes: name -> definition."""
+    query = store.backend.queries["deferrable_index_definitions"]
     with store.backend.reading() as db:
-        return {
-            str(n): str(d) for n, d in db.rows(store.backend.queries["search_index_definitions"])
-        }
+        return {str(n): str(d) for n, d in db.rows(query)}
 
 
 def deferred(store: SqlStore) -> list[str]:

@@ -22,7 +22,7 @@ import pytest
 from tests.store.deferred_support import deferred, definitions
 from yteso.store import SearchParam, SearchQuery, SqlStore, load_paths, open_store
 from yteso.store import deferred_indexes as builds
-from yteso.store.deferred_indexes import defer_search_indexes, rebuild_deferred_indexes
+from yteso.store.deferred_indexes import defer_bulk_indexes, rebuild_deferred_indexes
 from yteso.store.sql_backend import Backend, Executor
 
 
@@ -66,7 +66,7 @@ def test_postgresql_builds_on_two_connections_at_once(
         return real(backend, db, name)
 
     monkeypatch.setattr(builds, "build_deferred_index", build)
-    assert defer_search_indexes(store.backend) == len(before)
+    assert defer_bulk_indexes(store.backend) == len(before)
     assert rebuild_deferred_indexes(store.backend) == len(before)
     assert len(set(sessions)) == expected  # distinct connections (one on SQLite)
     assert definitions(store) == before and deferred(store) == []
@@ -82,7 +82,7 @@ def session_query(store: SqlStore) -> str:
 def test_racing_builders_build_every_index_once(store: SqlStore, tmp_path: Path) -> None:
     load_patients(store, tmp_path / "p.ndjson", 200)
     before = definitions(store)
-    assert defer_search_indexes(store.backend) == len(before)
+    assert defer_bulk_indexes(store.backend) == len(before)
     counts: list[int] = []
     errors: list[BaseException] = []
 
@@ -117,7 +117,7 @@ def test_the_build_leaves_the_connection_settings_as_they_were(
             return [db.rows(sql)[0][0] for sql in settings]
 
     before = current()
-    assert defer_search_indexes(store.backend) > 0
+    assert defer_bulk_indexes(store.backend) > 0
     assert rebuild_deferred_indexes(store.backend) > 0
     assert current() == before
 

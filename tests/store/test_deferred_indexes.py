@@ -18,7 +18,7 @@ import pytest
 from tests.store.deferred_support import deferred, definitions
 from yteso.store import SearchParam, SearchQuery, SqlStore, load_paths, open_store
 from yteso.store import bulk_load as bulk
-from yteso.store.deferred_indexes import defer_search_indexes
+from yteso.store.deferred_indexes import defer_bulk_indexes
 
 
 @pytest.fixture
@@ -57,8 +57,8 @@ def test_the_default_defers_only_large_loads_into_an_empty_store(
     store: SqlStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dropped: list[int] = []
-    real = bulk.defer_search_indexes
-    monkeypatch.setattr(bulk, "defer_search_indexes", lambda b: dropped.append(real(b)) or 1)
+    real = bulk.defer_bulk_indexes
+    monkeypatch.setattr(bulk, "defer_bulk_indexes", lambda b: dropped.append(real(b)) or 1)
     monkeypatch.setattr(bulk, "DEFER_INDEXES_FROM", 50)
     load_paths(store, [write_patients(tmp_path / "small.ndjson", 49)])
     assert dropped == []  # below the threshold
@@ -96,7 +96,7 @@ def test_open_rebuilds_what_a_dead_load_left_unless_a_load_is_live(store_url: st
     before = definitions(store)
     with store.backend.bulk_load_lock() as got:
         assert got
-        assert defer_search_indexes(store.backend) == len(before)
+        assert defer_bulk_indexes(store.backend) == len(before)
         other = open_store(store_url)  # a live load holds the lock: left alone
         assert definitions(other) == {} and sorted(deferred(other)) == sorted(before)
         other.close()

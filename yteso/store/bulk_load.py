@@ -25,7 +25,7 @@ from yteso.store.bulk_prepare import PreparedResource, collector_paused, prepare
 from yteso.store.bundle_entries import SourcedResource, json_file_resources, ndjson_resources
 from yteso.store.custom_params import Snapshot, adopt, snapshot
 from yteso.store.deferred_indexes import (
-    defer_search_indexes,
+    defer_bulk_indexes,
     rebuild_deferred_indexes,
     store_is_empty,
 )
@@ -47,8 +47,8 @@ FILE_SUFFIXES = (".ndjson", ".json", ".jsonl")
 # the collector; at the default 700 allocations per young collection the collector kept
 # re-scanning them (preparation 300 -> 253 µs per resource in a worker, same run).
 LOAD_GC_THRESHOLD = (50_000, 20, 100)
-# Loads of at least this many NDJSON lines into an empty store build the search indexes at the
-# end (``deferred_indexes``); smaller ones gain little and keep the indexes live.
+# Loads of at least this many NDJSON lines into an empty store build the secondary indexes at
+# the end (``deferred_indexes``); smaller ones gain little and keep the indexes live.
 DEFER_INDEXES_FROM = 10_000
 
 
@@ -238,9 +238,10 @@ def load_paths(
 
     ``progress(done, total)`` is called after every written batch (``total`` is ``None`` when
     it is not known in advance). ``workers``: preparation processes (default: one per CPU, or
-    none for small inputs). ``defer_indexes``: drop the search tables' secondary indexes and
-    build them after the last batch (default: when the store is empty and the input has at
-    least ``DEFER_INDEXES_FROM`` NDJSON lines; never while another load runs)."""
+    none for small inputs). ``defer_indexes``: drop the secondary indexes
+    (``deferred_indexes``) and build them after the last batch (default: when the store is
+    empty and the input has at least ``DEFER_INDEXES_FROM`` NDJSON lines; never while another
+    load runs)."""
     write_prepared: _WritePrepared | None = getattr(store, "write_prepared", None)
     if write_prepared is None:
         raise TypeError("bulk load needs a store with write_prepared (open_store gives one)")
@@ -258,7 +259,7 @@ def load_paths(
             if defer_indexes is None:
                 big = total is not None and total >= DEFER_INDEXES_FROM
                 defer_indexes = big and store_is_empty(backend)
-            deferred = alone and defer_indexes and defer_search_indexes(backend) > 0
+            deferred = alone and defer_indexes and defer_bulk_indexes(backend) > 0
             try:
                 index_format = backend.index_block_format
                 report = _load(

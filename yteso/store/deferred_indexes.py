@@ -1,5 +1,7 @@
-"""Bulk index builds: a large load into an empty store drops the search tables' secondary
-indexes first and builds them once at the end (docs/dev/storage.md "Bulk load").
+"""Bulk index builds: a large load into an empty store drops secondary indexes first (the
+search tables'; on SQLite the resource tables' non-unique ones too: the backend's
+``deferrable_index_definitions``) and builds them once at the end (docs/dev/storage.md
+"Bulk load").
 
 Building a B-tree from all its rows at once (a sort) costs far less than inserting ~16 index
 rows per resource into ~17 B-trees one by one (PostgreSQL's advice for COPY loads:
@@ -21,12 +23,12 @@ from concurrent.futures import ThreadPoolExecutor
 from yteso.store.sql_backend import Backend, Executor
 
 
-def defer_search_indexes(backend: Backend) -> int:
-    """Drop the search tables' secondary indexes, recording how to recreate each; returns how
-    many were dropped."""
+def defer_bulk_indexes(backend: Backend) -> int:
+    """Drop the backend's deferrable indexes, recording how to recreate each; returns how many
+    were dropped."""
     queries = backend.queries
     with backend.writing() as db:
-        found = db.rows(queries["search_index_definitions"])
+        found = db.rows(queries["deferrable_index_definitions"])
         for name, definition in found:
             db.run(queries["record_deferred_index"], (name, definition))
             db.run(f'DROP INDEX "{name}"')  # a name from the catalog, quoted as an identifier

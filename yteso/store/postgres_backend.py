@@ -78,8 +78,8 @@ def _configure(connection: psycopg.Connection[Any]) -> None:
 class PostgresBackend:
     dialect: SqlDialect = SqlDialect()
     index_block_format: BlockFormat = "copy"
-    # One index build per core of this 2-core machine, each with one parallel worker
-    # (docs/benchmarks.md, "BUILD"); the pool has room for them.
+    # One index build per core of this 2-core machine, with no parallel worker (docs/benchmarks.md,
+    # "BUILD" and "PGSERVER"); the pool has room for them.
     index_build_connections = 2
 
     def __init__(self, url: str) -> None:

@@ -121,7 +121,11 @@ RETURNING c.seq;
 -- name: deferred_index_table
 SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'deferred_index';
 
--- name: search_index_definitions
+-- name: deferrable_index_definitions
+-- The secondary indexes a bulk load builds after writing (deferred_indexes.py): the search
+-- tables' only. The resource tables' stay live here: COPY appends to them cheaply (their keys
+-- grow with seq and time), and building them after a 100k load cost as much server CPU as it
+-- saved (0.41 s vs 0.38 s; docs/benchmarks.md, "PGSERVER"). SQLite defers them.
 SELECT i.relname, pg_get_indexdef(i.oid)
 FROM pg_index x
 JOIN pg_class i ON i.oid = x.indexrelid
@@ -152,10 +156,11 @@ DELETE FROM deferred_index WHERE name = %s RETURNING definition;
 SELECT 1 FROM resource_current LIMIT 1;
 
 -- name: index_build_settings
--- Per build transaction: sort memory, and one parallel worker per build (the builds already
--- run on several connections at once; see deferred_indexes.py).
+-- Per build transaction: sort memory, and no parallel worker: the builds already run on one
+-- connection per core (deferred_indexes.py), so a worker only adds its start and the merge of
+-- its sorted run to the server's CPU (docs/benchmarks.md, "PGSERVER").
 SELECT set_config('maintenance_work_mem', '256MB', true),
-    set_config('max_parallel_maintenance_workers', '1', true);
+    set_config('max_parallel_maintenance_workers', '0', true);
 
 -- name: analyzed_tables
 -- Only this store's schema, not every schema of the database; not the history: only read by

@@ -1,0 +1,184 @@
+"""Migration 0012: the per-resource index of every search table leads with ``id`` (cheaper
+bulk builds). A store migrated from
+0011 ends with exactly the indexes of a new store and answers every search as before; records
+of indexes a dead load dropped under 0011 are rebuilt, then migrated. On SQLite a bulk load also
+defers the resource tables' non-unique indexes; PostgreSQL keeps them live. Both backends."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import drop_pg_schema, fresh_pg_url
+from tests.store.deferred_support import deferred, definitions
+from tests.store.search_fixtures import search_resources
+from yteso.store import SearchParam, SearchQuery, SqlStore, open_store
+from yteso.store import migrations as schema_migrations
+from yteso.store.deferred_indexes import defer_bulk_indexes, rebuild_deferred_indexes
+from yteso.store.sql_files import Migration
+
+RESOURCE_INDEXES = [
+    f"search_{table}_resource"
+    for table in ("string", "token", "date", "number", "quantity", "reference", "uri", "text")
+]
+RESOURCE_TABLE_INDEXES = [
+    "resource_current_compartment",
+    "resource_current_last_updated",
+    "resource_current_type_seq",
+    "resource_history_type_seq",
+]
+# Searches that read the re-keyed indexes: clearing rows aside (updates), probes, _include,
+# _revinclude, _has, chains, :missing on a parameter sharing another's rows, sorts.
+SEARCHES: list[tuple[str, tuple[tuple[str, str], ...], tuple[str, ...]]] = [
+    ("Patient", (("_revinclude", "Observation:subject"),), ()),
+    ("Patient", (("_revinclude", "Observation:*"), ("family", "Nguyễn")), ()),
+    ("Observation", (("_include", "Observation:subject"),), ()),
+    ("Observation", (("_include", "Observation:*"), ("code", "8867-4")), ()),
+    ("Patient", (("_has:Observation:subject:code", "8867-4"),), ()),
+    ("Observation", (("subject:Patient.family", "Nguyễn"),), ()),
+    ("Observation", (("patient:missing", "true"),), ()),
+    ("Observation", (("patient:missing", "false"),), ()),
+    ("Patient", (("organization", "Organization/org-hue"),), ("-family",)),
+    ("Observation", (("code", "http://loinc.org|8867-4"),), ("date",)),
+    ("Patient", (("_id", "pat-nguyen,pat-dang"),), ("birthdate",)),
+]
+
+
+def _query(params: tuple[tuple[str, str], ...], sort: tuple[str, ...]) -> SearchQuery:
+    parsed = []
+    for raw, value in params:  # chains and _has keep the rest of their name as the modifier
+        name, _, modifier = raw.partition(":")
+        parsed.append(SearchParam(name, tuple(value.split(",")), modifier or None))
+    return SearchQuery(params=tuple(parsed), sort=sort, count=100)
+
+
+def answers(store: SqlStore) -> list[tuple[list[str], list[str]]]:
+    found = []
+    for resource_type, params, sort in SEARCHES:
+        result = store.search(resource_type, _query(params, sort))
+        found.append(
+            (
+                [f"{m.resource_type}/{m.id}" for m in result.matches],
+                sorted(f"{m.resource_type}/{m.id}" for m in result.included),
+            )
+        )
+    return found
+
+
+@pytest.fixture
+def fresh_url(store_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A second fresh database of the same backend."""
+    if store_url.startswith("sqlite:"):
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    base = request.getfixturevalue("pg_base_url")
+    url, schema = fresh_pg_url(base)
+    try:
+        yield url
+    finally:
+        drop_pg_schema(base, schema)
+
+
+def open_at_0011(url: str, monkeypatch: pytest.MonkeyPatch) -> SqlStore:
+    """A store as a release before migration 0012 left it."""
+    real = schema_migrations.load_migrations
+
+    def up_to_0011(package: str) -> list[Migration]:
+        return [m for m in real(package) if m.version <= 11]
+
+    with monkeypatch.context() as patched:
+        patched.setattr(schema_migrations, "load_migrations", up_to_0011)
+        return open_store(url)
+
+
+def shapes(store: SqlStore) -> dict[str, str]:
+    """The deferrable indexes, their table names without the schema (PostgreSQL names it)."""
+    return {n: re.sub(r" ON [^ .]+\.", " ON ", d) for n, d in definitions(store).items()}
+
+
+def columns(definition: str) -> list[str]:
+    """The key columns of a B-tree index definition (SQLite or PostgreSQL text)."""
+    found = re.search(r" ON \S+ (?:USING btree )?\(([^)]*)\)", definition)
+    assert found is not None, definition
+    return [c.strip() for c in found.group(1).split(",")]
+
+
+def test_every_resource_index_leads_with_the_id(store_url: str) -> None:
+    store = open_store(store_url)
+    try:
+        found = definitions(store)
+    finally:
+        store.close()
+    for name in RESOURCE_INDEXES:
+        assert columns(found[name])[:2] == ["id", "resource_type"], found[name]
+    target = columns(found["search_reference_target"])  # :missing ranges over target_type
+    assert target == ["target_type", "target_id", "param", "resource_type", "id"]
+
+
+def test_a_store_from_0011_migrates_to_the_new_indexes_and_answers_the_same(
+    store_url: str, fresh_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = open_at_0011(store_url, monkeypatch)
+    try:
+        old.bulk_write(search_resources())
+        old.backend.refresh_statistics(force=True)
+        assert columns(definitions(old)["search_token_resource"])[0] == "resource_type"
+        before = answers(old)
+    finally:
+        old.close()
+    migrated, fresh = open_store(store_url), open_store(fresh_url)
+    try:
+        assert shapes(migrated) == shapes(fresh)
+        if migrated.dialect == "sqlite":  # its statistics are per index: the new ones have theirs
+            with migrated.backend.reading() as db:
+                analyzed = {str(n) for (n,) in db.rows("SELECT idx FROM sqlite_stat1")}
+            assert set(RESOURCE_INDEXES) <= analyzed
+        assert answers(migrated) == before
+        assert any(included for _, included in before) and all(m for m, _ in before[:6])
+        assert "Patient/pat-nguyen" in before[1][0]
+        with migrated.session() as session:  # an update clears the old rows through the index
+            session.update({"resourceType": "Patient", "id": "pat-nguyen", "gender": "female"})
+        assert "Patient/pat-nguyen" not in answers(migrated)[1][0]  # its old name rows are gone
+    finally:
+        migrated.close()
+        fresh.close()
+
+
+def test_indexes_a_dead_load_dropped_before_0012_are_rebuilt_then_migrated(
+    store_url: str, fresh_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = open_at_0011(store_url, monkeypatch)
+    try:
+        old.bulk_write(search_resources())
+        before = answers(old)
+        assert defer_bulk_indexes(old.backend) > 0  # the load dies here: records stay
+    finally:
+        old.close()
+    migrated, fresh = open_store(store_url), open_store(fresh_url)
+    try:
+        assert deferred(migrated) == []
+        assert shapes(migrated) == shapes(fresh)
+        assert answers(migrated) == before
+    finally:
+        migrated.close()
+        fresh.close()
+
+
+def test_sqlite_defers_the_resource_tables_indexes_postgresql_keeps_them_live(
+    store_url: str,
+) -> None:
+    store = open_store(store_url)
+    try:
+        store.bulk_write(search_resources())
+        before = definitions(store)
+        expected = [] if store.dialect == "postgresql" else RESOURCE_TABLE_INDEXES
+        assert sorted(n for n in before if n.startswith("resource_")) == expected
+        assert defer_bulk_indexes(store.backend) == len(before)
+        assert [n for n in deferred(store) if n.startswith("resource_")] == expected
+        assert rebuild_deferred_indexes(store.backend) == len(before)
+        assert definitions(store) == before and deferred(store) == []
+    finally:
+        store.close()
