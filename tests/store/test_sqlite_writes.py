@@ -14,7 +14,12 @@ import pytest
 
 from yteso.store import SqlStore, load_paths, open_store
 from yteso.store.sqlite_backend import PAGE_SIZE, SqliteExecutor
-from yteso.store.sqlite_inserts import ROWS_PER_STATEMENT, insert_rows, multi_row_statement
+from yteso.store.sqlite_inserts import (
+    MAX_BOUND_VALUES,
+    ROWS_PER_STATEMENT,
+    insert_rows,
+    multi_row_statement,
+)
 
 
 @pytest.fixture
@@ -70,6 +75,19 @@ def test_insert_rows_stores_the_rows_and_rowids_of_one_row_statements(count: int
         tables.append(connection.execute("SELECT rowid, * FROM t ORDER BY rowid").fetchall())
     assert tables[0] == tables[1]
     assert len(tables[1]) == count
+
+
+@pytest.mark.parametrize("width", [9, 40, MAX_BOUND_VALUES // 2 + 1])
+def test_wide_rows_stay_under_the_bound_values_limit(width: int) -> None:
+    """Groups shrink so a statement binds at most MAX_BOUND_VALUES values (old SQLite: 999)."""
+    connection = sqlite3.connect(":memory:", isolation_level=None)
+    connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, MAX_BOUND_VALUES)
+    columns = [f"c{i}" for i in range(width)]
+    connection.execute(f"CREATE TABLE t ({', '.join(columns)})")
+    sql = f"INSERT INTO t ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+    rows = [tuple(r * width + c for c in range(width)) for r in range(300)]
+    insert_rows(SqliteExecutor(connection), sql, rows)
+    assert connection.execute("SELECT * FROM t ORDER BY rowid").fetchall() == rows
 
 
 def test_insert_rows_upserts_as_one_row_statements_do() -> None:

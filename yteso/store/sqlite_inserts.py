@@ -4,8 +4,9 @@
 and a start of the statement's program for each of the ~17 rows a resource writes (history,
 current and search rows). The same rows as one ``INSERT ... VALUES (...), (...), ...`` of
 :data:`ROWS_PER_STATEMENT` rows pay that once per group: a search-index row cost 1.25 µs of
-CPU, 0.93 µs so (a history row with its body 4.0 -> 3.05 µs; docs/benchmarks.md, "SQLWRITER").
-The rows, their order and so their rowids are those of the one-row statement run per row.
+CPU, 0.93 µs so (a history row with its body, 64 at a time: 4.0 -> 3.05 µs;
+docs/benchmarks.md, "SQLWRITER"). The rows, their order and so their rowids are those of the
+one-row statement run per row.
 """
 
 from __future__ import annotations
@@ -17,22 +18,28 @@ from itertools import chain
 
 from yteso.store.sql_backend import Executor
 
-# Rows per execution: 128 search rows of 6-9 values are ~1,150 bound values, far below
-# SQLite's limit of 32,766 (SQLITE_MAX_VARIABLE_NUMBER); 256 gained only 0.02 µs more per row.
+# Rows per execution (256 gained only 0.02 µs more per row), and at most this many bound values
+# per statement: SQLite's limit (SQLITE_MAX_VARIABLE_NUMBER) is 32,766 since 3.32 but was 999
+# before, and a system library may be older; 999 still groups 111 history rows of 9 values.
 ROWS_PER_STATEMENT = 128
+MAX_BOUND_VALUES = 999
 _VALUES = re.compile(r"\bVALUES\s*\(", re.IGNORECASE)
 
 
 def insert_rows(db: Executor, sql: str, rows: Sequence[Sequence[object]]) -> None:
     """Run the one-row ``INSERT ... VALUES (...)`` statement ``sql`` (an upsert clause after
-    the values may follow) for every row, in order, :data:`ROWS_PER_STATEMENT` rows at a time;
-    the rest (fewer than a group) row by row."""
-    full = len(rows) - len(rows) % ROWS_PER_STATEMENT
+    the values may follow) for every row, in order, :data:`ROWS_PER_STATEMENT` rows at a time
+    (fewer for wide rows: :data:`MAX_BOUND_VALUES`); the rest (less than a group) row by row."""
+    if not rows:
+        return
+    width = len(rows[0])
+    per_statement = max(1, min(ROWS_PER_STATEMENT, MAX_BOUND_VALUES // width))
+    full = len(rows) - len(rows) % per_statement if per_statement > 1 else 0
     if full:
         flat = list(chain.from_iterable(rows[:full]))
-        step = len(rows[0]) * ROWS_PER_STATEMENT
+        step = width * per_statement
         groups = [flat[start : start + step] for start in range(0, len(flat), step)]
-        db.run_many(multi_row_statement(sql, ROWS_PER_STATEMENT), groups)
+        db.run_many(multi_row_statement(sql, per_statement), groups)
     if full < len(rows):
         db.run_many(sql, rows[full:])
 
