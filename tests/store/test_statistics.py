@@ -104,7 +104,10 @@ def test_sqlite_statistics_follow_the_data_as_it_grows(
             if i == 900:
                 assert _analyzed_rows(store) == 10  # grown, but by fewer than 1,000 rows
         analyzed = _analyzed_rows(store)
-        assert analyzed is not None and 900 < analyzed <= 1200  # refreshed once, past 1,010
+        # Refreshed once, past 1,010 rows. Under analysis_limit the row count is estimated from
+        # the B-tree's shape, so it depends on the page size: 955 (4 KiB pages) and 638 (8 KiB,
+        # new files since SQLWRITER) for a table of 1,010 rows; far from the 10 before.
+        assert analyzed is not None and 500 < analyzed <= 1300
     finally:
         store.close()
 

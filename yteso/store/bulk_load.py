@@ -291,9 +291,9 @@ def _load(
     batch: list[PreparedResource] = []
     blocks: list[IndexBlock] = []
     stream = _prepared_stream(_tasks(files, index_format), workers or _default_workers(files))
-    thresholds = gc.get_threshold()
-    gc.set_threshold(*LOAD_GC_THRESHOLD)  # the writer holds batches of unpickled rows too
-    try:
+    # The writer's unpickled batches are freed by reference counting, like the workers' parts,
+    # yet young collections kept scanning them: the collector is off while it writes.
+    with collector_paused():
         for prepared, failures, block in stream:
             batch.extend(prepared)
             blocks.append(block)
@@ -305,6 +305,4 @@ def _load(
                 if progress is not None:
                     progress(done, total)
         report.record(batch, write_prepared(batch, blocks))
-    finally:
-        gc.set_threshold(*thresholds)
     return report

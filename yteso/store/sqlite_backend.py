@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 
 import orjson
 
@@ -25,9 +26,11 @@ from yteso.fhir.errors import Conflict
 from yteso.store.index_blocks import BlockFormat, IndexBlock, Key
 from yteso.store.index_rows import IndexRow
 from yteso.store.index_tables import INDEX_COLUMNS, insert_statement, rows_by_table
+from yteso.store.instants import format_instant
 from yteso.store.sql_backend import Executor, Row, VersionRow
 from yteso.store.sql_dialect import SqlDialect, SqliteDialect
 from yteso.store.sql_files import load_queries
+from yteso.store.sqlite_inserts import insert_rows
 
 BUSY_TIMEOUT_SECONDS = 60.0
 # ANALYZE reads at most this many rows per index (approximate statistics at any size:
@@ -45,6 +48,19 @@ CACHE_KIB = 65_536
 # keys sorts them on one thread); the table scans read the file through memory mapping
 # (SQLite caps it at 2 GB by default). Measured in docs/benchmarks.md, "BUILD".
 INDEX_BUILD_PRAGMAS = {"cache_size": -2000, "threads": 2, "mmap_size": 1 << 31}
+# Page size of new database files (SQLite's default is 4 KiB; an existing file keeps its own).
+# Every page a bulk load writes goes through the WAL and is copied again by the checkpoint:
+# 8 KiB pages halve those writes' system calls and frame headers, and hold five ~1.4 KB
+# resource bodies where 4 KiB pages held two (docs/benchmarks.md, "SQLWRITER").
+# PostgreSQL's pages are 8 KiB too.
+PAGE_SIZE = 8192
+
+
+def _size_new_pages(connection: sqlite3.Connection) -> None:
+    """Set :data:`PAGE_SIZE` on a file not written yet (it takes effect with the first write,
+    the switch to WAL; processes racing to create the file all ask for the same size)."""
+    if not connection.execute("PRAGMA page_count").fetchone()[0]:
+        connection.execute(f"PRAGMA page_size={PAGE_SIZE}")
 
 
 def _enable_wal(connection: sqlite3.Connection) -> None:
@@ -129,6 +145,7 @@ class SqliteBackend:
             self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
         )
         if self.path != ":memory:":
+            _size_new_pages(connection)
             _enable_wal(connection)
         connection.execute("PRAGMA synchronous=FULL")
         self._size_caches(connection)
@@ -226,23 +243,28 @@ class SqliteBackend:
         return [str(row[0]) for row in db.rows(self.queries["referencing_ids"], params)]
 
     def insert_version(self, db: Executor, row: VersionRow) -> int:
-        seq = int(db.rows(self.queries["insert_history"], _history_params(row))[0][0])
-        db.run(self.queries["upsert_current"], _current_params(row, seq))
+        instants = _InstantTexts()
+        seq = int(db.rows(self.queries["insert_history"], _history_params(row, instants))[0][0])
+        db.run(self.queries["upsert_current"], _current_params(row, seq, instants))
         return seq
 
     def insert_versions(
         self, db: Executor, rows: list[VersionRow], seqs: list[int], new_keys: set[tuple[str, str]]
     ) -> None:
         del new_keys  # the upsert handles new and existing rows alike, at the same speed
-        db.run_many(
+        instants = _InstantTexts()  # a bulk batch's rows share a handful of instants
+        insert_rows(
+            db,
             self.queries["insert_history_with_seq"],
-            [(seq, *_history_params(row)) for seq, row in zip(seqs, rows, strict=True)],
+            [(seq, *_history_params(row, instants)) for seq, row in zip(seqs, rows, strict=True)],
         )
         last = {
             (row.resource_type, row.id): (row, seq) for row, seq in zip(rows, seqs, strict=True)
         }
-        db.run_many(
-            self.queries["upsert_current"], [_current_params(r, s) for r, s in last.values()]
+        insert_rows(
+            db,
+            self.queries["upsert_current"],
+            [_current_params(row, seq, instants) for row, seq in last.values()],
         )
 
     def replace_index_rows(
@@ -260,14 +282,14 @@ class SqliteBackend:
         _clear(db, list(replaced))
         for table, values in rows_by_table(entries).items():
             if values:
-                db.run_many(insert_statement(table, "?"), values)
+                insert_rows(db, insert_statement(table, "?"), values)
 
     def write_index_block(self, db: Executor, block: IndexBlock, replaced: list[Key]) -> None:
         _clear(db, replaced)
         for table, values in block.tables.items():
             if not isinstance(values, list):
                 raise TypeError("SQLite takes index blocks of rows")
-            db.run_many(insert_statement(table, "?"), values)
+            insert_rows(db, insert_statement(table, "?"), values)
 
     @contextmanager
     def bulk_load_lock(self) -> Iterator[bool]:
@@ -325,26 +347,35 @@ def _clear(db: Executor, keys: list[Key]) -> None:
             db.run_many(f"DELETE FROM search_{table} WHERE resource_type = ? AND id = ?", ordered)
 
 
-def _history_params(row: VersionRow) -> tuple[object, ...]:
+class _InstantTexts(dict[datetime, str]):
+    """Instants as SQLite stores them (``format_instant``), each formatted once."""
+
+    def __missing__(self, moment: datetime) -> str:
+        text = self[moment] = format_instant(moment)
+        return text
+
+
+def _history_params(row: VersionRow, instants: _InstantTexts) -> tuple[object, ...]:
+    """The body stays bytes: the statements store it with ``CAST(? AS TEXT)`` (queries.sql)."""
     return (
         row.resource_type,
         row.id,
         row.version,
-        SqliteDialect().bind_instant(row.last_updated),
+        instants[row.last_updated],
         row.deleted,
         row.method,
         row.compartment,
-        row.body.decode(),
+        row.body,
     )
 
 
-def _current_params(row: VersionRow, seq: int) -> tuple[object, ...]:
+def _current_params(row: VersionRow, seq: int, instants: _InstantTexts) -> tuple[object, ...]:
     return (
         row.resource_type,
         row.id,
         row.version,
         seq,
-        SqliteDialect().bind_instant(row.last_updated),
+        instants[row.last_updated],
         row.deleted,
         row.compartment,
     )

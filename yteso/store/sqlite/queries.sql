@@ -24,15 +24,19 @@ SELECT last_updated, deleted, body, method FROM resource_history
 WHERE resource_type = ? AND id = ? AND version = ?;
 
 -- name: insert_history
+-- The body is bound as the UTF-8 bytes the writer holds; CAST stores them as TEXT, unchanged
+-- (a BLOB cast to TEXT is read as text in the database encoding, UTF-8): no decode in Python
+-- and no re-encode by the driver (~4 µs of a ~1.4 KB body).
 INSERT INTO resource_history
     (resource_type, id, version, last_updated, deleted, method, compartment, body)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+VALUES (?, ?, ?, ?, ?, ?, ?, CAST(? AS TEXT))
 RETURNING seq;
 
 -- name: insert_history_with_seq
+-- The body as in insert_history.
 INSERT INTO resource_history
     (seq, resource_type, id, version, last_updated, deleted, method, compartment, body)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?);
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS TEXT));
 
 -- name: upsert_current
 INSERT INTO resource_current

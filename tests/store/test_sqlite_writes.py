@@ -1,0 +1,145 @@
+"""The SQLite writer's cheaper statements store exactly what the one-row statements stored:
+multi-row inserts (``sqlite_inserts``), bodies bound as bytes and cast to TEXT, 8 KiB pages for
+new files. The stored-body test runs on both databases; the others test SQLite's own modules
+on real SQLite files."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from yteso.store import SqlStore, load_paths, open_store
+from yteso.store.sqlite_backend import PAGE_SIZE, SqliteExecutor
+from yteso.store.sqlite_inserts import (
+    MAX_BOUND_VALUES,
+    ROWS_PER_STATEMENT,
+    insert_rows,
+    multi_row_statement,
+)
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[SqlStore]:
+    opened = open_store(store_url)
+    yield opened
+    opened.close()
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        (
+            "INSERT INTO t (a, b) VALUES (?, ?)",
+            "INSERT INTO t (a, b) VALUES (?, ?), (?, ?), (?, ?)",
+        ),
+        (
+            "INSERT INTO t (a, b) VALUES (?, CAST(? AS TEXT))",
+            "INSERT INTO t (a, b) VALUES (?, CAST(? AS TEXT)), (?, CAST(? AS TEXT)),"
+            " (?, CAST(? AS TEXT))",
+        ),
+        (
+            "-- a comment (with VALUES (x) in it)\nINSERT INTO t (a) values (?)\n"
+            "ON CONFLICT (a) DO UPDATE SET a = excluded.a",
+            "INSERT INTO t (a) values (?), (?), (?)\nON CONFLICT (a) DO UPDATE SET a = excluded.a",
+        ),
+    ],
+)
+def test_multi_row_statement_repeats_the_one_values_row(sql: str, expected: str) -> None:
+    assert multi_row_statement(sql, 3) == expected
+
+
+def test_multi_row_statement_needs_a_values_row() -> None:
+    with pytest.raises(ValueError, match="no VALUES row"):
+        multi_row_statement("INSERT INTO t SELECT * FROM u", 2)
+
+
+@pytest.mark.parametrize(
+    "count",
+    [0, 1, ROWS_PER_STATEMENT - 1, ROWS_PER_STATEMENT, ROWS_PER_STATEMENT + 1, 3 * 128 + 5],
+)
+def test_insert_rows_stores_the_rows_and_rowids_of_one_row_statements(count: int) -> None:
+    rows = [(f"id{i}", i if i % 3 else None, f"é{i}" * (i % 4), float(i) / 3) for i in range(count)]
+    sql = "INSERT INTO t (a, b, c, d) VALUES (?, ?, ?, ?)"
+    tables = []
+    for write in ("one row", "grouped"):
+        connection = sqlite3.connect(":memory:", isolation_level=None)
+        connection.execute("CREATE TABLE t (a TEXT NOT NULL, b INTEGER, c TEXT, d REAL)")
+        if write == "one row":
+            connection.executemany(sql, rows)
+        else:
+            insert_rows(SqliteExecutor(connection), sql, rows)
+        tables.append(connection.execute("SELECT rowid, * FROM t ORDER BY rowid").fetchall())
+    assert tables[0] == tables[1]
+    assert len(tables[1]) == count
+
+
+@pytest.mark.parametrize("width", [9, 40, MAX_BOUND_VALUES // 2 + 1])
+def test_wide_rows_stay_under_the_bound_values_limit(width: int) -> None:
+    """Groups shrink so a statement binds at most MAX_BOUND_VALUES values (old SQLite: 999)."""
+    connection = sqlite3.connect(":memory:", isolation_level=None)
+    connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, MAX_BOUND_VALUES)
+    columns = [f"c{i}" for i in range(width)]
+    connection.execute(f"CREATE TABLE t ({', '.join(columns)})")
+    sql = f"INSERT INTO t ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+    rows = [tuple(r * width + c for c in range(width)) for r in range(300)]
+    insert_rows(SqliteExecutor(connection), sql, rows)
+    assert connection.execute("SELECT * FROM t ORDER BY rowid").fetchall() == rows
+
+
+def test_insert_rows_upserts_as_one_row_statements_do() -> None:
+    connection = sqlite3.connect(":memory:", isolation_level=None)
+    connection.execute("CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER) WITHOUT ROWID")
+    connection.executemany("INSERT INTO t VALUES (?, ?)", [(f"k{i}", 0) for i in range(0, 300, 2)])
+    upsert = "INSERT INTO t (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v"
+    insert_rows(SqliteExecutor(connection), upsert, [(f"k{i}", i) for i in range(300)])
+    assert connection.execute("SELECT k, v FROM t ORDER BY k").fetchall() == sorted(
+        (f"k{i}", i) for i in range(300)
+    )
+
+
+def test_bodies_are_stored_as_the_exact_json_text(store: SqlStore, tmp_path: Path) -> None:
+    """Bulk-loaded and singly created versions keep their body as text, byte for byte what a
+    read serves (SQLite binds the bytes and casts them: typeof must still be 'text')."""
+    names = ["Nguyễn Thị Hương", 'Đặng \\ "quoted" \t tab', "emoji 🩺 and \u2028"]
+    lines = [
+        orjson.dumps({"resourceType": "Patient", "id": f"p{i}", "name": [{"text": name}]})
+        for i, name in enumerate(names)
+    ]
+    (tmp_path / "p.ndjson").write_bytes(b"\n".join(lines) + b"\n")
+    assert load_paths(store, [tmp_path / "p.ndjson"], workers=1).loaded == len(names)
+    with store.session() as session:
+        session.create({"resourceType": "Patient", "name": [{"text": "Lê Văn Đức"}]})
+    with store.backend.reading() as db:
+        stored = db.rows("SELECT resource_type, id, body FROM resource_history ORDER BY seq")
+        if store.dialect == "sqlite":
+            assert {row[0] for row in db.rows("SELECT typeof(body) FROM resource_history")} == {
+                "text"
+            }
+    assert len(stored) == len(names) + 1
+    for resource_type, id, body in stored:
+        assert isinstance(body, str)
+        served = store.read(resource_type, id)
+        assert orjson.loads(body) == served.resource()
+        assert body.encode() == served.body
+
+
+def test_new_files_get_8_kib_pages_and_old_files_keep_theirs(tmp_path: Path) -> None:
+    old = tmp_path / "old.db"
+    with sqlite3.connect(old) as connection:  # a file made before (SQLite's 4 KiB default)
+        connection.execute("PRAGMA page_size=4096")
+        connection.execute("CREATE TABLE before (x)")
+    for path, size in ((tmp_path / "new.db", PAGE_SIZE), (old, 4096)):
+        store = open_store(f"sqlite:///{path}")
+        try:
+            store.bulk_write([{"resourceType": "Patient", "id": "p"}])
+            with store.backend.reading() as db:
+                assert db.rows("PRAGMA page_size") == [(size,)]
+                assert db.rows("PRAGMA journal_mode") == [("wal",)]
+                assert db.rows("PRAGMA integrity_check") == [("ok",)]
+            assert store.read("Patient", "p").version == 1
+        finally:
+            store.close()
