@@ -110,8 +110,8 @@ def _string_span(text: str) -> tuple[str, str] | None:
 
 # The shapes nearly every stored date has: ``2021-11-21`` and ``2021-11-21T09:37:00`` with an
 # optional fraction and zone. For these, :func:`_common_span` does what ``parse_date_range`` and
-# ``format_instant`` do (same arithmetic) without the regex, the aware
-# datetimes and the interpreted formatter: a date's rows cost ~45k -> ~6k instructions.
+# ``format_instant`` do (same arithmetic) without the regex, its match groups and the
+# interpreted, cached formatter: a new date text costs ~32k instructions instead of ~95k.
 _SEPARATORS = ((4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"))
 
 
