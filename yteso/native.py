@@ -30,6 +30,7 @@ COMPILED: tuple[str, ...] = (
     "yteso.fhir.json_codec",
     "yteso.fhir.validation.primitives",
     "yteso.fhir.validation.references",
+    "yteso.fhir.validation.specs",
     "yteso.fhir.validation.structure",
     "yteso.fhirpath.invariant_rules",
     "yteso.fhirpath.invariant_shortcuts",

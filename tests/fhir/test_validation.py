@@ -512,3 +512,23 @@ def test_remembered_valid_primitives_never_let_an_invalid_one_through(
     check = primitive_check(type_name)
     verdicts = [check(value) is None for value in (valid, invalid, valid, invalid, invalid)]
     assert verdicts == [True, False, True, False, False]
+
+
+def test_a_remembered_reference_type_is_still_checked_against_each_element() -> None:
+    """``references`` remembers the type of a relative reference text; the same text is then
+    allowed where its type is a target and reported where it is not, every time."""
+    allowed = copy.deepcopy(PATIENT)
+    allowed["managingOrganization"] = {"reference": "Organization/o7"}
+    wrong = copy.deepcopy(PATIENT)
+    wrong["managingOrganization"] = {"reference": "Patient/p7"}
+    subject = copy.deepcopy(OBSERVATION)
+    subject["subject"] = {"reference": "Patient/p7"}
+    bad_shape = copy.deepcopy(PATIENT)
+    bad_shape["managingOrganization"] = {"reference": "Organization/o 7"}
+    for _ in range(2):
+        assert not has_errors(validate(allowed))
+        assert not has_errors(validate(subject))
+        issues = [(i.code, i.expression) for i in validate(wrong) if i.severity == "error"]
+        assert issues == [("value", ("Patient.managingOrganization.reference",))]
+        issues = [(i.code, i.expression) for i in validate(bad_shape) if i.severity == "error"]
+        assert issues == [("value", ("Patient.managingOrganization.reference",))]

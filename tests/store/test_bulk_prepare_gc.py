@@ -23,7 +23,7 @@ def test_prepare_task_restores_the_collector(enabled: bool) -> None:
         assert gc.isenabled() is enabled
     finally:
         (gc.enable if was else gc.disable)()
-    assert [(item.resource_type, item.id) for item in prepared] == [("Patient", "p1")]
+    assert [fields[:2] for fields in prepared] == [("Patient", "p1")]  # PreparedResource's
     assert [(failure.file, failure.line) for failure in failures] == [("x.ndjson", 2)]
     assert block.keys == [("Patient", "p1")]
 

@@ -84,7 +84,10 @@ def loads(data: bytes | str) -> Any:
     """Parse JSON; raises ``orjson.JSONDecodeError`` (a ``ValueError``) on malformed input."""
     raw = data.encode() if isinstance(data, str) else data
     value = orjson.loads(raw)
-    if not _holds_float(value) or _exact_with_orjson(raw):
+    # Text orjson writes back byte for byte holds only numbers it writes back unchanged (each
+    # token is orjson's own text for the value read), so no digit was lost. Compact NDJSON
+    # usually is such text, and writing it (~4 µs for 1.4 KB) costs a third of the scan below.
+    if not _holds_float(value) or orjson.dumps(value) == raw or _exact_with_orjson(raw):
         return value
     return json.loads(raw, parse_float=Decimal, parse_int=_exact_int)
 

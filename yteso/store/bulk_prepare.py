@@ -50,14 +50,11 @@ def prepare_resource(
         body = stamped_body(resource, resource_id, 1, now)
     except Invalid as exc:
         return exc.issues
+    resource_type = resource["resourceType"]
+    # a Patient is its own compartment, under the id it is stored with (no copy to say so)
+    compartment = resource_id if resource_type == "Patient" else patient_compartment_key(resource)
     return PreparedResource(
-        resource["resourceType"],
-        resource_id,
-        now,
-        method,
-        patient_compartment_key({**resource, "id": resource_id}),
-        body,
-        extract_index_rows(resource),
+        resource_type, resource_id, now, method, compartment, body, extract_index_rows(resource)
     )
 
 

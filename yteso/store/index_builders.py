@@ -9,6 +9,7 @@ times per resource written, and those layers were half of their cost.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from yteso.store.index_values import (
@@ -96,14 +97,106 @@ _MAX_SPANS = 16384
 def _string_span(text: str) -> tuple[str, str] | None:
     if text in _SPANS:
         return _SPANS[text]
-    span = _date_span(text)
-    values = None
-    if span is not None:
-        values = format_instant(max(span[0], LOWEST)), format_instant(min(span[1], HIGHEST))
+    values = _common_span(text)
+    if values is None:
+        span = _date_span(text)
+        if span is not None:
+            values = format_instant(max(span[0], LOWEST)), format_instant(min(span[1], HIGHEST))
     if len(_SPANS) >= _MAX_SPANS:
         _SPANS.clear()
     _SPANS[text] = values
     return values
+
+
+# The shapes nearly every stored date has: ``2021-11-21`` and ``2021-11-21T09:37:00`` with an
+# optional fraction and zone. For these, :func:`_common_span` does what ``parse_date_range`` and
+# ``format_instant`` do (same arithmetic) without the regex, its match groups and the
+# interpreted, cached formatter: a new date text costs ~32k instructions instead of ~95k.
+_SEPARATORS = ((4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"))
+
+
+def _common_span(text: str) -> tuple[str, str] | None:
+    """The row values of a date or a dateTime to the second; ``None`` for any other shape or an
+    impossible value (the general path then decides, and says the same)."""
+    size = len(text)
+    if size == 10 and text.isascii() and text[4] == "-" and text[7] == "-":
+        if not (text[:4].isdigit() and text[5:7].isdigit() and text[8:].isdigit()):
+            return None
+        try:
+            day = datetime(int(text[:4]), int(text[5:7]), int(text[8:]), tzinfo=UTC)
+            return _instant_text(day), _instant_text(min(day + _DAY, HIGHEST))
+        except (ValueError, OverflowError):
+            return None
+    if size < 19 or not text.isascii():
+        return None
+    for at, separator in _SEPARATORS:
+        if text[at] != separator:
+            return None
+    digits = text[:4] + text[5:7] + text[8:10] + text[11:13] + text[14:16] + text[17:19]
+    rest = text[19:]
+    fraction = ""
+    if rest[:1] == ".":
+        end = 1
+        while end < len(rest) and rest[end].isdigit():
+            end += 1
+        fraction, rest = rest[:end], rest[end:]
+        if end == 1:
+            return None
+    if not digits.isdigit() or not (rest in ("", "Z") or _is_offset(rest)):
+        return None
+    try:
+        start = datetime(
+            int(digits[:4]),
+            int(digits[4:6]),
+            int(digits[6:8]),
+            int(digits[8:10]),
+            int(digits[10:12]),
+            int(digits[12:14]),
+            int(float(fraction or 0) * 1_000_000),
+            tzinfo=UTC,
+        )
+        if rest not in ("", "Z"):
+            sign = 1 if rest[0] == "+" else -1
+            start -= sign * timedelta(hours=int(rest[1:3]), minutes=int(rest[4:6]))
+        step = (
+            timedelta(seconds=10 ** -(len(fraction) - 1)) or timedelta(microseconds=1)
+            if fraction
+            else _SECOND
+        )
+        return _instant_text(start), _instant_text(min(start + step, HIGHEST))
+    except (ValueError, OverflowError):
+        return None
+
+
+_DAY = timedelta(days=1)
+_SECOND = timedelta(seconds=1)
+
+
+def _is_offset(zone: str) -> bool:
+    return (
+        len(zone) == 6
+        and zone[0] in "+-"
+        and zone[1:3].isdigit()
+        and zone[3] == ":"
+        and zone[4:].isdigit()
+    )
+
+
+_TWO_DIGITS = [f"{n:02d}" for n in range(100)]
+_THREE_DIGITS = [f"{n:03d}" for n in range(1000)]
+
+
+def _instant_text(moment: datetime) -> str:
+    """``format_instant``'s text for a UTC datetime (``isoformat`` with its keyword
+    argument cost ~10k instructions a call)."""
+    year = str(moment.year)
+    if len(year) < 4:
+        year = year.zfill(4)
+    two = _TWO_DIGITS
+    return (
+        f"{year}-{two[moment.month]}-{two[moment.day]}T{two[moment.hour]}:{two[moment.minute]}"
+        f":{two[moment.second]}.{_THREE_DIGITS[moment.microsecond // 1000]}Z"
+    )
 
 
 def date_rows(param: str, found: list[Any], out: Rows) -> None:
@@ -113,10 +206,26 @@ def date_rows(param: str, found: list[Any], out: Rows) -> None:
             if values is not None:
                 out.append(("date", param, values))
             continue
+        if type(value) is dict and ("start" in value or "end" in value):
+            out.append(("date", param, _period_span(value)))
+            continue
         span = _date_span(value)
         if span is not None:
             low, high = max(span[0], LOWEST), min(span[1], HIGHEST)
             out.append(("date", param, (format_instant(low), format_instant(high))))
+
+
+_LOWEST_TEXT = format_instant(LOWEST)
+_HIGHEST_TEXT = format_instant(HIGHEST)
+
+
+def _period_span(period: dict[str, Any]) -> tuple[str, str]:
+    """``_date_span``'s Period rule on the cached texts: an open or unreadable end is
+    unbounded, and each end's bound is the one its own text gives."""
+    start, end = period.get("start"), period.get("end")
+    low = _string_span(start) if isinstance(start, str) else None
+    high = _string_span(end) if isinstance(end, str) else None
+    return (low[0] if low else _LOWEST_TEXT), (high[1] if high else _HIGHEST_TEXT)
 
 
 def number_rows(param: str, found: list[Any], out: Rows) -> None:

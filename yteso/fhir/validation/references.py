@@ -27,6 +27,10 @@ _ABSOLUTE_REST = re.compile(
     r"[a-z][a-z0-9+.\-]*://.*/([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?"
 )
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+# Relative reference text -> its type, for texts of the relative shape: a patient's resources
+# all name it, its encounter and the same practitioners (the match was ~5k instructions).
+_RELATIVE_TYPES: dict[str, str] = {}
+_MAX_RELATIVE_TYPES = 16384
 
 
 def _issue(issues: list[Issue], message: str, path: str) -> None:
@@ -36,11 +40,14 @@ def _issue(issues: list[Issue], message: str, path: str) -> None:
 def _check_type(
     type_name: str, targets: frozenset[str] | None, path: str, issues: list[Issue]
 ) -> None:
+    """``path``: the Reference's; the issue names its ``reference`` (built only then)."""
     if not is_resource_type(type_name):
-        _issue(issues, f"unknown resource type {type_name!r} in reference", path)
+        message = f"unknown resource type {type_name!r} in reference"
+        _issue(issues, message, path + ".reference")
     elif targets is not None and type_name not in targets:
         allowed = ", ".join(sorted(targets))
-        _issue(issues, f"a reference to {type_name} is not allowed here (allowed: {allowed})", path)
+        message = f"a reference to {type_name} is not allowed here (allowed: {allowed})"
+        _issue(issues, message, path + ".reference")
 
 
 def check_reference(
@@ -50,22 +57,28 @@ def check_reference(
     reference = value.get("reference")
     if type(reference) is not str or not reference or reference[0] == "#":
         return
-    where = path + ".reference"
     if reference.startswith("urn:"):
         return  # urn:uuid / urn:oid: resolved within a Bundle, shape not constrained further
     if ":" in reference and _SCHEME.match(reference):  # no colon: no scheme (most are Type/id)
         rest = _ABSOLUTE_REST.fullmatch(reference)
         if rest is not None and is_resource_type(rest.group(1)):
-            _check_type(rest.group(1), targets, where, issues)
+            _check_type(rest.group(1), targets, path, issues)
         return
     if "?" in reference:  # conditional reference, resolved in transactions
-        _check_type(reference.partition("?")[0], targets, where, issues)
+        _check_type(reference.partition("?")[0], targets, path, issues)
         return
-    relative = _RELATIVE.fullmatch(reference)
-    if relative is None:
-        _issue(issues, f"relative references must be [Type]/[id], found {reference!r}", where)
-        return
-    _check_type(relative.group(1), targets, where, issues)
+    type_name = _RELATIVE_TYPES.get(reference)
+    if type_name is None:
+        relative = _RELATIVE.fullmatch(reference)
+        if relative is None:
+            message = f"relative references must be [Type]/[id], found {reference!r}"
+            _issue(issues, message, path + ".reference")
+            return
+        type_name = relative.group(1)
+        if len(_RELATIVE_TYPES) >= _MAX_RELATIVE_TYPES:
+            _RELATIVE_TYPES.clear()
+        _RELATIVE_TYPES[reference] = type_name
+    _check_type(type_name, targets, path, issues)
 
 
 def check_coding_system(value: dict[str, Any], path: str, issues: list[Issue]) -> None:
