@@ -96,8 +96,18 @@ def module_store_url(
 @pytest.fixture(params=["sqlite", "postgres"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A URL of a fresh, empty database, once per backend."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'yteso.db'}"
+    with fresh_database(request.param, tmp_path, request, "yteso.db") as url:
+        yield url
+
+
+@contextmanager
+def fresh_database(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest, file_name: str
+) -> Iterator[str]:
+    """A fresh, empty database of ``backend`` (``sqlite``: ``file_name`` in ``tmp_path``;
+    ``postgres``: a schema of its own, dropped after)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / file_name}"
         return
     base = request.getfixturevalue("pg_base_url")
     url, schema = fresh_pg_url(base)

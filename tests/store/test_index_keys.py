@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import drop_pg_schema, fresh_pg_url
+from tests.conftest import fresh_database
 from tests.store.deferred_support import deferred, definitions
 from tests.store.search_fixtures import search_resources
 from yteso.store import SearchParam, SearchQuery, SqlStore, open_store
@@ -71,15 +71,9 @@ def answers(store: SqlStore) -> list[tuple[list[str], list[str]]]:
 @pytest.fixture
 def fresh_url(store_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
     """A second fresh database of the same backend."""
-    if store_url.startswith("sqlite:"):
-        yield f"sqlite:///{tmp_path / 'fresh.db'}"
-        return
-    base = request.getfixturevalue("pg_base_url")
-    url, schema = fresh_pg_url(base)
-    try:
+    backend = "sqlite" if store_url.startswith("sqlite:") else "postgres"
+    with fresh_database(backend, tmp_path, request, "fresh.db") as url:
         yield url
-    finally:
-        drop_pg_schema(base, schema)
 
 
 def open_at_0011(url: str, monkeypatch: pytest.MonkeyPatch) -> SqlStore:
