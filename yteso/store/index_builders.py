@@ -113,6 +113,8 @@ def _string_span(text: str) -> tuple[str, str] | None:
 # ``format_instant`` do (same arithmetic) without the regex, its match groups and the
 # interpreted, cached formatter: a new date text costs ~32k instructions instead of ~95k.
 _SEPARATORS = ((4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"))
+_DAY = timedelta(days=1)
+_SECOND = timedelta(seconds=1)
 
 
 def _common_span(text: str) -> tuple[str, str] | None:
@@ -166,10 +168,6 @@ def _common_span(text: str) -> tuple[str, str] | None:
         return _instant_text(start), _instant_text(min(start + step, HIGHEST))
     except (ValueError, OverflowError):
         return None
-
-
-_DAY = timedelta(days=1)
-_SECOND = timedelta(seconds=1)
 
 
 def _is_offset(zone: str) -> bool:

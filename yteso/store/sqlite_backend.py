@@ -18,7 +18,6 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 
 import orjson
 
@@ -243,20 +242,18 @@ class SqliteBackend:
         return [str(row[0]) for row in db.rows(self.queries["referencing_ids"], params)]
 
     def insert_version(self, db: Executor, row: VersionRow) -> int:
-        instants = _InstantTexts()
-        seq = int(db.rows(self.queries["insert_history"], _history_params(row, instants))[0][0])
-        db.run(self.queries["upsert_current"], _current_params(row, seq, instants))
+        seq = int(db.rows(self.queries["insert_history"], _history_params(row))[0][0])
+        db.run(self.queries["upsert_current"], _current_params(row, seq))
         return seq
 
     def insert_versions(
         self, db: Executor, rows: list[VersionRow], seqs: list[int], new_keys: set[tuple[str, str]]
     ) -> None:
         del new_keys  # the upsert handles new and existing rows alike, at the same speed
-        instants = _InstantTexts()  # a bulk batch's rows share a handful of instants
         insert_rows(
             db,
             self.queries["insert_history_with_seq"],
-            [(seq, *_history_params(row, instants)) for seq, row in zip(seqs, rows, strict=True)],
+            [(seq, *_history_params(row)) for seq, row in zip(seqs, rows, strict=True)],
         )
         last = {
             (row.resource_type, row.id): (row, seq) for row, seq in zip(rows, seqs, strict=True)
@@ -264,7 +261,7 @@ class SqliteBackend:
         insert_rows(
             db,
             self.queries["upsert_current"],
-            [_current_params(row, seq, instants) for row, seq in last.values()],
+            [_current_params(row, seq) for row, seq in last.values()],
         )
 
     def replace_index_rows(
@@ -347,21 +344,14 @@ def _clear(db: Executor, keys: list[Key]) -> None:
             db.run_many(f"DELETE FROM search_{table} WHERE resource_type = ? AND id = ?", ordered)
 
 
-class _InstantTexts(dict[datetime, str]):
-    """Instants as SQLite stores them (``format_instant``), each formatted once."""
-
-    def __missing__(self, moment: datetime) -> str:
-        text = self[moment] = format_instant(moment)
-        return text
-
-
-def _history_params(row: VersionRow, instants: _InstantTexts) -> tuple[object, ...]:
-    """The body stays bytes: the statements store it with ``CAST(? AS TEXT)`` (queries.sql)."""
+def _history_params(row: VersionRow) -> tuple[object, ...]:
+    """The body stays bytes: the statements store it with ``CAST(? AS TEXT)`` (queries.sql);
+    ``format_instant`` caches the few instants a batch shares."""
     return (
         row.resource_type,
         row.id,
         row.version,
-        instants[row.last_updated],
+        format_instant(row.last_updated),
         row.deleted,
         row.method,
         row.compartment,
@@ -369,13 +359,13 @@ def _history_params(row: VersionRow, instants: _InstantTexts) -> tuple[object, .
     )
 
 
-def _current_params(row: VersionRow, seq: int, instants: _InstantTexts) -> tuple[object, ...]:
+def _current_params(row: VersionRow, seq: int) -> tuple[object, ...]:
     return (
         row.resource_type,
         row.id,
         row.version,
         seq,
-        instants[row.last_updated],
+        format_instant(row.last_updated),
         row.deleted,
         row.compartment,
     )
