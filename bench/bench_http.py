@@ -33,7 +33,7 @@ import httpx
 import orjson
 
 PG_ADMIN = os.environ.get("YTESO_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-PG_DB = "yteso_bench"
+PG_DB = os.environ.get("YTESO_BENCH_PG_DB", "yteso_bench")  # one per helper, if several
 FHIR_JSON = {"Content-Type": "application/fhir+json"}
 CLIENTS = 4
 TARGET_RESOURCES_PER_S = 2000

@@ -6,6 +6,8 @@ on real SQLite files."""
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import orjson
 import pytest
 
 from yteso.store import SqlStore, load_paths, open_store
+from yteso.store.base import SearchQuery
 from yteso.store.sqlite_backend import PAGE_SIZE, SqliteExecutor
 from yteso.store.sqlite_inserts import (
     MAX_BOUND_VALUES,
@@ -143,3 +146,30 @@ def test_new_files_get_8_kib_pages_and_old_files_keep_theirs(tmp_path: Path) -> 
             assert store.read("Patient", "p").version == 1
         finally:
             store.close()
+
+
+def test_writers_of_one_process_queue_and_start_when_the_last_commits(tmp_path: Path) -> None:
+    """A second session waits on the backend's writer lock (not SQLite's busy handler, which
+    sleeps up to 100 ms between tries) and starts once the first has committed: both write."""
+    store = open_store(f"sqlite:///{tmp_path / 'queue.db'}")
+    inside, started = threading.Event(), []
+
+    def second() -> None:
+        inside.wait(10)
+        with store.session() as session:
+            started.append(time.monotonic())
+            session.create({"resourceType": "Patient", "gender": "male"})
+
+    try:
+        thread = threading.Thread(target=second)
+        thread.start()
+        with store.session() as session:
+            session.create({"resourceType": "Patient", "gender": "female"})
+            inside.set()
+            time.sleep(0.3)  # the second writer is waiting meanwhile
+        committed = time.monotonic()
+        thread.join(10)
+        assert started and started[0] >= committed
+        assert len(store.search("Patient", SearchQuery()).matches) == 2
+    finally:
+        store.close()

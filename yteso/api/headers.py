@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
+from functools import lru_cache
 
 from yteso.fhir.errors import Invalid
 from yteso.store.base import StoredVersion
@@ -20,8 +21,10 @@ def http_date(moment: datetime) -> str:
     return format_datetime(moment.astimezone(UTC), usegmt=True)
 
 
+@lru_cache(maxsize=256)
 def instant(moment: datetime) -> str:
-    """A FHIR instant in UTC with millisecond precision."""
+    """A FHIR instant in UTC with millisecond precision (cached: a transaction's entries share
+    one moment)."""
     text = moment.astimezone(UTC).isoformat(timespec="milliseconds")
     return text.replace("+00:00", "Z")
 

@@ -133,6 +133,10 @@ class SqliteBackend:
         self.queries = load_queries("yteso.store.sqlite")
         self._idle: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        # This process's writers queue here rather than in SQLite's busy handler, which polls
+        # with sleeps of up to 100 ms: a server's next transaction then starts as soon as the
+        # last commits instead of after the sleep (other processes still meet the busy handler).
+        self._writer = threading.Lock()
         self._memory_lock: threading.RLock | None = None
         self._cache_kib, self._mmap_bytes = CACHE_KIB, 0
         if path == ":memory:":
@@ -189,8 +193,13 @@ class SqliteBackend:
 
     @contextmanager
     def writing(self) -> Iterator[Executor]:
-        with self._connection() as connection, _transaction(connection) as db:
-            yield db
+        if not self._writer.acquire(timeout=BUSY_TIMEOUT_SECONDS):
+            raise Conflict("the database stayed busy; retry (another writer of this process)")
+        try:
+            with self._connection() as connection, _transaction(connection) as db:
+                yield db
+        finally:
+            self._writer.release()
 
     @contextmanager
     def index_build(self) -> Iterator[Executor]:

@@ -14,6 +14,7 @@ import base64
 import binascii
 from collections.abc import Callable
 from dataclasses import replace
+from functools import lru_cache
 from http import HTTPStatus
 
 import orjson
@@ -55,8 +56,29 @@ def _patch_body(resource: Json) -> tuple[object, str]:
 
 
 def entry_request(
-    ctx: ApiContext, entry: PlannedEntry, resource: Json | None, prefer: str | None
+    ctx: ApiContext,
+    entry: PlannedEntry,
+    resource: Json | None,
+    prefer: str | None,
+    assigned_id: str | None = None,
 ) -> FhirRequest:
+    """The entry as the request it would be alone; ``assigned_id``: the id a transaction chose
+    for a POST or PUT entry in advance."""
+    if entry.method == "POST" and entry.url in ctx.resource_types:
+        # ``POST Type``, most entries of a transaction: what parse_target would give, built
+        # once (the URL parse and two dataclass copies cost ~10 µs per entry)
+        return FhirRequest(
+            "POST",
+            entry.url,
+            body=resource,
+            content_type="application/fhir+json",
+            if_match=entry.if_match,
+            if_none_match=entry.if_none_match,
+            if_modified_since=entry.if_modified_since,
+            if_none_exist=entry.if_none_exist,
+            prefer_return=prefer,
+            assigned_id=assigned_id,
+        )
     path, query = relative_path(entry.url, ctx.base_url)
     target = parse_target(entry.method, path, query, ctx.resource_types)
     if target.resource_type is None or (target.operation == "_search" and entry.method != "GET"):
@@ -74,12 +96,18 @@ def entry_request(
         if_modified_since=entry.if_modified_since,
         if_none_exist=entry.if_none_exist,
         prefer_return=prefer,
+        assigned_id=assigned_id,
     )
 
 
+@lru_cache(maxsize=32)
+def _status_text(code: int) -> str:
+    status = HTTPStatus(code)
+    return f"{status.value} {status.phrase}"
+
+
 def response_entry(ctx: ApiContext, response: FhirResponse) -> Json:
-    status = HTTPStatus(response.status)
-    result: Json = {"status": f"{status.value} {status.phrase}"}
+    result: Json = {"status": _status_text(response.status)}
     entry: Json = {}
     if response.location:
         result["location"] = response.location
@@ -187,11 +215,11 @@ def _planned_request(
     ctx: ApiContext, entry: PlannedEntry, mapping: dict[str, str], prefer: str | None
 ) -> FhirRequest:
     resource = rewrite_references(entry.resource, mapping) if entry.resource else None
-    request = entry_request(ctx, entry, resource, prefer)
     target = mapping.get(entry.full_url or "")
+    assigned_id = None
     if target and entry.method in ("POST", "PUT"):
-        request = replace(request, assigned_id=target.split("/", 1)[1])
-    return request
+        assigned_id = target.split("/", 1)[1]
+    return entry_request(ctx, entry, resource, prefer, assigned_id)
 
 
 def _is_plain_create(request: FhirRequest) -> bool:
@@ -219,8 +247,8 @@ def _run_entries(
     the batch is invalid, so the first failing entry reports exactly as it would alone."""
     batch, pending[:] = list(pending), []
     if len(batch) > 1 and ctx.session is not None:
-        resources = [
-            {k: v for k, v in request.body.items() if k != "id"}
+        resources = [  # a POST's own id is ignored (the body is the transaction's copy)
+            request.body if "id" not in request.body else _without_id(request.body)
             for _, request in batch
             if isinstance(request.body, dict)
         ]
@@ -238,6 +266,10 @@ def _run_entries(
             responses[entry.index] = response_entry(ctx, dispatch(ctx, request))
         except FhirError as error:
             raise _with_entry_context(error, entry) from error
+
+
+def _without_id(resource: Json) -> Json:
+    return {key: value for key, value in resource.items() if key != "id"}
 
 
 def _run_batch(
