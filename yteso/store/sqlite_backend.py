@@ -60,9 +60,9 @@ def _identity(value: None) -> None:
 
 
 # The driver binds str, int and float directly; any other value (None, bool, bytes: ~20 of a
-# resource's ~110 bound values in a bulk load) first goes through its adaptation protocol,
+# resource's ~130 bound values in a bulk load) first goes through its adaptation protocol,
 # which looks up ``__adapt__`` on the protocol type and so formats and discards an
-# AttributeError each time (~1,700 instructions per value, ~9 % of the SQLite writer's stream;
+# AttributeError each time (~1,700 instructions per value, ~10 % of the SQLite writer's stream;
 # docs/benchmarks.md, "sqlw2"). A registered adapter is found in the driver's registry first.
 # Each returns what is bound today: None (NULL), the bool's int, the bytes themselves. The
 # registry is the process's: these adapters change no value for any other user of sqlite3.
