@@ -1,7 +1,8 @@
 """The SQLite writer's cheaper statements store exactly what the one-row statements stored:
-multi-row inserts (``sqlite_inserts``), bodies bound as bytes and cast to TEXT, 8 KiB pages for
-new files. The stored-body test runs on both databases; the others test SQLite's own modules
-on real SQLite files."""
+multi-row inserts (``sqlite_inserts``), from rows or from the bulk loader's value groups
+(``index_blocks`` format ``groups``), bodies bound as bytes and cast to TEXT, None, bool and
+bytes bound through registered adapters, 8 KiB pages for new files. The stored-body test runs
+on both databases; the others test SQLite's own modules on real SQLite files."""
 
 from __future__ import annotations
 
@@ -16,10 +17,13 @@ import pytest
 
 from yteso.store import SqlStore, load_paths, open_store
 from yteso.store.base import SearchQuery
+from yteso.store.index_blocks import value_groups
+from yteso.store.index_values import IndexRow, IndexValue
 from yteso.store.sqlite_backend import PAGE_SIZE, SqliteExecutor
 from yteso.store.sqlite_inserts import (
     MAX_BOUND_VALUES,
     ROWS_PER_STATEMENT,
+    insert_groups,
     insert_rows,
     multi_row_statement,
 )
@@ -78,6 +82,62 @@ def test_insert_rows_stores_the_rows_and_rowids_of_one_row_statements(count: int
         tables.append(connection.execute("SELECT rowid, * FROM t ORDER BY rowid").fetchall())
     assert tables[0] == tables[1]
     assert len(tables[1]) == count
+
+
+@pytest.mark.parametrize(
+    ("count", "extra"),
+    [
+        (0, 2),
+        (1, 2),
+        (ROWS_PER_STATEMENT, 2),
+        (3 * 128 + 5, 2),
+        (300, 37),
+        (40, MAX_BOUND_VALUES // 2),
+    ],
+)
+def test_value_groups_store_the_rows_and_rowids_of_one_row_statements(
+    count: int, extra: int
+) -> None:
+    """The workers' value groups, inserted by ``insert_groups``, give the table that one-row
+    statements of ``(resource_type, id, param, *values)`` give; wide rows included."""
+    entries: list[tuple[str, str, list[IndexRow]]] = []
+    for i in range(count):
+        values: tuple[IndexValue, ...] = (f"é{i}" * (i % 4), None if i % 3 else float(i) / 3)
+        values += tuple(range(extra - 2))
+        entries.append(("Patient", f"p{i // 3}", [("t", f"param{i % 2}", values)]))
+    columns = [f"c{i}" for i in range(3 + extra)]
+    sql = f"INSERT INTO t ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+    tables = []
+    for write in ("one row", "groups"):
+        connection = sqlite3.connect(":memory:", isolation_level=None)
+        connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, MAX_BOUND_VALUES)
+        connection.execute(f"CREATE TABLE t ({', '.join(columns)})")
+        if write == "one row":
+            rows = [(type_, id, param, *v) for type_, id, found in entries for _, param, v in found]
+            connection.executemany(sql, rows)
+        else:
+            groups = value_groups(entries).get("t", [])
+            insert_groups(SqliteExecutor(connection), sql, len(columns), groups)
+        tables.append(connection.execute("SELECT rowid, * FROM t ORDER BY rowid").fetchall())
+    assert tables[0] == tables[1]
+    assert len(tables[1]) == count
+
+
+def test_none_bool_and_bytes_bind_as_the_driver_binds_them_unadapted() -> None:
+    """The adapters ``sqlite_backend`` registers change no stored value: NULL, integers, blobs
+    (and text for bytes cast to TEXT)."""
+    connection = sqlite3.connect(":memory:", isolation_level=None)
+    connection.execute("CREATE TABLE t (a, b, c, d)")
+    connection.execute(
+        "INSERT INTO t VALUES (?, ?, ?, CAST(? AS TEXT))", (None, True, b"\x00\xff", b"{}")
+    )
+    connection.execute("INSERT INTO t VALUES (?, ?, ?, ?)", (False, None, bytearray(b"x"), 1.5))
+    assert connection.execute(
+        "SELECT typeof(a), a, typeof(b), b, typeof(c), c, typeof(d), d FROM t ORDER BY rowid"
+    ).fetchall() == [
+        ("null", None, "integer", 1, "blob", b"\x00\xff", "text", "{}"),
+        ("integer", 0, "null", None, "blob", b"x", "real", 1.5),
+    ]
 
 
 @pytest.mark.parametrize("width", [9, 40, MAX_BOUND_VALUES // 2 + 1])

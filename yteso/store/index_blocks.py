@@ -2,8 +2,11 @@
 
 The bulk loader has one writer, so every microsecond it spends per resource caps the load rate.
 Workers therefore group a chunk's index rows by table themselves, as the final insert tuples
-(SQLite ``executemany``) or as ``COPY`` text (PostgreSQL): the writer only executes them, and
-unpickling a few ``bytes`` per table costs nothing next to thousands of tuples.
+(``rows``), as ``COPY`` text (``copy``, PostgreSQL) or as the bound values of SQLite's multi-row
+inserts (``groups``, ``sqlite_inserts``): the writer only executes them. Unpickling a few
+``bytes`` per table costs nothing next to thousands of tuples, and a flat list of values per
+statement costs the SQLite writer ~11 µs per resource where a tuple per row, unpickled,
+flattened and freed, cost ~33 (docs/benchmarks.md, "sqlw2").
 """
 
 from __future__ import annotations
@@ -14,18 +17,21 @@ from typing import Literal, NamedTuple
 from yteso.store.copy_format import copy_text
 from yteso.store.index_tables import rows_by_table
 from yteso.store.index_values import IndexRow
+from yteso.store.sqlite_inserts import rows_per_statement
 
-BlockFormat = Literal["rows", "copy"]
+BlockFormat = Literal["rows", "copy", "groups"]
 Key = tuple[str, str]
 
 
 class IndexBlock(NamedTuple):
     """``keys``: the resources whose rows the block holds (each once: a resource repeated in
     the chunk keeps only its last version's rows); ``tables``: per index table, insert tuples
-    ``(resource_type, id, param, *values)`` or, for ``copy``, the COPY text of those rows."""
+    ``(resource_type, id, param, *values)``, for ``copy`` the COPY text of those rows, for
+    ``groups`` those rows' values flattened, :func:`rows_per_statement` rows per list (the last
+    list may hold fewer)."""
 
     keys: list[Key]
-    tables: dict[str, list[tuple[object, ...]]] | dict[str, bytes]
+    tables: dict[str, list[tuple[object, ...]]] | dict[str, bytes] | dict[str, list[list[object]]]
 
 
 def index_block(entries: Iterable[tuple[str, str, list[IndexRow]]], fmt: BlockFormat) -> IndexBlock:
@@ -34,11 +40,38 @@ def index_block(entries: Iterable[tuple[str, str, list[IndexRow]]], fmt: BlockFo
     last: dict[Key, list[IndexRow]] = {}
     for resource_type, id, rows in entries:
         last[(resource_type, id)] = rows
-    grouped = rows_by_table((key[0], key[1], rows) for key, rows in last.items())
     keys = list(last)
+    if fmt == "groups":
+        return IndexBlock(keys, value_groups((key[0], key[1], rows) for key, rows in last.items()))
+    grouped = rows_by_table((key[0], key[1], rows) for key, rows in last.items())
     if fmt == "rows":
         return IndexBlock(keys, {table: rows for table, rows in grouped.items() if rows})
     return IndexBlock(keys, {table: copy_text(rows) for table, rows in grouped.items() if rows})
+
+
+def value_groups(
+    entries: Iterable[tuple[str, str, list[IndexRow]]],
+) -> dict[str, list[list[object]]]:
+    """Per table, the values of the rows ``(resource_type, id, param, *values)`` in order,
+    cut into lists of :func:`rows_per_statement` rows each (the last one may hold fewer)."""
+    groups: dict[str, list[list[object]]] = {}
+    sizes: dict[str, int] = {}  # values per full group
+    for resource_type, id, rows in entries:
+        for table, param, values in rows:
+            table_groups = groups.get(table)
+            if table_groups is None:
+                width = 3 + len(values)
+                sizes[table] = width * rows_per_statement(width)
+                table_groups = groups[table] = [[]]
+            group = table_groups[-1]
+            if len(group) >= sizes[table]:
+                group = []
+                table_groups.append(group)
+            group.append(resource_type)
+            group.append(id)
+            group.append(param)
+            group.extend(values)
+    return groups
 
 
 def merged_blocks(blocks: Sequence[IndexBlock]) -> IndexBlock:

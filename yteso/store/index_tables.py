@@ -33,6 +33,11 @@ def _columns(table: str) -> tuple[str, tuple[str, ...]]:
     return physical, ("resource_type", "id", "param", *INDEX_COLUMNS[physical], *extra)
 
 
+def column_count(table: str) -> int:
+    """The values of one row of the row group ``table`` (its insert statement's ``?``)."""
+    return len(_columns(table)[1])
+
+
 def insert_statement(table: str, placeholder: str) -> str:
     physical, columns = _columns(table)
     marks = ", ".join(placeholder for _ in columns)

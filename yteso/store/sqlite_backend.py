@@ -24,12 +24,12 @@ import orjson
 from yteso.fhir.errors import Conflict
 from yteso.store.index_blocks import BlockFormat, IndexBlock, Key
 from yteso.store.index_rows import IndexRow
-from yteso.store.index_tables import INDEX_COLUMNS, insert_statement, rows_by_table
+from yteso.store.index_tables import INDEX_COLUMNS, column_count, insert_statement, rows_by_table
 from yteso.store.instants import format_instant
 from yteso.store.sql_backend import Executor, Row, VersionRow
 from yteso.store.sql_dialect import SqlDialect, SqliteDialect
 from yteso.store.sql_files import load_queries
-from yteso.store.sqlite_inserts import insert_rows
+from yteso.store.sqlite_inserts import insert_groups, insert_rows
 
 BUSY_TIMEOUT_SECONDS = 60.0
 # ANALYZE reads at most this many rows per index (approximate statistics at any size:
@@ -53,6 +53,22 @@ INDEX_BUILD_PRAGMAS = {"cache_size": -2000, "threads": 2, "mmap_size": 1 << 31}
 # resource bodies where 4 KiB pages held two (docs/benchmarks.md, "SQLWRITER").
 # PostgreSQL's pages are 8 KiB too.
 PAGE_SIZE = 8192
+
+
+def _identity(value: None) -> None:
+    return value
+
+
+# The driver binds str, int and float directly; any other value (None, bool, bytes: ~20 of a
+# resource's ~130 bound values in a bulk load) first goes through its adaptation protocol,
+# which looks up ``__adapt__`` on the protocol type and so formats and discards an
+# AttributeError each time (~1,700 instructions per value, ~10 % of the SQLite writer's stream;
+# docs/benchmarks.md, "sqlw2"). A registered adapter is found in the driver's registry first.
+# Each returns what is bound today: None (NULL), the bool's int, the bytes themselves. The
+# registry is the process's: these adapters change no value for any other user of sqlite3.
+sqlite3.register_adapter(type(None), _identity)
+sqlite3.register_adapter(bool, int)
+sqlite3.register_adapter(bytes, bytes)
 
 
 def _size_new_pages(connection: sqlite3.Connection) -> None:
@@ -124,7 +140,7 @@ class SqliteBackend:
     """Connections are pooled per store; ``:memory:`` shares one connection under a lock."""
 
     dialect: SqlDialect = SqliteDialect()
-    index_block_format: BlockFormat = "rows"
+    index_block_format: BlockFormat = "groups"
     index_build_connections = 1  # one writer: the sorts use helper threads instead
 
     def __init__(self, path: str) -> None:
@@ -294,8 +310,12 @@ class SqliteBackend:
         _clear(db, replaced)
         for table, values in block.tables.items():
             if not isinstance(values, list):
-                raise TypeError("SQLite takes index blocks of rows")
-            insert_rows(db, insert_statement(table, "?"), values)
+                raise TypeError("SQLite takes index blocks of rows or value groups")
+            sql = insert_statement(table, "?")
+            if values and isinstance(values[0], list):  # the ``groups`` format
+                insert_groups(db, sql, column_count(table), values)
+            else:
+                insert_rows(db, sql, values)
 
     @contextmanager
     def bulk_load_lock(self) -> Iterator[bool]:
