@@ -53,29 +53,13 @@ def fold_words(text: str) -> str:
 
 
 def fold_parts(strings: list[str]) -> str:
-    """:func:`fold_text` of the strings joined by spaces (``_content``). Each non-ASCII string
-    is folded on its own through the cache (codes, displays and names repeat across
-    resources; a resource's non-ASCII text seldom does as a whole); when all of those fold to
-    ASCII (Vietnamese does), the ASCII strings and the folded ones are lower-cased and split
-    as one text: the same result, as folding never makes or removes whitespace inside a
-    string, empty parts drop out, and folded text is lower case already (~35k -> ~20k
-    instructions a resource; the per-string joins and splits were most of it)."""
-    cached = FOLDED.get
-    pieces = []
-    for text in strings:
-        if text.isascii():
-            pieces.append(text)
-            continue
-        folded = cached(text)
-        if folded is None:
-            folded = fold_text(text)
-        if not folded.isascii():  # casefold() output need not be lower()-stable (Cherokee)
-            return _fold_each(strings)
-        pieces.append(folded)
-    return " ".join(" ".join(pieces).lower().split())
-
-
-def _fold_each(strings: list[str]) -> str:
+    """:func:`fold_text` of the strings joined by spaces (``_content``): an ASCII whole folded
+    at once, otherwise string by string through the cache (codes, displays and names repeat
+    across resources; a resource's non-ASCII text seldom does as a whole). The same result:
+    folding never makes or removes whitespace inside a string, and empty parts drop out."""
+    joined = " ".join(strings)
+    if joined.isascii():
+        return " ".join(joined.lower().split())
     cached = FOLDED.get
     parts = []
     for text in strings:
