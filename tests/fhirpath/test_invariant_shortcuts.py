@@ -11,9 +11,10 @@ import pytest
 from tests.conftest import shared_path
 from yteso.fhir.types import Json
 from yteso.fhirpath import invariants
-from yteso.fhirpath.context import Environment, truth
+from yteso.fhirpath.context import truth
 from yteso.fhirpath.errors import FhirPathError
 from yteso.fhirpath.invariant_rules import Rule, type_rules
+from yteso.fhirpath.invariant_shortcuts import reference_1, shortcut
 from yteso.fhirpath.values import Node
 
 REF = {"reference": "Patient/1"}
@@ -99,9 +100,9 @@ class _Comparing(invariants._Checker):
         rules: tuple[Rule, ...],
         data: Any,
         type_name: str | None,
-        env: Environment,
+        scope: invariants._Scope,
         location: invariants.Location,
-        node: Node | None = None,
+        own: bool = False,
     ) -> None:
         for rule in rules:
             verdict = rule.shortcut(data) if rule.shortcut is not None else None
@@ -110,13 +111,13 @@ class _Comparing(invariants._Checker):
             self.decided += 1
             expected: Any
             try:
-                focus = node or Node(data, type_name)
-                expected = truth(rule.expression.evaluate_in([focus], env)) is True
+                focus = scope.node() if own else Node(data, type_name)
+                expected = truth(rule.expression.evaluate_in([focus], scope.environment())) is True
             except FhirPathError as exc:
                 expected = f"error {exc}"
             if verdict != expected:
                 self.disagreements.append(f"{rule.key} at {location}: {verdict} != {expected}")
-        super().apply(rules, data, type_name, env, location, node)
+        super().apply(rules, data, type_name, scope, location, own)
 
 
 def test_shortcuts_agree_with_the_evaluator() -> None:
@@ -163,3 +164,18 @@ def test_common_invariants_have_shortcuts(type_name: str, key: str) -> None:
 def test_violations_are_still_reported(resource: Json, key: str) -> None:
     keys = [issue.diagnostics.split(":")[0] for issue in invariants.check_invariants(resource)]
     assert key in keys
+
+
+def test_reference_1_is_the_composed_shortcut() -> None:
+    """ref-1's one-call shortcut gives the verdicts of the shortcut composed from its tree."""
+    (rule,) = [rule for rule in type_rules("Reference") if rule.key == "ref-1"]
+    assert rule.shortcut is reference_1
+    composed = shortcut(rule.expression.tree, "Reference")
+    assert composed is not None
+    shapes: list[Any] = ["Patient/1", "#", "#a", "", None, [], {}, 5, ["#a"], {"x": 1}]
+    cases: list[Any] = [None, "x", [], {}, {"display": "x"}]
+    for value in shapes:
+        cases += [{"reference": value}, {"reference": value, "_reference": {"id": "1"}}]
+        cases += [{"_reference": value}, {"reference": value, "display": "x"}]
+    for data in cases:
+        assert reference_1(data) == composed(data), data

@@ -17,7 +17,7 @@ from yteso.fhir import definitions
 from yteso.fhirpath import model
 from yteso.fhirpath.engine import CompiledExpression, compile
 from yteso.fhirpath.errors import FhirPathError
-from yteso.fhirpath.invariant_shortcuts import Shortcut, shortcut
+from yteso.fhirpath.invariant_shortcuts import Shortcut, reference_1, shortcut
 
 # Enforced by yteso.fhir.validation already (txt-1/txt-2: its narrative xhtml check).
 STRUCTURAL_KEYS = frozenset({"ele-1", "ext-1", "dom-2", "dom-4", "dom-5", "txt-1", "txt-2"})
@@ -72,12 +72,15 @@ def compile_rules(
             continue
         compiled = _compiled(constraint.expression) if constraint.expression else None
         if compiled is not None:
+            found = shortcut(compiled.tree, context_type)
+            if (
+                found is not None
+                and context_type == "Reference"
+                and constraint.expression == _REF_1
+            ):
+                found = reference_1  # the same verdicts in one call (~5 nested ones)
             rules[constraint.key] = Rule(
-                constraint.key,
-                constraint.severity,
-                constraint.human,
-                compiled,
-                shortcut(compiled.tree, context_type),
+                constraint.key, constraint.severity, constraint.human, compiled, found
             )
     return tuple(rules.values())
 

@@ -242,3 +242,18 @@ def _compare_dates(first: str, second: str, compare: Callable[[Any, Any], bool])
         return compare(datetime.fromisoformat(first), datetime.fromisoformat(second))
     except ValueError:
         return None  # 2024-02-30: the evaluator decides (it finds no date there)
+
+
+def reference_1(data: Any) -> bool | None:
+    """ref-1 (guarded, ``reference.exists() implies (reference.startsWith('#').not() or ...)``)
+    on a Reference as the composed shortcut decides it, in one call: true without a
+    ``reference``, true for one not starting with ``#``, None (the evaluator) otherwise.
+    Every Reference of every resource is checked, so the ~5 nested calls showed."""
+    if type(data) is not dict or "_reference" in data:
+        return None
+    if "reference" not in data:
+        return True
+    value = data["reference"]
+    if type(value) is not str or value[:1] == "#":
+        return None
+    return True

@@ -59,6 +59,40 @@ _PLANS: dict[str, dict[str, ChildPlan | None]] = {}
 # set test in C (a Coding, an Identifier without extensions) instead of a walk of its keys.
 _SKIPPABLE: dict[str, set[str]] = {}
 _DOM_3 = "dom-3"
+# the names model.is_resource_type() accepted: an interpreted call per resource otherwise
+_RESOURCE_NAMES: set[str] = set()
+
+
+class _Scope:
+    """A resource's (or a checked element's) evaluation context, made only when a rule needs
+    the evaluator: most resources are settled by shortcuts alone, and the ``Node`` and
+    ``Environment`` (interpreted classes) cost a few thousand instructions each time."""
+
+    def __init__(self, data: Any, type_name: str | None, services: Services | None) -> None:
+        self.data = data
+        self.type_name = type_name
+        self.services = services
+        self.root: _Scope | None = None  # the outermost resource's, for a contained one
+        self._node: Node | None = None
+        self._env: Environment | None = None
+
+    def node(self) -> Node:
+        if self._node is None:
+            self._node = Node(self.data, self.type_name)
+        return self._node
+
+    def environment(self) -> Environment:
+        if self._env is None:
+            node = self.node()
+            if self.root is None:
+                self._env = Environment([node], None, self.services)
+            else:
+                root = [self.root.node()]
+                self._env = Environment([node], None, self.services, root_resource=root)
+        return self._env
+
+
+_UNPLANNED = ChildPlan(None, (), "", False, False)  # a key not seen yet under its type
 
 
 # Compiled with mypyc (docs/dev/native.md); the differential tests subclass the walk.
@@ -78,13 +112,17 @@ class _Checker:
         # ``reference`` values starting with ``#`` of the Reference nodes walked so far
         self.local_references: list[str] = []
 
-    def resource(self, data: Json, where: Location, root: Node | None) -> None:
+    def resource(self, data: Json, where: Location, root: _Scope | None) -> None:
         type_name = data.get("resourceType")
-        if not isinstance(type_name, str) or not model.is_resource_type(type_name):
+        if not isinstance(type_name, str):
             return
+        if type_name not in _RESOURCE_NAMES:
+            if not model.is_resource_type(type_name):
+                return
+            _RESOURCE_NAMES.add(type_name)
         location = render(where)
-        node = Node(data, type_name)
-        env = Environment([node], None, self.services, root_resource=[root or node])
+        scope = _Scope(data, type_name, self.services)
+        scope.root = root
         rules = type_rules(type_name)
         if self.well_formed and "contained" not in data:
             rules = rules_without_contained(type_name)
@@ -94,18 +132,18 @@ class _Checker:
         where_text = location or type_name
         deferred = self._deferred_dom_3(rules, data)
         if deferred is None:
-            self.apply(rules, data, type_name, env, where_text, node)
-            self.children(data, type_name, env, where_text, root or node)
+            self.apply(rules, data, type_name, scope, where_text, True)
+            self.children(data, type_name, scope, where_text, root or scope)
             return
         before, dom_3, after = deferred
-        self.apply(before, data, type_name, env, where_text, node)
+        self.apply(before, data, type_name, scope, where_text, True)
         slot, seen = len(self.issues), len(self.local_references)
-        self.apply(after, data, type_name, env, where_text, node)
-        self.children(data, type_name, env, where_text, root or node)
+        self.apply(after, data, type_name, scope, where_text, True)
+        self.children(data, type_name, scope, where_text, root or scope)
         if not _all_referenced(data["contained"], self.local_references[seen:]):
             # not settled by the references walked: the evaluator decides, its issue in place
             later, self.issues = self.issues[slot:], self.issues[:slot]
-            self.apply((dom_3,), data, type_name, env, where_text, node)
+            self.apply((dom_3,), data, type_name, scope, where_text, True)
             self.issues += later
 
     def _deferred_dom_3(
@@ -124,15 +162,14 @@ class _Checker:
         return None
 
     def children(
-        self, data: Json, type_name: str, env: Environment, location: Location, root: Node
+        self, data: Json, type_name: str, scope: _Scope, location: Location, root: _Scope
     ) -> None:
         plans = _PLANS.get(type_name)
         if plans is None:
             plans = _PLANS[type_name] = {}
         for key, value in data.items():
-            if key in plans:
-                plan = plans[key]
-            else:
+            plan = plans.get(key, _UNPLANNED)
+            if plan is _UNPLANNED:
                 ignored = key.startswith("_") or key == "resourceType"
                 plan = plans[key] = None if ignored else child_plan(type_name, key)
                 if plan is None or not plan.visit or plan.leaf:
@@ -150,12 +187,12 @@ class _Checker:
                         type(item) is not dict or skippable.issuperset(item)
                     ):
                         continue
-                    self.value(item, plan, env, (location, plan.label, index), root)
+                    self.value(item, plan, scope, (location, plan.label, index), root)
             elif skippable is None or (type(value) is dict and not skippable.issuperset(value)):
-                self.value(value, plan, env, (location, plan.label, None), root)
+                self.value(value, plan, scope, (location, plan.label, None), root)
 
     def value(
-        self, data: Any, plan: ChildPlan, env: Environment, location: Location, root: Node
+        self, data: Any, plan: ChildPlan, scope: _Scope, location: Location, root: _Scope
     ) -> None:
         if plan.type in RESOURCE_TYPES:
             if isinstance(data, dict):
@@ -164,7 +201,7 @@ class _Checker:
             return
         # Nodes are made only where the evaluator runs: most values are settled by shortcuts.
         if plan.rules:
-            self.apply(plan.rules, data, plan.type, env, location)
+            self.apply(plan.rules, data, plan.type, scope, location)
         if plan.is_reference and type(data) is dict:
             reference = data.get("reference")
             if type(reference) is str and reference[:1] == "#":
@@ -172,17 +209,20 @@ class _Checker:
         if plan.descend and isinstance(data, dict) and plan.type is not None:
             skippable = self.skippable.get(plan.type) if self.skippable is not None else None
             if skippable is None or not skippable.issuperset(data):
-                self.children(data, plan.type, env, location, root)
+                self.children(data, plan.type, scope, location, root)
 
     def apply(
         self,
         rules: tuple[Rule, ...],
         data: Any,
         type_name: str | None,
-        env: Environment,
+        scope: _Scope,
         location: Location,
-        node: Node | None = None,
+        own: bool = False,
     ) -> None:
+        """``own``: ``data`` is the scope's own resource or element (its node is the one
+        ``%resource`` holds), not a value inside it."""
+        node: Node | None = None
         for rule in rules:
             if self.fast and rule.shortcut is not None:
                 verdict = rule.shortcut(data)
@@ -192,9 +232,9 @@ class _Checker:
                     self.fail(rule, location)
                     continue
             if node is None:
-                node = Node(data, type_name)
+                node = scope.node() if own else Node(data, type_name)
             try:
-                outcome = truth(rule.expression.evaluate_in([node], env))
+                outcome = truth(rule.expression.evaluate_in([node], scope.environment()))
             except FhirPathError as exc:
                 self.issues.append(
                     Issue(
@@ -268,14 +308,13 @@ def check_element_invariants(
     if model.is_resource_type(type_name):
         return check_invariants(data, services) if type(data) is dict else []
     checker = _Checker(services)
-    node = Node(data, type_name)
-    env = Environment([node], None, services)
+    scope = _Scope(data, type_name, services)
     if "." in type_name:
         element = definitions.element(type_name)
         rules = compile_rules(element.constraints, type_name) if element else ()
     else:
         rules = type_rules(type_name)
-    checker.apply(rules, data, type_name, env, type_name, node)
+    checker.apply(rules, data, type_name, scope, type_name, True)
     if type(data) is dict:
-        checker.children(data, type_name, env, type_name, node)
+        checker.children(data, type_name, scope, type_name, scope)
     return checker.issues
