@@ -39,6 +39,7 @@ COMPILED: tuple[str, ...] = (
     "yteso.store.bulk_prepare",
     "yteso.store.compartments",
     "yteso.store.composite_rows",
+    "yteso.store.copy_binary",
     "yteso.store.copy_format",
     "yteso.store.date_ranges",
     "yteso.store.index_blocks",

@@ -10,13 +10,11 @@ from pathlib import Path
 
 import orjson
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from yteso.store import SqlStore, extract_index_rows, load_paths, open_store
 from yteso.store import bulk_load as bulk
 from yteso.store.composite_rows import ELEMENT
-from yteso.store.copy_format import copy_text, copy_text_with_bodies
+from yteso.store.copy_format import copy_text
 from yteso.store.index_blocks import IndexBlock, merged_blocks
 from yteso.store.index_tables import INDEX_COLUMNS, rows_by_table
 
@@ -124,44 +122,6 @@ def test_copy_text_escapes_what_copy_needs_and_nothing_else() -> None:
     special = copy_text([(math.inf, -math.inf, math.nan, 0.1 + 0.2)])
     assert special == b"Infinity\t-Infinity\tNaN\t0.30000000000000004\n"
     assert copy_text([]) == b""
-
-
-BODIES = [
-    b'{"resourceType":"Patient","name":[{"family":"Tr\xe1\xba\xa7n"}]}',
-    b'{"text":"a \\"quoted\\" word, a back\\\\slash"}',
-    b"raw\ttab, raw\nline, raw\rreturn, \\N",
-    b"",
-    None,
-]
-
-
-@pytest.mark.parametrize("body", BODIES)
-@pytest.mark.parametrize("head", [("a", 1), ("x\ty", None), ("n\nr\\", 2.5)])
-def test_copy_text_with_bodies_equals_copy_text_of_the_decoded_bodies(
-    head: tuple[object, ...], body: bytes | None
-) -> None:
-    rows = [head, ("second", 7)]
-    bodies = [body, b'{"id":"p2"}']
-    decoded = [
-        (*row, b.decode() if b is not None else None) for row, b in zip(rows, bodies, strict=True)
-    ]
-    assert copy_text_with_bodies(rows, bodies) == copy_text(decoded)
-
-
-@given(
-    st.lists(
-        st.tuples(st.text(), st.one_of(st.none(), st.integers()), st.one_of(st.none(), st.text())),
-        min_size=1,
-        max_size=5,
-    )
-)
-def test_copy_text_with_bodies_equals_copy_text_for_any_text(
-    rows: list[tuple[str, int | None, str | None]],
-) -> None:
-    heads = [row[:2] for row in rows]
-    bodies = [None if row[2] is None else row[2].encode() for row in rows]
-    assert copy_text_with_bodies(heads, bodies) == copy_text(rows)
-    assert copy_text_with_bodies([], []) == b""
 
 
 def test_merged_blocks_keep_every_row_in_order() -> None:

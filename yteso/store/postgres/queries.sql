@@ -87,14 +87,16 @@ JOIN resource_history h ON h.seq = c.seq
 ORDER BY c.seq;
 
 -- name: copy_history
+-- Binary: the bodies go as length-prefixed values, not text the server scans byte by byte
+-- (store/copy_binary.py).
 COPY resource_history
     (seq, resource_type, id, version, last_updated, deleted, method, compartment, body)
-FROM STDIN;
+FROM STDIN (FORMAT binary);
 
 -- name: copy_current
 COPY resource_current
     (resource_type, id, version, seq, last_updated, deleted, compartment, content)
-FROM STDIN;
+FROM STDIN (FORMAT binary);
 
 -- name: insert_version
 -- One round trip for both tables: the history row, then the current row pointing at it.
