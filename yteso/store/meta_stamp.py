@@ -20,7 +20,7 @@ def stamped(resource: Json, resource_id: str, version: int, last_updated: dateti
     first, as the spec's examples order them)."""
     meta = dict(resource.get("meta") or {})
     meta["versionId"] = str(version)
-    meta["lastUpdated"] = _instant_text(last_updated)
+    meta["lastUpdated"] = format_instant(last_updated)
     out: Json = {"resourceType": resource["resourceType"], "id": resource_id, "meta": meta}
     for key, value in resource.items():
         if key not in out:
@@ -43,20 +43,6 @@ def stamped_body(resource: Json, resource_id: str, version: int, last_updated: d
             expression=str(resource["resourceType"]),
         )
     return body
-
-
-# (moment, its text): a bulk chunk or a transaction stamps one instant on every resource, and
-# format_instant's cache hashes the datetime (its UTC offset) on each call
-_LAST_INSTANT: list[tuple[datetime, str]] = []
-
-
-def _instant_text(moment: datetime) -> str:
-    last = _LAST_INSTANT[0] if _LAST_INSTANT else None  # read once: writes may interleave
-    if last is not None and last[0] is moment:
-        return last[1]
-    text = format_instant(moment)
-    _LAST_INSTANT[:] = [(moment, text)]
-    return text
 
 
 def restamp_version(body: bytes, version: int) -> bytes:

@@ -65,7 +65,7 @@ class PostgresExecutor:
             for row in rows:
                 copy.write_row(row)
 
-    def copy_text(self, sql: str, data: bytes) -> None:
+    def copy_data(self, sql: str, data: bytes) -> None:
         """COPY rows already formatted (COPY text, or binary for a ``FORMAT binary``
         statement): one ``write`` instead of one per row."""
         with self.connection.cursor() as cursor, cursor.copy(sql) as copy:
@@ -169,14 +169,14 @@ class PostgresBackend:
             (seq, *_history_params(row, body=False), row.body)
             for seq, row in zip(seqs, rows, strict=True)
         ]
-        db.copy_text(self.queries["copy_history"], copy_binary(history, _HISTORY_KINDS))
+        db.copy_data(self.queries["copy_history"], copy_binary(history, _HISTORY_KINDS))
         last = {
             (row.resource_type, row.id): (row, seq) for row, seq in zip(rows, seqs, strict=True)
         }
         fresh = [(r, s) for key, (r, s) in last.items() if key in new_keys]
         known = [_current_params(r, s) for key, (r, s) in last.items() if key not in new_keys]
         current = [(*_current_params(r, s, content=False), r.body or None) for r, s in fresh]
-        db.copy_text(self.queries["copy_current"], copy_binary(current, _CURRENT_KINDS))
+        db.copy_data(self.queries["copy_current"], copy_binary(current, _CURRENT_KINDS))
         if known:
             db.run_many(self.queries["upsert_current"], known)
 
@@ -212,7 +212,7 @@ class PostgresBackend:
         _clear(db, replaced)
         for table, values in block.tables.items():
             if isinstance(values, bytes):
-                db.copy_text(copy_statement(table), values)
+                db.copy_data(copy_statement(table), values)
             else:
                 db.copy_rows(copy_statement(table), values)
 
