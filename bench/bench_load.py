@@ -40,7 +40,8 @@ from yteso.store.validation_gate import resource_issues
 
 OUT = Path(__file__).resolve().parent / "out" / "load"
 PG_BASE = "postgresql://postgres@127.0.0.1:5432/yteso_test"
-PG_SCHEMA = "bench_load"
+# One schema per concurrent run (several worktrees benchmarking on one server).
+PG_SCHEMA = os.environ.get("YTESO_BENCH_PG_SCHEMA", "bench_load")
 RAW_BATCH = 1000
 
 FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi"]
