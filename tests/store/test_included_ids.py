@@ -1,0 +1,119 @@
+"""Migration 0013: on PostgreSQL the value indexes of the search tables carry the id as an
+INCLUDE column (stored, never compared: cheaper bulk builds), SQLite keeps it the last key. A
+store migrated from 0012 ends with exactly the indexes of a new store and answers every search
+as before; after a bulk load the rebuilt indexes are the same, and searches still read the id
+from the index alone. Both backends."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.store.deferred_support import deferred, definitions
+from tests.store.search_fixtures import search_resources
+from tests.store.test_index_keys import answers, fresh_url, shapes  # noqa: F401 (fixture)
+from yteso.store import SqlStore, open_store
+from yteso.store import migrations as schema_migrations
+from yteso.store.deferred_indexes import defer_bulk_indexes, rebuild_deferred_indexes
+from yteso.store.sql_files import Migration
+
+# index -> its key columns before the id
+VALUE_INDEXES = {
+    "search_string_lookup": ["resource_type", "param", "norm"],
+    "search_token_lookup": ["resource_type", "param", "code", "system"],
+    "search_date_lookup": ["resource_type", "param", "low", "high"],
+    "search_date_high": ["resource_type", "param", "high", "low"],
+    "search_date_window": ["resource_type", "param", "width_class", "low", "high"],
+    "search_number_lookup": ["resource_type", "param", "value"],
+    "search_quantity_lookup": ["resource_type", "param", "value"],
+    "search_reference_lookup": ["resource_type", "param", "target_id"],
+    "search_reference_target": ["target_type", "target_id", "param", "resource_type"],
+    "search_uri_lookup": ["resource_type", "param", "value"],
+}
+
+
+def key_and_included(definition: str) -> tuple[list[str], list[str]]:
+    """The key columns and the INCLUDE columns of a B-tree index definition."""
+    found = re.search(r" ON \S+ (?:USING btree )?\(([^)]*)\)(?: INCLUDE \(([^)]*)\))?", definition)
+    assert found is not None, definition
+    keys, included = found.group(1), found.group(2) or ""
+    return [c.strip() for c in keys.split(",")], [c.strip() for c in included.split(",") if c]
+
+
+def expected(store: SqlStore, keys: list[str]) -> tuple[list[str], list[str]]:
+    return (keys, ["id"]) if store.dialect == "postgresql" else ([*keys, "id"], [])
+
+
+def test_value_indexes_carry_the_id_without_comparing_it(store_url: str) -> None:
+    store = open_store(store_url)
+    try:
+        store.bulk_write(search_resources())
+        found = definitions(store)
+        for name, keys in VALUE_INDEXES.items():
+            assert key_and_included(found[name]) == expected(store, keys), found[name]
+        assert defer_bulk_indexes(store.backend) == len(found)  # a bulk load's build: the same
+        assert rebuild_deferred_indexes(store.backend) == len(found)
+        assert definitions(store) == found and deferred(store) == []
+    finally:
+        store.close()
+
+
+def test_a_token_search_reads_the_id_from_the_index_alone(store_url: str) -> None:
+    store = open_store(store_url)
+    try:
+        if store.dialect != "postgresql":
+            pytest.skip("INCLUDE columns are PostgreSQL's")
+        store.bulk_write(search_resources())
+        with store.backend.writing() as db:
+            db.run("ANALYZE search_token")
+            db.run("SET LOCAL enable_seqscan = off")
+            db.run("SET LOCAL enable_bitmapscan = off")
+            plan = "\n".join(
+                str(row[0])
+                for row in db.rows(
+                    "EXPLAIN SELECT s.id FROM search_token s WHERE s.resource_type = 'Observation'"
+                    " AND s.param = 'code' AND s.code = '8867-4'"
+                )
+            )
+        assert "Index Only Scan using search_token_lookup" in plan, plan
+    finally:
+        store.close()
+
+
+def open_at_0012(url: str, monkeypatch: pytest.MonkeyPatch) -> SqlStore:
+    """A store as a release before migration 0013 left it."""
+    real = schema_migrations.load_migrations
+
+    def up_to_0012(package: str) -> list[Migration]:
+        return [m for m in real(package) if m.version <= 12]
+
+    with monkeypatch.context() as patched:
+        patched.setattr(schema_migrations, "load_migrations", up_to_0012)
+        return open_store(url)
+
+
+def test_a_store_from_0012_migrates_to_the_new_indexes_and_answers_the_same(
+    store_url: str,
+    fresh_url: str,  # noqa: F811 (the fixture)
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    old = open_at_0012(store_url, monkeypatch)
+    try:
+        old.bulk_write(search_resources())
+        old.backend.refresh_statistics(force=True)
+        token = key_and_included(definitions(old)["search_token_lookup"])
+        assert token == ([*VALUE_INDEXES["search_token_lookup"], "id"], [])
+        before = answers(old)
+        assert defer_bulk_indexes(old.backend) > 0  # a load dies here: its records stay
+    finally:
+        old.close()
+    migrated, fresh = open_store(store_url), open_store(fresh_url)
+    try:
+        assert deferred(migrated) == []  # rebuilt as 0012 had them, then migrated
+        assert shapes(migrated) == shapes(fresh)
+        assert answers(migrated) == before
+        assert any(included for _, included in before) and all(m for m, _ in before[:6])
+    finally:
+        migrated.close()
+        fresh.close()

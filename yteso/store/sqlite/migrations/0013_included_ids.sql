@@ -1,0 +1,3 @@
+-- The id of a value lookup is carried, not compared: PostgreSQL's migration 0013 moves it to
+-- INCLUDE in the value indexes (cheaper bulk builds). Nothing to do on SQLite: it has no
+-- INCLUDE columns, and its index keys stay (..., id).
