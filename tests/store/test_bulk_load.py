@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import gc
+import multiprocessing
 from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
 
-from yteso.store import SearchParam, SearchQuery, SqlStore, load_paths, open_store
+from yteso.store import SearchParam, SearchQuery, SqlStore, bulk_load, load_paths, open_store
 
 
 def patient(i: int) -> dict[str, object]:
@@ -142,3 +143,24 @@ def test_worker_processes_give_the_same_result(store: SqlStore, tmp_path: Path) 
     for name, value in (("gender", "male"), ("family", "nguyen")):
         query = SearchQuery(params=(SearchParam(name, (value,)),))
         assert [m.id for m in store.search("Patient", query).matches] == ["p7"]
+
+
+def test_worker_stream_keeps_input_order_and_ends_its_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More chunks than the workers hold in flight come back in input order, and a stream
+    left early (the writer failed) ends its worker processes."""
+    monkeypatch.setattr(bulk_load, "CHUNK_BYTES", 2048)
+    path = write_ndjson(tmp_path / "many.ndjson", [patient(i) for i in range(600)])
+    tasks = list(bulk_load._tasks([path]))
+    assert len(tasks) > 2 * bulk_load.IN_FLIGHT_PER_WORKER
+    ids = [
+        fields[1]
+        for prepared, _, _ in bulk_load._prepared_stream(iter(tasks), 2)
+        for fields in prepared
+    ]
+    assert ids == [f"p{i}" for i in range(600)]
+    stream = bulk_load._prepared_stream(iter(tasks), 2)
+    assert next(stream)[0][0][1] == "p0"
+    stream.close()
+    assert multiprocessing.active_children() == []

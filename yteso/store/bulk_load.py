@@ -14,9 +14,9 @@ import os
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from multiprocessing.pool import AsyncResult
 from pathlib import Path
 
 from yteso.fhir.errors import Issue
@@ -204,19 +204,28 @@ def _prepare_one(item: SourcedResource, now: datetime) -> PreparedResource | lis
 
 
 def _prepared_stream(tasks: Iterator[_Task], workers: int) -> Iterator[_Prepared]:
-    """Prepared chunks in input order, at most a few chunks per worker in flight."""
+    """Prepared chunks in input order, at most a few chunks per worker in flight.
+
+    A ``ProcessPoolExecutor``, not a ``multiprocessing.Pool``: the pool's worker-handler
+    thread also waits on the result pipe, so from the moment a worker starts sending a ~2 MB
+    chunk until the result thread has read all of it, that thread woke in a loop (~0.5 s of
+    the writer's CPU per 100k resources, on the cores the workers need; docs/benchmarks.md,
+    "Session 9"). The executor's one thread reads each result as it arrives."""
     if workers <= 1:
         yield from map(prepare_task, tasks)
         return
     context = multiprocessing.get_context("spawn")
-    with context.Pool(workers, initializer=_worker_setup) as pool:
-        pending: deque[AsyncResult[_Prepared]] = deque()
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_setup)
+    try:
+        pending: deque[Future[_Prepared]] = deque()
         for task in tasks:
-            pending.append(pool.apply_async(prepare_task, (task,)))
+            pending.append(pool.submit(prepare_task, task))
             if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
-                yield pending.popleft().get()
+                yield pending.popleft().result()
         while pending:
-            yield pending.popleft().get()
+            yield pending.popleft().result()
+    finally:  # on an early exit, chunks not yet started are dropped
+        pool.shutdown(cancel_futures=True)
 
 
 def _worker_setup() -> None:
