@@ -5,7 +5,9 @@ row a 16-bit field count and per field a 32-bit length (-1: NULL) and the value 
 binary form (the types' ``*_recv`` functions). The text format makes the server scan every
 byte of each value twice (the line split, then the de-escaping of each field), and the
 history and current rows each carry a ~1.4 KB body: sent as length-prefixed values instead,
-those COPYs took about a fifth less server CPU (docs/benchmarks.md, "pgs2").
+those COPYs took about a fifth less server CPU (docs/benchmarks.md, "pgs2"). The bulk writes
+use :func:`history_stream` and :func:`current_stream`, made for their two statements;
+:func:`copy_binary` encodes any columns by kind (the reference the tests hold them to).
 """
 
 from __future__ import annotations
