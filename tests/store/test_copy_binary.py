@@ -10,7 +10,8 @@ import psycopg
 import pytest
 
 from tests.conftest import drop_pg_schema, fresh_pg_url
-from yteso.store.copy_binary import copy_binary
+from yteso.store.copy_binary import copy_binary, current_stream, history_stream
+from yteso.store.sql_backend import VersionRow
 
 KINDS = "qttizbTj"
 COLUMNS = "(q BIGINT, t TEXT, t2 TEXT, i INTEGER, z TIMESTAMPTZ, b BOOLEAN, body TEXT, doc JSONB)"
@@ -104,3 +105,92 @@ def test_copy_binary_of_no_rows_is_header_and_trailer() -> None:
 def test_copy_binary_refuses_a_value_of_the_wrong_kind(kinds: str, row: tuple[object, ...]) -> None:
     with pytest.raises((TypeError, ValueError)):
         copy_binary([row], kinds)
+
+
+HISTORY_COLUMNS = (
+    "(seq BIGINT, version INTEGER, last_updated TIMESTAMPTZ, deleted BOOLEAN,"
+    " resource_type TEXT, id TEXT, method TEXT, compartment TEXT, body TEXT)"
+)
+CURRENT_COLUMNS = (
+    "(version INTEGER, seq BIGINT, last_updated TIMESTAMPTZ, deleted BOOLEAN,"
+    " resource_type TEXT, id TEXT, compartment TEXT, content JSONB)"
+)
+MOMENT = datetime(2026, 11, 26, 19, 12, 1, 944000, tzinfo=UTC)
+VERSIONS = [
+    VersionRow("Patient", "p1", 1, MOMENT, False, "PUT", "p1", b'{"family":"Tr\xe1\xba\xa7n"}'),
+    VersionRow("Observation", "o\t1\\N", 3, MOMENT, False, "POST", None, b'{"a":"\\\\ \\t"}'),
+    VersionRow(
+        "Patient",
+        "Tr\u1ea7n",
+        2**31 - 1,
+        datetime(1, 1, 1, tzinfo=UTC),
+        True,
+        "DELETE",
+        "p\n2",
+        b"",
+    ),
+    VersionRow("Observation", "o2", 1, MOMENT, False, "POST", "p1", b"{}"),
+]
+SEQS = [1, 2**62, 3, 4]
+
+
+def test_the_resource_streams_store_what_copy_binary_stores(
+    db: psycopg.Connection[tuple[object, ...]],
+) -> None:
+    """history_stream and current_stream are copy_binary of the same values, without the
+    per-value dispatch: the rows stored must not differ (a delete's content is NULL)."""
+    history = [
+        (
+            seq,
+            r.version,
+            r.last_updated,
+            r.deleted,
+            r.resource_type,
+            r.id,
+            r.method,
+            r.compartment,
+            r.body,
+        )
+        for seq, r in zip(SEQS, VERSIONS, strict=True)
+    ]
+    current = [
+        (
+            r.version,
+            seq,
+            r.last_updated,
+            r.deleted,
+            r.resource_type,
+            r.id,
+            r.compartment,
+            r.body or None,
+        )
+        for seq, r in zip(SEQS, VERSIONS, strict=True)
+    ]
+    streams = [
+        (
+            "history",
+            HISTORY_COLUMNS,
+            history_stream(VERSIONS, SEQS),
+            copy_binary(history, "qizbttttT"),
+        ),
+        (
+            "current",
+            CURRENT_COLUMNS,
+            current_stream(list(zip(VERSIONS, SEQS, strict=True))),
+            copy_binary(current, "iqzbtttj"),
+        ),
+    ]
+    for name, columns, stream, reference in streams:
+        for table, data in ((f"{name}_stream", stream), (f"{name}_kinds", reference)):
+            db.execute(f"CREATE TABLE {table} {columns}")
+            with (
+                db.cursor() as cursor,
+                cursor.copy(f"COPY {table} FROM STDIN (FORMAT binary)") as copy,
+            ):
+                copy.write(data)
+        query = "SELECT *, last_updated::text FROM {} ORDER BY seq"
+        stored = db.execute(query.format(f"{name}_stream")).fetchall()
+        assert stored == db.execute(query.format(f"{name}_kinds")).fetchall()
+        assert len(stored) == len(VERSIONS)
+    contents = db.execute("SELECT content IS NULL FROM current_stream ORDER BY seq").fetchall()
+    assert [null for (null,) in contents] == [False, True, False, False]  # seq 3: the delete

@@ -18,7 +18,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from yteso.fhir.errors import Conflict
-from yteso.store.copy_binary import copy_binary
+from yteso.store.copy_binary import current_stream, history_stream
 from yteso.store.index_blocks import BlockFormat, IndexBlock, Key
 from yteso.store.index_rows import IndexRow
 from yteso.store.index_tables import INDEX_COLUMNS, copy_statement, insert_statement, rows_by_table
@@ -36,9 +36,6 @@ _CLEAR_ONE = (
     )
     + " SELECT 1"
 )
-# copy_binary's column kinds of the copy_history and copy_current statements (queries.sql)
-_HISTORY_KINDS = "qttizbttT"
-_CURRENT_KINDS = "ttiqzbtj"
 _RETRYABLE = (
     psycopg.errors.DeadlockDetected,
     psycopg.errors.SerializationFailure,
@@ -165,18 +162,13 @@ class PostgresBackend:
         assert isinstance(db, PostgresExecutor)
         # COPY binary made here: psycopg's write_row was most of this writer's CPU, and in the
         # text format the server scanned each ~1.4 KB body byte by byte (copy_binary)
-        history = [
-            (seq, *_history_params(row, body=False), row.body)
-            for seq, row in zip(seqs, rows, strict=True)
-        ]
-        db.copy_data(self.queries["copy_history"], copy_binary(history, _HISTORY_KINDS))
+        db.copy_data(self.queries["copy_history"], history_stream(rows, seqs))
         last = {
             (row.resource_type, row.id): (row, seq) for row, seq in zip(rows, seqs, strict=True)
         }
         fresh = [(r, s) for key, (r, s) in last.items() if key in new_keys]
         known = [_current_params(r, s) for key, (r, s) in last.items() if key not in new_keys]
-        current = [(*_current_params(r, s, content=False), r.body or None) for r, s in fresh]
-        db.copy_data(self.queries["copy_current"], copy_binary(current, _CURRENT_KINDS))
+        db.copy_data(self.queries["copy_current"], current_stream(fresh))
         if known:
             db.run_many(self.queries["upsert_current"], known)
 
@@ -265,9 +257,8 @@ def _clear(db: Executor, keys: list[Key]) -> None:
             )
 
 
-def _history_params(row: VersionRow, body: bool = True) -> tuple[object, ...]:
-    """The history row's values; ``body=False``: without the last column, the body."""
-    values = (
+def _history_params(row: VersionRow) -> tuple[object, ...]:
+    return (
         row.resource_type,
         row.id,
         row.version,
@@ -275,13 +266,12 @@ def _history_params(row: VersionRow, body: bool = True) -> tuple[object, ...]:
         row.deleted,
         row.method,
         row.compartment,
+        row.body.decode(),
     )
-    return (*values, row.body.decode()) if body else values
 
 
-def _current_params(row: VersionRow, seq: int, content: bool = True) -> tuple[object, ...]:
-    """The current row's values; ``content=False``: without the last column, the content."""
-    values = (
+def _current_params(row: VersionRow, seq: int) -> tuple[object, ...]:
+    return (
         row.resource_type,
         row.id,
         row.version,
@@ -289,7 +279,5 @@ def _current_params(row: VersionRow, seq: int, content: bool = True) -> tuple[ob
         row.last_updated,
         row.deleted,
         row.compartment,
+        row.body.decode() if row.body else None,
     )
-    if not content:
-        return values
-    return (*values, row.body.decode() if row.body else None)

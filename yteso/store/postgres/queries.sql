@@ -88,14 +88,15 @@ ORDER BY c.seq;
 
 -- name: copy_history
 -- Binary: the bodies go as length-prefixed values, not text the server scans byte by byte
--- (store/copy_binary.py).
+-- (store/copy_binary.py, history_stream). The fixed-width columns first: one pack per row.
 COPY resource_history
-    (seq, resource_type, id, version, last_updated, deleted, method, compartment, body)
+    (seq, version, last_updated, deleted, resource_type, id, method, compartment, body)
 FROM STDIN (FORMAT binary);
 
 -- name: copy_current
+-- copy_binary.py, current_stream; the fixed-width columns first.
 COPY resource_current
-    (resource_type, id, version, seq, last_updated, deleted, compartment, content)
+    (version, seq, last_updated, deleted, resource_type, id, compartment, content)
 FROM STDIN (FORMAT binary);
 
 -- name: insert_version

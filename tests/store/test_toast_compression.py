@@ -1,0 +1,62 @@
+"""PostgreSQL compresses large resource bodies and contents with lz4 where the server was built
+with it (migration 0014), and serves them byte-exact as before."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import psycopg
+import pytest
+
+from tests.conftest import drop_pg_schema, fresh_pg_url
+from yteso.store import SqlStore, load_paths, open_store
+
+# ~20 KB of text: past the ~2 KB at which TOAST compresses a row's values
+DIV = '<div xmlns="http://www.w3.org/1999/xhtml">' + "Nguyễn Văn An, Phường Ba Đình. " * 600
+BIG = {
+    "resourceType": "Patient",
+    "id": "big",
+    "text": {"status": "generated", "div": DIV + "</div>"},
+}
+
+
+@pytest.fixture
+def pg_store(pg_base_url: str) -> Iterator[tuple[SqlStore, str]]:
+    url, schema = fresh_pg_url(pg_base_url)
+    store = open_store(url)
+    try:
+        yield store, url
+    finally:
+        store.close()
+        drop_pg_schema(pg_base_url, schema)
+
+
+def server_has_lz4(url: str) -> bool:
+    with psycopg.connect(url) as db:
+        query = "SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'"
+        row = db.execute(query).fetchone()
+    return row is not None and "lz4" in row[0]
+
+
+@pytest.mark.parametrize("path", ["session", "bulk"])
+def test_large_resources_are_compressed_with_lz4_and_read_back_exactly(
+    pg_store: tuple[SqlStore, str], tmp_path: Path, path: str
+) -> None:
+    store, url = pg_store
+    if path == "session":
+        with store.session() as session:
+            session.update(BIG)
+    else:  # the bulk loader's COPY
+        (tmp_path / "big.ndjson").write_bytes(orjson.dumps(BIG) + b"\n")
+        assert load_paths(store, [tmp_path / "big.ndjson"]).loaded == 1
+    assert store.read("Patient", "big").resource()["text"] == BIG["text"]
+    with psycopg.connect(url) as db:
+        methods = db.execute(
+            "SELECT pg_column_compression(h.body), pg_column_compression(c.content),"
+            " c.content = h.body::jsonb"
+            " FROM resource_current c JOIN resource_history h ON h.seq = c.seq"
+        ).fetchall()
+    method = "lz4" if server_has_lz4(url) else "pglz"
+    assert methods == [(method, method, True)]

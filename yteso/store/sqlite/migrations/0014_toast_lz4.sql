@@ -1,0 +1,2 @@
+-- PostgreSQL only (its TOAST compression method); SQLite does not compress values. Kept so
+-- both backends number their migrations alike.
