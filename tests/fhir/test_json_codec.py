@@ -100,3 +100,26 @@ def test_non_finite_decimal_is_refused() -> None:
 def test_any_decimal_text_round_trips(value: Decimal) -> None:
     text = b'{"v":' + str(value).encode() + b"}"
     assert json_codec.dumps(json_codec.loads(text)) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "exact"),
+    [
+        (b'{"resourceType":"Patient","id":"p","gender":"male"}', True),
+        (b'{"v":1.5,"w":[1,2.25]}', True),
+        (b'{"v":1.50}', False),  # parsed as Decimal: orjson would write 1.5
+        (b'{"v":1E+5}', False),
+        (b'{"v": 1}', False),  # not compact
+        (b'{"a":1,"a":2}', False),  # a duplicate key: orjson keeps the last
+        (b'{"s":"\\u00e9"}', False),  # escaped where orjson writes the character itself
+        (b'{"a":[{"b":18446744073709551616}]}', False),
+    ],
+)
+def test_loads_text_parses_as_loads_and_says_when_the_text_is_orjsons_own(
+    text: bytes, exact: bool
+) -> None:
+    value, found = json_codec.loads_text(text)
+    assert value == json_codec.loads(text)
+    assert type(value) is type(json_codec.loads(text))
+    assert found is exact
+    assert json_codec.dumps(value) == text or not exact

@@ -92,6 +92,19 @@ def loads(data: bytes | str) -> Any:
     return json.loads(raw, parse_float=Decimal, parse_int=_exact_int)
 
 
+def loads_text(data: bytes) -> tuple[Any, bool]:
+    """:func:`loads`, and whether ``data`` is exactly orjson's text of the value (compact, keys
+    in order, no duplicates): then the text can stand for the value when writing it back
+    (``meta_stamp.spliced_body``). Asking that first costs less than :func:`loads`' walk for
+    floats on such text (~1.1 against ~1.8 µs for 1.4 KB), which bulk NDJSON mostly is."""
+    value = orjson.loads(data)
+    if orjson.dumps(value) == data:
+        return value, True  # every number written back unchanged: nothing lost
+    if not _holds_float(value) or _exact_with_orjson(data):
+        return value, False
+    return json.loads(data, parse_float=Decimal, parse_int=_exact_int), False
+
+
 def _exact_int(text: str) -> int | Decimal:
     # orjson can write integers of up to 64 bits; larger ones travel as Decimal.
     value = int(text)
@@ -121,4 +134,4 @@ def dumps(value: Any, *, option: int = 0) -> bytes:
     return _PLACEHOLDER.sub(lambda m: decimals[int(m.group(1))].encode(), out)
 
 
-__all__ = ["dumps", "loads"]
+__all__ = ["dumps", "loads", "loads_text"]

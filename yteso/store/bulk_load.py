@@ -200,7 +200,7 @@ def _prepare_one(item: SourcedResource, now: datetime) -> PreparedResource | lis
         return [item.problem]
     if not isinstance(item.resource, dict):
         return [Issue("fatal", "structure", "a resource must be a JSON object")]
-    return prepare_resource(item.resource, now, id=item.id)
+    return prepare_resource(item.resource, now, id=item.id, text=item.text)
 
 
 def _prepared_stream(tasks: Iterator[_Task], workers: int) -> Iterator[_Prepared]:

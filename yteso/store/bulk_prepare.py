@@ -17,7 +17,7 @@ from yteso.fhir.errors import Invalid, Issue
 from yteso.fhir.types import Json
 from yteso.store.compartments import patient_compartment_key
 from yteso.store.index_rows import IndexRow, extract_index_rows
-from yteso.store.meta_stamp import stamped_body
+from yteso.store.meta_stamp import spliced_body, stamped_body
 from yteso.store.resource_ids import new_resource_id
 from yteso.store.validation_gate import rejecting, resource_issues
 
@@ -33,12 +33,13 @@ class PreparedResource(NamedTuple):
 
 
 def prepare_resource(
-    resource: Json, now: datetime, *, id: str | None = None
+    resource: Json, now: datetime, *, id: str | None = None, text: bytes | None = None
 ) -> PreparedResource | list[Issue]:
     """The row to write, or the issues that reject ``resource``.
 
     ``id`` overrides the resource's own id (a Bundle entry's ``request.url``); with neither,
-    the server assigns one (``POST``)."""
+    the server assigns one (``POST``). ``text``: orjson's own text of ``resource``, which the
+    stored body is spliced from when it can be (the same bytes, without writing them again)."""
     issues = resource_issues(resource)
     if rejecting(issues):
         return issues
@@ -47,7 +48,9 @@ def prepare_resource(
     if not isinstance(resource_id, str):
         resource_id, method = new_resource_id(), "POST"
     try:
-        body = stamped_body(resource, resource_id, 1, now)
+        body = None if text is None else spliced_body(text, resource, resource_id, 1, now)
+        if body is None:
+            body = stamped_body(resource, resource_id, 1, now)
     except Invalid as exc:
         return exc.issues
     resource_type = resource["resourceType"]

@@ -8,7 +8,7 @@ are reported, not loaded. Entries of other Bundle types load as they are.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import orjson
 
@@ -20,15 +20,18 @@ from yteso.store.resource_ids import new_resource_id
 _REQUEST_TYPES = ("transaction", "batch")
 
 
-@dataclass(frozen=True)
-class SourcedResource:
-    """One resource to load, or the problem that stops it (``resource`` is then ``None``)."""
+class SourcedResource(NamedTuple):
+    """One resource to load, or the problem that stops it (``resource`` is then ``None``).
+    A NamedTuple: made once per NDJSON line, and a frozen dataclass sets each field through
+    ``object.__setattr__``."""
 
     line: int | None
     entry: int | None
     resource: object  # parsed JSON; anything but an object is reported
     id: str | None = None  # overrides the resource's id (PUT url, POST assignment)
     problem: Issue | None = None
+    # the NDJSON line when it is orjson's own text of ``resource`` (``json_codec.loads_text``)
+    text: bytes | None = None
 
 
 def ndjson_resources(lines: list[bytes], first_line: int) -> list[SourcedResource]:
@@ -38,11 +41,11 @@ def ndjson_resources(lines: list[bytes], first_line: int) -> list[SourcedResourc
             continue
         line = first_line + offset
         try:
-            resource = json_codec.loads(raw)
+            resource, exact = json_codec.loads_text(raw)
         except orjson.JSONDecodeError as exc:
             found.append(SourcedResource(line, None, None, problem=_bad_json(exc)))
             continue
-        found.append(SourcedResource(line, None, resource))
+        found.append(SourcedResource(line, None, resource, text=raw if exact else None))
     return found
 
 

@@ -31,9 +31,10 @@ from yteso.fhir.validation.specs import (
 )
 
 _check_id = primitive_check("id")
-# (field, items, value types) of flat objects found valid: a repeated Coding or Quantity is one
-# set lookup. The types are in the key because True == 1 and 1 == 1.0 in Python but not in JSON.
-# An object holding arrays or objects is unhashable and never remembered. Bounded.
+# (field, keys and values, value types) of flat objects found valid (``_memo_key``): a repeated
+# Coding or Quantity is one set lookup. The types are in the key because True == 1 and 1 == 1.0
+# in Python but not in JSON. An object holding arrays or objects is unhashable and never
+# remembered. Bounded.
 _KNOWN_VALID: set[tuple[object, ...]] = set()
 _REMEMBERED_OBJECTS = 50_000
 
@@ -191,7 +192,7 @@ def _item(field: Field, value: object, path: str, issues: list[Issue]) -> None:
 
 
 def _remembered_item(field: Field, value: dict[str, Any], path: str, issues: list[Issue]) -> None:
-    key: tuple[object, ...] | None = (field, tuple(value.items()), tuple(map(type, value.values())))
+    key: tuple[object, ...] | None = _memo_key(field, value)
     try:
         if key in _KNOWN_VALID:
             return
@@ -201,6 +202,22 @@ def _remembered_item(field: Field, value: dict[str, Any], path: str, issues: lis
     _complex_item(field, value, path, issues)
     if key is not None and len(issues) == found and len(_KNOWN_VALID) < _REMEMBERED_OBJECTS:
         _KNOWN_VALID.add(key)
+
+
+def _memo_key(field: Field, value: dict[str, Any]) -> tuple[object, ...]:
+    """``(field, key, value, key, value, ...)``, then the values' types unless all are strings
+    (a type never equals a string, so the two shapes cannot collide). One flat tuple: hashing
+    and comparing it costs about half of a tuple of ``(key, value)`` pairs."""
+    parts: list[object] = [field]
+    strings = True
+    for key, item in value.items():
+        parts.append(key)
+        parts.append(item)
+        if type(item) is not str:
+            strings = False
+    if not strings:
+        parts.extend([type(item) for item in value.values()])
+    return tuple(parts)
 
 
 def _complex_item(field: Field, value: dict[str, Any], path: str, issues: list[Issue]) -> None:
