@@ -1,9 +1,13 @@
 """What the deferred-index tests read back: the indexes a bulk load may defer that exist, and
-those recorded as dropped (``deferred_indexes``)."""
+those recorded as dropped (``deferred_indexes``); and a store as an older release left it."""
 
 from __future__ import annotations
 
-from yteso.store import SqlStore
+import pytest
+
+from yteso.store import SqlStore, open_store
+from yteso.store import migrations as schema_migrations
+from yteso.store.sql_files import Migration
 
 
 def definitions(store: SqlStore) -> dict[str, str]:
@@ -17,3 +21,15 @@ def deferred(store: SqlStore) -> list[str]:
     """The indexes recorded as dropped and not yet rebuilt."""
     with store.backend.reading() as db:
         return [str(name) for name, _ in db.rows(store.backend.queries["deferred_indexes"])]
+
+
+def open_at_version(url: str, monkeypatch: pytest.MonkeyPatch, last: int) -> SqlStore:
+    """A store as a release whose last migration was ``last`` left it."""
+    real = schema_migrations.load_migrations
+
+    def up_to_last(package: str) -> list[Migration]:
+        return [m for m in real(package) if m.version <= last]
+
+    with monkeypatch.context() as patched:
+        patched.setattr(schema_migrations, "load_migrations", up_to_last)
+        return open_store(url)

@@ -10,13 +10,11 @@ import re
 
 import pytest
 
-from tests.store.deferred_support import deferred, definitions
+from tests.store.deferred_support import deferred, definitions, open_at_version
 from tests.store.search_fixtures import search_resources
 from tests.store.test_index_keys import answers, fresh_url, shapes  # noqa: F401 (fixture)
 from yteso.store import SqlStore, open_store
-from yteso.store import migrations as schema_migrations
 from yteso.store.deferred_indexes import defer_bulk_indexes, rebuild_deferred_indexes
-from yteso.store.sql_files import Migration
 
 # index -> its key columns before the id
 VALUE_INDEXES = {
@@ -81,24 +79,12 @@ def test_a_token_search_reads_the_id_from_the_index_alone(store_url: str) -> Non
         store.close()
 
 
-def open_at_0012(url: str, monkeypatch: pytest.MonkeyPatch) -> SqlStore:
-    """A store as a release before migration 0013 left it."""
-    real = schema_migrations.load_migrations
-
-    def up_to_0012(package: str) -> list[Migration]:
-        return [m for m in real(package) if m.version <= 12]
-
-    with monkeypatch.context() as patched:
-        patched.setattr(schema_migrations, "load_migrations", up_to_0012)
-        return open_store(url)
-
-
 def test_a_store_from_0012_migrates_to_the_new_indexes_and_answers_the_same(
     store_url: str,
     fresh_url: str,  # noqa: F811 (the fixture)
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    old = open_at_0012(store_url, monkeypatch)
+    old = open_at_version(store_url, monkeypatch, 12)
     try:
         old.bulk_write(search_resources())
         old.backend.refresh_statistics(force=True)

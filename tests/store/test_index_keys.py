@@ -13,12 +13,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import fresh_database
-from tests.store.deferred_support import deferred, definitions
+from tests.store.deferred_support import deferred, definitions, open_at_version
 from tests.store.search_fixtures import search_resources
 from yteso.store import SearchParam, SearchQuery, SqlStore, open_store
-from yteso.store import migrations as schema_migrations
 from yteso.store.deferred_indexes import defer_bulk_indexes, rebuild_deferred_indexes
-from yteso.store.sql_files import Migration
 
 RESOURCE_INDEXES = [
     f"search_{table}_resource"
@@ -76,18 +74,6 @@ def fresh_url(store_url: str, tmp_path: Path, request: pytest.FixtureRequest) ->
         yield url
 
 
-def open_at_0011(url: str, monkeypatch: pytest.MonkeyPatch) -> SqlStore:
-    """A store as a release before migration 0012 left it."""
-    real = schema_migrations.load_migrations
-
-    def up_to_0011(package: str) -> list[Migration]:
-        return [m for m in real(package) if m.version <= 11]
-
-    with monkeypatch.context() as patched:
-        patched.setattr(schema_migrations, "load_migrations", up_to_0011)
-        return open_store(url)
-
-
 def shapes(store: SqlStore) -> dict[str, str]:
     """The deferrable indexes, their table names without the schema (PostgreSQL names it)."""
     return {n: re.sub(r" ON [^ .]+\.", " ON ", d) for n, d in definitions(store).items()}
@@ -115,7 +101,7 @@ def test_every_resource_index_leads_with_the_id(store_url: str) -> None:
 def test_a_store_from_0011_migrates_to_the_new_indexes_and_answers_the_same(
     store_url: str, fresh_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    old = open_at_0011(store_url, monkeypatch)
+    old = open_at_version(store_url, monkeypatch, 11)
     try:
         old.bulk_write(search_resources())
         old.backend.refresh_statistics(force=True)
@@ -144,7 +130,7 @@ def test_a_store_from_0011_migrates_to_the_new_indexes_and_answers_the_same(
 def test_indexes_a_dead_load_dropped_before_0012_are_rebuilt_then_migrated(
     store_url: str, fresh_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    old = open_at_0011(store_url, monkeypatch)
+    old = open_at_version(store_url, monkeypatch, 11)
     try:
         old.bulk_write(search_resources())
         before = answers(old)
