@@ -128,8 +128,8 @@ def _missing_page(
     conditions = [
         "NOT c.deleted",
         f"c.resource_type = {params.bind(resource_type)}",
-        f"NOT EXISTS (SELECT 1 FROM search_{first.table} y WHERE y.resource_type = c.resource_type"
-        f" AND y.id = c.id{first.rows_of('y', params)} AND y.{column} IS NOT NULL)",
+        f"NOT EXISTS (SELECT 1 FROM search_{first.table} y WHERE y.id = c.id"
+        f"{first.rows_of('y', params)} AND y.{column} IS NOT NULL)",
     ]
     if cursor is not None:
         tail = PageCursor(cursor.values[1:], cursor.forward)

@@ -63,10 +63,11 @@ class SortKey:
             return self.column
         column, kind = SORT_COLUMNS[self.table]
         pick = "min" if self.ascending else "max"
+        # with a type, the key's pkey implies it: (id, pkey) is what the per-resource index holds
+        same = "" if self.resource_type else "x.resource_type = c.resource_type AND "
         return (
             f"COALESCE((SELECT {pick}(x.{column}) FROM search_{self.table} x"
-            " WHERE x.resource_type = c.resource_type AND x.id = c.id"
-            f"{self.rows_of('x', params)}), {MISSING_SORT_VALUES[kind]})"
+            f" WHERE {same}x.id = c.id{self.rows_of('x', params)}), {MISSING_SORT_VALUES[kind]})"
         )
 
 

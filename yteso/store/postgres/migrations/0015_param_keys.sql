@@ -55,7 +55,9 @@ UPDATE search_text SET pkey = CAST(CAST('x' || left(md5(resource_type || '|' || 
 ALTER TABLE search_text ALTER COLUMN pkey SET NOT NULL;
 
 -- The value indexes: pkey first; the id stays an INCLUDE column (0013). Per-row probes and
--- sort keys read a resource's own rows by (id, resource_type, pkey).
+-- sort keys read a resource's own rows by (id, pkey), index-only where they were: the key
+-- replaces both texts there too (token: 0.96 -> 0.74 s of build CPU per 100k; clearing a
+-- resource's rows still finds them by the id).
 
 DROP INDEX search_string_lookup;
 
@@ -99,8 +101,8 @@ CREATE INDEX search_uri_lookup ON search_uri (pkey, value) INCLUDE (id);
 
 DROP INDEX search_string_resource;
 
-CREATE INDEX search_string_resource ON search_string (id, resource_type, pkey, norm);
+CREATE INDEX search_string_resource ON search_string (id, pkey, norm);
 
 DROP INDEX search_token_resource;
 
-CREATE INDEX search_token_resource ON search_token (id, resource_type, pkey, code, system);
+CREATE INDEX search_token_resource ON search_token (id, pkey, code, system);

@@ -42,7 +42,8 @@ ALTER TABLE search_text ADD COLUMN pkey INTEGER NOT NULL DEFAULT 0;
 UPDATE search_text SET pkey = yteso_param_key(resource_type, param);
 
 -- The value indexes: pkey first, then the value and the id. Per-row probes and sort keys read
--- a resource's own rows by (id, resource_type, pkey).
+-- a resource's own rows by (id, pkey), covering where they were: the key replaces both texts
+-- there too (clearing a resource's rows still finds them by the id).
 
 DROP INDEX search_string_lookup;
 
@@ -86,11 +87,11 @@ CREATE INDEX search_uri_lookup ON search_uri (pkey, value, id);
 
 DROP INDEX search_string_resource;
 
-CREATE INDEX search_string_resource ON search_string (id, resource_type, pkey, norm);
+CREATE INDEX search_string_resource ON search_string (id, pkey, norm);
 
 DROP INDEX search_token_resource;
 
-CREATE INDEX search_token_resource ON search_token (id, resource_type, pkey, code, system);
+CREATE INDEX search_token_resource ON search_token (id, pkey, code, system);
 
 -- SQLite keeps statistics per index (sqlite_stat1): the rebuilt ones get theirs now (at most
 -- 1,000 rows each, as refresh_statistics does), as in 0012.
