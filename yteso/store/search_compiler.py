@@ -359,8 +359,11 @@ class SearchCompiler:
         # a parameter sharing rows filtered to another target type names none of this type
         never = "" if rows.target_type in (None, resource_type) else " AND 1 = 0"
         # the reach goes before the inner set: search_sql probes that last set per row
+        # the type too, though the key implies it: a per-row probe of the referencing rows
+        # then finds them by (id, resource_type), search_reference_resource's whole key
         sql = (
-            f"SELECT r.target_id FROM search_reference r WHERE r.pkey = "
+            f"SELECT r.target_id FROM search_reference r WHERE r.resource_type = "
+            f"{self.params.bind(source_type)} AND r.pkey = "
             f"{self.params.bind(cached_key(source_type, rows.param))}"
             f" AND r.target_type = {self.params.bind(resource_type)}{never}"
             f"{self._reached(source_type, 'r.id')} AND r.id {test} ({inner.sql})"
