@@ -1,12 +1,15 @@
 """What the deferred-index tests read back: the indexes a bulk load may defer that exist, and
-those recorded as dropped (``deferred_indexes``); and a store as an older release left it."""
+those recorded as dropped (``deferred_indexes``); and a store as an older release left it,
+with data written as that release wrote it."""
 
 from __future__ import annotations
 
 import pytest
 
+from yteso.fhir.types import Json
 from yteso.store import SqlStore, open_store
 from yteso.store import migrations as schema_migrations
+from yteso.store.index_tables import INDEX_COLUMNS
 from yteso.store.sql_files import Migration
 
 
@@ -33,3 +36,17 @@ def open_at_version(url: str, monkeypatch: pytest.MonkeyPatch, last: int) -> Sql
     with monkeypatch.context() as patched:
         patched.setattr(schema_migrations, "load_migrations", up_to_last)
         return open_store(url)
+
+
+def write_before_param_keys(store: SqlStore, resources: list[Json]) -> None:
+    """Write ``resources`` into a store older than migration 0015 as its release did: today's
+    writers name the ``pkey`` column, so it exists only while they write, then goes (the rows
+    keep every other value, as the old writers stored them)."""
+    kind = "BIGINT" if store.dialect == "postgresql" else "INTEGER"
+    with store.backend.writing() as db:
+        for table in INDEX_COLUMNS:
+            db.run(f"ALTER TABLE search_{table} ADD COLUMN pkey {kind}")
+    store.bulk_write(resources)
+    with store.backend.writing() as db:
+        for table in INDEX_COLUMNS:
+            db.run(f"ALTER TABLE search_{table} DROP COLUMN pkey")

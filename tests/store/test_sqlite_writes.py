@@ -19,6 +19,7 @@ from yteso.store import SqlStore, load_paths, open_store
 from yteso.store.base import SearchQuery
 from yteso.store.index_blocks import value_groups
 from yteso.store.index_values import IndexRow, IndexValue
+from yteso.store.param_keys import param_key
 from yteso.store.sqlite_backend import PAGE_SIZE, SqliteExecutor
 from yteso.store.sqlite_inserts import (
     MAX_BOUND_VALUES,
@@ -99,13 +100,13 @@ def test_value_groups_store_the_rows_and_rowids_of_one_row_statements(
     count: int, extra: int
 ) -> None:
     """The workers' value groups, inserted by ``insert_groups``, give the table that one-row
-    statements of ``(resource_type, id, param, *values)`` give; wide rows included."""
+    statements of ``(resource_type, id, param, pkey, *values)`` give; wide rows included."""
     entries: list[tuple[str, str, list[IndexRow]]] = []
     for i in range(count):
         values: tuple[IndexValue, ...] = (f"é{i}" * (i % 4), None if i % 3 else float(i) / 3)
         values += tuple(range(extra - 2))
         entries.append(("Patient", f"p{i // 3}", [("t", f"param{i % 2}", values)]))
-    columns = [f"c{i}" for i in range(3 + extra)]
+    columns = [f"c{i}" for i in range(4 + extra)]  # type, id, param, its key, values
     sql = f"INSERT INTO t ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
     tables = []
     for write in ("one row", "groups"):
@@ -113,7 +114,11 @@ def test_value_groups_store_the_rows_and_rowids_of_one_row_statements(
         connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, MAX_BOUND_VALUES)
         connection.execute(f"CREATE TABLE t ({', '.join(columns)})")
         if write == "one row":
-            rows = [(type_, id, param, *v) for type_, id, found in entries for _, param, v in found]
+            rows = [
+                (type_, id, param, param_key(type_, param), *v)
+                for type_, id, found in entries
+                for _, param, v in found
+            ]
             connection.executemany(sql, rows)
         else:
             groups = value_groups(entries).get("t", [])

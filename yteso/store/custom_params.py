@@ -15,11 +15,14 @@ its workers the writer's registry with every chunk (:func:`snapshot` / :func:`ad
 from __future__ import annotations
 
 import threading
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
+from functools import cache
 
-from yteso.fhir.definitions import SearchParameterDefinition
+from yteso.fhir.definitions import SearchParameterDefinition, resource_types, search_parameters
+from yteso.fhir.errors import Issue
 from yteso.fhir.types import Json
 from yteso.store.base import Store
+from yteso.store.param_keys import param_key
 
 _CUSTOM: dict[str, dict[str, SearchParameterDefinition]] = {}
 _DEFINITIONS: tuple[SearchParameterDefinition, ...] = ()
@@ -59,6 +62,57 @@ def definition_from_resource(resource: Json) -> SearchParameterDefinition | None
         components=(),
         xpath_usage=None,
     )
+
+
+def stored_names(code: str, definition: SearchParameterDefinition) -> Iterator[str]:
+    """Every ``param`` a parameter's index rows may carry: its code, the companion token rows
+    (``:identifier``, ``:of-type``) and a composite's components (``code$0``...); a superset."""
+    yield from (code, f"{code}:identifier", f"{code}:of-type")
+    yield from (f"{code}${position}" for position in range(len(definition.components)))
+
+
+@cache
+def _official_keys() -> dict[int, tuple[str, str]]:
+    """The parameter key of every (type, row name) the official parameters store."""
+    keys = {}
+    for resource_type in sorted(resource_types()):
+        names = ["_text", "_content"]
+        for code, definition in search_parameters(resource_type).items():
+            names.extend(stored_names(code, definition))
+        keys.update({param_key(resource_type, name): (resource_type, name) for name in names})
+    return keys
+
+
+def key_clashes(resource: Json) -> list[Issue]:
+    """A SearchParameter whose rows would share a parameter key (:mod:`param_keys`) with
+    another parameter's is refused: a search by one would read the other's rows."""
+    definition = definition_from_resource(resource)
+    if definition is None:
+        return []
+    official = _official_keys()
+    custom = {
+        param_key(base, name): (base, name)
+        for other in _DEFINITIONS
+        if other.url != definition.url
+        for base in other.base
+        for name in stored_names(other.code, other)
+    }
+    issues = []
+    for base in definition.base:
+        for name in stored_names(definition.code, definition):
+            key = param_key(base, name)
+            clash = official.get(key) or custom.get(key)
+            if clash is not None and clash != (base, name):
+                issues.append(
+                    Issue(
+                        "error",
+                        "business-rule",
+                        f"search parameter '{name}' of {base} has the same 64-bit key as "
+                        f"'{clash[1]}' of {clash[0]}: choose another code",
+                        ("SearchParameter.code",),
+                    )
+                )
+    return issues
 
 
 def register(definitions: list[SearchParameterDefinition]) -> None:

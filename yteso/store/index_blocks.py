@@ -17,6 +17,7 @@ from typing import Literal, NamedTuple
 from yteso.store.copy_format import copy_text
 from yteso.store.index_tables import rows_by_table
 from yteso.store.index_values import IndexRow
+from yteso.store.param_keys import keys_of, param_key
 from yteso.store.sqlite_inserts import rows_per_statement
 
 BlockFormat = Literal["rows", "copy", "groups"]
@@ -26,7 +27,7 @@ Key = tuple[str, str]
 class IndexBlock(NamedTuple):
     """``keys``: the resources whose rows the block holds (each once: a resource repeated in
     the chunk keeps only its last version's rows); ``tables``: per index table, insert tuples
-    ``(resource_type, id, param, *values)``, for ``copy`` the COPY text of those rows, for
+    ``(resource_type, id, param, pkey, *values)``, for ``copy`` the COPY text of those rows, for
     ``groups`` those rows' values flattened, :func:`rows_per_statement` rows per list (the last
     list may hold fewer)."""
 
@@ -52,15 +53,19 @@ def index_block(entries: Iterable[tuple[str, str, list[IndexRow]]], fmt: BlockFo
 def value_groups(
     entries: Iterable[tuple[str, str, list[IndexRow]]],
 ) -> dict[str, list[list[object]]]:
-    """Per table, the values of the rows ``(resource_type, id, param, *values)`` in order,
+    """Per table, the values of the rows ``(resource_type, id, param, pkey, *values)`` in order,
     cut into lists of :func:`rows_per_statement` rows each (the last one may hold fewer)."""
     groups: dict[str, list[list[object]]] = {}
     sizes: dict[str, int] = {}  # values per full group
     for resource_type, id, rows in entries:
+        keys = keys_of(resource_type)  # the parameter keys, computed once per (type, param)
         for table, param, values in rows:
+            pkey = keys.get(param)
+            if pkey is None:
+                pkey = keys[param] = param_key(resource_type, param)
             table_groups = groups.get(table)
             if table_groups is None:
-                width = 3 + len(values)
+                width = 4 + len(values)
                 sizes[table] = width * rows_per_statement(width)
                 table_groups = groups[table] = [[]]
             group = table_groups[-1]
@@ -70,6 +75,7 @@ def value_groups(
             group.append(resource_type)
             group.append(id)
             group.append(param)
+            group.append(pkey)
             group.extend(values)
     return groups
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from yteso.store.composite_rows import ELEMENT
 from yteso.store.index_values import IndexRow
+from yteso.store.param_keys import keys_of, param_key
 
 INDEX_COLUMNS: dict[str, tuple[str, ...]] = {
     "string": ("norm", "exact"),
@@ -30,7 +31,7 @@ def _columns(table: str) -> tuple[str, tuple[str, ...]]:
     0009) to the ``token`` table's columns."""
     physical, element, _ = table.partition(ELEMENT)
     extra = ("element",) if element else ()
-    return physical, ("resource_type", "id", "param", *INDEX_COLUMNS[physical], *extra)
+    return physical, ("resource_type", "id", "param", "pkey", *INDEX_COLUMNS[physical], *extra)
 
 
 def column_count(table: str) -> int:
@@ -52,11 +53,16 @@ def copy_statement(table: str) -> str:
 def rows_by_table(
     entries: Iterable[tuple[str, str, list[IndexRow]]],
 ) -> dict[str, list[tuple[object, ...]]]:
-    """``(type, id, rows)`` entries as insertable tuples grouped by table."""
+    """``(type, id, rows)`` entries as insertable tuples ``(type, id, param, pkey, *values)``
+    grouped by table."""
     grouped: dict[str, list[tuple[object, ...]]] = {table: [] for table in INDEX_COLUMNS}
     for resource_type, id, rows in entries:
+        keys = keys_of(resource_type)
         for table, param, values in rows:
             if table not in grouped:  # composite component rows (``token+element``)
                 grouped[table] = []
-            grouped[table].append((resource_type, id, param, *values))
+            pkey = keys.get(param)
+            if pkey is None:
+                pkey = keys[param] = param_key(resource_type, param)
+            grouped[table].append((resource_type, id, param, pkey, *values))
     return grouped

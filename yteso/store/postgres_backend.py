@@ -22,6 +22,7 @@ from yteso.store.copy_binary import current_stream, history_stream
 from yteso.store.index_blocks import BlockFormat, IndexBlock, Key
 from yteso.store.index_rows import IndexRow
 from yteso.store.index_tables import INDEX_COLUMNS, copy_statement, insert_statement, rows_by_table
+from yteso.store.param_keys import cached_key
 from yteso.store.sql_backend import Executor, Row, VersionRow
 from yteso.store.sql_dialect import SqlDialect
 from yteso.store.sql_files import load_queries
@@ -150,7 +151,7 @@ class PostgresBackend:
     def referencing_ids(
         self, db: Executor, resource_type: str, param: str, target_type: str, ids: list[str]
     ) -> list[str]:
-        params = (resource_type, param, target_type, ids)
+        params = (cached_key(resource_type, param), target_type, ids)
         return [str(row[0]) for row in db.rows(self.queries["referencing_ids"], params)]
 
     def insert_version(self, db: Executor, row: VersionRow) -> int:

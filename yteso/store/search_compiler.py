@@ -24,6 +24,7 @@ from yteso.store.base import Reach, SearchParam
 from yteso.store.composite_rows import component_param, component_types, union_of
 from yteso.store.custom_params import custom_parameters
 from yteso.store.date_ranges import date_condition
+from yteso.store.param_keys import cached_key
 from yteso.store.search_conditions import ValueConditions
 from yteso.store.search_date_window import class_floors, window_start
 from yteso.store.shared_rows import row_source, rows_test
@@ -202,10 +203,14 @@ class SearchCompiler:
     def _select(self, resource_type: str | None, table: str, param: str, where: str) -> str:
         """The ids whose ``param`` rows of ``table`` pass ``where``; a parameter sharing
         another's rows (:mod:`shared_rows`) reads those, filtered by target type."""
-        columns, scope = self._scope(resource_type)
         source = row_source(resource_type, param, table)
-        rows = rows_test(source, "s", self.params.bind)  # the target type lands in the tail
-        return f"SELECT {columns} FROM search_{table} s WHERE {scope} AND {rows}{where}"
+        if resource_type is None:
+            columns, scope = self._scope(resource_type)
+            rows = rows_test(None, source, "s", self.params.bind)
+            return f"SELECT {columns} FROM search_{table} s WHERE {scope} AND {rows}{where}"
+        # the parameter key implies the type; the target type lands in the tail
+        rows = rows_test(resource_type, source, "s", self.params.bind)
+        return f"SELECT s.id FROM search_{table} s WHERE {rows}{where}"
 
     def _indexed(
         self,
@@ -354,9 +359,12 @@ class SearchCompiler:
         # a parameter sharing rows filtered to another target type names none of this type
         never = "" if rows.target_type in (None, resource_type) else " AND 1 = 0"
         # the reach goes before the inner set: search_sql probes that last set per row
+        # the type too, though the key implies it: a per-row probe of the referencing rows
+        # then finds them by (id, resource_type), search_reference_resource's whole key
         sql = (
             f"SELECT r.target_id FROM search_reference r WHERE r.resource_type = "
-            f"{self.params.bind(source_type)} AND r.param = {self.params.bind(rows.param)}"
+            f"{self.params.bind(source_type)} AND r.pkey = "
+            f"{self.params.bind(cached_key(source_type, rows.param))}"
             f" AND r.target_type = {self.params.bind(resource_type)}{never}"
             f"{self._reached(source_type, 'r.id')} AND r.id {test} ({inner.sql})"
         )
@@ -434,11 +442,11 @@ class SearchCompiler:
                 where = self.values.any_of(table, code, (piece,), None)
                 if inner:
                     where += f" AND (s.id, s.element) IN ({inner})"
-                param = self.params.bind(component_param(code, position))
+                pkey = cached_key(resource_type, component_param(code, position))
                 columns = "s.id" if position == 0 else "s.id, s.element"
                 inner = (
-                    f"SELECT {columns} FROM search_{table} s WHERE s.resource_type = "
-                    f"{self.params.bind(resource_type)} AND s.param = {param}{where}"
+                    f"SELECT {columns} FROM search_{table} s"
+                    f" WHERE s.pkey = {self.params.bind(pkey)}{where}"
                 )
             sets.append(inner)
         return IdSet(" UNION ".join(sets))

@@ -28,7 +28,7 @@ def _parse(value: str, name: str) -> tuple[str, str, str | None]:
 def _param_test(params: SqlParams, source_type: str, code: str) -> str:
     """The reference rows of ``code``: another parameter's, by target type, where it shares
     them (:mod:`shared_rows`)."""
-    return rows_test(row_source(source_type, code, "reference"), "r", params.bind)
+    return rows_test(source_type, row_source(source_type, code, "reference"), "r", params.bind)
 
 
 def _include_sql(

@@ -81,11 +81,14 @@ def _valued_page(
     )
     better = "<" if first.ascending else ">"
     rid = dialect.row_identity
+    # x's rows are the type's (their pkey says so): the join names the type itself, so the
+    # scan of x reads only what its value index holds (pkey, value, id)
+    joined = params.bind(resource_type)
     conditions = [
-        f"x.resource_type = {params.bind(resource_type)}{first.rows_of('x', params)}",
+        first.rows_of("x", params).removeprefix(" AND "),
         f"x.{column} IS NOT NULL",
-        f"NOT EXISTS (SELECT 1 FROM search_{first.table} y WHERE y.resource_type = x.resource_type"
-        f" AND y.id = x.id{_siblings(first, params)} AND (y.{column} {better} x.{column}"
+        f"NOT EXISTS (SELECT 1 FROM search_{first.table} y WHERE y.id = x.id"
+        f"{_siblings(first, params)} AND (y.{column} {better} x.{column}"
         f" OR (y.{column} = x.{column} AND y.{rid} < x.{rid})))",
         "NOT c.deleted",
     ]
@@ -94,7 +97,7 @@ def _valued_page(
     forward = cursor is None or cursor.forward
     sql = (
         f"SELECT {SELECT_COLUMNS}{selected} FROM search_{first.table} x"
-        " JOIN resource_current c ON c.resource_type = x.resource_type AND c.id = x.id"
+        f" JOIN resource_current c ON c.resource_type = {joined} AND c.id = x.id"
         " JOIN resource_history h ON h.seq = c.seq"
         f" WHERE {' AND '.join(conditions)} ORDER BY {order_by(keys, forward)}"
         f" LIMIT {params.bind(count + 1)}"
@@ -104,7 +107,7 @@ def _valued_page(
 
 def _siblings(first: SortKey, params: SqlParams) -> str:
     """The other rows of the key's parameter on the same resource (bound in text order)."""
-    return " AND y.param = x.param" if first.source is None else first.rows_of("y", params)
+    return " AND y.pkey = x.pkey" if first.source is None else first.rows_of("y", params)
 
 
 def _missing_page(
@@ -125,8 +128,8 @@ def _missing_page(
     conditions = [
         "NOT c.deleted",
         f"c.resource_type = {params.bind(resource_type)}",
-        f"NOT EXISTS (SELECT 1 FROM search_{first.table} y WHERE y.resource_type = c.resource_type"
-        f" AND y.id = c.id{first.rows_of('y', params)} AND y.{column} IS NOT NULL)",
+        f"NOT EXISTS (SELECT 1 FROM search_{first.table} y WHERE y.id = c.id"
+        f"{first.rows_of('y', params)} AND y.{column} IS NOT NULL)",
     ]
     if cursor is not None:
         tail = PageCursor(cursor.values[1:], cursor.forward)

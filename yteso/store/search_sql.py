@@ -61,7 +61,9 @@ def sort_keys(resource_type: str | None, sort: tuple[str, ...]) -> tuple[SortKey
         alias = f"k{extra}"
         source = row_source(resource_type, name, table)  # a parameter sharing rows: theirs
         shared = None if source == RowSource(name) else source
-        keys.append(SortKey(alias, ascending, kind, extra, table, name, None, shared))
+        keys.append(
+            SortKey(alias, ascending, kind, extra, table, name, None, shared, resource_type)
+        )
         extra += 1
     keys.append(SortKey("c.seq", True, "int", 6))
     return tuple(keys)

@@ -47,11 +47,13 @@ class SortKey:
     direct: str | None = None  # the value read straight from a joined index row (``x.low``)
     # where the parameter's rows are, when it shares another's (:mod:`shared_rows`)
     source: RowSource | None = None
+    resource_type: str | None = None  # the searched type (None: a system search)
 
     def rows_of(self, alias: str, params: SqlParams) -> str:
-        """``AND alias.param = ?`` (or the rows it shares): the key's index rows."""
+        """``AND alias.pkey = ?`` (or the rows it shares): the key's index rows."""
         assert self.param is not None
-        return " AND " + rows_test(self.source or RowSource(self.param), alias, params.bind)
+        source = self.source or RowSource(self.param)
+        return " AND " + rows_test(self.resource_type, source, alias, params.bind)
 
     def expression(self, params: SqlParams) -> str:
         """The SQL of this key's value for row ``c`` (binds the parameter code)."""
@@ -61,10 +63,11 @@ class SortKey:
             return self.column
         column, kind = SORT_COLUMNS[self.table]
         pick = "min" if self.ascending else "max"
+        # with a type, the key's pkey implies it: (id, pkey) is what the per-resource index holds
+        same = "" if self.resource_type else "x.resource_type = c.resource_type AND "
         return (
             f"COALESCE((SELECT {pick}(x.{column}) FROM search_{self.table} x"
-            " WHERE x.resource_type = c.resource_type AND x.id = c.id"
-            f"{self.rows_of('x', params)}), {MISSING_SORT_VALUES[kind]})"
+            f" WHERE {same}x.id = c.id{self.rows_of('x', params)}), {MISSING_SORT_VALUES[kind]})"
         )
 
 

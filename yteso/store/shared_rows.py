@@ -31,6 +31,7 @@ from yteso.fhirpath import FhirPathError, compile
 from yteso.fhirpath.printer import to_text
 from yteso.fhirpath.root_keys import union_branches
 from yteso.store.custom_params import custom_parameters
+from yteso.store.param_keys import cached_key
 
 # ``Observation.subject.where(resolve() is Patient)``: the plain path and the target type.
 RESOLVE_IS = re.compile(r"([A-Za-z.]+)\.where\(resolve\(\) is ([A-Za-z]+)\)")
@@ -163,13 +164,22 @@ def row_source(resource_type: str | None, name: str, table: str) -> RowSource:
     return RowSource(name)
 
 
-def rows_test(source: RowSource, alias: str, bind: Callable[[object], str]) -> str:
-    """SQL selecting ``source``'s rows of index-table alias ``alias`` (values bound by
-    ``bind``): ``alias.param = ?``, ``IN`` for a union, and the target type if filtered."""
+def rows_test(
+    resource_type: str | None, source: RowSource, alias: str, bind: Callable[[object], str]
+) -> str:
+    """SQL selecting ``source``'s rows of ``resource_type`` in index-table alias ``alias``
+    (values bound by ``bind``): ``alias.pkey = ?`` (:mod:`param_keys`: the key implies the type,
+    which the caller then need not test, so the value indexes led by ``pkey`` serve it alone),
+    ``IN`` for a union, and the target type if filtered. Without a type (a system search):
+    ``alias.param = ?``, rows of every type."""
+    values: list[object] = list(source.params)
+    column = "param"
+    if resource_type is not None:
+        column, values = "pkey", [cached_key(resource_type, p) for p in source.params]
     if source.also:
-        test = f"{alias}.param IN ({', '.join(bind(p) for p in source.params)})"
+        test = f"{alias}.{column} IN ({', '.join(bind(v) for v in values)})"
     else:
-        test = f"{alias}.param = {bind(source.param)}"
+        test = f"{alias}.{column} = {bind(values[0])}"
     if source.target_type is not None:
         test += f" AND {alias}.target_type = {bind(source.target_type)}"
     return test

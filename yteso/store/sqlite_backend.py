@@ -26,6 +26,7 @@ from yteso.store.index_blocks import BlockFormat, IndexBlock, Key
 from yteso.store.index_rows import IndexRow
 from yteso.store.index_tables import INDEX_COLUMNS, column_count, insert_statement, rows_by_table
 from yteso.store.instants import format_instant
+from yteso.store.param_keys import SQL_FUNCTION, cached_key, param_key
 from yteso.store.sql_backend import Executor, Row, VersionRow
 from yteso.store.sql_dialect import SqlDialect, SqliteDialect
 from yteso.store.sql_files import load_queries
@@ -167,6 +168,8 @@ class SqliteBackend:
             _size_new_pages(connection)
             _enable_wal(connection)
         connection.execute("PRAGMA synchronous=FULL")
+        # migration 0015 fills the parameter keys of rows written before it
+        connection.create_function(SQL_FUNCTION, 2, param_key, deterministic=True)
         self._size_caches(connection)
         return connection
 
@@ -263,7 +266,7 @@ class SqliteBackend:
     def referencing_ids(
         self, db: Executor, resource_type: str, param: str, target_type: str, ids: list[str]
     ) -> list[str]:
-        params = (resource_type, param, target_type, orjson.dumps(ids).decode())
+        params = (cached_key(resource_type, param), target_type, orjson.dumps(ids).decode())
         return [str(row[0]) for row in db.rows(self.queries["referencing_ids"], params)]
 
     def insert_version(self, db: Executor, row: VersionRow) -> int:

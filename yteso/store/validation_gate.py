@@ -15,6 +15,7 @@ from yteso.fhir.types import Json
 from yteso.fhir.validation import ValidationOptions, has_errors, validate
 from yteso.fhir.vn_identifiers import check_patient_identifiers
 from yteso.fhirpath.invariants import check_invariants
+from yteso.store.custom_params import key_clashes
 
 _REJECTING = frozenset({"error", "fatal"})
 
@@ -33,6 +34,8 @@ def resource_issues(resource: Json, options: ValidationOptions | None = None) ->
     issues += check_invariants(resource, well_formed=not has_errors(issues))
     if resource.get("resourceType") == "Patient":  # VN Core identifier rules (CCCD, BHYT)
         issues += check_patient_identifiers(resource)
+    if resource.get("resourceType") == "SearchParameter":  # its index rows' key (param_keys)
+        issues += key_clashes(resource)
     return issues
 
 

@@ -51,7 +51,7 @@ WHERE c.resource_type = %s AND NOT c.deleted AND c.id = ANY(%s);
 
 -- name: referencing_ids
 SELECT DISTINCT id FROM search_reference
-WHERE resource_type = %s AND param = %s AND target_type = %s AND target_id = ANY(%s);
+WHERE pkey = %s AND target_type = %s AND target_id = ANY(%s);
 
 -- name: reserve_seqs
 SELECT nextval('resource_seq') FROM generate_series(1, %s);

@@ -60,8 +60,7 @@ WHERE c.resource_type = ? AND NOT c.deleted AND c.id IN (SELECT value FROM json_
 
 -- name: referencing_ids
 SELECT DISTINCT id FROM search_reference
-WHERE resource_type = ? AND param = ? AND target_type = ?
-  AND target_id IN (SELECT value FROM json_each(?));
+WHERE pkey = ? AND target_type = ? AND target_id IN (SELECT value FROM json_each(?));
 
 -- name: max_seq
 SELECT coalesce(max(seq), 0) FROM resource_history;
