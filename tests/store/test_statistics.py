@@ -27,10 +27,10 @@ def _patient(i: int) -> dict[str, object]:
     }
 
 
-def _load(store: SqlStore, folder: Path, count: int) -> None:
+def _load(store: SqlStore, folder: Path, count: int, defer: bool | None = None) -> None:
     path = folder / "patients.ndjson"
     path.write_bytes(b"".join(orjson.dumps(_patient(i)) + b"\n" for i in range(count)))
-    assert load_paths(store, [path], workers=1).loaded == count
+    assert load_paths(store, [path], workers=1, defer_indexes=defer).loaded == count
 
 
 def _analyzed_rows(store: SqlStore) -> int | None:
@@ -112,12 +112,16 @@ def test_sqlite_statistics_follow_the_data_as_it_grows(
         store.close()
 
 
-def test_a_load_analyzes_every_table_but_the_history(store_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("defer", [False, True], ids=["live-indexes", "deferred-indexes"])
+def test_a_load_analyzes_every_table_but_the_history(
+    store_url: str, tmp_path: Path, defer: bool
+) -> None:
     """PostgreSQL analyzes one table per statement on several connections: none is left out
-    (SQLite's one ANALYZE covers the file)."""
+    (SQLite's one ANALYZE covers the file), whether the load kept its indexes live or built
+    them at the end."""
     store = open_store(store_url)
     try:
-        _load(store, tmp_path, 50)
+        _load(store, tmp_path, 50, defer)
         with store.backend.reading() as db:
             if store.dialect == "sqlite":
                 tables = {str(name) for (name,) in db.rows("SELECT tbl FROM sqlite_stat1")}
