@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 import sys
 import threading
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 
 from yteso.fhir.errors import Issue
-from yteso.fhir.validation import has_errors, specs, validate, validate_json_bytes
+from yteso.fhir.validation import has_errors, primitives, specs, validate, validate_json_bytes
 from yteso.fhir.validation.primitives import primitive_check
 
 PATIENT: dict[str, Any] = {
@@ -512,6 +513,22 @@ def test_remembered_valid_primitives_never_let_an_invalid_one_through(
     check = primitive_check(type_name)
     verdicts = [check(value) is None for value in (valid, invalid, valid, invalid, invalid)]
     assert verdicts == [True, False, True, False, False]
+
+
+@pytest.mark.parametrize("type_name", ["string", "markdown", "someUnknownType"])
+def test_text_checks_agree_with_the_r4_regex(type_name: str) -> None:
+    """string/markdown are checked by two character searches, not the regex: the same verdict
+    and the same problem for every character (and a few non-string values)."""
+    fullmatch = re.compile(r"[ \r\n\t\S]+", re.ASCII | re.DOTALL).fullmatch
+    check = primitive_check(type_name)
+    named = "string" if type_name == "someUnknownType" else type_name
+    samples: list[object] = ["", " ", "a", "Lê Đức", "\u00a0", "\u2028", "\x1c", None, 1, [], {}]
+    samples += [f"a{chr(code)}b" for code in range(0x3100)] + [chr(code) for code in range(0x80)]
+    for value in samples:
+        verdict = check(value)
+        assert (verdict is None) == (type(value) is str and fullmatch(value) is not None), value
+        if verdict is not None:
+            assert verdict == primitives._string_problem(named, value, fullmatch)
 
 
 def test_a_remembered_reference_type_is_still_checked_against_each_element() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from yteso.store import SqlStore, extract_index_rows, load_paths, open_store
+from yteso.store import SqlStore, copy_format, extract_index_rows, load_paths, open_store
 from yteso.store import bulk_load as bulk
 from yteso.store.composite_rows import ELEMENT
 from yteso.store.copy_format import copy_text
@@ -128,6 +128,31 @@ def test_copy_text_escapes_what_copy_needs_and_nothing_else() -> None:
     special = copy_text([(math.inf, -math.inf, math.nan, 0.1 + 0.2)])
     assert special == b"Infinity\t-Infinity\tNaN\t0.30000000000000004\n"
     assert copy_text([]) == b""
+
+
+def per_value_copy_text(rows: list[tuple[object, ...]]) -> bytes:
+    """The plain reference: every value escaped on its own (copy_text's slow path)."""
+    return "".join("\t".join(map(copy_format._field, row)) + "\n" for row in rows).encode()
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        # NULLs only: their own backslashes must not send the block the slow way, nor be
+        # mistaken for data
+        [("Patient", "p1", "gender", None, "male", None), ("Patient", "p2", "x", "s", "c", "d")],
+        # a backslash, tab, line break or CR in a value beside NULLs is still escaped
+        [("Patient", "p1", "name", None, "back\\slash", None)],
+        [("Patient", "p1", "name", None, "\\N", "x")],
+        [("Patient", "p1", "name", None, "a\tb", None)],
+        [("Patient", "p1", "name", None, "a\nb", None), ("Patient", "p2", "n", None, "c", None)],
+        [("Patient", "p1", "name", None, "a\rb", None)],
+        [("Patient", "p1", "name", "Lê Đức", None, 1.5), ("Patient", "p2", "n", "日本", 7, True)],
+        [["Patient", "p1", "name", None, "a list row", None]],  # type: ignore[list-item]
+    ],
+)
+def test_copy_text_with_nulls_equals_per_value_escaping(rows: list[tuple[object, ...]]) -> None:
+    assert copy_text(rows) == per_value_copy_text(rows)
 
 
 def test_merged_blocks_keep_every_row_in_order() -> None:

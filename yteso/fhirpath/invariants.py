@@ -184,11 +184,11 @@ class _Checker:
             if isinstance(value, list):
                 for index, item in enumerate(value):
                     if skippable is not None and (
-                        type(item) is not dict or skippable.issuperset(item)
+                        type(item) is not dict or _all_in(skippable, item)
                     ):
                         continue
                     self.value(item, plan, scope, (location, plan.label, index), root)
-            elif skippable is None or (type(value) is dict and not skippable.issuperset(value)):
+            elif skippable is None or (type(value) is dict and not _all_in(skippable, value)):
                 self.value(value, plan, scope, (location, plan.label, None), root)
 
     def value(
@@ -208,7 +208,7 @@ class _Checker:
                 self.local_references.append(reference)
         if plan.descend and isinstance(data, dict) and plan.type is not None:
             skippable = self.skippable.get(plan.type) if self.skippable is not None else None
-            if skippable is None or not skippable.issuperset(data):
+            if skippable is None or not _all_in(skippable, data):
                 self.children(data, plan.type, scope, location, root)
 
     def apply(
@@ -275,6 +275,15 @@ class _EvaluatingChecker(_Checker):
     walked. Slow; the differential tests hold the fast walk to its answers."""
 
     fast = False
+
+
+def _all_in(keys: set[str], data: dict[str, Any]) -> bool:
+    """``keys.issuperset(data)``, as a loop mypyc compiles: the method call, looked up by
+    name on every visited object, cost ~200 instructions (~15k per bench resource)."""
+    for key in data:
+        if key not in keys:
+            return False
+    return True
 
 
 def _all_referenced(contained: Any, references: list[str]) -> bool:
