@@ -234,14 +234,14 @@ def _prepared_stream(
 
 def _worker_context(fork: bool) -> BaseContext:
     """``fork`` where the database allows it and this process runs no other thread, else
-    ``spawn``. A spawned worker starts a fresh interpreter and imports the loader's modules
-    (~0.45 s of CPU each on the bench machine, and ~1.1 s before the writer's first chunk;
-    docs/benchmarks.md, "Session 10"); a forked one has them already. Forking a process
-    with other threads can leave a lock held forever in the child (a thread of the
-    PostgreSQL connection pool, a progress bar's refresher), so those processes spawn.
-    The backend decides the rest: a forked child inherits every open file, which SQLite's
-    backend handles for its load lock (``sqlite_backend``), PostgreSQL's would not (its lock
-    is a server session that an orphaned worker would keep open)."""
+    ``spawn``. A spawned worker starts a fresh interpreter and imports the loader; a forked one
+    has the writer's modules already (two workers: ~0.7 s less CPU, first results ~1.1 s
+    sooner; docs/benchmarks.md, "Session 10"). Forking a process with other threads can leave
+    a lock held forever in the child (a thread of the PostgreSQL connection pool, a progress
+    bar's refresher), so those processes spawn. The backend decides the rest: a forked child
+    inherits every open file, which SQLite's backend handles for its load lock
+    (``sqlite_load_lock``), PostgreSQL's would not (its lock is a server session that an
+    orphaned worker would keep open)."""
     usable = fork and "fork" in multiprocessing.get_all_start_methods()
     alone = threading.active_count() == 1
     return multiprocessing.get_context("fork" if usable and alone else "spawn")
