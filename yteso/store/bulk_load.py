@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import sys
 import threading
 import time
 from collections import Counter, deque
@@ -242,7 +243,8 @@ def _worker_context(fork: bool) -> BaseContext:
     inherits every open file, which SQLite's backend handles for its load lock
     (``sqlite_load_lock``), PostgreSQL's would not (its lock is a server session that an
     orphaned worker would keep open)."""
-    usable = fork and "fork" in multiprocessing.get_all_start_methods()
+    # Linux only: macOS offers fork too, but its system libraries are not safe across it.
+    usable = fork and sys.platform.startswith("linux")
     alone = threading.active_count() == 1
     return multiprocessing.get_context("fork" if usable and alone else "spawn")
 
