@@ -112,7 +112,9 @@ def test_bulk_load_workers_index_parameters_of_the_database(
     path = tmp_path / "patients.ndjson"
     lines = [json.dumps(_patient(f"w{i}", "kinh" if i % 2 else "tay")) for i in range(40)]
     path.write_text("\n".join(lines) + "\n")
-    report = load_paths(second, [path], workers=2)  # spawned workers: fresh processes
+    # workers: spawned on PostgreSQL (fresh processes: the chunks carry the registry), forked
+    # on SQLite (they inherit it too)
+    report = load_paths(second, [path], workers=2)
     assert report.loaded == 40 and not report.failures
     assert _ethnic(first, "kinh") == {f"w{i}" for i in range(1, 40, 2)}
     assert snapshot()[1][0].code == "ethnic"

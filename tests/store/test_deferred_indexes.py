@@ -4,6 +4,7 @@ exactly them, and a load killed in between leaves a record that the next open re
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -154,3 +155,54 @@ def test_a_load_killed_mid_way_gets_its_indexes_back_at_open(
         assert family_ids(store, "tran 42x") == ["p42"]  # what was committed is searchable
     finally:
         store.close()
+
+
+WORKER_LOADER = """
+import multiprocessing, sys
+from yteso.store import bulk_load, load_paths, open_store
+
+bulk_load.CHUNK_BYTES = 4000
+store = open_store(sys.argv[1])
+def progress(done, total):
+    print(done, *[p.pid for p in multiprocessing.active_children()], flush=True)
+load_paths(store, [sys.argv[2]], progress, workers=2, batch_size=100, defer_indexes=True)
+"""
+
+
+def test_a_killed_load_s_live_workers_do_not_keep_its_lock(store_url: str, tmp_path: Path) -> None:
+    """The load's worker processes outlive a SIGKILLed writer (forked on SQLite, spawned on
+    PostgreSQL); the next open still takes the lock and rebuilds what the load dropped."""
+    fresh = open_store(store_url)
+    before = definitions(fresh)
+    fresh.close()
+    path = write_patients(tmp_path / "p.ndjson", 5000)
+    workers: list[int] = []
+    with subprocess.Popen(
+        [sys.executable, "-c", WORKER_LOADER, store_url, str(path)],
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as loader:
+        assert loader.stdout is not None
+        try:
+            written, *workers = map(int, loader.stdout.readline().split())
+            assert 100 <= written < 5000 and len(workers) == 2
+            os.kill(loader.pid, signal.SIGKILL)
+        finally:
+            loader.kill()
+            loader.wait(timeout=30)
+    try:
+        deadline = time.monotonic() + 20  # PostgreSQL ends the dead client's session soon
+        while True:
+            store = open_store(store_url)
+            if deferred(store) == [] or time.monotonic() > deadline:
+                break
+            store.close()
+            time.sleep(0.2)
+        try:
+            assert definitions(store) == before and deferred(store) == []
+        finally:
+            store.close()
+    finally:
+        for pid in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)

@@ -21,7 +21,7 @@ from yteso.store.base import Store
 console = Console(stderr=True)
 
 
-def _progress() -> Progress:
+def _progress(auto_refresh: bool = True) -> Progress:
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -29,15 +29,18 @@ def _progress() -> Progress:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=console,
+        auto_refresh=auto_refresh,
     )
 
 
 def load_with_progress(store: Store, paths: Sequence[Path]) -> LoadReport:
-    with _progress() as bar:
+    # Redrawn at each batch rather than by rich's refresh thread: with no other thread in the
+    # process, the loader forks its workers instead of spawning them (bulk_load._worker_context).
+    with _progress(auto_refresh=False) as bar:
         task = bar.add_task("Loading", total=None)
 
         def on_progress(done: int, total: int | None) -> None:
-            bar.update(task, completed=done, total=total)
+            bar.update(task, completed=done, total=total, refresh=True)
 
         report = load_paths(store, [Path(p) for p in paths], progress=on_progress)
     console.print(report.summary())

@@ -11,12 +11,15 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import sys
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from multiprocessing.context import BaseContext
 from pathlib import Path
 
 from yteso.fhir.errors import Issue
@@ -203,8 +206,11 @@ def _prepare_one(item: SourcedResource, now: datetime) -> PreparedResource | lis
     return prepare_resource(item.resource, now, id=item.id, text=item.text)
 
 
-def _prepared_stream(tasks: Iterator[_Task], workers: int) -> Iterator[_Prepared]:
+def _prepared_stream(
+    tasks: Iterator[_Task], workers: int, fork: bool = False
+) -> Iterator[_Prepared]:
     """Prepared chunks in input order, at most a few chunks per worker in flight.
+    ``fork``: the caller's database allows forked workers (:func:`_worker_context`).
 
     A ``ProcessPoolExecutor``, not a ``multiprocessing.Pool``: the pool's worker-handler
     thread also waits on the result pipe, so from the moment a worker starts sending a ~2 MB
@@ -214,8 +220,7 @@ def _prepared_stream(tasks: Iterator[_Task], workers: int) -> Iterator[_Prepared
     if workers <= 1:
         yield from map(prepare_task, tasks)
         return
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_setup)
+    pool = ProcessPoolExecutor(workers, mp_context=_worker_context(fork), initializer=_worker_setup)
     try:
         pending: deque[Future[_Prepared]] = deque()
         for task in tasks:
@@ -228,7 +233,24 @@ def _prepared_stream(tasks: Iterator[_Task], workers: int) -> Iterator[_Prepared
         pool.shutdown(cancel_futures=True)
 
 
+def _worker_context(fork: bool) -> BaseContext:
+    """``fork`` where the database allows it and this process runs no other thread, else
+    ``spawn``. A spawned worker starts a fresh interpreter and imports the loader; a forked one
+    has the writer's modules already (two workers: ~0.7 s less CPU, first results ~1.1 s
+    sooner; docs/benchmarks.md, "Session 10"). Forking a process with other threads can leave
+    a lock held forever in the child (a thread of the PostgreSQL connection pool, a progress
+    bar's refresher), so those processes spawn. The backend decides the rest: a forked child
+    inherits every open file, which SQLite's backend handles for its load lock
+    (``sqlite_load_lock``), PostgreSQL's would not (its lock is a server session that an
+    orphaned worker would keep open)."""
+    # Linux only: macOS offers fork too, but its system libraries are not safe across it.
+    usable = fork and sys.platform.startswith("linux")
+    alone = threading.active_count() == 1
+    return multiprocessing.get_context("fork" if usable and alone else "spawn")
+
+
 def _worker_setup() -> None:
+    gc.enable()  # a forked worker inherits the writer's paused collector
     gc.freeze()  # the imported modules: never garbage, no need to scan them again
     gc.set_threshold(*LOAD_GC_THRESHOLD)
 
@@ -268,6 +290,7 @@ def load_paths(
     if backend is None:
         report = _load(write_prepared, "rows", files, total, progress, workers, batch_size)
     else:
+        fork = backend.fork_workers
         with backend.bulk_load_lock() as alone:
             if defer_indexes is None:
                 big = total is not None and total >= DEFER_INDEXES_FROM
@@ -276,7 +299,7 @@ def load_paths(
             try:
                 index_format = backend.index_block_format
                 report = _load(
-                    write_prepared, index_format, files, total, progress, workers, batch_size
+                    write_prepared, index_format, files, total, progress, workers, batch_size, fork
                 )
             finally:
                 if deferred:  # the build is part of the load, and of its time
@@ -298,12 +321,14 @@ def _load(
     progress: ProgressCallback | None,
     workers: int | None,
     batch_size: int,
+    fork: bool = False,
 ) -> LoadReport:
     report = LoadReport()
     done = 0
     batch: list[PreparedResource] = []
     blocks: list[IndexBlock] = []
-    stream = _prepared_stream(_tasks(files, index_format), workers or _default_workers(files))
+    workers = workers or _default_workers(files)
+    stream = _prepared_stream(_tasks(files, index_format), workers, fork)
     # The writer's unpickled batches are freed by reference counting, like the workers' parts,
     # yet young collections kept scanning them: the collector is off while it writes.
     with collector_paused():

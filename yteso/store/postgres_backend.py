@@ -83,6 +83,8 @@ class PostgresBackend:
     # One index build per core of this 2-core machine, with no parallel worker (docs/benchmarks.md,
     # "BUILD" and "PGSERVER"); the pool has room for them.
     index_build_connections = 2
+    # Not forked: a worker orphaned by a killed load would hold the bulk-load lock's session.
+    fork_workers = False
 
     def __init__(self, url: str) -> None:
         self.queries = load_queries("yteso.store.postgres")

@@ -49,6 +49,7 @@ class Backend(Protocol):
     queries: dict[str, str]
     index_block_format: BlockFormat  # how bulk-load workers should prepare index rows
     index_build_connections: int  # deferred index builds at once (``deferred_indexes``)
+    fork_workers: bool  # bulk-load workers may be forked from the writer (``bulk_load``)
 
     def reading(self) -> AbstractContextManager[Executor]:
         """A connection outside any explicit transaction (each statement sees committed data)."""

@@ -12,7 +12,6 @@ statement, so read-then-write sequences (version checks, conditional creates) ca
 
 from __future__ import annotations
 
-import fcntl
 import sqlite3
 import threading
 import time
@@ -31,6 +30,7 @@ from yteso.store.sql_backend import Executor, Row, VersionRow
 from yteso.store.sql_dialect import SqlDialect, SqliteDialect
 from yteso.store.sql_files import load_queries
 from yteso.store.sqlite_inserts import insert_groups, insert_rows
+from yteso.store.sqlite_load_lock import load_lock
 
 BUSY_TIMEOUT_SECONDS = 60.0
 # ANALYZE reads at most this many rows per index (approximate statistics at any size:
@@ -143,6 +143,7 @@ class SqliteBackend:
     dialect: SqlDialect = SqliteDialect()
     index_block_format: BlockFormat = "groups"
     index_build_connections = 1  # one writer: the sorts use helper threads instead
+    fork_workers = True  # forked children let go of the load lock (``sqlite_load_lock``)
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -322,21 +323,12 @@ class SqliteBackend:
 
     @contextmanager
     def bulk_load_lock(self) -> Iterator[bool]:
-        """An exclusive ``flock`` on a file beside the database (the kernel drops it when the
-        process dies); not on the database file itself, whose POSIX locks SQLite owns."""
+        """An exclusive ``flock`` on a file beside the database (``sqlite_load_lock``)."""
         if self.path == ":memory:":
             yield True
             return
-        with open(f"{self.path}-load.lock", "a") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with load_lock(f"{self.path}-load.lock") as alone:
+            yield alone
 
     def refresh_statistics(self, force: bool = False) -> bool:
         with self._connection() as connection:
