@@ -43,6 +43,18 @@ def family_ids(store: SqlStore, value: str) -> list[str]:
     return sorted(m.id for m in store.search("Patient", query).matches)
 
 
+def reopen_after_dead_load(store_url: str) -> SqlStore:
+    """Open the store until its open has rebuilt what a killed load dropped (PostgreSQL ends
+    the dead client's session, and its lock, a moment later), or 20 s have passed."""
+    deadline = time.monotonic() + 20
+    while True:
+        store = open_store(store_url)
+        if deferred(store) == [] or time.monotonic() > deadline:
+            return store
+        store.close()
+        time.sleep(0.2)
+
+
 def test_a_deferred_load_rebuilds_exactly_the_indexes_it_dropped(
     store: SqlStore, tmp_path: Path
 ) -> None:
@@ -143,13 +155,7 @@ def test_a_load_killed_mid_way_gets_its_indexes_back_at_open(
             loader.kill()
             loader.wait(timeout=30)
     assert loader.returncode == -signal.SIGKILL
-    deadline = time.monotonic() + 20  # PostgreSQL ends the dead client's session (and lock) soon
-    while True:
-        store = open_store(store_url)
-        if deferred(store) == [] or time.monotonic() > deadline:
-            break
-        store.close()
-        time.sleep(0.2)
+    store = reopen_after_dead_load(store_url)
     try:
         assert definitions(store) == before and deferred(store) == []
         assert family_ids(store, "tran 42x") == ["p42"]  # what was committed is searchable
@@ -191,13 +197,7 @@ def test_a_killed_load_s_live_workers_do_not_keep_its_lock(store_url: str, tmp_p
             loader.kill()
             loader.wait(timeout=30)
     try:
-        deadline = time.monotonic() + 20  # PostgreSQL ends the dead client's session soon
-        while True:
-            store = open_store(store_url)
-            if deferred(store) == [] or time.monotonic() > deadline:
-                break
-            store.close()
-            time.sleep(0.2)
+        store = reopen_after_dead_load(store_url)
         try:
             assert definitions(store) == before and deferred(store) == []
         finally:
