@@ -4,6 +4,8 @@ with data written as that release wrote it."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from yteso.fhir.types import Json
@@ -24,6 +26,18 @@ def deferred(store: SqlStore) -> list[str]:
     """The indexes recorded as dropped and not yet rebuilt."""
     with store.backend.reading() as db:
         return [str(name) for name, _ in db.rows(store.backend.queries["deferred_indexes"])]
+
+
+def open_store_after_the_dead_session(store_url: str) -> SqlStore:
+    """Open the store once its open has rebuilt what a killed load dropped: PostgreSQL ends the
+    killed client's session (and its lock) soon, not at once; gives up after 20 s."""
+    deadline = time.monotonic() + 20
+    while True:
+        store = open_store(store_url)
+        if deferred(store) == [] or time.monotonic() > deadline:
+            return store
+        store.close()
+        time.sleep(0.2)
 
 
 def open_at_version(url: str, monkeypatch: pytest.MonkeyPatch, last: int) -> SqlStore:

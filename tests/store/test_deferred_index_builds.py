@@ -11,7 +11,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import orjson
 import psycopg
 import pytest
 
-from tests.store.deferred_support import deferred, definitions
+from tests.store.deferred_support import deferred, definitions, open_store_after_the_dead_session
 from yteso.store import SearchParam, SearchQuery, SqlStore, load_paths, open_store
 from yteso.store import deferred_indexes as builds
 from yteso.store.deferred_indexes import defer_bulk_indexes, rebuild_deferred_indexes
@@ -174,14 +173,3 @@ def leftover_records(store_url: str) -> list[str]:
             return [str(name) for (name,) in db.execute("SELECT name FROM deferred_index")]
     with psycopg.connect(store_url) as db:
         return [str(name) for (name,) in db.execute("SELECT name FROM deferred_index")]
-
-
-def open_store_after_the_dead_session(store_url: str) -> SqlStore:
-    """PostgreSQL ends the killed client's session (and its lock) soon, not at once."""
-    deadline = time.monotonic() + 20
-    while True:
-        store = open_store(store_url)
-        if deferred(store) == [] or time.monotonic() > deadline:
-            return store
-        store.close()
-        time.sleep(0.2)

@@ -9,14 +9,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
 
-from tests.store.deferred_support import deferred, definitions
+from tests.store.deferred_support import deferred, definitions, open_store_after_the_dead_session
 from yteso.store import SearchParam, SearchQuery, SqlStore, load_paths, open_store
 from yteso.store import bulk_load as bulk
 from yteso.store.deferred_indexes import defer_bulk_indexes
@@ -41,18 +40,6 @@ def write_patients(path: Path, count: int) -> Path:
 def family_ids(store: SqlStore, value: str) -> list[str]:
     query = SearchQuery(params=(SearchParam("family", (value,)),))
     return sorted(m.id for m in store.search("Patient", query).matches)
-
-
-def reopen_after_dead_load(store_url: str) -> SqlStore:
-    """Open the store until its open has rebuilt what a killed load dropped (PostgreSQL ends
-    the dead client's session, and its lock, a moment later), or 20 s have passed."""
-    deadline = time.monotonic() + 20
-    while True:
-        store = open_store(store_url)
-        if deferred(store) == [] or time.monotonic() > deadline:
-            return store
-        store.close()
-        time.sleep(0.2)
 
 
 def test_a_deferred_load_rebuilds_exactly_the_indexes_it_dropped(
@@ -155,7 +142,7 @@ def test_a_load_killed_mid_way_gets_its_indexes_back_at_open(
             loader.kill()
             loader.wait(timeout=30)
     assert loader.returncode == -signal.SIGKILL
-    store = reopen_after_dead_load(store_url)
+    store = open_store_after_the_dead_session(store_url)
     try:
         assert definitions(store) == before and deferred(store) == []
         assert family_ids(store, "tran 42x") == ["p42"]  # what was committed is searchable
@@ -197,7 +184,7 @@ def test_a_killed_load_s_live_workers_do_not_keep_its_lock(store_url: str, tmp_p
             loader.kill()
             loader.wait(timeout=30)
     try:
-        store = reopen_after_dead_load(store_url)
+        store = open_store_after_the_dead_session(store_url)
         try:
             assert definitions(store) == before and deferred(store) == []
         finally:
