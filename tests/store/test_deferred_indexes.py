@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -162,9 +163,26 @@ load_paths(store, [sys.argv[2]], progress, workers=2, batch_size=100, defer_inde
 """
 
 
+def _ended(pid: int) -> bool:
+    """Whether ``pid`` has exited (gone, or a zombie its new parent has not reaped yet)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+
+
+def _wait_ended(pids: list[int], seconds: float = 20.0) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while (alive := [pid for pid in pids if not _ended(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return alive
+
+
 def test_a_killed_load_s_live_workers_do_not_keep_its_lock(store_url: str, tmp_path: Path) -> None:
-    """The load's worker processes outlive a SIGKILLed writer (forked on SQLite, spawned on
-    PostgreSQL); the next open still takes the lock and rebuilds what the load dropped."""
+    """The load's worker processes (forked on SQLite, spawned on PostgreSQL) end with a
+    SIGKILLed writer instead of sleeping on (``orphan_guard``, Linux); either way the next open
+    takes the lock and rebuilds what the load dropped."""
     fresh = open_store(store_url)
     before = definitions(fresh)
     fresh.close()
@@ -183,6 +201,8 @@ def test_a_killed_load_s_live_workers_do_not_keep_its_lock(store_url: str, tmp_p
         finally:
             loader.kill()
             loader.wait(timeout=30)
+    if sys.platform.startswith("linux"):
+        assert _wait_ended(workers) == []
     try:
         store = open_store_after_the_dead_session(store_url)
         try:

@@ -35,6 +35,7 @@ from yteso.store.deferred_indexes import (
 from yteso.store.index_blocks import BlockFormat, IndexBlock, index_block
 from yteso.store.index_values import IndexRow
 from yteso.store.instants import now_utc
+from yteso.store.orphan_guard import exit_with_parent
 from yteso.store.sql_backend import Backend
 
 ProgressCallback = Callable[[int, int | None], None]
@@ -220,7 +221,12 @@ def _prepared_stream(
     if workers <= 1:
         yield from map(prepare_task, tasks)
         return
-    pool = ProcessPoolExecutor(workers, mp_context=_worker_context(fork), initializer=_worker_setup)
+    pool = ProcessPoolExecutor(
+        workers,
+        mp_context=_worker_context(fork),
+        initializer=_worker_setup,
+        initargs=(os.getpid(),),
+    )
     try:
         pending: deque[Future[_Prepared]] = deque()
         for task in tasks:
@@ -249,7 +255,8 @@ def _worker_context(fork: bool) -> BaseContext:
     return multiprocessing.get_context("fork" if usable and alone else "spawn")
 
 
-def _worker_setup() -> None:
+def _worker_setup(loader: int) -> None:
+    exit_with_parent(loader)  # a killed loader's workers would otherwise sleep on forever
     gc.enable()  # a forked worker inherits the writer's paused collector
     gc.freeze()  # the imported modules: never garbage, no need to scan them again
     gc.set_threshold(*LOAD_GC_THRESHOLD)
