@@ -17,12 +17,14 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_load
+import psycopg
 
 from yteso.store import load_paths, open_store
 
@@ -40,6 +42,53 @@ def postgres_cpu() -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def _process_cpu(pid: int) -> float | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return None  # ended meanwhile
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime stime
+
+
+class OwnBackends:
+    """CPU seconds of the server backends whose ``application_name`` is this load's tag (set
+    through ``PGAPPNAME`` before the store opens, so the workers' connections carry it too)."""
+
+    def __init__(self) -> None:
+        self.tag = f"bench_load_cpu_{os.getpid()}"
+        os.environ["PGAPPNAME"] = self.tag
+        self.start: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._poll, daemon=True)
+
+    def __enter__(self) -> OwnBackends:
+        self.start = self._sample()
+        self.last = dict(self.start)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.last.update(self._sample())
+
+    def seconds(self) -> float:
+        return sum(cpu - self.start.get(pid, 0.0) for pid, cpu in self.last.items())
+
+    def _poll(self) -> None:
+        while not self.stop.wait(0.2):
+            self.last.update(self._sample())
+
+    def _sample(self) -> dict[int, float]:
+        with psycopg.connect(bench_load.PG_BASE, application_name="bench_load_cpu_probe") as db:
+            found = db.execute(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = %s", (self.tag,)
+            ).fetchall()
+        cpu = {pid: _process_cpu(pid) for (pid,) in found}
+        return {pid: seconds for pid, seconds in cpu.items() if seconds is not None}
+
+
 def measure(db: str, files: list[Path]) -> str:
     if db == "postgresql":
         return _measure(db, bench_load.fresh_pg_schema(), files)
@@ -48,12 +97,17 @@ def measure(db: str, files: list[Path]) -> str:
 
 
 def _measure(db: str, url: str, files: list[Path]) -> str:
+    own = OwnBackends() if db == "postgresql" else None
     store = open_store(url)
     server, started = postgres_cpu(), time.perf_counter()
     me = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
-        report = load_paths(store, files)
+        if own is None:
+            report = load_paths(store, files)
+        else:
+            with own:
+                report = load_paths(store, files)
     finally:
         store.close()
     wall = time.perf_counter() - started
@@ -69,6 +123,7 @@ def _measure(db: str, url: str, files: list[Path]) -> str:
         f"{db:<10} {report.loaded:,} loaded in {wall:.2f} s ({report.loaded / wall:,.0f}/s):"
         f" CPU s writer {writer:.2f}, workers {workers:.2f}, PostgreSQL server {server_cpu:.2f},"
         f" total {total:.2f} ({total / wall:.2f} cores busy)"
+        + (f"; own backends {own.seconds():.2f}" if own else "")
     )
 
 
