@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -14,9 +13,11 @@ import pytest
 from yteso.store import SqlStore, copy_format, extract_index_rows, load_paths, open_store
 from yteso.store import bulk_load as bulk
 from yteso.store.composite_rows import ELEMENT
-from yteso.store.copy_format import copy_text
+from yteso.store.copy_format import copy_tables
 from yteso.store.index_blocks import IndexBlock, merged_blocks
 from yteso.store.index_tables import INDEX_COLUMNS, rows_by_table
+from yteso.store.index_values import IndexRow
+from yteso.store.param_keys import param_key
 
 
 @pytest.fixture
@@ -119,51 +120,84 @@ def test_blocks_write_the_same_rows_with_escapes_and_repeats(
     assert sorted(quantities) == [1e-7, 0.1, 72.5, 123456789.125]
 
 
-def test_copy_text_escapes_what_copy_needs_and_nothing_else() -> None:
-    moment = datetime(2026, 11, 26, 5, 0, 0, 123000, tzinfo=UTC)
-    plain = copy_text([("a", None, 1.5, 7, True, moment)])
-    assert plain == b"a\t\\N\t1.5\t7\tt\t2026-11-26T05:00:00.123000+00:00\n"
-    escaped = copy_text([("x\ty", "b\\c"), ("n\nr\r", "\\N")])
-    assert escaped == b"x\\ty\tb\\\\c\nn\\nr\\r\t\\\\N\n"
-    special = copy_text([(math.inf, -math.inf, math.nan, 0.1 + 0.2)])
-    assert special == b"Infinity\t-Infinity\tNaN\t0.30000000000000004\n"
-    assert copy_text([]) == b""
+def test_copy_tables_escape_what_copy_needs_and_nothing_else() -> None:
+    entries: list[Entry] = [
+        ("Patient", "p1", [("string", "name", ("x\ty", "b\\c")), ("number", "name", (1.5,))]),
+        ("Patient", "p\t2", [("string", "name", ("n\nr\r", "\\N")), ("number", "name", (7,))]),
+        ("Patient", "p3", [("number", "name", (math.inf,)), ("number", "name", (-math.inf,))]),
+        ("Patient", "p4", [("number", "name", (math.nan,)), ("number", "name", (0.1 + 0.2,))]),
+        ("Patient", "p5", [("token", "name", (None, "c", None))]),
+    ]
+    key = param_key("Patient", "name")
+    assert copy_tables(entries) == {
+        "string": f"Patient\tp1\tname\t{key}\tx\\ty\tb\\\\c\n"
+        f"Patient\tp\\t2\tname\t{key}\tn\\nr\\r\t\\\\N\n".encode(),
+        "number": "".join(
+            f"Patient\t{id}\tname\t{key}\t{text}\n"
+            for id, text in [
+                ("p1", "1.5"),
+                ("p\\t2", "7"),
+                ("p3", "Infinity"),
+                ("p3", "-Infinity"),
+                ("p4", "NaN"),
+                ("p4", "0.30000000000000004"),
+            ]
+        ).encode(),
+        "token": f"Patient\tp5\tname\t{key}\t\\N\tc\t\\N\n".encode(),
+    }
+    assert copy_tables([]) == {}
+
+
+Entry = tuple[str, str, list[IndexRow]]
 
 
 def per_value_copy_text(rows: list[tuple[object, ...]]) -> bytes:
-    """The plain reference: every value escaped on its own (copy_text's slow path)."""
+    """The plain reference: every value of every insert tuple escaped on its own."""
     return "".join("\t".join(map(copy_format._field, row)) + "\n" for row in rows).encode()
 
 
+def component_observation() -> dict[str, object]:
+    """Composite parameters' component rows (``token+element``, four values) beside others."""
+    code = {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]}
+    quantity = {"value": 120, "unit": "mm[Hg]", "system": "http://unitsofmeasure.org"}
+    return {**observation(1, 70.0), "component": [{"code": code, "valueQuantity": quantity}]}
+
+
 @pytest.mark.parametrize(
-    "rows",
+    "entries",
     [
-        # NULLs only: their own backslashes must not send the block the slow way, nor be
-        # mistaken for data
-        [("Patient", "p1", "gender", None, "male", None), ("Patient", "p2", "x", "s", "c", "d")],
-        # a backslash, tab, line break or CR in a value beside NULLs is still escaped
-        [("Patient", "p1", "name", None, "back\\slash", None)],
-        [("Patient", "p1", "name", None, "\\N", "x")],
-        [("Patient", "p1", "name", None, "a\tb", None)],
-        [("Patient", "p1", "name", None, "a\nb", None), ("Patient", "p2", "n", None, "c", None)],
-        [("Patient", "p1", "name", None, "a\rb", None)],
-        [("Patient", "p1", "name", "Lê Đức", None, 1.5), ("Patient", "p2", "n", "日本", 7, True)],
-        [["Patient", "p1", "name", None, "a list row", None]],  # type: ignore[list-item]
+        # NULLs beside plain values, and backslash, tab, line break or CR beside NULLs
+        [("Patient", "p1", [("token", "gender", (None, "male", None))])],
+        [("Patient", "p1", [("string", "name", ("back\\slash", None))])],
+        [("Patient", "p1", [("string", "name", ("\\N", "x")), ("string", "n", ("a\tb", None))])],
+        [("Patient", "p1", [("string", "name", ("a\nb", None))]), ("Patient", "p2", [])],
+        [("Patient", "p1", [("token", "name", ("a\rb", None, "Lê Đức")), ("uri", "u", ("日本",))])],
+        [
+            ("Patient", "p1", extract_index_rows(patient(1, "Back\\slash"))),
+            ("Observation", "o1", extract_index_rows(component_observation())),
+            ("Patient", "p2", extract_index_rows(patient(2, "Lê Đức\tThị"))),
+        ],
     ],
 )
-def test_copy_text_with_nulls_equals_per_value_escaping(rows: list[tuple[object, ...]]) -> None:
-    assert copy_text(rows) == per_value_copy_text(rows)
+def test_copy_tables_equal_per_value_escaping_of_insert_tuples(entries: list[Entry]) -> None:
+    expected = {
+        table: per_value_copy_text(rows) for table, rows in rows_by_table(entries).items() if rows
+    }
+    assert copy_tables(entries) == expected
+    assert list(copy_tables(entries)) == list(expected)  # the same tables, in the same order
 
 
 def test_merged_blocks_keep_every_row_in_order() -> None:
-    rows = [("Patient", f"p{i}", "gender", None, "male", None) for i in range(4)]
+    rows: list[tuple[object, ...]] = [
+        ("Patient", f"p{i}", "gender", None, "male", None) for i in range(4)
+    ]
     blocks = [index_block_of(rows[:2]), index_block_of(rows[2:3]), index_block_of(rows[3:])]
     merged = merged_blocks(blocks)
     assert merged.keys == [("Patient", f"p{i}") for i in range(4)]
-    assert merged.tables == {"token": copy_text(rows)}
+    assert merged.tables == {"token": per_value_copy_text(rows)}
     with pytest.raises(TypeError):
         merged_blocks([IndexBlock([("Patient", "p9")], {"token": rows})])
 
 
-def index_block_of(rows: list[tuple[str, str, str, None, str, None]]) -> IndexBlock:
-    return IndexBlock([(row[0], row[1]) for row in rows], {"token": copy_text(rows)})
+def index_block_of(rows: list[tuple[object, ...]]) -> IndexBlock:
+    return IndexBlock([(row[0], row[1]) for row in rows], {"token": per_value_copy_text(rows)})

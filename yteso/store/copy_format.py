@@ -8,8 +8,12 @@ what psycopg would send in text form, so the stored rows are the same.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable
 from datetime import datetime
+
+from yteso.store.index_tables import INDEX_COLUMNS
+from yteso.store.index_values import IndexRow, IndexValue
+from yteso.store.param_keys import cached_key
 
 
 def _plain(value: object) -> str:
@@ -44,45 +48,47 @@ def _field(value: object) -> str:
     return _plain(value)
 
 
-def copy_text(rows: Sequence[Sequence[object]]) -> bytes:
-    """The COPY text of ``rows`` (one line per row, all rows of one width).
+def copy_tables(entries: Iterable[tuple[str, str, list[IndexRow]]]) -> dict[str, bytes]:
+    """Per index table (those with rows), the COPY text of the ``(type, id, rows)`` entries'
+    rows ``(type, id, param, pkey, *values)``, in order: what ``copy_statement`` reads.
 
-    Strings almost never hold a character COPY escapes, so the rows are joined first and the
-    text checked once: one tab too many, a line break, CR or a backslash other than those of
-    the ``\\N`` written for NULLs sends the block through the per-value escaping instead (a
-    function call per value: ~2x). Counting the NULLs' backslashes matters: every token
-    table has NULLs, and a plain ``"\\" in text`` sent all of them the slow way (~50k of
-    ~100k instructions per resource in a PostgreSQL worker, docs/benchmarks.md "Session 10")."""
-    if not rows:
-        return b""
-    parts: list[str] = []
-    nulls = 0
-    for row in rows:
-        nulls += _append_row(parts, row if type(row) is tuple else tuple(row))
-    text = "".join(parts)
-    if (
-        ("\\" in text if nulls == 0 else text.count("\\") != nulls)
-        or "\r" in text
-        or text.count("\n") != len(rows)
-        or text.count("\t") != len(rows) * (len(rows[0]) - 1)
-    ):
-        text = "\n".join(["\t".join(map(_field, row)) for row in rows]) + "\n"
-    return text.encode()
+    Written straight from the index rows, one string per row: the type and id once per
+    resource, the parameter and its key once per process (:data:`_HEADS`), each value escaped
+    on its own (a search for a backslash, tab or line break in a short string finds none and
+    is cheap). It replaced an insert tuple per row (``rows_by_table``) turned into COPY text
+    value by value and then checked whole for characters to escape: a worker's block of a
+    chunk took ~126k instructions per resource that way, ~63k this way (docs/benchmarks.md,
+    "Session 11")."""
+    # the tables in INDEX_COLUMNS order (composite component tables after them), as before:
+    # ``token`` and ``token+element`` both fill search_token, so this keeps its row order
+    lines: dict[str, list[str]] = {table: [] for table in INDEX_COLUMNS}
+    for resource_type, id, rows in entries:
+        heads = _HEADS.get(resource_type)
+        if heads is None:
+            heads = _HEADS[resource_type] = {}
+        key = f"{_field(resource_type)}\t{_field(id)}\t"
+        for table, param, values in rows:
+            head = heads.get(param)
+            if head is None:
+                head = heads[param] = f"{_field(param)}\t{cached_key(resource_type, param)}\t"
+            found = lines.get(table)
+            if found is None:  # composite component rows (``token+element``)
+                found = lines[table] = []
+            found.append(_line(key, head, values))
+    return {table: "".join(found).encode() for table, found in lines.items() if found}
 
 
-def _append_row(parts: list[str], row: tuple[object, ...]) -> int:
-    """One row's values, each followed by its separator (a tab, the last a line break): one
-    join for the whole block. A tuple, so that mypyc indexes it. Returns its NULLs."""
-    nulls = 0
-    last = len(row) - 1
-    for index in range(last + 1):
-        value = row[index]
-        if type(value) is str:
-            parts.append(value)
-        elif value is None:
-            parts.append("\\N")
-            nulls += 1
-        else:
-            parts.append(_plain(value))
-        parts.append("\t" if index < last else "\n")
-    return nulls
+# Per resource type, per parameter: the COPY text of ``param`` and its key, tabs after each.
+_HEADS: dict[str, dict[str, str]] = {}
+
+
+def _line(key: str, head: str, values: tuple[IndexValue, ...]) -> str:
+    """One row's line; the common widths as one f-string (a single allocation, no list)."""
+    width = len(values)
+    if width == 3:  # token, reference
+        return f"{key}{head}{_field(values[0])}\t{_field(values[1])}\t{_field(values[2])}\n"
+    if width == 2:  # string, date
+        return f"{key}{head}{_field(values[0])}\t{_field(values[1])}\n"
+    if width == 1:  # number, uri, text
+        return f"{key}{head}{_field(values[0])}\n"
+    return key + head + "\t".join([_field(value) for value in values]) + "\n"

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Literal, NamedTuple
 
-from yteso.store.copy_format import copy_text
+from yteso.store.copy_format import copy_tables
 from yteso.store.index_tables import rows_by_table
 from yteso.store.index_values import IndexRow
 from yteso.store.param_keys import keys_of, param_key
@@ -44,10 +44,10 @@ def index_block(entries: Iterable[tuple[str, str, list[IndexRow]]], fmt: BlockFo
     keys = list(last)
     if fmt == "groups":
         return IndexBlock(keys, value_groups((key[0], key[1], rows) for key, rows in last.items()))
+    if fmt == "copy":
+        return IndexBlock(keys, copy_tables((key[0], key[1], rows) for key, rows in last.items()))
     grouped = rows_by_table((key[0], key[1], rows) for key, rows in last.items())
-    if fmt == "rows":
-        return IndexBlock(keys, {table: rows for table, rows in grouped.items() if rows})
-    return IndexBlock(keys, {table: copy_text(rows) for table, rows in grouped.items() if rows})
+    return IndexBlock(keys, {table: rows for table, rows in grouped.items() if rows})
 
 
 def value_groups(
