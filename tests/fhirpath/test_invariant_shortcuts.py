@@ -18,6 +18,8 @@ from yteso.fhirpath.invariant_shortcuts import reference_1, shortcut
 from yteso.fhirpath.values import Node
 
 REF = {"reference": "Patient/1"}
+VER_STATUS = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+ENTERED_IN_ERROR = {"system": VER_STATUS, "code": "entered-in-error"}
 EDGE_CASES: list[Json] = [
     {"resourceType": "Patient", "contact": [{"name": {"text": "x"}}, {"gender": "male"}]},
     {"resourceType": "Patient", "telecom": [{"value": "1"}, {"system": "phone", "value": "1"}]},
@@ -53,6 +55,28 @@ EDGE_CASES: list[Json] = [
         "verificationStatus": {"coding": [{"code": "entered-in-error"}]},
         "evidence": [{}, {"detail": [REF]}],
     },
+    *[  # con-5's filtered path: which codings a where() keeps, and shapes left to the evaluator
+        {"resourceType": "Condition", "subject": REF, "clinicalStatus": {"text": "x"}, **v}
+        for v in [
+            {
+                "verificationStatus": {
+                    "coding": [{"system": VER_STATUS, "code": "entered-in-error"}]
+                }
+            },
+            {"verificationStatus": {"coding": [{"system": VER_STATUS, "code": "confirmed"}]}},
+            {"verificationStatus": {"coding": [{"system": "x", "code": "entered-in-error"}]}},
+            {"verificationStatus": {"coding": [{"code": "x"}, {"system": VER_STATUS}]}},
+            {"verificationStatus": {"coding": [{"code": "x"}, ENTERED_IN_ERROR]}},
+            {"verificationStatus": {"coding": [{**ENTERED_IN_ERROR, "_code": {"id": "1"}}]}},
+            {"verificationStatus": {"coding": [{"system": VER_STATUS, "code": 1}]}},
+            {"verificationStatus": {"coding": [None, {}]}},
+            {"verificationStatus": {"coding": []}},
+            {"verificationStatus": {"coding": {"system": VER_STATUS, "code": "x"}}},
+            {"verificationStatus": [{"coding": [ENTERED_IN_ERROR]}]},
+            {"verificationStatus": {"text": "y"}},
+            {"verificationStatus": "entered-in-error"},
+        ]
+    ],
     *[
         {"resourceType": "Encounter", "status": "planned", "class": {"code": "x"}, "period": p}
         for p in [
@@ -143,6 +167,7 @@ def test_shortcuts_agree_with_the_evaluator() -> None:
         ("Condition", "dom-3"),
         ("Condition", "dom-6"),
         ("Condition", "con-4"),
+        ("Condition", "con-5"),
     ],
 )
 def test_common_invariants_have_shortcuts(type_name: str, key: str) -> None:

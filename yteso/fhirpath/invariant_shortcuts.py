@@ -150,6 +150,11 @@ def _chain_presence(chain: Expression, type_name: str) -> Shortcut | None:
     members = [chain.name] + [step.name for step in steps if isinstance(step, Member)]
     if len(members) == len(steps) + 1:
         return _member_path(type_name, members)
+    last = steps[-1]
+    if len(members) == len(steps) and isinstance(last, FunctionCall) and last.name == "where":
+        filtered = _filtered_path(type_name, members, last.arguments)
+        if filtered is not None:
+            return filtered
     keys = _keys(type_name, chain.name)
     if keys is None:
         return None
@@ -178,6 +183,105 @@ def _member_path(type_name: str, names: list[str]) -> Shortcut | None:
         return None
 
     return present
+
+
+# String-valued primitive types: FHIRPath compares their values to a string literal exactly.
+_STRING_TYPES = frozenset({"string", "code", "uri", "url", "canonical", "id", "oid", "uuid"})
+
+
+def _string_equalities(tree: Expression, type_name: str) -> list[tuple[str, str]] | None:
+    """``a = 'x' and b = 'y'`` on string primitives of ``type_name``, as ``[(a, x), (b, y)]``."""
+    if isinstance(tree, Binary) and tree.operator == "and":
+        left = _string_equalities(tree.left, type_name)
+        right = _string_equalities(tree.right, type_name)
+        return None if left is None or right is None else left + right
+    if not (
+        isinstance(tree, Binary)
+        and tree.operator == "="
+        and isinstance(tree.left, Identifier)
+        and isinstance(tree.right, StringLiteral)
+    ):
+        return None
+    found = model.child(type_name, tree.left.name)
+    if found is None or found.type not in _STRING_TYPES:
+        return None
+    return [(tree.left.name, tree.right.value)]
+
+
+def _filtered_path(
+    type_name: str, names: list[str], arguments: tuple[Expression, ...]
+) -> Shortcut | None:
+    """Whether ``a.b.where(c = 'x' and d = 'y')`` is non-empty, the member steps through
+    complex elements (con-3: ``verificationStatus.coding.where(system = ... and code =
+    'entered-in-error').empty()``): an item is kept when each named value is a string equal to
+    its literal. Any other shape (primitive extensions, nulls, empty or misplaced values) goes
+    to the evaluator."""
+    if len(arguments) != 1:
+        return None
+    current = type_name
+    for name in names:
+        found = model.child(current, name)
+        if found is None or found.type is None or model.is_primitive(found.type):
+            return None
+        current = found.type
+    wanted = _string_equalities(arguments[0], current)
+    if wanted is None:
+        return None
+
+    def filtered(data: Any) -> bool | None:
+        if type(data) is not dict:
+            return None
+        items: list[Any] = [data]
+        for name in names:
+            below = _member_objects(items, name)
+            if below is None:
+                return None
+            items = below
+        for item in items:
+            verdict = _string_values_equal(item, wanted)
+            if verdict is not False:
+                return verdict  # True: the item is kept; None: ask the evaluator
+        return False
+
+    return filtered
+
+
+def _member_objects(items: list[Any], name: str) -> list[Any] | None:
+    """The objects under ``name`` of each item, or None for a shape the evaluator must see."""
+    found: list[Any] = []
+    for item in items:
+        if "_" + name in item:
+            return None
+        if name not in item:
+            continue
+        value = item[name]
+        if type(value) is dict and value:
+            found.append(value)
+        elif type(value) is list and value:
+            for each in value:
+                if type(each) is not dict or not each:
+                    return None
+                found.append(each)
+        else:
+            return None
+    return found
+
+
+def _string_values_equal(item: dict[str, Any], wanted: list[tuple[str, str]]) -> bool | None:
+    """Whether every named value is the string given (an absent one is not), None if odd."""
+    kept = True
+    for name, text in wanted:
+        if "_" + name in item:
+            return None
+        if name not in item:
+            kept = False
+            continue
+        value = item[name]
+        if type(value) is not str:
+            return None
+        if value != text:
+            kept = False
+    return kept
 
 
 def _has_value(type_name: str, name: str) -> Shortcut | None:

@@ -90,7 +90,7 @@ def check_object(obj: dict[str, Any], spec: ComplexSpec, path: str, issues: list
             ):
                 _primitive_problem(field, value, f"{path}.{field.segment}", issues)
         else:
-            _item(field, value, f"{path}.{field.segment}", issues)
+            _item(field, value, path, -1, issues)
     for name, keys, minimum in spec.required:
         for required_key in keys:
             if required_key in obj:
@@ -129,25 +129,28 @@ def _note_choice(
 def _array(
     obj: dict[str, Any], field: Field, value: object, path: str, issues: list[Issue]
 ) -> None:
-    base = f"{path}.{field.segment}"
+    """``path`` is the object's; the array's own path is built only for a problem."""
     if type(value) is not list:
-        _error(issues, "structure", f"{field.key!r} must be a JSON array", base)
+        message = f"{field.key!r} must be a JSON array"
+        _error(issues, "structure", message, f"{path}.{field.segment}")
         return
     if not value:
-        _error(issues, "structure", "arrays must not be empty (ele-1)", base)
+        message = "arrays must not be empty (ele-1)"
+        _error(issues, "structure", message, f"{path}.{field.segment}")
         return
     if field.max_count is not None and len(value) > field.max_count:
-        _error(issues, "structure", f"at most {field.max_count} allowed, found {len(value)}", base)
+        message = f"at most {field.max_count} allowed, found {len(value)}"
+        _error(issues, "structure", message, f"{path}.{field.segment}")
     if field.kind != PRIMITIVE:
         for index, item in enumerate(value):
-            _item(field, item, f"{base}[{index}]", issues)
+            _item(field, item, path, index, issues)
         return
     check, codes = field.check, field.codes
     for index, item in enumerate(value):
         if item is None:
-            _null_in_array(obj, field, index, base, issues)
+            _null_in_array(obj, field, index, f"{path}.{field.segment}", issues)
         elif check(item) is not None or (codes is not None and item not in codes):
-            _primitive_problem(field, item, f"{base}[{index}]", issues)
+            _primitive_problem(field, item, f"{path}.{field.segment}[{index}]", issues)
 
 
 def _null_in_array(
@@ -172,8 +175,19 @@ def _primitive_problem(field: Field, value: object, path: str, issues: list[Issu
         _error(issues, "code-invalid", message, path)
 
 
-def _item(field: Field, value: object, path: str, issues: list[Issue]) -> None:
-    """One complex or resource value (primitives take the fast paths above)."""
+def _item(field: Field, value: object, parent: str, index: int, issues: list[Issue]) -> None:
+    """One complex or resource value (primitives take the fast paths above): ``parent`` is the
+    path of the object holding it, ``index`` its place in an array (-1 for a single value).
+    A remembered valid value returns before its path is built (most Codings and Quantities)."""
+    memo_key: tuple[object, ...] | None = None
+    if field.memo and type(value) is dict:
+        memo_key = _memo_key(field, value)
+        try:
+            if memo_key in _KNOWN_VALID:
+                return
+        except TypeError:  # holds an array or object (extensions): checked every time
+            memo_key = None
+    path = f"{parent}.{field.segment}" if index < 0 else f"{parent}.{field.segment}[{index}]"
     if field.kind == RESOURCE:
         contained = field.key == "contained"
         if not contained or current_options.get().validate_contained:
@@ -185,23 +199,10 @@ def _item(field: Field, value: object, path: str, issues: list[Issue]) -> None:
     if not value or (len(value) == 1 and "id" in value):
         _error(issues, "invariant", "ele-1: all FHIR elements must have a value or children", path)
         return
-    if field.memo:
-        _remembered_item(field, value, path, issues)
-        return
-    _complex_item(field, value, path, issues)
-
-
-def _remembered_item(field: Field, value: dict[str, Any], path: str, issues: list[Issue]) -> None:
-    key: tuple[object, ...] | None = _memo_key(field, value)
-    try:
-        if key in _KNOWN_VALID:
-            return
-    except TypeError:  # holds an array or object (extensions): checked every time
-        key = None
     found = len(issues)
     _complex_item(field, value, path, issues)
-    if key is not None and len(issues) == found and len(_KNOWN_VALID) < _REMEMBERED_OBJECTS:
-        _KNOWN_VALID.add(key)
+    if memo_key is not None and len(issues) == found and len(_KNOWN_VALID) < _REMEMBERED_OBJECTS:
+        _KNOWN_VALID.add(memo_key)
 
 
 def _memo_key(field: Field, value: dict[str, Any]) -> tuple[object, ...]:
