@@ -41,6 +41,20 @@ OBSERVATION: dict[str, Any] = {
 }
 
 
+CONDITION: dict[str, Any] = {
+    "resourceType": "Condition",
+    "clinicalStatus": {
+        "coding": [
+            {
+                "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                "code": "active",
+            }
+        ]
+    },
+    "subject": {"reference": "Patient/p1"},
+}
+
+
 def changed(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
     """A deep copy of ``base`` with top-level keys replaced (None removes the key)."""
     out = copy.deepcopy(base)
@@ -61,6 +75,7 @@ def errors(resource: dict[str, Any]) -> set[tuple[str, str]]:
 
 
 VALID = [
+    CONDITION,
     PATIENT,
     changed(
         PATIENT,
@@ -402,6 +417,54 @@ CASES: list[tuple[str, dict[str, Any], set[tuple[str, str]]]] = [
             },
         ),
         {("value", "Observation.code.coding[0].system")},
+    ),
+    (
+        "coding outside a required value set",
+        changed(
+            CONDITION,
+            clinicalStatus={
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                        "code": "gone",
+                    }
+                ]
+            },
+        ),
+        {
+            ("code-invalid", "Condition.clinicalStatus"),  # the required value set
+            ("code-invalid", "Condition.clinicalStatus.coding[0].code"),  # the code system
+        },
+    ),
+    (  # a code of the wrong JSON type is reported as such, never looked up in the value set
+        "object as a required binding's code",
+        changed(
+            CONDITION,
+            clinicalStatus={
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                        "code": {"c": 1},
+                    }
+                ]
+            },
+        ),
+        {("structure", "Condition.clinicalStatus.coding[0].code")},
+    ),
+    (
+        "array as a required binding's system",
+        changed(
+            CONDITION,
+            clinicalStatus={
+                "coding": [
+                    {
+                        "system": ["http://terminology.hl7.org/CodeSystem/condition-clinical"],
+                        "code": "active",
+                    }
+                ]
+            },
+        ),
+        {("structure", "Condition.clinicalStatus.coding[0].system")},
     ),
     (
         "div without namespace",

@@ -262,11 +262,15 @@ def _datatype_rules(field: Field, value: dict[str, Any], path: str, issues: list
 
 def _coding_in(coding: dict[str, Any], concepts: dict[str, frozenset[str]]) -> bool:
     code = coding.get("code")
-    if code is None:
-        return True  # nothing coded; other rules decide whether a code is needed
+    if type(code) is not str:
+        # nothing coded (other rules decide whether a code is needed), or a code of the wrong
+        # JSON type, which the check of ``code`` itself reports
+        return True
     system = coding.get("system")
     if system is None:
         return any(code in codes for codes in concepts.values())
+    if type(system) is not str:
+        return True  # reported by the check of ``system``
     codes = concepts.get(system)
     return codes is not None and code in codes
 
