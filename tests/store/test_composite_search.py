@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import module_store_url
 from yteso.fhir.errors import Invalid
 from yteso.store import SearchParam, SearchQuery, SqlStore, open_store
-from yteso.store.search_compiler import split_components
+from yteso.store.search_composites import split_components
 
 LOINC, UCUM = "http://loinc.org", "http://unitsofmeasure.org"
 SYS, DIA = f"{LOINC}|8480-6", f"{LOINC}|8462-4"

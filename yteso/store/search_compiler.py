@@ -21,10 +21,10 @@ from yteso.fhir.definitions import (
 )
 from yteso.fhir.errors import Forbidden, Invalid
 from yteso.store.base import Reach, SearchParam
-from yteso.store.composite_rows import component_param, component_types, union_of
 from yteso.store.custom_params import custom_parameters
 from yteso.store.date_ranges import date_condition
 from yteso.store.param_keys import cached_key
+from yteso.store.search_composites import CompositeMatch, first_component_rows
 from yteso.store.search_conditions import ValueConditions
 from yteso.store.search_date_window import class_floors, window_start
 from yteso.store.shared_rows import row_source, rows_test
@@ -228,7 +228,7 @@ class SearchCompiler:
                 raise Invalid(
                     f"modifier ':{modifier}' is not supported on '{code}'", expression=code
                 )
-            return self._composite(resource_type, definition, values, depth)
+            return self._composite(resource_type, definition, values)
         table = TABLE_OF_TYPE.get(definition.type)
         if table is None:
             raise Invalid(f"search parameter '{code}' is not supported", expression=code)
@@ -401,78 +401,27 @@ class SearchCompiler:
         code = definition.code
         if values not in (("true",), ("false",)) or resource_type is None:
             raise Invalid(f"{code}:missing takes true or false", expression=code)
-        definitions = definitions_for(resource_type)
-        sets = []
-        for part in union_of(resource_type, code) or (code,):
-            tables = component_types(definitions[part], definitions)
-            if tables is None:
-                raise Invalid(f"search parameter '{code}' is not supported", expression=code)
-            sets.append(self._select(resource_type, tables[0], component_param(part, 0), ""))
-        return IdSet(" UNION ".join(sets), negated=values[0] == "true")
+        sql = first_component_rows(
+            self._select, resource_type, definitions_for(resource_type), code
+        )
+        return IdSet(sql, negated=values[0] == "true")
 
     def _composite(
         self,
         resource_type: str | None,
         definition: SearchParameterDefinition,
         values: tuple[str, ...],
-        depth: int,
     ) -> IdSet:
-        """``code$value``: every component matched on the *same* element the composite's
-        expression selects (https://hl7.org/fhir/R4/search.html#composite): the component
-        rows (:mod:`composite_rows`) are paired by ``(id, element)``, innermost last."""
-        code = definition.code
-        tables = component_types(definition, definitions_for(resource_type))
-        if tables is None or resource_type is None:
-            raise Invalid(f"search parameter '{code}' is not supported", expression=code)
-        parts = union_of(resource_type, code)  # combo-*: the resource's and its components'
-        if parts:
-            definitions = definitions_for(resource_type)
-            unions = [self._composite(resource_type, definitions[p], values, depth) for p in parts]
-            return IdSet(" UNION ".join(found.sql for found in unions))
-        sets = []
-        for value in values:
-            pieces = split_components(value)
-            if len(pieces) != len(tables):
-                raise Invalid(
-                    f"{code}: {value!r} needs {len(tables)} parts joined by $", expression=code
-                )
-            inner = ""
-            for position in reversed(range(len(tables))):
-                table, piece = tables[position], pieces[position]
-                where = self.values.any_of(table, code, (piece,), None)
-                if inner:
-                    where += f" AND (s.id, s.element) IN ({inner})"
-                pkey = cached_key(resource_type, component_param(code, position))
-                columns = "s.id" if position == 0 else "s.id, s.element"
-                inner = (
-                    f"SELECT {columns} FROM search_{table} s"
-                    f" WHERE s.pkey = {self.params.bind(pkey)}{where}"
-                )
-            sets.append(inner)
-        return IdSet(" UNION ".join(sets))
+        if resource_type is None:
+            raise Invalid(
+                f"search parameter '{definition.code}' is not supported", expression=definition.code
+            )
+        composites = CompositeMatch(self.values, self.params, definitions_for(resource_type))
+        return IdSet(composites.ids(resource_type, definition, values))
 
 
 def _has_param(resource_type: str, code: str) -> bool:
     return code in SPECIAL or code in definitions_for(resource_type)
-
-
-def split_components(value: str) -> list[str]:
-    """``a$b`` -> ``["a", "b"]``; ``\\$`` is a literal dollar inside a component
-    (https://hl7.org/fhir/R4/search.html#escaping)."""
-    pieces, current, escaped = [], [], False
-    for char in value:
-        if escaped:
-            current.append(char if char == "$" else "\\" + char)
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif char == "$":
-            pieces.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    pieces.append("".join(current) + ("\\" if escaped else ""))
-    return pieces
 
 
 def last_updated_test(params: SqlParams, column: str, value: str, now: datetime) -> str:
