@@ -148,6 +148,20 @@ def test_copy_tables_escape_what_copy_needs_and_nothing_else() -> None:
     assert copy_tables([]) == {}
 
 
+def test_copy_tables_write_remembered_floats_and_both_zeros_as_repr() -> None:
+    # texts of floats are remembered across blocks; 0.0 and -0.0 are one dict key
+    values = [0.0, -0.0, 0.0, 72.5, 72.5, -72.5, 1e-7, 1e-7, 123456789.125, -0.0]
+    entries: list[Entry] = [
+        ("Observation", f"o{i}", [("number", "value", (value,))]) for i, value in enumerate(values)
+    ]
+    key = param_key("Observation", "value")
+    expected = "".join(
+        f"Observation\to{i}\tvalue\t{key}\t{value!r}\n" for i, value in enumerate(values)
+    ).encode()
+    assert copy_tables(entries) == {"number": expected}
+    assert copy_tables(entries) == {"number": expected}  # the second time from what it kept
+
+
 Entry = tuple[str, str, list[IndexRow]]
 
 
@@ -168,6 +182,12 @@ def component_observation() -> dict[str, object]:
     [
         # NULLs beside plain values, and backslash, tab, line break or CR beside NULLs
         [("Patient", "p1", [("token", "gender", (None, "male", None))])],
+        # nothing to escape anywhere (the block's one check), then one value in a later row
+        [("Patient", "p1", [("string", "name", ("lê", "Lê")), ("quantity", "q", (1.5,))])],
+        [
+            ("Patient", "p1", [("string", "name", ("le", "Lê")), ("uri", "u", ("x",))]),
+            ("Patient", "p2", [("string", "name", ("le", "L\\ê")), ("uri", "u", ("y",))]),
+        ],
         [("Patient", "p1", [("string", "name", ("back\\slash", None))])],
         [("Patient", "p1", [("string", "name", ("\\N", "x")), ("string", "n", ("a\tb", None))])],
         [("Patient", "p1", [("string", "name", ("a\nb", None))]), ("Patient", "p2", [])],

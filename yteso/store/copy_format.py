@@ -21,9 +21,7 @@ def _plain(value: object) -> str:
     if value is None:
         return "\\N"
     if type(value) is float:
-        if math.isfinite(value):
-            return repr(value)  # the shortest text that reads back as the same double
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+        return _float(value)
     if type(value) is bool:
         return "t" if value else "f"
     if type(value) is int:
@@ -33,11 +31,30 @@ def _plain(value: object) -> str:
     raise TypeError(f"no COPY text form for {type(value).__name__}")
 
 
+def _float(value: float) -> str:
+    text = _FLOATS.get(value)
+    if text is not None:
+        return text
+    if not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    text = repr(value)  # the shortest text that reads back as the same double
+    # 0.0 and -0.0 are one key but two texts; NaN (not finite) would never be found again
+    if value != 0.0 and len(_FLOATS) < _FLOATS_KEPT:
+        _FLOATS[value] = text
+    return text
+
+
+# The text of floats already written: quantities repeat (a 20,000-resource sample of the bench
+# data held 50,000 floats, 2,177 distinct) and ``repr`` of a double costs ~1,300 instructions.
+_FLOATS: dict[float, str] = {}
+_FLOATS_KEPT = 100_000
+
+
 def _field(value: object) -> str:
     if value is None:
         return "\\N"
     if type(value) is str:
-        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        if not _clean(value):
             value = (
                 value.replace("\\", "\\\\")
                 .replace("\t", "\\t")
@@ -48,17 +65,44 @@ def _field(value: object) -> str:
     return _plain(value)
 
 
+def _clean(text: str) -> bool:
+    """No character that COPY text must escape (each search is a ``memchr``)."""
+    return not ("\\" in text or "\t" in text or "\n" in text or "\r" in text)
+
+
+def _unchecked(value: object, seen: list[str]) -> str:
+    """A value as :func:`_field` writes it, strings as they are and kept in ``seen``, to be
+    checked all at once (:func:`copy_tables`)."""
+    if type(value) is str:
+        seen.append(value)
+        return value
+    if value is None:
+        return "\\N"
+    return _plain(value)
+
+
 def copy_tables(entries: Iterable[tuple[str, str, list[IndexRow]]]) -> dict[str, bytes]:
     """Per index table (those with rows), the COPY text of the ``(type, id, rows)`` entries'
     rows ``(type, id, param, pkey, *values)``, in order: what ``copy_statement`` reads.
 
     Written straight from the index rows, one string per row: the type and id once per
-    resource, the parameter and its key once per process (:data:`_HEADS`), each value escaped
-    on its own (a search for a backslash, tab or line break in a short string finds none and
-    is cheap). It replaced an insert tuple per row (``rows_by_table``) turned into COPY text
-    value by value and then checked whole for characters to escape: a worker's block of a
-    chunk took ~126k instructions per resource that way, ~63k this way (docs/benchmarks.md,
-    "Session 11")."""
+    resource, the parameter and its key once per process (:data:`_HEADS`). String values are
+    written as they are and checked all at once, joined, for a character to escape (four
+    ``memchr`` over the block's values); only a block that holds one is written again with
+    each value escaped on its own. Checking each value alone took ~18k of the ~62k
+    instructions per resource (docs/benchmarks.md, "Session 12: ... (helper pgload)")."""
+    listed = list(entries)
+    seen: list[str] = []
+    tables = _tables(listed, seen)
+    if not _clean("".join(seen)):  # rare: a tab, line break or backslash in some value
+        tables = _tables(listed, None)
+    return {table: "".join(found).encode() for table, found in tables.items() if found}
+
+
+def _tables(
+    entries: list[tuple[str, str, list[IndexRow]]], seen: list[str] | None
+) -> dict[str, list[str]]:
+    """Each table's lines; string values unescaped and kept in ``seen``, or (``None``) escaped."""
     # the tables in INDEX_COLUMNS order (composite component tables after them), as before:
     # ``token`` and ``token+element`` both fill search_token, so this keeps its row order
     lines: dict[str, list[str]] = {table: [] for table in INDEX_COLUMNS}
@@ -74,8 +118,11 @@ def copy_tables(entries: Iterable[tuple[str, str, list[IndexRow]]]) -> dict[str,
             found = lines.get(table)
             if found is None:  # composite component rows (``token+element``)
                 found = lines[table] = []
-            found.append(_line(key, head, values))
-    return {table: "".join(found).encode() for table, found in lines.items() if found}
+            if seen is None:
+                found.append(_line(key, head, values))
+            else:
+                found.append(_fast(key, head, values, seen))
+    return lines
 
 
 # Per resource type, per parameter: the COPY text of ``param`` and its key, tabs after each.
@@ -92,3 +139,18 @@ def _line(key: str, head: str, values: tuple[IndexValue, ...]) -> str:
     if width == 1:  # number, uri, text
         return f"{key}{head}{_field(values[0])}\n"
     return key + head + "\t".join([_field(value) for value in values]) + "\n"
+
+
+def _fast(key: str, head: str, values: tuple[IndexValue, ...], seen: list[str]) -> str:
+    """:func:`_line` with its strings unescaped, kept in ``seen`` for the block's check."""
+    width = len(values)
+    if width == 3:
+        return (
+            f"{key}{head}{_unchecked(values[0], seen)}\t{_unchecked(values[1], seen)}"
+            f"\t{_unchecked(values[2], seen)}\n"
+        )
+    if width == 2:
+        return f"{key}{head}{_unchecked(values[0], seen)}\t{_unchecked(values[1], seen)}\n"
+    if width == 1:
+        return f"{key}{head}{_unchecked(values[0], seen)}\n"
+    return key + head + "\t".join([_unchecked(value, seen) for value in values]) + "\n"
