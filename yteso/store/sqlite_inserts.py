@@ -72,6 +72,15 @@ def insert_groups(db: Executor, sql: str, width: int, groups: Sequence[list[obje
         db.run_many(sql, [last[start : start + width] for start in range(0, len(last), width)])
 
 
+def insert_flat(db: Executor, sql: str, width: int, values: list[object]) -> None:
+    """Insert rows of ``width`` values given as one flat list, in order: the
+    :func:`insert_groups` of its groups (no tuple per row)."""
+    step = width * rows_per_statement(width)
+    insert_groups(
+        db, sql, width, [values[start : start + step] for start in range(0, len(values), step)]
+    )
+
+
 @lru_cache(maxsize=64)
 def multi_row_statement(sql: str, count: int) -> str:
     """``sql`` (its ``--`` comment lines dropped) with its one ``VALUES (...)`` row repeated
