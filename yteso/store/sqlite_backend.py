@@ -29,7 +29,7 @@ from yteso.store.param_keys import SQL_FUNCTION, cached_key, param_key
 from yteso.store.sql_backend import Executor, Row, VersionRow
 from yteso.store.sql_dialect import SqlDialect, SqliteDialect
 from yteso.store.sql_files import load_queries
-from yteso.store.sqlite_inserts import insert_flat, insert_groups, insert_rows
+from yteso.store.sqlite_inserts import insert_flat, insert_keyed_groups, insert_rows
 from yteso.store.sqlite_load_lock import load_lock
 
 BUSY_TIMEOUT_SECONDS = 60.0
@@ -331,7 +331,7 @@ class SqliteBackend:
                 raise TypeError("SQLite takes index blocks of rows or value groups")
             sql = insert_statement(table, "?")
             if values and isinstance(values[0], list):  # the ``groups`` format
-                insert_groups(db, sql, column_count(table), values)
+                insert_keyed_groups(db, sql, column_count(table), values)
             else:
                 insert_rows(db, sql, values)
 
