@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import orjson
@@ -24,8 +24,9 @@ from yteso.store.sqlite_backend import PAGE_SIZE, SqliteExecutor
 from yteso.store.sqlite_inserts import (
     MAX_BOUND_VALUES,
     ROWS_PER_STATEMENT,
-    insert_groups,
+    insert_keyed_groups,
     insert_rows,
+    keyed_statement,
     multi_row_statement,
 )
 
@@ -96,16 +97,16 @@ def test_insert_rows_stores_the_rows_and_rowids_of_one_row_statements(count: int
         (40, MAX_BOUND_VALUES // 2),
     ],
 )
-def test_value_groups_store_the_rows_and_rowids_of_one_row_statements(
-    count: int, extra: int
-) -> None:
-    """The workers' value groups, inserted by ``insert_groups``, give the table that one-row
-    statements of ``(resource_type, id, param, pkey, *values)`` give; wide rows included."""
+def test_value_groups_store_the_rows_of_one_row_statements(count: int, extra: int) -> None:
+    """The workers' keyed value groups, inserted by ``insert_keyed_groups``, store the rows
+    that one-row statements of ``(resource_type, id, param, pkey, *values)`` store, the rows
+    of each (type, parameter) in the entries' order; wide rows and mixed types included."""
     entries: list[tuple[str, str, list[IndexRow]]] = []
     for i in range(count):
         values: tuple[IndexValue, ...] = (f"é{i}" * (i % 4), None if i % 3 else float(i) / 3)
         values += tuple(range(extra - 2))
-        entries.append(("Patient", f"p{i // 3}", [("t", f"param{i % 2}", values)]))
+        type_ = "Patient" if i % 5 else "Group"
+        entries.append((type_, f"p{i // 3}", [("t", f"param{i % 2}", values)]))
     columns = [f"c{i}" for i in range(4 + extra)]  # type, id, param, its key, values
     sql = f"INSERT INTO t ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
     tables = []
@@ -122,10 +123,38 @@ def test_value_groups_store_the_rows_and_rowids_of_one_row_statements(
             connection.executemany(sql, rows)
         else:
             groups = value_groups(entries).get("t", [])
-            insert_groups(SqliteExecutor(connection), sql, len(columns), groups)
-        tables.append(connection.execute("SELECT rowid, * FROM t ORDER BY rowid").fetchall())
+            insert_keyed_groups(SqliteExecutor(connection), sql, len(columns), groups)
+        # per (type, parameter) in rowid order: the entries' order within each key
+        tables.append(connection.execute("SELECT * FROM t ORDER BY c0, c2, rowid").fetchall())
     assert tables[0] == tables[1]
     assert len(tables[1]) == count
+
+
+def test_keyed_statement_binds_the_shared_values_once() -> None:
+    sql = "INSERT INTO t (a, b, c, d, e) VALUES (?, ?, ?, ?, ?)"
+    assert keyed_statement(sql, 5, 2) == (
+        "INSERT INTO t (a, b, c, d, e) VALUES (?1, ?4, ?2, ?3, ?5), (?1, ?6, ?2, ?3, ?7)"
+    )
+
+
+def test_keyed_groups_end_in_statements_of_powers_of_two_rows() -> None:
+    """A group's rows past its full statements go 64, 32, ... 1 at a time: a few cached
+    statements rather than one per row count."""
+    runs: list[tuple[str, int]] = []
+
+    class Recorder:
+        def run(self, sql: str, params: Sequence[object] = ()) -> None:
+            runs.append((sql, len(params)))
+
+        def run_many(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+            runs.extend((sql, len(row)) for row in rows)
+
+    entries = [("Patient", f"p{i}", [("t", "name", ("x",))]) for i in range(128 + 100)]
+    groups = value_groups(entries)["t"]
+    insert_keyed_groups(
+        Recorder(), "INSERT INTO t (a, b, c, d, e) VALUES (?, ?, ?, ?, ?)", 5, groups
+    )
+    assert [(count - 3) // 2 for _, count in runs] == [128, 64, 32, 4]
 
 
 def test_none_bool_and_bytes_bind_as_the_driver_binds_them_unadapted() -> None:

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from yteso.store.index_blocks import BlockFormat, IndexBlock, Key
 from yteso.store.index_rows import IndexRow
@@ -30,9 +29,11 @@ class Executor(Protocol):
     def run_many(self, sql: str, rows: Sequence[Sequence[object]]) -> None: ...
 
 
-@dataclass(frozen=True)
-class VersionRow:
-    """One version about to be written to the history and current-version tables."""
+class VersionRow(NamedTuple):
+    """One version about to be written to the history and current-version tables. A
+    NamedTuple, not a frozen dataclass: the bulk writer makes one per resource, and a frozen
+    dataclass's ``__init__`` sets each of its eight fields through ``object.__setattr__``
+    (~4x the cost; docs/benchmarks.md, "Session 12")."""
 
     resource_type: str
     id: str

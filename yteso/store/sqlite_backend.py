@@ -29,7 +29,7 @@ from yteso.store.param_keys import SQL_FUNCTION, cached_key, param_key
 from yteso.store.sql_backend import Executor, Row, VersionRow
 from yteso.store.sql_dialect import SqlDialect, SqliteDialect
 from yteso.store.sql_files import load_queries
-from yteso.store.sqlite_inserts import insert_groups, insert_rows
+from yteso.store.sqlite_inserts import insert_flat, insert_keyed_groups, insert_rows
 from yteso.store.sqlite_load_lock import load_lock
 
 BUSY_TIMEOUT_SECONDS = 60.0
@@ -54,6 +54,8 @@ INDEX_BUILD_PRAGMAS = {"cache_size": -2000, "threads": 2, "mmap_size": 1 << 31}
 # resource bodies where 4 KiB pages held two (docs/benchmarks.md, "SQLWRITER").
 # PostgreSQL's pages are 8 KiB too.
 PAGE_SIZE = 8192
+# Values of one history row (insert_history_with_seq).
+_HISTORY_WIDTH = 9
 
 
 def _identity(value: None) -> None:
@@ -278,20 +280,32 @@ class SqliteBackend:
     def insert_versions(
         self, db: Executor, rows: list[VersionRow], seqs: list[int], new_keys: set[tuple[str, str]]
     ) -> None:
+        """The history rows, then their current rows copied from them inside SQLite (the seqs
+        are consecutive: ``reserve_seqs``): no tuple per row and no second binding of the
+        same values (docs/benchmarks.md, "Session 12")."""
         del new_keys  # the upsert handles new and existing rows alike, at the same speed
-        insert_rows(
-            db,
-            self.queries["insert_history_with_seq"],
-            [(seq, *_history_params(row)) for seq, row in zip(seqs, rows, strict=True)],
-        )
-        last = {
-            (row.resource_type, row.id): (row, seq) for row, seq in zip(rows, seqs, strict=True)
-        }
-        insert_rows(
-            db,
-            self.queries["upsert_current"],
-            [_current_params(row, seq) for row, seq in last.values()],
-        )
+        if not rows:
+            return
+        if seqs[-1] - seqs[0] != len(seqs) - 1:  # the copy below takes a range of seqs
+            raise ValueError("insert_versions needs consecutive seqs")
+        values: list[object] = []
+        add = values.extend
+        for seq, row in zip(seqs, rows, strict=True):
+            add(
+                (
+                    seq,
+                    row.resource_type,
+                    row.id,
+                    row.version,
+                    format_instant(row.last_updated),
+                    row.deleted,
+                    row.method,
+                    row.compartment,
+                    row.body,
+                )
+            )
+        insert_flat(db, self.queries["insert_history_with_seq"], _HISTORY_WIDTH, values)
+        db.run(self.queries["upsert_current_from_history"], (seqs[0], seqs[-1]))
 
     def replace_index_rows(
         self, db: Executor, resource_type: str, id: str, rows: list[IndexRow]
@@ -317,7 +331,7 @@ class SqliteBackend:
                 raise TypeError("SQLite takes index blocks of rows or value groups")
             sql = insert_statement(table, "?")
             if values and isinstance(values[0], list):  # the ``groups`` format
-                insert_groups(db, sql, column_count(table), values)
+                insert_keyed_groups(db, sql, column_count(table), values)
             else:
                 insert_rows(db, sql, values)
 

@@ -8,9 +8,16 @@ CPU, 0.93 µs so (a history row with its body, 64 at a time: 4.0 -> 3.05 µs;
 docs/benchmarks.md, "SQLWRITER"). The rows, their order and so their rowids are those of the
 one-row statement run per row.
 
-The bulk loader's workers send the search rows already cut into those groups (``index_blocks``
-format ``groups``: one flat list of bound values per statement), so the writer neither builds,
-unpickles nor flattens a tuple per row: :func:`insert_groups`.
+The bulk loader's workers send the search rows already cut into groups that share their
+``(resource_type, param, pkey)`` (``index_blocks`` format ``groups``: those three values, then
+each row's own), so the writer neither builds, unpickles nor flattens a tuple per row, and
+binds the shared values once per statement (``?1``..``?3``): :func:`insert_keyed_groups`.
+Binding a text value costs SQLite's API a copy, a ``malloc`` and its mutexes (~640
+instructions; a quarter of the writer's stream), so the values not bound matter. A chunk's
+search rows are then stored per (type, parameter), not per resource: the same rows, other
+rowids (a rowid only breaks ties between one resource's rows of equal value when a page is
+sorted, ``search_index_pages``, and the rows of one parameter keep their order).
+:func:`insert_groups` (one flat list per statement) writes the history rows.
 """
 
 from __future__ import annotations
@@ -30,6 +37,10 @@ if TYPE_CHECKING:  # index_blocks (imported by sql_backend) imports this module
 ROWS_PER_STATEMENT = 128
 MAX_BOUND_VALUES = 999
 _VALUES = re.compile(r"\bVALUES\s*\(", re.IGNORECASE)
+# A search row's (resource_type, param, pkey): the values a keyed group's rows share, bound
+# once per statement (``index_blocks.value_groups``).
+KEY_POSITIONS = (0, 2, 3)
+KEY_VALUES = len(KEY_POSITIONS)
 
 
 def insert_rows(db: Executor, sql: str, rows: Sequence[Sequence[object]]) -> None:
@@ -70,6 +81,67 @@ def insert_groups(db: Executor, sql: str, width: int, groups: Sequence[list[obje
         db.run_many(sql, full)
     if full is not groups:
         db.run_many(sql, [last[start : start + width] for start in range(0, len(last), width)])
+
+
+def insert_flat(db: Executor, sql: str, width: int, values: list[object]) -> None:
+    """Insert rows of ``width`` values given as one flat list, in order: the
+    :func:`insert_groups` of its groups (no tuple per row)."""
+    step = width * rows_per_statement(width)
+    insert_groups(
+        db, sql, width, [values[start : start + step] for start in range(0, len(values), step)]
+    )
+
+
+def keyed_rows_per_statement(own: int) -> int:
+    """How many rows of ``own`` values each (plus the :data:`KEY_VALUES` they share) one
+    keyed statement inserts."""
+    return max(1, min(ROWS_PER_STATEMENT, (MAX_BOUND_VALUES - KEY_VALUES) // own))
+
+
+def insert_keyed_groups(db: Executor, sql: str, width: int, groups: Sequence[list[object]]) -> None:
+    """Insert the bulk loader's keyed groups (``index_blocks.value_groups``: the
+    :data:`KEY_VALUES` values rows share, then each row's own values) with the one-row search
+    insert ``sql`` of ``width`` values. The full groups run as one keyed statement each; the
+    rest of a group goes in statements of 64, 32, ... 1 rows (a few cached statements, where a
+    statement per count would prepare up to 128 per table)."""
+    own = width - KEY_VALUES
+    per_statement = keyed_rows_per_statement(own)
+    full_size = KEY_VALUES + own * per_statement
+    full = [group for group in groups if len(group) == full_size]
+    if full:
+        db.run_many(keyed_statement(sql, width, per_statement), full)
+    for group in groups:
+        if len(group) == full_size:
+            continue
+        key = group[:KEY_VALUES]
+        start, end = KEY_VALUES, len(group)
+        while start < end:
+            count = min(per_statement, 1 << (((end - start) // own).bit_length() - 1))
+            stop = start + count * own
+            db.run(keyed_statement(sql, width, count), key + group[start:stop])
+            start = stop
+
+
+@lru_cache(maxsize=256)
+def keyed_statement(sql: str, width: int, count: int) -> str:
+    """The search insert ``sql`` (one ``VALUES`` row of ``width`` plain ``?``, the shared
+    values at :data:`KEY_POSITIONS`) for ``count`` rows: the shared values bound once, as
+    ``?1``..``?3``, each row's own values numbered after them."""
+    found = _VALUES.search(sql)
+    if found is None:
+        raise ValueError(f"no VALUES row in {sql!r}")
+    rows = []
+    number = KEY_VALUES
+    for _ in range(count):
+        marks = []
+        for position in range(width):
+            if position in KEY_POSITIONS:
+                marks.append(f"?{KEY_POSITIONS.index(position) + 1}")
+            else:
+                number += 1
+                marks.append(f"?{number}")
+        rows.append(f"({', '.join(marks)})")
+    return f"{sql[: found.start()]}VALUES {', '.join(rows)}"
 
 
 @lru_cache(maxsize=64)

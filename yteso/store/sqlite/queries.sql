@@ -49,6 +49,21 @@ ON CONFLICT (resource_type, id) DO UPDATE SET
     deleted = excluded.deleted,
     compartment = excluded.compartment;
 
+-- name: upsert_current_from_history
+-- The current rows of the history rows ?1..?2 just written: the same values, copied inside
+-- SQLite instead of bound again from Python. In seq order, so a resource written twice in
+-- the batch ends at its later version (WHERE is required before an upsert clause).
+INSERT INTO resource_current
+    (resource_type, id, version, seq, last_updated, deleted, compartment)
+SELECT resource_type, id, version, seq, last_updated, deleted, compartment
+FROM resource_history WHERE seq BETWEEN ? AND ? ORDER BY seq
+ON CONFLICT (resource_type, id) DO UPDATE SET
+    version = excluded.version,
+    seq = excluded.seq,
+    last_updated = excluded.last_updated,
+    deleted = excluded.deleted,
+    compartment = excluded.compartment;
+
 -- name: existing_versions
 SELECT id, version FROM resource_current
 WHERE resource_type = ? AND id IN (SELECT value FROM json_each(?));
