@@ -107,6 +107,34 @@ def _enable_wal(connection: sqlite3.Connection) -> None:
         time.sleep(0.01)
 
 
+def _leave_wal(connection: sqlite3.Connection) -> bool:
+    """Switch the database from WAL to a rollback journal for an index build; whether it did.
+
+    In WAL mode each page of the new indexes (~200 MB per 100k resources) is written twice: to
+    the WAL as the build's small cache spills, then into the database by the checkpoint. With a
+    rollback journal SQLite journals only the pages that existed before the transaction (pages
+    appended past the file's old end have nothing to restore), so the index pages are written
+    once; the build stays one atomic, durable transaction (a killed build leaves a hot journal
+    that the next connection rolls back, and ``deferred_index`` its records). Leaving WAL needs
+    every other connection to the file closed: when one is open (a server, another process's
+    reader), the build runs in WAL mode at once instead of waiting. docs/benchmarks.md,
+    "Session 12".
+    """
+    (mode,) = connection.execute("PRAGMA journal_mode").fetchone()
+    if str(mode).lower() != "wal":
+        return False  # ``:memory:``
+    connection.execute("PRAGMA busy_timeout=0")
+    try:
+        (mode,) = connection.execute("PRAGMA journal_mode=DELETE").fetchone()
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise
+        return False
+    finally:
+        connection.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
+    return str(mode).lower() == "delete"
+
+
 def _statistics_stale(connection: sqlite3.Connection) -> bool:
     """Rows analyzed (``sqlite_stat1``'s estimate for the current-version table) against the
     history's last sequence number, an O(log n) upper bound on the rows written since."""
@@ -226,19 +254,38 @@ class SqliteBackend:
     @contextmanager
     def index_build(self) -> Iterator[Executor]:
         with self._connection() as connection:
-            kept: dict[str, int] = {}
-            for pragma in INDEX_BUILD_PRAGMAS:  # ``:memory:`` has no mmap_size
-                found = connection.execute(f"PRAGMA {pragma}").fetchone()
-                if found is not None:
-                    kept[pragma] = int(found[0])
+            self._close_idle()  # an open connection keeps the file in WAL mode (_leave_wal)
+            rollback = _leave_wal(connection)
             try:
-                for pragma in kept:
-                    connection.execute(f"PRAGMA {pragma}={INDEX_BUILD_PRAGMAS[pragma]}")
-                with _transaction(connection) as db:
+                with self._build_pragmas(connection) as db:
                     yield db
-            finally:  # the connection goes back to the pool
-                for pragma, value in kept.items():
-                    connection.execute(f"PRAGMA {pragma}={value}")
+            finally:
+                if rollback:
+                    _enable_wal(connection)
+
+    def _close_idle(self) -> None:
+        if self._memory_lock is None:  # ``:memory:``'s one connection is the caller's
+            with self._lock:
+                idle, self._idle = self._idle, []
+            for connection in idle:
+                connection.close()
+
+    @staticmethod
+    @contextmanager
+    def _build_pragmas(connection: sqlite3.Connection) -> Iterator[Executor]:
+        kept: dict[str, int] = {}
+        for pragma in INDEX_BUILD_PRAGMAS:  # ``:memory:`` has no mmap_size
+            found = connection.execute(f"PRAGMA {pragma}").fetchone()
+            if found is not None:
+                kept[pragma] = int(found[0])
+        try:
+            for pragma in kept:
+                connection.execute(f"PRAGMA {pragma}={INDEX_BUILD_PRAGMAS[pragma]}")
+            with _transaction(connection) as db:
+                yield db
+        finally:  # the connection goes back to the pool
+            for pragma, value in kept.items():
+                connection.execute(f"PRAGMA {pragma}={value}")
 
     def lock(self, db: Executor, key: str) -> None:
         """Nothing to do: ``BEGIN IMMEDIATE`` already holds the database write lock."""
