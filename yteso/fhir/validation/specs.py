@@ -23,7 +23,7 @@ from yteso.fhir.definitions import (
 from yteso.fhir.validation.primitives import PrimitiveCheck, primitive_check
 
 PRIMITIVE, COMPLEX, RESOURCE = 0, 1, 2
-_REPEATING_TYPES = frozenset({"Coding", "Quantity"})
+_REPEATING_TYPES = frozenset({"Coding", "CodeableConcept", "Quantity"})
 _INLINE_TYPES = ("BackboneElement", "Element")
 
 
