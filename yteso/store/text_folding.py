@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Final
 
-MAX_INDEXED_LENGTH = 200  # longer strings are indexed by their first characters
+MAX_INDEXED_LENGTH: Final = 200  # longer strings are indexed by their first characters
 # Codes, displays and names repeat across resources: fold each short string once. A plain
 # dict rather than ``lru_cache``: hot callers probe ``FOLDED.get`` inline (no call layer).
-_CACHED_LENGTH = 64
-_MAX_CACHED = 16384
-FOLDED: dict[str, str] = {}
+_CACHED_LENGTH: Final = 64
+_MAX_CACHED: Final = 16384
+FOLDED: Final[dict[str, str]] = {}
 
-_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+_MARKS: Final = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
 # Letters without a decomposition, folded by hand: a chain of str.replace, not str.translate
 # (a dict-table translate of non-ASCII text costs ~45 ns a character; each replace ~0.1 µs).
-_EXTRA = (("đ", "d"), ("Đ", "d"), ("ð", "d"), ("ø", "o"), ("Ø", "o"), ("ł", "l"), ("Ł", "l"))
+_EXTRA: Final = (("đ", "d"), ("Đ", "d"), ("ð", "d"), ("ø", "o"), ("Ø", "o"), ("ł", "l"), ("Ł", "l"))
 
 
 def fold_text(text: str) -> str:
@@ -73,9 +74,7 @@ def fold_parts(strings: list[str]) -> str:
     if whole.isascii():
         return " ".join(whole.lower().split())
     # a non-ASCII folded part must not be lower-cased again (casefold() and lower() differ)
-    return " ".join(
-        [folded for folded in [_fold_ascii(part) for part in parts] if folded]
-    )
+    return " ".join([folded for folded in [_fold_ascii(part) for part in parts] if folded])
 
 
 def _fold_ascii(part: str) -> str:
