@@ -54,32 +54,22 @@ def fold_words(text: str) -> str:
 
 
 def fold_parts(strings: list[str]) -> str:
-    """:func:`fold_text` of the strings joined by spaces (``_content``). A string the cache
-    knows is taken folded; the others go raw when ASCII (codes, dates, identifiers: most of a
-    resource's strings, seldom repeated), and when the parts joined are all ASCII (Vietnamese
-    text folds to ASCII) one ``lower``/``split`` over the whole folds every raw part at once
-    (a part already folded is lower-case and single-spaced: unchanged by that). The same
-    result: folding never makes or removes whitespace inside a string, and empty parts drop
-    out. Otherwise (folded text left non-ASCII) each part is folded on its own."""
+    """:func:`fold_text` of the strings joined by spaces (``_content``): an ASCII whole folded
+    at once, otherwise string by string through the cache (codes, displays and names repeat
+    across resources; a resource's non-ASCII text seldom does as a whole). The same result:
+    folding never makes or removes whitespace inside a string, and empty parts drop out."""
     joined = " ".join(strings)
     if joined.isascii():
         return " ".join(joined.lower().split())
     parts = []
     for text in strings:
+        # FOLDED.get inline: mypyc's dict primitive (a bound ``get`` was a Python-level call)
         folded = FOLDED.get(text)
         if folded is None:
-            folded = text if text.isascii() else fold_text(text)
-        parts.append(folded)
-    whole = " ".join(parts)
-    if whole.isascii():
-        return " ".join(whole.lower().split())
-    # a non-ASCII folded part must not be lower-cased again (casefold() and lower() differ)
-    return " ".join([folded for folded in [_fold_ascii(part) for part in parts] if folded])
-
-
-def _fold_ascii(part: str) -> str:
-    """A part of :func:`fold_parts`: a raw ASCII string folded, a folded one unchanged."""
-    return " ".join(part.lower().split()) if part.isascii() else part
+            folded = " ".join(text.lower().split()) if text.isascii() else fold_text(text)
+        if folded:
+            parts.append(folded)
+    return " ".join(parts)
 
 
 def _fold(text: str) -> str:
