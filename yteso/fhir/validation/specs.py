@@ -26,7 +26,7 @@ from yteso.fhir.validation.primitives import PrimitiveCheck, primitive_check
 PRIMITIVE: Final = 0
 COMPLEX: Final = 1
 RESOURCE: Final = 2
-_REPEATING_TYPES: Final = frozenset({"Coding", "CodeableConcept", "Quantity"})
+_REPEATING_TYPES: Final = frozenset({"Coding", "Quantity"})
 _INLINE_TYPES: Final = ("BackboneElement", "Element")
 
 

@@ -31,10 +31,9 @@ from yteso.fhir.validation.specs import (
 )
 
 _check_id: Final = primitive_check("id")
-# (field, keys and values, value types) of objects found valid (``_memo_key``): a repeated
-# Coding, Quantity or CodeableConcept is one set lookup. The types are in the key because
-# True == 1 and 1 == 1.0 in Python but not in JSON. An object holding other arrays or objects
-# (extensions: their verdict depends on the validation options) is unhashable and never
+# (field, keys and values, value types) of flat objects found valid (``_memo_key``): a repeated
+# Coding or Quantity is one set lookup. The types are in the key because True == 1 and 1 == 1.0
+# in Python but not in JSON. An object holding arrays or objects is unhashable and never
 # remembered. Bounded.
 _KNOWN_VALID: Final[set[tuple[object, ...]]] = set()
 _REMEMBERED_OBJECTS: Final = 50_000
@@ -209,42 +208,17 @@ def _item(field: Field, value: object, parent: str, index: int, issues: list[Iss
 def _memo_key(field: Field, value: dict[str, Any]) -> tuple[object, ...]:
     """``(field, key, value, key, value, ...)``, then the values' types unless all are strings
     (a type never equals a string, so the two shapes cannot collide). One flat tuple: hashing
-    and comparing it costs about half of a tuple of ``(key, value)`` pairs. A CodeableConcept's
-    ``coding`` array stands as a tuple of its Codings' keys (:func:`_codings_key`)."""
+    and comparing it costs about half of a tuple of ``(key, value)`` pairs."""
     parts: list[object] = [field]
     strings = True
     for key, item in value.items():
         parts.append(key)
+        parts.append(item)
         if type(item) is not str:
             strings = False
-            if key == "coding" and type(item) is list:
-                item = _codings_key(item)
-        parts.append(item)
     if not strings:
         parts.extend([type(item) for item in value.values()])
     return tuple(parts)
-
-
-def _codings_key(codings: list[Any]) -> object:
-    """Each Coding as ``(key, value, ..., value types unless all are strings)``: JSON has no
-    tuples, so the tuple cannot stand for another value. The list itself (unhashable: the
-    concept is checked every time) when an item is not an object; an item holding an array or
-    object (extensions) is unhashable too."""
-    keys: list[object] = []
-    for coding in codings:
-        if type(coding) is not dict:
-            return codings
-        flat: list[object] = []
-        strings = True
-        for key, item in coding.items():
-            flat.append(key)
-            flat.append(item)
-            if type(item) is not str:
-                strings = False
-        if not strings:
-            flat.extend([type(item) for item in coding.values()])
-        keys.append(tuple(flat))
-    return tuple(keys)
 
 
 def _complex_item(field: Field, value: dict[str, Any], path: str, issues: list[Issue]) -> None:
