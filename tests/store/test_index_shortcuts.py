@@ -236,6 +236,8 @@ def _content_by_parts(strings: list[str]) -> str:
         ["", "ς", "ΣΑΣ"],
         ["\u212a\u212b İ ǅ", "ﬁ", "Ⅻ ⓐ"],
         ["Nguyễn 123-AB", "Đặng", "北京 Ελλάδα"],
+        # folds left non-ASCII (Cherokee casefolds to upper case) beside raw ASCII parts
+        ["ꭰ Đặng", "ABC  Def", "Ꭰ", "x\x1f y"],
     ],
 )
 def test_content_folded_by_parts_equals_folded_whole(strings: list[str]) -> None:

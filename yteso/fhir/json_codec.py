@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -26,10 +26,12 @@ import orjson
 # ("a:1.5") only cost a needless check; a value is followed by ``,``, ``}``, ``]``, whitespace or
 # the end, which tells "10:00:00.000Z" apart. Tokens orjson might not write back unchanged are those
 # with a fraction or exponent, or integers of 16+ digits (beyond float precision).
-_NUMBER = rb"[ \t\n\r]*(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(?=[,}\] \t\n\r]|\Z)"
-_NUMBER_VALUES = tuple(re.compile(re.escape(before) + _NUMBER) for before in (b":", b",", b"["))
-_LONG_INTEGER = 16
-_PLACEHOLDER = re.compile(rb'"\\u0000yteso-decimal:(\d+)\\u0000"')
+_NUMBER: Final = rb"[ \t\n\r]*(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(?=[,}\] \t\n\r]|\Z)"
+_NUMBER_VALUES: Final = tuple(
+    re.compile(re.escape(before) + _NUMBER) for before in (b":", b",", b"[")
+)
+_LONG_INTEGER: Final = 16
+_PLACEHOLDER: Final = re.compile(rb'"\\u0000yteso-decimal:(\d+)\\u0000"')
 
 
 def _float_round_trips(token: bytes) -> bool:

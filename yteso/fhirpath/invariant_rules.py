@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
+from typing import Final
 
 from yteso.fhir import definitions
 from yteso.fhirpath import model
@@ -20,8 +21,8 @@ from yteso.fhirpath.errors import FhirPathError
 from yteso.fhirpath.invariant_shortcuts import Shortcut, reference_1, shortcut
 
 # Enforced by yteso.fhir.validation already (txt-1/txt-2: its narrative xhtml check).
-STRUCTURAL_KEYS = frozenset({"ele-1", "ext-1", "dom-2", "dom-4", "dom-5", "txt-1", "txt-2"})
-RESOURCE_TYPES = frozenset({"Resource", "DomainResource"})
+STRUCTURAL_KEYS: Final = frozenset({"ele-1", "ext-1", "dom-2", "dom-4", "dom-5", "txt-1", "txt-2"})
+RESOURCE_TYPES: Final = frozenset({"Resource", "DomainResource"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +179,7 @@ def _has_element_rules(type_name: str, name: str) -> bool:
 
 # DomainResource rules about ``contained`` only: true when there is none (an empty collection's
 # where/meta is empty), so a well-formed resource without contained ones skips them.
-_CONTAINED_RULES = frozenset({"dom-3", "dom-4", "dom-5"})
+_CONTAINED_RULES: Final = frozenset({"dom-3", "dom-4", "dom-5"})
 
 
 @cache

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 from yteso.fhirpath import model
 from yteso.fhirpath.nodes import Binary, Expression, FunctionCall, Identifier, Member, StringLiteral
@@ -27,15 +27,15 @@ from yteso.fhirpath.nodes import Binary, Expression, FunctionCall, Identifier, M
 Shortcut = Callable[[Any], "bool | None"]
 
 # Functions that give an empty result on an empty input without evaluating their arguments.
-_EMPTY_PRESERVING = frozenset(
+_EMPTY_PRESERVING: Final = frozenset(
     {"where", "select", "ofType", "trace", "first", "last", "tail", "distinct", "children"}
     | {"descendants", "repeat"}
 )
-_PRIMITIVES = (str, bool, int, float, Decimal)
-_INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)")
-_DATE = re.compile(r"\d{4}-\d\d-\d\d")
-_DATE_TYPES = frozenset({"date", "dateTime", "instant"})
-_ORDER: dict[str, Callable[[Any, Any], bool]] = {
+_PRIMITIVES: Final = (str, bool, int, float, Decimal)
+_INSTANT: Final = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)")
+_DATE: Final = re.compile(r"\d{4}-\d\d-\d\d")
+_DATE_TYPES: Final = frozenset({"date", "dateTime", "instant"})
+_ORDER: Final[dict[str, Callable[[Any, Any], bool]]] = {
     "<": lambda a, b: a < b,
     "<=": lambda a, b: a <= b,
     ">": lambda a, b: a > b,
@@ -186,7 +186,7 @@ def _member_path(type_name: str, names: list[str]) -> Shortcut | None:
 
 
 # String-valued primitive types: FHIRPath compares their values to a string literal exactly.
-_STRING_TYPES = frozenset({"string", "code", "uri", "url", "canonical", "id", "oid", "uuid"})
+_STRING_TYPES: Final = frozenset({"string", "code", "uri", "url", "canonical", "id", "oid", "uuid"})
 
 
 def _string_equalities(tree: Expression, type_name: str) -> list[tuple[str, str]] | None:

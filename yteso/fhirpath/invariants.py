@@ -15,7 +15,7 @@ constraint (``tests/fhirpath/test_invariants_differential.py``).
 
 from __future__ import annotations
 
-from typing import Any, TypeAlias
+from typing import Any, Final, TypeAlias
 
 from mypy_extensions import mypyc_attr
 
@@ -53,14 +53,14 @@ def render(location: Location) -> str:
 
 
 # (parent type -> JSON key -> plan): child_plan() memoised without hashing a tuple per key
-_PLANS: dict[str, dict[str, ChildPlan | None]] = {}
+_PLANS: Final[dict[str, dict[str, ChildPlan | None]]] = {}
 # (type -> the JSON keys found to need no visit in a well-formed resource: unknown ones, those
 # with nothing to check below, leaf primitives): an object whose keys all are is skipped with one
 # set test in C (a Coding, an Identifier without extensions) instead of a walk of its keys.
-_SKIPPABLE: dict[str, set[str]] = {}
-_DOM_3 = "dom-3"
+_SKIPPABLE: Final[dict[str, set[str]]] = {}
+_DOM_3: Final = "dom-3"
 # the names model.is_resource_type() accepted: an interpreted call per resource otherwise
-_RESOURCE_NAMES: set[str] = set()
+_RESOURCE_NAMES: Final[set[str]] = set()
 
 
 class _Scope:
@@ -92,7 +92,7 @@ class _Scope:
         return self._env
 
 
-_UNPLANNED = ChildPlan(None, (), "", False, False)  # a key not seen yet under its type
+_UNPLANNED: Final = ChildPlan(None, (), "", False, False)  # a key not seen yet under its type
 
 
 # Compiled with mypyc (docs/dev/native.md); the differential tests subclass the walk.
@@ -267,7 +267,7 @@ def _issue(rule: Rule, path: str) -> Issue:
 
 # Issues of failed rules at a resource's root, made once: a bulk load of resources without
 # narrative fails dom-6 (a warning) on each, and making the Issue cost ~1% of a resource.
-_RESOURCE_ISSUES: dict[tuple[str, str, str, str], Issue] = {}
+_RESOURCE_ISSUES: Final[dict[tuple[str, str, str, str], Issue]] = {}
 
 
 class _EvaluatingChecker(_Checker):

@@ -9,11 +9,13 @@ on one shard (see docs/dev/storage.md). Resources outside any patient compartmen
 
 from __future__ import annotations
 
+from typing import Final
+
 from yteso.fhir.types import Json
 
 # The elements that most often carry the patient link; the search issue will replace this list
 # with the full CompartmentDefinition once the generated definitions expose it.
-_PATIENT_LINKS = ("subject", "patient", "beneficiary", "individual")
+_PATIENT_LINKS: Final = ("subject", "patient", "beneficiary", "individual")
 
 
 def patient_compartment_key(resource: Json) -> str | None:

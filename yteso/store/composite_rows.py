@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, Final
 
 from yteso.fhir.definitions import SearchParameterDefinition, search_parameters
 from yteso.fhir.types import Json
@@ -35,8 +35,8 @@ from yteso.store.index_values import IndexRow
 Extractor = Callable[[str, list[Any]], Iterator[IndexRow]]
 Builder = Callable[[str, list[Any], list[IndexRow]], None]
 #: the suffix of an index table name whose rows carry an element ordinal (``token+element``)
-ELEMENT = "+element"
-COMPONENT_TABLES = ("string", "token", "date", "number", "quantity", "reference", "uri")
+ELEMENT: Final = "+element"
+COMPONENT_TABLES: Final = ("string", "token", "date", "number", "quantity", "reference", "uri")
 # R4 errata: DocumentReference's ``relationship`` names ``relatesto`` (a reference) for the
 # ``code`` component and ``relation`` (a token) for ``target``; the expressions decide.
 _ERRATA = {
@@ -283,8 +283,8 @@ def fast_composite_rows(
 # with those branches and their element keys (None: through the engine).
 _LiveBranch = tuple[tuple[str, str] | None, tuple[tuple[str, ...], ...]]
 _CompositePlan = tuple[tuple[CompiledComposite, tuple[_LiveBranch, ...] | None], ...]
-_COMPOSITE_PLANS: dict[tuple[str, frozenset[str]], _CompositePlan] = {}
-_MAX_PLANS = 4096
+_COMPOSITE_PLANS: Final[dict[tuple[str, frozenset[str]], _CompositePlan]] = {}
+_MAX_PLANS: Final = 4096
 
 
 def _composite_plan(resource_type: str, keys: frozenset[str]) -> _CompositePlan:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Final
 
 from yteso.store.index_tables import INDEX_COLUMNS
 from yteso.store.index_values import IndexRow, IndexValue
@@ -126,7 +127,7 @@ def _tables(
 
 
 # Per resource type, per parameter: the COPY text of ``param`` and its key, tabs after each.
-_HEADS: dict[str, dict[str, str]] = {}
+_HEADS: Final[dict[str, dict[str, str]]] = {}
 
 
 def _line(key: str, head: str, values: tuple[IndexValue, ...]) -> str:

@@ -9,7 +9,7 @@ times per resource written, and those layers were half of their cost.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from yteso.store.index_values import (
     HIGHEST,
@@ -28,7 +28,7 @@ from yteso.store.ucum_units import canonical_quantity
 
 Rows = list[IndexRow]
 Builder = Callable[[str, list[Any], Rows], None]
-_CUT = MAX_INDEXED_LENGTH
+_CUT: Final = MAX_INDEXED_LENGTH
 
 
 def string_rows(param: str, found: list[Any], out: Rows) -> None:
@@ -89,8 +89,8 @@ def token_rows(param: str, found: list[Any], out: Rows) -> None:
 
 # Date text -> its (low, high) row values: birth dates, days and instants repeat across
 # resources, and parsing plus formatting is most of this builder's cost.
-_SPANS: dict[str, tuple[str, str] | None] = {}
-_MAX_SPANS = 16384
+_SPANS: Final[dict[str, tuple[str, str] | None]] = {}
+_MAX_SPANS: Final = 16384
 
 
 def _string_span(text: str) -> tuple[str, str] | None:
@@ -113,8 +113,8 @@ def _string_span(text: str) -> tuple[str, str] | None:
 # the regex, datetime objects or the formatter: a new dateTime text costs ~21k instructions
 # instead of ~36k with datetimes (~95k through the general path). Years 1 and 9999, where the
 # general path clamps, are left to it.
-_MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-_DAY_US = 86_400_000_000
+_MONTH_DAYS: Final = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_DAY_US: Final = 86_400_000_000
 
 
 def _common_span(text: str) -> tuple[str, str] | None:
@@ -198,7 +198,7 @@ def _instant_text(micros: int) -> str:
     )
 
 
-_DATES: dict[int, str] = {}  # day number -> its date text: a load's dates share their days
+_DATES: Final[dict[int, str]] = {}  # day number -> its date text: a load's dates share their days
 
 
 def _date_text(days: int) -> str:
@@ -225,8 +225,8 @@ def _is_offset(zone: str) -> bool:
     )
 
 
-_TWO_DIGITS = [f"{n:02d}" for n in range(100)]
-_THREE_DIGITS = [f"{n:03d}" for n in range(1000)]
+_TWO_DIGITS: Final = [f"{n:02d}" for n in range(100)]
+_THREE_DIGITS: Final = [f"{n:03d}" for n in range(1000)]
 
 
 def date_rows(param: str, found: list[Any], out: Rows) -> None:
@@ -245,8 +245,8 @@ def date_rows(param: str, found: list[Any], out: Rows) -> None:
             out.append(("date", param, (format_instant(low), format_instant(high))))
 
 
-_LOWEST_TEXT = format_instant(LOWEST)
-_HIGHEST_TEXT = format_instant(HIGHEST)
+_LOWEST_TEXT: Final = format_instant(LOWEST)
+_HIGHEST_TEXT: Final = format_instant(HIGHEST)
 
 
 def _period_span(period: dict[str, Any]) -> tuple[str, str]:
@@ -268,9 +268,9 @@ def number_rows(param: str, found: list[Any], out: Rows) -> None:
 # (value type, value, system, code) -> row values: an Observation's value is indexed twice
 # (``value-quantity`` and the ``code-value-quantity`` component), each time parsed as a
 # Decimal and converted to canonical units. Keyed by the value's type (``True == 1``).
-_QUANTITIES: dict[tuple[type, Any, Any, Any], tuple[Any, ...]] = {}
-_MAX_QUANTITIES = 16384
-_KEYED = (int, float, str)
+_QUANTITIES: Final[dict[tuple[type, Any, Any, Any], tuple[Any, ...]]] = {}
+_MAX_QUANTITIES: Final = 16384
+_KEYED: Final = (int, float, str)
 
 
 def quantity_rows(param: str, found: list[Any], out: Rows) -> None:
@@ -298,13 +298,13 @@ def quantity_rows(param: str, found: list[Any], out: Rows) -> None:
         out.append(("quantity", param, values))
 
 
-_TEXT = (str, type(None))
+_TEXT: Final = (str, type(None))
 
 
 # Reference text -> (type, id): a patient's resources all name it (and its encounter), and
 # ``patient``/``subject`` read the same reference twice (the ``resolve() is`` filter, the row).
-_TARGETS: dict[str, tuple[str | None, str | None]] = {}
-_MAX_TARGETS = 16384
+_TARGETS: Final[dict[str, tuple[str | None, str | None]]] = {}
+_MAX_TARGETS: Final = 16384
 
 
 def target_of(reference: str) -> tuple[str | None, str | None]:

@@ -26,7 +26,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache, partial
-from typing import Any
+from typing import Any, Final
 
 from yteso.fhir.definitions import search_parameters
 from yteso.fhir.types import Json
@@ -55,15 +55,15 @@ from yteso.store.shared_rows import RESOLVE_IS, shared_params
 from yteso.store.text_folding import fold_parts, fold_text
 
 # Columns of resource_current, or special: not extracted into index tables.
-COLUMN_PARAMS = frozenset({"_id", "_lastUpdated"})
-_TAGS = re.compile(r"<[^>]*>")
+COLUMN_PARAMS: Final = frozenset({"_id", "_lastUpdated"})
+_TAGS: Final = re.compile(r"<[^>]*>")
 # Keys whose strings are machinery rather than content (ids, systems, references).
-_NOT_CONTENT = frozenset({"id", "meta", "resourceType", "reference", "system", "url", "div"})
+_NOT_CONTENT: Final = frozenset({"id", "meta", "resourceType", "reference", "system", "url", "div"})
 
 
 Extractor = Callable[[str, list[Any]], Iterator[IndexRow]]
 
-_EXTRACTORS: dict[str, Extractor] = {
+_EXTRACTORS: Final[dict[str, Extractor]] = {
     "string": string_values,
     "token": token_values,
     "date": date_values,
@@ -151,9 +151,10 @@ def _branches(
 _Step = tuple[CompiledParam, CompiledExpression | None]
 # Plans per (type, key set), each with the ``indexed_params`` tuple it was made from:
 # registering custom parameters makes a new tuple, and the stale plans are remade.
-_PLANS: dict[tuple[str, frozenset[str] | None], tuple[tuple[CompiledParam, ...], tuple[_Step, ...]]]
-_PLANS = {}
-_MAX_PLANS = 4096  # distinct (type, key set) pairs kept; real data repeats a few per type
+_PLANS: Final[
+    dict[tuple[str, frozenset[str] | None], tuple[tuple[CompiledParam, ...], tuple[_Step, ...]]]
+] = {}
+_MAX_PLANS: Final = 4096  # distinct (type, key set) pairs kept; real data repeats a few per type
 
 
 def _plan(resource_type: str, present: frozenset[str] | None) -> tuple[_Step, ...]:
@@ -204,7 +205,7 @@ def _stub_target(reference: str) -> Json | None:
     return None if target_type is None else {"resourceType": target_type, "id": target_id}
 
 
-_SERVICES = Services(resolver=_stub_target)
+_SERVICES: Final = Services(resolver=_stub_target)
 
 
 def extract_index_rows(
@@ -291,7 +292,7 @@ def _fast_rows(
 # (-1: no other step evaluates the same expression).
 _FastStep = tuple[str, Builder, str | None, str, Callable[[Json], list[Any]], str | None, int]
 _FastPlan = tuple[tuple[CompiledParam, ...], tuple[_FastStep, ...], int]
-_FAST_PLANS: dict[tuple[str, frozenset[str] | None], _FastPlan] = {}
+_FAST_PLANS: Final[dict[tuple[str, frozenset[str] | None], _FastPlan]] = {}
 
 
 def _fast_plan(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Final
 
 from yteso.fhir.errors import Invalid
 from yteso.fhir.types import Json
@@ -19,10 +19,10 @@ from yteso.store.instants import format_instant
 from yteso.store.text_folding import MAX_INDEXED_LENGTH, fold_text
 from yteso.store.ucum_units import canonical_quantity
 
-LOWEST = datetime(1, 1, 1, tzinfo=UTC)
-HIGHEST = datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)
-_NAME_PARTS = ("text", "family", "given", "prefix", "suffix")
-_ADDRESS_PARTS = ("text", "line", "city", "district", "state", "postalCode", "country")
+LOWEST: Final = datetime(1, 1, 1, tzinfo=UTC)
+HIGHEST: Final = datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)
+_NAME_PARTS: Final = ("text", "family", "given", "prefix", "suffix")
+_ADDRESS_PARTS: Final = ("text", "line", "city", "district", "state", "postalCode", "country")
 
 
 IndexValue = str | int | float | None

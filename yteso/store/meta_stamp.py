@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Final
 
 import orjson
 
@@ -32,7 +33,7 @@ def stamped(resource: Json, resource_id: str, version: int, last_updated: dateti
 
 # orjson writes characters below U+0020 (other than tab, CR, LF) as \u00XX escapes; an odd run
 # of backslashes before one means the escape is real, not an escaped backslash in the text.
-_CONTROL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u00[01][0-9a-fA-F]")
+_CONTROL_ESCAPE: Final = re.compile(rb"(?<!\\)(?:\\\\)*\\u00[01][0-9a-fA-F]")
 
 
 def stamped_body(resource: Json, resource_id: str, version: int, last_updated: datetime) -> bytes:
@@ -84,8 +85,8 @@ def spliced_body(
     return body
 
 
-_ABSENT = object()
-_STAMPS: dict[tuple[int, datetime], bytes] = {}
+_ABSENT: Final = object()
+_STAMPS: Final[dict[tuple[int, datetime], bytes]] = {}
 
 
 def _stamp(version: int, last_updated: datetime) -> bytes:

@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Final
 
-MAX_INDEXED_LENGTH = 200  # longer strings are indexed by their first characters
+MAX_INDEXED_LENGTH: Final = 200  # longer strings are indexed by their first characters
 # Codes, displays and names repeat across resources: fold each short string once. A plain
 # dict rather than ``lru_cache``: hot callers probe ``FOLDED.get`` inline (no call layer).
-_CACHED_LENGTH = 64
-_MAX_CACHED = 16384
-FOLDED: dict[str, str] = {}
+_CACHED_LENGTH: Final = 64
+_MAX_CACHED: Final = 16384
+FOLDED: Final[dict[str, str]] = {}
 
-_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+_MARKS: Final = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
 # Letters without a decomposition, folded by hand: a chain of str.replace, not str.translate
 # (a dict-table translate of non-ASCII text costs ~45 ns a character; each replace ~0.1 µs).
-_EXTRA = (("đ", "d"), ("Đ", "d"), ("ð", "d"), ("ø", "o"), ("Ø", "o"), ("ł", "l"), ("Ł", "l"))
+_EXTRA: Final = (("đ", "d"), ("Đ", "d"), ("ð", "d"), ("ø", "o"), ("Ø", "o"), ("ł", "l"), ("Ł", "l"))
 
 
 def fold_text(text: str) -> str:
@@ -60,10 +61,10 @@ def fold_parts(strings: list[str]) -> str:
     joined = " ".join(strings)
     if joined.isascii():
         return " ".join(joined.lower().split())
-    cached = FOLDED.get
     parts = []
     for text in strings:
-        folded = cached(text)
+        # FOLDED.get inline: mypyc's dict primitive (a bound ``get`` was a Python-level call)
+        folded = FOLDED.get(text)
         if folded is None:
             folded = " ".join(text.lower().split()) if text.isascii() else fold_text(text)
         if folded:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Final
 
 from yteso.fhir.definitions import type_definition
 
@@ -18,28 +19,29 @@ Problem = tuple[str, str]
 PrimitiveCheck = Callable[[object], "Problem | None"]
 Matcher = Callable[[str], "re.Match[str] | None"]
 
-MAX_STRING_LENGTH = 1024 * 1024  # https://hl7.org/fhir/R4/datatypes.html#string
-_REMEMBERED_LENGTH = 100
-_REMEMBERED_VALUES = 20_000  # per primitive type
-INTEGER_MIN, INTEGER_MAX = -(2**31), 2**31 - 1
+MAX_STRING_LENGTH: Final = 1024 * 1024  # https://hl7.org/fhir/R4/datatypes.html#string
+_REMEMBERED_LENGTH: Final = 100
+_REMEMBERED_VALUES: Final = 20_000  # per primitive type
+INTEGER_MIN: Final = -(2**31)
+INTEGER_MAX: Final = 2**31 - 1
 # R4's published base64Binary regex forgets "/"; this is RFC 4648 with optional whitespace.
 _BASE64 = re.compile(r"[A-Za-z0-9+/\s]*(={0,2})\s*")
 _BASE64_CHARS = re.compile(r"[^A-Za-z0-9+/=\s]")
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
-_DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-_NUMBER_TYPES = frozenset({"decimal", "integer", "positiveInt", "unsignedInt"})
-_XHTML_NAMESPACE = 'xmlns="http://www.w3.org/1999/xhtml"'
+_SCHEME: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+_DAYS_IN_MONTH: Final = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_NUMBER_TYPES: Final = frozenset({"decimal", "integer", "positiveInt", "unsignedInt"})
+_XHTML_NAMESPACE: Final = 'xmlns="http://www.w3.org/1999/xhtml"'
 # Narrative is restricted to basic HTML and has content: https://hl7.org/fhir/R4/narrative.html#xhtml
 # (txt-1/txt-2, which the invariant checker leaves to this check)
-_XHTML_FORBIDDEN_TAG = re.compile(
+_XHTML_FORBIDDEN_TAG: Final = re.compile(
     r"<\s*(script|iframe|object|embed|applet|form|input|button|style|link|meta|base|frame)\b",
     re.IGNORECASE,
 )
-_XHTML_EVENT_ATTRIBUTE = re.compile(r"<[^>]*\s(on[a-z]+)\s*=", re.IGNORECASE)
-_XHTML_ENTITY = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")
-_XML_ENTITIES = frozenset({"lt", "gt", "amp", "quot", "apos"})
-_XHTML_TEXT = re.compile(r">\s*[^<\s]")  # some character content after a tag
-_XHTML_IMAGE = re.compile(r"<img\b", re.IGNORECASE)
+_XHTML_EVENT_ATTRIBUTE: Final = re.compile(r"<[^>]*\s(on[a-z]+)\s*=", re.IGNORECASE)
+_XHTML_ENTITY: Final = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")
+_XML_ENTITIES: Final = frozenset({"lt", "gt", "amp", "quot", "apos"})
+_XHTML_TEXT: Final = re.compile(r">\s*[^<\s]")  # some character content after a tag
+_XHTML_IMAGE: Final = re.compile(r"<img\b", re.IGNORECASE)
 
 
 def _describe(value: object) -> str:
@@ -68,7 +70,7 @@ def _valid_calendar_day(text: str) -> bool:
 
 # R4's string and markdown regex. Under re.ASCII, \S is every character but the six ASCII
 # whitespace ones, so with space, CR, LF and tab added back it excludes only \v and \f.
-_ANY_TEXT = r"[ \r\n\t\S]+"
+_ANY_TEXT: Final = r"[ \r\n\t\S]+"
 
 
 def _string_check(type_name: str) -> PrimitiveCheck:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from functools import cache
+from typing import Final
 
 from yteso.fhir.definitions import (
     ElementDefinition,
@@ -22,9 +23,11 @@ from yteso.fhir.definitions import (
 )
 from yteso.fhir.validation.primitives import PrimitiveCheck, primitive_check
 
-PRIMITIVE, COMPLEX, RESOURCE = 0, 1, 2
-_REPEATING_TYPES = frozenset({"Coding", "Quantity"})
-_INLINE_TYPES = ("BackboneElement", "Element")
+PRIMITIVE: Final = 0
+COMPLEX: Final = 1
+RESOURCE: Final = 2
+_REPEATING_TYPES: Final = frozenset({"Coding", "Quantity"})
+_INLINE_TYPES: Final = ("BackboneElement", "Element")
 
 
 def _accept(value: object) -> None:

@@ -8,7 +8,7 @@ ones (ele-1, ext-1, dom-2, dom-4, dom-5) are left to ``yteso.fhirpath``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from yteso.fhir.definitions import is_resource_type
 from yteso.fhir.errors import Issue
@@ -30,13 +30,13 @@ from yteso.fhir.validation.specs import (
     type_contexts,
 )
 
-_check_id = primitive_check("id")
+_check_id: Final = primitive_check("id")
 # (field, keys and values, value types) of flat objects found valid (``_memo_key``): a repeated
 # Coding or Quantity is one set lookup. The types are in the key because True == 1 and 1 == 1.0
 # in Python but not in JSON. An object holding arrays or objects is unhashable and never
 # remembered. Bounded.
-_KNOWN_VALID: set[tuple[object, ...]] = set()
-_REMEMBERED_OBJECTS = 50_000
+_KNOWN_VALID: Final[set[tuple[object, ...]]] = set()
+_REMEMBERED_OBJECTS: Final = 50_000
 
 
 def _error(issues: list[Issue], code: str, message: str, path: str) -> None:
