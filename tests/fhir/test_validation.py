@@ -237,6 +237,16 @@ CASES: list[tuple[str, dict[str, Any], set[tuple[str, str]]]] = [
         {("value", "Patient.name[0].family")},
     ),
     (
+        "empty uri",
+        changed(PATIENT, implicitRules=""),
+        {("value", "Patient.implicitRules")},
+    ),
+    (
+        "empty canonical",
+        changed(PATIENT, meta={"profile": [""]}),
+        {("value", "Patient.meta.profile[0]")},
+    ),
+    (
         "string over 1MB",
         changed(PATIENT, name=[{"family": "a" * (1024 * 1024 + 1)}]),
         {("value", "Patient.name[0].family")},

@@ -47,8 +47,8 @@ def _float(value: float) -> str:
 
 # The text of floats already written: quantities repeat (a 20,000-resource sample of the bench
 # data held 50,000 floats, 2,177 distinct) and ``repr`` of a double costs ~1,300 instructions.
-_FLOATS: dict[float, str] = {}
-_FLOATS_KEPT = 100_000
+_FLOATS: Final[dict[float, str]] = {}
+_FLOATS_KEPT: Final = 100_000
 
 
 def _field(value: object) -> str:

@@ -90,6 +90,7 @@ def _string_check(type_name: str) -> PrimitiveCheck:
             return None
         if (
             type(value) is str
+            and value  # JSON primitives are never empty (json.html), whatever the regex allows
             and fullmatch(value) is not None
             and len(value) <= MAX_STRING_LENGTH
             and (not calendar or _valid_calendar_day(value))
