@@ -5,7 +5,9 @@ with data written as that release wrote it."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
+import orjson
 import pytest
 
 from yteso.fhir.types import Json
@@ -64,3 +66,13 @@ def write_before_param_keys(store: SqlStore, resources: list[Json]) -> None:
     with store.backend.writing() as db:
         for table in INDEX_COLUMNS:
             db.run(f"ALTER TABLE search_{table} DROP COLUMN pkey")
+
+
+def write_patients(path: Path, count: int) -> Path:
+    """An NDJSON file of ``count`` Patients ``p0``... with Vietnamese family names."""
+    rows = (
+        {"resourceType": "Patient", "id": f"p{i}", "name": [{"family": f"Trần {i}x"}]}
+        for i in range(count)
+    )
+    path.write_bytes(b"".join(orjson.dumps(row) + b"\n" for row in rows))
+    return path

@@ -13,10 +13,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import orjson
 import pytest
 
-from tests.store.deferred_support import deferred, definitions, open_store_after_the_dead_session
+from tests.store.deferred_support import (
+    deferred,
+    definitions,
+    open_store_after_the_dead_session,
+    write_patients,
+)
 from yteso.store import SearchParam, SearchQuery, SqlStore, load_paths, open_store
 from yteso.store import bulk_load as bulk
 from yteso.store.deferred_indexes import defer_bulk_indexes
@@ -27,15 +31,6 @@ def store(store_url: str) -> Iterator[SqlStore]:
     opened = open_store(store_url)
     yield opened
     opened.close()
-
-
-def write_patients(path: Path, count: int) -> Path:
-    rows = (
-        {"resourceType": "Patient", "id": f"p{i}", "name": [{"family": f"Trần {i}x"}]}
-        for i in range(count)
-    )
-    path.write_bytes(b"".join(orjson.dumps(row) + b"\n" for row in rows))
-    return path
 
 
 def family_ids(store: SqlStore, value: str) -> list[str]:

@@ -13,28 +13,18 @@ import sys
 import time
 from pathlib import Path
 
-import orjson
 import pytest
 
-from tests.store.deferred_support import deferred, definitions
+from tests.store.deferred_support import deferred, definitions, write_patients
 from yteso.store import SearchParam, SearchQuery, SqlStore, load_paths, open_store
 from yteso.store import deferred_indexes as builds
 from yteso.store.deferred_indexes import defer_bulk_indexes, rebuild_deferred_indexes
 from yteso.store.sql_backend import Backend, Executor
 
 
-def _patients(path: Path, count: int) -> Path:
-    rows = (
-        {"resourceType": "Patient", "id": f"p{i}", "name": [{"family": f"Phạm {i}x"}]}
-        for i in range(count)
-    )
-    path.write_bytes(b"".join(orjson.dumps(row) + b"\n" for row in rows))
-    return path
-
-
 def _loaded(tmp_path: Path, count: int = 300) -> SqlStore:
     store = open_store(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    assert load_paths(store, [_patients(tmp_path / "p.ndjson", count)], defer_indexes=False)
+    assert load_paths(store, [write_patients(tmp_path / "p.ndjson", count)], defer_indexes=False)
     return store
 
 
@@ -74,7 +64,7 @@ def test_the_build_runs_with_a_rollback_journal_and_leaves_wal_mode_on(
         assert definitions(store) == before and deferred(store) == []
         with store.backend.reading() as db:  # the pool's connections are in WAL mode again
             assert db.rows("PRAGMA journal_mode")[0][0] == "wal"
-        query = SearchQuery(params=(SearchParam("family", ("pham 42x",)),))
+        query = SearchQuery(params=(SearchParam("family", ("tran 42x",)),))
         assert [m.id for m in store.search("Patient", query).matches] == ["p42"]
     finally:
         store.close()
@@ -126,7 +116,7 @@ def test_a_build_killed_after_writing_pages_is_rolled_back_and_finished_at_open(
     fresh = open_store(f"sqlite:///{path}")
     before = definitions(fresh)
     fresh.close()
-    source = _patients(tmp_path / "p.ndjson", 3000)
+    source = write_patients(tmp_path / "p.ndjson", 3000)
     loader = subprocess.run(
         [sys.executable, "-c", KILLED_AFTER_SPILLS, f"sqlite:///{path}", str(source)],
         timeout=120,
@@ -140,7 +130,7 @@ def test_a_build_killed_after_writing_pages_is_rolled_back_and_finished_at_open(
         with store.backend.reading() as db:
             assert db.rows("PRAGMA integrity_check") == [("ok",)]
             assert db.rows("PRAGMA journal_mode")[0][0] == "wal"
-        query = SearchQuery(params=(SearchParam("family", ("pham 2999x",)),))
+        query = SearchQuery(params=(SearchParam("family", ("tran 2999x",)),))
         assert [m.id for m in store.search("Patient", query).matches] == ["p2999"]
     finally:
         store.close()

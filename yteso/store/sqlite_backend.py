@@ -338,19 +338,8 @@ class SqliteBackend:
         values: list[object] = []
         add = values.extend
         for seq, row in zip(seqs, rows, strict=True):
-            add(
-                (
-                    seq,
-                    row.resource_type,
-                    row.id,
-                    row.version,
-                    format_instant(row.last_updated),
-                    row.deleted,
-                    row.method,
-                    row.compartment,
-                    row.body,
-                )
-            )
+            add((seq,))
+            add(_history_params(row))
         insert_flat(db, self.queries["insert_history_with_seq"], _HISTORY_WIDTH, values)
         db.run(self.queries["upsert_current_from_history"], (seqs[0], seqs[-1]))
 
