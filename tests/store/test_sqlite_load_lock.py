@@ -25,10 +25,13 @@ from yteso.store.sqlite_load_lock import load_lock
 
 with load_lock(sys.argv[1]) as alone:
     assert alone
+    ready, started = os.pipe()
     child = os.fork()
     if child == 0:  # a worker: lives on after its parent is killed
+        os.write(started, b"1")  # the at-fork hooks have run (before fork() returned here)
         time.sleep(60)
         os._exit(0)
+    os.read(ready, 1)  # else a child not yet scheduled would still share the lock
     print(child, flush=True)
     time.sleep(60)
 """
