@@ -81,6 +81,11 @@ def _size_new_pages(connection: sqlite3.Connection) -> None:
         connection.execute(f"PRAGMA page_size={PAGE_SIZE}")
 
 
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    """SQLITE_BUSY or SQLITE_LOCKED: another connection holds what this one asked for."""
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
 def _enable_wal(connection: sqlite3.Connection) -> None:
     """Switch a new file to WAL; the mode is persistent, so later connections only read it.
 
@@ -99,7 +104,7 @@ def _enable_wal(connection: sqlite3.Connection) -> None:
                 return
             problem = f"journal mode stayed {mode}"
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
+            if not _busy(exc):
                 raise
             problem = str(exc)
         if time.monotonic() > deadline:
@@ -127,7 +132,7 @@ def _leave_wal(connection: sqlite3.Connection) -> bool:
     try:
         (mode,) = connection.execute("PRAGMA journal_mode=DELETE").fetchone()
     except sqlite3.OperationalError as exc:
-        if "locked" not in str(exc) and "busy" not in str(exc):
+        if not _busy(exc):
             raise
         return False
     finally:
@@ -254,7 +259,8 @@ class SqliteBackend:
     @contextmanager
     def index_build(self) -> Iterator[Executor]:
         with self._connection() as connection:
-            self._close_idle()  # an open connection keeps the file in WAL mode (_leave_wal)
+            if self._memory_lock is None:  # ``:memory:``'s one connection is the caller's
+                self._close_idle()  # an open connection keeps the file in WAL mode
             rollback = _leave_wal(connection)
             try:
                 with self._build_pragmas(connection) as db:
@@ -264,11 +270,10 @@ class SqliteBackend:
                     _enable_wal(connection)
 
     def _close_idle(self) -> None:
-        if self._memory_lock is None:  # ``:memory:``'s one connection is the caller's
-            with self._lock:
-                idle, self._idle = self._idle, []
-            for connection in idle:
-                connection.close()
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
 
     @staticmethod
     @contextmanager
@@ -389,10 +394,7 @@ class SqliteBackend:
             return True
 
     def close(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for connection in idle:
-            connection.close()
+        self._close_idle()
 
 
 @contextmanager
