@@ -1,10 +1,21 @@
 """Run compiled views on PostgreSQL, directly over the live store's current resources.
 
-https://www.postgresql.org/docs/current/functions-json.html: the store keeps each current
-version as ``resource_current.content`` (JSONB, see docs/dev/storage.md); a view reads the rows
-of its resource type that are not deleted. Paths use native ``jsonb`` operators where the R4
-cardinalities allow (:mod:`yteso.warehouse.postgres_paths`), cells then come back typed; other
-cells come back as ``jsonb`` arrays, unwrapped here.
+https://www.postgresql.org/docs/current/functions-json.html: a view reads the current, not
+deleted rows of its resource type as JSONB. The store's writes keep only the exact text
+(``resource_history.body``); the parsed copies live in ``resource_json`` (seq -> JSONB, migration
+0016, docs/dev/storage.md), a cache this module fills when a view first needs a type. Writing
+the copy on every store write was 7-9 % of a bulk load's CPU, and re-parsing the bodies on
+every view run ~10x the view's CPU (docs/benchmarks.md, "Session 11: ... pgsrv2" and
+"Session 13: ... pgjson"), so each version is parsed at most once, when first viewed.
+
+An entry is keyed by the immutable history ``seq``, so it can never be stale: a write between
+the fill and the view leaves the new version without an entry, and the view parses that one
+body itself (``COALESCE`` evaluates the sub-select only where the join found no entry). Each
+run also drops the entries no current row points to (superseded or deleted versions), so the
+cache holds at most one entry per current resource. Paths use native ``jsonb`` operators where
+the R4 cardinalities allow (:mod:`yteso.warehouse.postgres_paths`), cells then come back typed;
+other cells come back as ``jsonb`` arrays, unwrapped here. The warehouse does not import the
+store package (DESIGN.md layers): this SQL reads the documented schema.
 """
 
 from __future__ import annotations
@@ -12,15 +23,47 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from psycopg import errors
 
 from yteso.fhir.errors import Invalid
 from yteso.fhir.types import Json
 from yteso.warehouse.postgres_paths import compile_postgres_view
 from yteso.warehouse.view_definition import View
 
+# OFFSET 0 keeps the planner from pulling the sub-query up into the view, which copies the
+# COALESCE into every path reading ``resource``: an uncached body would be parsed once per path.
 CURRENT_RESOURCES = (
-    "(SELECT content AS resource FROM resource_current "
-    "WHERE resource_type = {kind} AND NOT deleted)"
+    "(SELECT COALESCE(j.content, "
+    "(SELECT CAST(h.body AS jsonb) FROM resource_history h WHERE h.seq = c.seq)) AS resource "
+    "FROM resource_current c LEFT JOIN resource_json j ON j.seq = c.seq "
+    "WHERE c.resource_type = {kind} AND NOT c.deleted OFFSET 0)"
+)
+# The current versions of one type not cached yet; ON CONFLICT: another session's run may be
+# filling the same type at once.
+FILL = (
+    "INSERT INTO resource_json (seq, content) "
+    "SELECT c.seq, CAST(h.body AS jsonb) FROM resource_current c "
+    "JOIN resource_history h ON h.seq = c.seq "
+    "WHERE c.resource_type = %s AND NOT c.deleted "
+    "AND NOT EXISTS (SELECT 1 FROM resource_json j WHERE j.seq = c.seq) "
+    "ON CONFLICT (seq) DO NOTHING"
+)
+# Entries no current row points to, of every type: a deleted resource's current row points to
+# its delete marker, which never has an entry. An anti-join of the two seq indexes.
+PRUNE = (
+    "DELETE FROM resource_json j "
+    "WHERE NOT EXISTS (SELECT 1 FROM resource_current c WHERE c.seq = j.seq)"
+)
+
+# Why a fill may fail where the view itself can still run: the role or the transaction cannot
+# write, or a concurrent run's fill or prune got in the way.
+CANNOT_FILL = (
+    errors.InsufficientPrivilege,
+    errors.ReadOnlySqlTransaction,
+    errors.DeadlockDetected,
+    errors.SerializationFailure,
+    errors.LockNotAvailable,
+    errors.QueryCanceled,
 )
 
 
@@ -30,8 +73,25 @@ def run_postgres(view: View, source: str | psycopg.Connection[Any]) -> list[Json
     compiled = compile_postgres_view(view, CURRENT_RESOURCES.format(kind=kind))
     if isinstance(source, str):
         with psycopg.connect(source) as connection:
+            fill_cache(connection, view.resource)
             return _run(connection, compiled.sql, compiled.columns)
+    fill_cache(source, view.resource)
     return _run(source, compiled.sql, compiled.columns)
+
+
+def fill_cache(connection: psycopg.Connection[Any], resource_type: str) -> bool:
+    """Cache the JSONB of ``resource_type``'s current versions and drop stale entries; False
+    when it could not write (a read-only role or transaction: the view stays correct, parsing
+    what is not cached). ``connection.transaction()`` commits at once on an idle connection and
+    is a savepoint inside the caller's open transaction (the entries then commit with it, and a
+    failure here leaves the caller's transaction usable)."""
+    try:
+        with connection.transaction(), connection.cursor() as cursor:
+            cursor.execute(FILL, (resource_type,))
+            cursor.execute(PRUNE)
+    except CANNOT_FILL:
+        return False
+    return True
 
 
 def _run(connection: psycopg.Connection[Any], sql: str, columns: Any) -> list[Json]:

@@ -1,0 +1,22 @@
+-- The JSONB copy of the current bodies moves out of the write path into a cache the warehouse
+-- fills when a view needs it (yteso/warehouse/postgres_views.py; docs/dev/storage.md). Every
+-- write cast its body to JSONB for resource_current.content, whose only reader was a
+-- PostgreSQL view: in a bulk load that parse was 7-9 % of the load's CPU (own backends -3.1 to
+-- -4.8 s per 100k resources; docs/benchmarks.md, "Session 11: ... pgsrv2" and "Session 13:
+-- ... pgjson"). resource_json is keyed by the immutable history seq, so an entry is never
+-- stale: a current row whose seq has no entry is simply not cached yet, and an entry no
+-- current row points to (a superseded or deleted version) is dropped by the next view run.
+CREATE TABLE resource_json (
+    seq BIGINT PRIMARY KEY,                  -- resource_history.seq of the version parsed
+    content JSONB NOT NULL                   -- that version's body as JSONB
+);
+
+-- lz4 where the server has it, as migration 0014 chose for the column this replaces.
+DO $$ BEGIN IF 'lz4' = ANY (SELECT unnest(enumvals) FROM pg_settings WHERE name = 'default_toast_compression') THEN ALTER TABLE resource_json ALTER COLUMN content SET COMPRESSION lz4; END IF; END $$;
+
+INSERT INTO resource_json (seq, content)
+SELECT seq, content FROM resource_current WHERE content IS NOT NULL;
+
+-- Existing rows keep the dropped value's bytes until rewritten (by a later write of that
+-- resource, or VACUUM FULL resource_current at the operator's choice); new rows are narrow.
+ALTER TABLE resource_current DROP COLUMN content;
