@@ -98,7 +98,7 @@ def test_a_write_between_the_fill_and_the_view_is_seen(
     store, url = pg
     store.bulk_write(PEOPLE)
 
-    def fill_then_write(connection: psycopg.Connection[Any], resource_type: str) -> bool:
+    def fill_then_write(connection: psycopg.Connection[Any], resource_type: str) -> int | None:
         filled = fill_cache(connection, resource_type)
         with store.session() as session:
             session.update({**PEOPLE[2], "gender": "unknown"})
@@ -146,7 +146,7 @@ def test_a_read_only_view_runs_without_the_fill(pg: tuple[SqlStore, str]) -> Non
     assert _cached(url) == []
     with psycopg.connect(url) as connection:
         connection.execute("SET TRANSACTION READ ONLY")
-        assert not fill_cache(connection, "Patient")
+        assert fill_cache(connection, "Patient") is None
         rows = run_view(VIEW, connection)  # the caller's transaction is still usable
     assert sorted((r["id"], r["gender"]) for r in rows) == _expected(PEOPLE)
 
@@ -157,7 +157,7 @@ def test_the_cached_path_does_not_read_the_history(pg: tuple[SqlStore, str]) -> 
     store.bulk_write(PEOPLE)
     relation = postgres_views.CURRENT_RESOURCES.format(kind="'Patient'")
     with psycopg.connect(url) as db:
-        assert fill_cache(db, "Patient")
+        assert fill_cache(db, "Patient") == len(PEOPLE)
         db.commit()
         db.execute("SET enable_seqscan = off")  # six rows: make the plan the large store's
         plan = "\n".join(
@@ -193,13 +193,13 @@ def test_migration_0016_moves_the_jsonb(pg_base_url: str, monkeypatch: pytest.Mo
             )
         monkeypatch.setattr(migrations, "load_migrations", load_migrations)
         assert migrations.apply_migrations(store.backend, "yteso.store.postgres") == [16]
-        with psycopg.connect(url) as db:
-            moved = db.execute(
+        with psycopg.connect(url) as check:
+            moved = check.execute(
                 "SELECT c.id, j.content = CAST(h.body AS jsonb) FROM resource_json j"
                 " JOIN resource_current c ON c.seq = j.seq"
                 " JOIN resource_history h ON h.seq = j.seq ORDER BY c.id"
             ).fetchall()
-            columns = db.execute(
+            columns = check.execute(
                 "SELECT column_name FROM information_schema.columns"
                 " WHERE table_schema = current_schema() AND table_name = 'resource_current'"
             ).fetchall()

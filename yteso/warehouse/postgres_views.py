@@ -49,10 +49,14 @@ FILL = (
     "ON CONFLICT (seq) DO NOTHING"
 )
 # Entries no current row points to, of every type: a deleted resource's current row points to
-# its delete marker, which never has an entry. An anti-join of the two seq indexes.
+# its delete marker, which never has an entry. The stale seqs are found first, then deleted by
+# key: once (auto)vacuum has marked the pages all-visible the search reads the primary key
+# index alone, where a DELETE joining the table scanned its whole heap, ~1.4 KB per entry
+# (0.05 vs 0.11 backend CPU s per 100k entries, docs/benchmarks.md "Session 13: ... pgjson").
 PRUNE = (
-    "DELETE FROM resource_json j "
-    "WHERE NOT EXISTS (SELECT 1 FROM resource_current c WHERE c.seq = j.seq)"
+    "DELETE FROM resource_json WHERE seq = ANY(ARRAY("
+    "SELECT j.seq FROM resource_json j "
+    "WHERE NOT EXISTS (SELECT 1 FROM resource_current c WHERE c.seq = j.seq)))"
 )
 
 # Why a fill may fail where the view itself can still run: the role or the transaction cannot
@@ -79,19 +83,19 @@ def run_postgres(view: View, source: str | psycopg.Connection[Any]) -> list[Json
     return _run(source, compiled.sql, compiled.columns)
 
 
-def fill_cache(connection: psycopg.Connection[Any], resource_type: str) -> bool:
-    """Cache the JSONB of ``resource_type``'s current versions and drop stale entries; False
-    when it could not write (a read-only role or transaction: the view stays correct, parsing
-    what is not cached). ``connection.transaction()`` commits at once on an idle connection and
-    is a savepoint inside the caller's open transaction (the entries then commit with it, and a
-    failure here leaves the caller's transaction usable)."""
+def fill_cache(connection: psycopg.Connection[Any], resource_type: str) -> int | None:
+    """Cache the JSONB of ``resource_type``'s current versions and drop stale entries; the
+    number of entries made, or None when it could not write (a read-only role or transaction:
+    the view stays correct, parsing what is not cached). ``connection.transaction()`` commits
+    at once on an idle connection and is a savepoint inside the caller's open transaction (the
+    entries then commit with it, and a failure here leaves the caller's transaction usable)."""
     try:
         with connection.transaction(), connection.cursor() as cursor:
-            cursor.execute(FILL, (resource_type,))
+            made = cursor.execute(FILL, (resource_type,)).rowcount
             cursor.execute(PRUNE)
     except CANNOT_FILL:
-        return False
-    return True
+        return None
+    return made
 
 
 def _run(connection: psycopg.Connection[Any], sql: str, columns: Any) -> list[Json]:
