@@ -59,6 +59,16 @@ PRUNE = (
     "WHERE NOT EXISTS (SELECT 1 FROM resource_current c WHERE c.seq = j.seq)))"
 )
 
+# What a run has to do: the type's current versions not cached, the entries no current row
+# points to. One join of the two tables: the fill and the prune each scanned them again, so a
+# run with nothing to do cost twice this (0.17-0.2 vs 0.1 backend CPU s per 100k entries).
+CHECK = (
+    "SELECT count(*) FILTER (WHERE j.seq IS NULL AND c.wanted), "
+    "count(*) FILTER (WHERE c.seq IS NULL) "
+    "FROM (SELECT seq, resource_type = %s AND NOT deleted AS wanted FROM resource_current) c "
+    "FULL JOIN resource_json j ON j.seq = c.seq"
+)
+
 # Why a fill may fail where the view itself can still run: the role or the transaction cannot
 # write, or a concurrent run's fill or prune got in the way.
 CANNOT_FILL = (
@@ -91,8 +101,11 @@ def fill_cache(connection: psycopg.Connection[Any], resource_type: str) -> int |
     entries then commit with it, and a failure here leaves the caller's transaction usable)."""
     try:
         with connection.transaction(), connection.cursor() as cursor:
-            made = cursor.execute(FILL, (resource_type,)).rowcount
-            cursor.execute(PRUNE)
+            found = cursor.execute(CHECK, (resource_type,)).fetchone()
+            missing, stale = found if found else (0, 0)
+            made = cursor.execute(FILL, (resource_type,)).rowcount if missing else 0
+            if stale:
+                cursor.execute(PRUNE)
     except CANNOT_FILL:
         return None
     return made
