@@ -10,7 +10,7 @@ every view run ~10x the view's CPU (docs/benchmarks.md, "Session 11: ... pgsrv2"
 
 An entry is keyed by the immutable history ``seq``, so it can never be stale: a write between
 the fill and the view leaves the new version without an entry, and the view parses that one
-body itself (``COALESCE`` evaluates the sub-select only where the join found no entry). Each
+body itself (``COALESCE`` calls ``resource_body_jsonb`` only where the join found no entry). Each
 run also drops the entries no current row points to (superseded or deleted versions), so the
 cache holds at most one entry per current resource. Paths use native ``jsonb`` operators where
 the R4 cardinalities allow (:mod:`yteso.warehouse.postgres_paths`), cells then come back typed;
@@ -30,11 +30,12 @@ from yteso.fhir.types import Json
 from yteso.warehouse.postgres_paths import compile_postgres_view
 from yteso.warehouse.view_definition import View
 
-# OFFSET 0 keeps the planner from pulling the sub-query up into the view, which copies the
-# COALESCE into every path reading ``resource``: an uncached body would be parsed once per path.
+# resource_body_jsonb(seq) (migration 0016) parses the history's body: COALESCE calls it only
+# where the cache has no entry. OFFSET 0 keeps the planner from pulling the sub-query up into
+# the view, which copies the COALESCE into every path reading ``resource``: an uncached body
+# would be parsed once per path.
 CURRENT_RESOURCES = (
-    "(SELECT COALESCE(j.content, "
-    "(SELECT CAST(h.body AS jsonb) FROM resource_history h WHERE h.seq = c.seq)) AS resource "
+    "(SELECT COALESCE(j.content, resource_body_jsonb(c.seq)) AS resource "
     "FROM resource_current c LEFT JOIN resource_json j ON j.seq = c.seq "
     "WHERE c.resource_type = {kind} AND NOT c.deleted OFFSET 0)"
 )
