@@ -215,3 +215,18 @@ def test_migration_0016_moves_the_jsonb(pg_base_url: str, monkeypatch: pytest.Mo
     finally:
         store.close()
         drop_pg_schema(pg_base_url, schema)
+
+
+def test_a_large_fill_on_its_own_connection_is_analyzed(
+    pg: tuple[SqlStore, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The planner then knows the cache's size (never analyzed, it guessed from the pages)."""
+    store, url = pg
+    store.bulk_write(PEOPLE)
+    monkeypatch.setattr(postgres_views, "ANALYZE_AFTER", len(PEOPLE))
+    assert _rows(url) == _expected(PEOPLE)
+    with psycopg.connect(url) as db:
+        found = db.execute(
+            "SELECT reltuples FROM pg_class WHERE oid = 'resource_json'::regclass"
+        ).fetchone()
+    assert found == (len(PEOPLE),)

@@ -4,9 +4,12 @@ https://www.postgresql.org/docs/current/functions-json.html: a view reads the cu
 deleted rows of its resource type as JSONB. The store's writes keep only the exact text
 (``resource_history.body``); the parsed copies live in ``resource_json`` (seq -> JSONB, migration
 0016, docs/dev/storage.md), a cache this module fills when a view first needs a type. Writing
-the copy on every store write was 7-9 % of a bulk load's CPU, and re-parsing the bodies on
+the copy on every store write was ~10 % of a bulk load's CPU, and re-parsing the bodies on
 every view run ~10x the view's CPU (docs/benchmarks.md, "Session 11: ... pgsrv2" and
-"Session 13: ... pgjson"), so each version is parsed at most once, when first viewed.
+"Session 13: ... pgjson"), so each version is parsed at most once, when first viewed: the
+first run of a type after a load costs about 3-4x a cached one, a cached run about 1.1x
+(Observation) to 1.6x (Patient) main's runs on ``content``, the check being one join over the
+whole cache.
 
 An entry is keyed by the immutable history ``seq``, so it can never be stale: a write between
 the fill and the view leaves the new version without an entry, and the view parses that one
@@ -69,6 +72,10 @@ CHECK = (
     "FROM (SELECT seq, resource_type = %s AND NOT deleted AS wanted FROM resource_current) c "
     "FULL JOIN resource_json j ON j.seq = c.seq"
 )
+# After a fill of at least this many entries a run on its own connection analyzes the table
+# (autovacuum's analyze would, on its schedule): never analyzed, its size was guessed from its
+# pages (2M rows for 100k), and the views' estimates crossed the JIT's thresholds.
+ANALYZE_AFTER = 1000
 
 # Why a fill may fail where the view itself can still run: the role or the transaction cannot
 # write, or a concurrent run's fill or prune got in the way.
@@ -88,7 +95,8 @@ def run_postgres(view: View, source: str | psycopg.Connection[Any]) -> list[Json
     compiled = compile_postgres_view(view, CURRENT_RESOURCES.format(kind=kind))
     if isinstance(source, str):
         with psycopg.connect(source) as connection:
-            fill_cache(connection, view.resource)
+            if (fill_cache(connection, view.resource) or 0) >= ANALYZE_AFTER:
+                _analyze(connection)
             return _run(connection, compiled.sql, compiled.columns)
     fill_cache(source, view.resource)
     return _run(source, compiled.sql, compiled.columns)
@@ -110,6 +118,15 @@ def fill_cache(connection: psycopg.Connection[Any], resource_type: str) -> int |
     except CANNOT_FILL:
         return None
     return made
+
+
+def _analyze(connection: psycopg.Connection[Any]) -> None:
+    """Not in a caller's transaction: its lock would be held until that transaction ends."""
+    try:
+        with connection.transaction():
+            connection.execute("ANALYZE resource_json")
+    except CANNOT_FILL:
+        pass  # autovacuum will
 
 
 def _run(connection: psycopg.Connection[Any], sql: str, columns: Any) -> list[Json]:

@@ -165,10 +165,12 @@ SELECT set_config('maintenance_work_mem', '256MB', true),
 
 -- name: analyzed_tables
 -- Only this store's schema, not every schema of the database; not the history: only read by
--- primary key, and a quarter of the time (bodies). Largest first (they run side by side).
+-- primary key, and a quarter of the time (bodies); not the warehouse's cache, which a load
+-- does not change (a view run analyzes it after filling it). Largest first (they run side
+-- by side).
 SELECT quote_ident(c.relname) FROM pg_class c
 WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p')
-    AND c.relname <> 'resource_history'
+    AND c.relname NOT IN ('resource_history', 'resource_json')
 ORDER BY pg_relation_size(c.oid) DESC, c.relname;
 
 -- name: bulk_load_lock

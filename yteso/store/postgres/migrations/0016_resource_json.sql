@@ -1,15 +1,19 @@
 -- The JSONB copy of the current bodies moves out of the write path into a cache the warehouse
 -- fills when a view needs it (yteso/warehouse/postgres_views.py; docs/dev/storage.md). Every
 -- write cast its body to JSONB for resource_current.content, whose only reader was a
--- PostgreSQL view: in a bulk load that parse was 7-9 % of the load's CPU (own backends -3.1 to
--- -4.8 s per 100k resources; docs/benchmarks.md, "Session 11: ... pgsrv2" and "Session 13:
--- ... pgjson"). resource_json is keyed by the immutable history seq, so an entry is never
+-- PostgreSQL view: in a bulk load that parse was ~10 % of the load's CPU (a 100k load without
+-- it: the load's own backends -2.9 CPU s, the writer -0.5 s of ~34 s; docs/benchmarks.md,
+-- "Session 11: ... pgsrv2" and "Session 13: ... pgjson"). resource_json is keyed by the immutable history seq, so an entry is never
 -- stale: a current row whose seq has no entry is simply not cached yet, and an entry no
 -- current row points to (a superseded or deleted version) is dropped by the next view run.
 CREATE TABLE resource_json (
     seq BIGINT PRIMARY KEY,                  -- resource_history.seq of the version parsed
     content JSONB NOT NULL                   -- that version's body as JSONB
 );
+
+-- The planner needs the table's size, not statistics of whole documents (views filter on
+-- paths inside them): ANALYZE skips the column.
+ALTER TABLE resource_json ALTER COLUMN content SET STATISTICS 0;
 
 -- lz4 where the server has it, as migration 0014 chose for the column this replaces.
 DO $$ BEGIN IF 'lz4' = ANY (SELECT unnest(enumvals) FROM pg_settings WHERE name = 'default_toast_compression') THEN ALTER TABLE resource_json ALTER COLUMN content SET COMPRESSION lz4; END IF; END $$;
