@@ -6,10 +6,10 @@ deleted rows of its resource type as JSONB. The store's writes keep only the exa
 0016, docs/dev/storage.md), a cache this module fills when a view first needs a type. Writing
 the copy on every store write was ~10 % of a bulk load's CPU, and re-parsing the bodies on
 every view run ~10x the view's CPU (docs/benchmarks.md, "Session 11: ... pgsrv2" and
-"Session 13: ... pgjson"), so each version is parsed at most once, when first viewed: the
-first run of a type after a load costs about 3-4x a cached one, a cached run about 1.1x
-(Observation) to 1.6x (Patient) main's runs on ``content``, the check being one join over the
-whole cache.
+"Session 13: ... pgjson"), so each version is parsed at most once, when first viewed. Against
+reading a stored ``content`` (100k resources): a type's first run after a load costs its
+bodies' parse (1.6x for Patient, 3.2x for Observation), a cached run the view plus the check
+below, ~0.2 CPU s per 100k stored resources (1.3-1.4x, 1.7-1.9x).
 
 An entry is keyed by the immutable history ``seq``, so it can never be stale: a write between
 the fill and the view leaves the new version without an entry, and the view parses that one
