@@ -230,3 +230,34 @@ def test_a_large_fill_on_its_own_connection_is_analyzed(
             "SELECT reltuples FROM pg_class WHERE oid = 'resource_json'::regclass"
         ).fetchone()
     assert found == (len(PEOPLE),)
+
+
+def test_a_run_touches_only_its_own_types_entries(pg: tuple[SqlStore, str]) -> None:
+    """Check, fill and prune follow the view's type: a Patient run neither caches nor prunes
+    Observations (its cost follows the Patients, not the store)."""
+    store, url = pg
+    store.bulk_write([*PEOPLE, OTHER])
+    observations = {**VIEW, "resource": "Observation"}
+    observations["select"] = [{"column": [{"name": "id", "path": "id"}]}]
+    assert [row["id"] for row in run_view(observations, url)] == ["o1"]
+    with store.session() as session:
+        session.update({**OTHER, "status": "amended"})
+
+    def entries() -> list[tuple[str, str]]:
+        with psycopg.connect(url) as db:
+            found = db.execute(
+                "SELECT j.resource_type, h.id FROM resource_json j"
+                " JOIN resource_history h ON h.seq = j.seq ORDER BY 1, 2"
+            ).fetchall()
+        return [(str(kind), str(id)) for kind, id in found]
+
+    assert _rows(url) == _expected(PEOPLE)  # Patients cached, the stale Observation kept
+    assert entries() == [("Observation", "o1")] + [("Patient", p["id"]) for p in PEOPLE]
+    stale = entries()
+    assert [row["id"] for row in run_view(observations, url)] == ["o1"]
+    with psycopg.connect(url) as db:
+        statuses = db.execute(
+            "SELECT content ->> 'status' FROM resource_json WHERE resource_type = 'Observation'"
+        ).fetchall()
+    assert statuses == [("amended",)]  # the superseded entry pruned, the new one cached
+    assert entries() == stale

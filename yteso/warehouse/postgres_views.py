@@ -9,16 +9,17 @@ every view run ~10x the view's CPU (docs/benchmarks.md, "Session 11: ... pgsrv2"
 "Session 13: ... pgjson"), so each version is parsed at most once, when first viewed. Against
 reading a stored ``content`` (100k resources): a type's first run after a load costs its
 bodies' parse (1.6x for Patient, 3.2x for Observation), a cached run the view plus the check
-below, ~0.2 CPU s per 100k stored resources (1.3-1.4x, 1.7-1.9x).
+below over the type's keys (docs/benchmarks.md, "Session 13: ... pgjson").
 
 An entry is keyed by the immutable history ``seq``, so it can never be stale: a write between
 the fill and the view leaves the new version without an entry, and the view parses that one
 body itself (``COALESCE`` calls ``resource_body_jsonb`` only where the join found no entry). Each
-run also drops the entries no current row points to (superseded or deleted versions), so the
-cache holds at most one entry per current resource. Paths use native ``jsonb`` operators where
-the R4 cardinalities allow (:mod:`yteso.warehouse.postgres_paths`), cells then come back typed;
-other cells come back as ``jsonb`` arrays, unwrapped here. The warehouse does not import the
-store package (DESIGN.md layers): this SQL reads the documented schema.
+run also drops its type's entries no current row points to (superseded or deleted versions),
+so the cache holds at most one entry per current resource of the types viewed. Paths use
+native ``jsonb`` operators where the R4 cardinalities allow
+(:mod:`yteso.warehouse.postgres_paths`), cells then come back typed; other cells come back as
+``jsonb`` arrays, unwrapped here. The warehouse does not import the store package (DESIGN.md
+layers): this SQL reads the documented schema.
 """
 
 from __future__ import annotations
@@ -39,38 +40,42 @@ from yteso.warehouse.view_definition import View
 # would be parsed once per path.
 CURRENT_RESOURCES = (
     "(SELECT COALESCE(j.content, resource_body_jsonb(c.seq)) AS resource "
-    "FROM resource_current c LEFT JOIN resource_json j ON j.seq = c.seq "
+    "FROM resource_current c LEFT JOIN resource_json j "
+    "ON j.resource_type = c.resource_type AND j.seq = c.seq "
     "WHERE c.resource_type = {kind} AND NOT c.deleted OFFSET 0)"
 )
 # The current versions of one type not cached yet; ON CONFLICT: another session's run may be
 # filling the same type at once.
 FILL = (
-    "INSERT INTO resource_json (seq, content) "
-    "SELECT c.seq, CAST(h.body AS jsonb) FROM resource_current c "
+    "INSERT INTO resource_json (resource_type, seq, content) "
+    "SELECT c.resource_type, c.seq, CAST(h.body AS jsonb) FROM resource_current c "
     "JOIN resource_history h ON h.seq = c.seq "
-    "WHERE c.resource_type = %s AND NOT c.deleted "
-    "AND NOT EXISTS (SELECT 1 FROM resource_json j WHERE j.seq = c.seq) "
-    "ON CONFLICT (seq) DO NOTHING"
+    "WHERE c.resource_type = %(type)s AND NOT c.deleted "
+    "AND NOT EXISTS (SELECT 1 FROM resource_json j "
+    "WHERE j.resource_type = c.resource_type AND j.seq = c.seq) "
+    "ON CONFLICT DO NOTHING"
 )
-# Entries no current row points to, of every type: a deleted resource's current row points to
-# its delete marker, which never has an entry. The stale seqs are found first, then deleted by
-# key: once (auto)vacuum has marked the pages all-visible the search reads the primary key
-# index alone, where a DELETE joining the table scanned its whole heap, ~1.4 KB per entry
-# (0.05 vs 0.11 backend CPU s per 100k entries, docs/benchmarks.md "Session 13: ... pgjson").
+# The type's entries no current row points to: superseded versions, and the last version of a
+# deleted resource (its current row points to the delete marker, which never has an entry).
+# The stale seqs are found first, then deleted by key: once (auto)vacuum has marked the pages
+# all-visible the search reads the primary key index alone, where a DELETE joining the table
+# scanned its whole heap, ~1.4 KB per entry (docs/benchmarks.md "Session 13: ... pgjson").
 PRUNE = (
-    "DELETE FROM resource_json WHERE seq = ANY(ARRAY("
-    "SELECT j.seq FROM resource_json j "
-    "WHERE NOT EXISTS (SELECT 1 FROM resource_current c WHERE c.seq = j.seq)))"
+    "DELETE FROM resource_json WHERE resource_type = %(type)s AND seq = ANY(ARRAY("
+    "SELECT j.seq FROM resource_json j WHERE j.resource_type = %(type)s "
+    "AND NOT EXISTS (SELECT 1 FROM resource_current c "
+    "WHERE c.resource_type = %(type)s AND c.seq = j.seq AND NOT c.deleted)))"
 )
 
-# What a run has to do: the type's current versions not cached, the entries no current row
-# points to. One join of the two tables: the fill and the prune each scanned them again, so a
-# run with nothing to do cost twice this (0.17-0.2 vs 0.1 backend CPU s per 100k entries).
+# What a run has to do: the type's current versions not cached, its entries no current row
+# points to. One join of the type's keys on both sides (index-only scans of
+# resource_current_type_seq and resource_json's primary key): the cost follows the type's rows,
+# not the store's.
 CHECK = (
-    "SELECT count(*) FILTER (WHERE j.seq IS NULL AND c.wanted), "
-    "count(*) FILTER (WHERE c.seq IS NULL) "
-    "FROM (SELECT seq, resource_type = %s AND NOT deleted AS wanted FROM resource_current) c "
-    "FULL JOIN resource_json j ON j.seq = c.seq"
+    "SELECT count(*) FILTER (WHERE j.seq IS NULL), count(*) FILTER (WHERE c.seq IS NULL) "
+    "FROM (SELECT seq FROM resource_current WHERE resource_type = %(type)s AND NOT deleted) c "
+    "FULL JOIN (SELECT seq FROM resource_json WHERE resource_type = %(type)s) j "
+    "ON j.seq = c.seq"
 )
 # After a fill of at least this many entries a run on its own connection analyzes the table
 # (autovacuum's analyze would, on its schedule): never analyzed, its size was guessed from its
@@ -110,11 +115,12 @@ def fill_cache(connection: psycopg.Connection[Any], resource_type: str) -> int |
     entries then commit with it, and a failure here leaves the caller's transaction usable)."""
     try:
         with connection.transaction(), connection.cursor() as cursor:
-            found = cursor.execute(CHECK, (resource_type,)).fetchone()
+            kind = {"type": resource_type}
+            found = cursor.execute(CHECK, kind).fetchone()
             missing, stale = found if found else (0, 0)
-            made = cursor.execute(FILL, (resource_type,)).rowcount if missing else 0
+            made = cursor.execute(FILL, kind).rowcount if missing else 0
             if stale:
-                cursor.execute(PRUNE)
+                cursor.execute(PRUNE, kind)
     except CANNOT_FILL:
         return None
     return made

@@ -6,9 +6,13 @@
 -- "Session 11: ... pgsrv2" and "Session 13: ... pgjson"). resource_json is keyed by the immutable history seq, so an entry is never
 -- stale: a current row whose seq has no entry is simply not cached yet, and an entry no
 -- current row points to (a superseded or deleted version) is dropped by the next view run.
+-- Keyed by type first: a view run checks, fills and prunes the entries of its own type only,
+-- so its cost follows that type's rows, never the whole store's.
 CREATE TABLE resource_json (
-    seq BIGINT PRIMARY KEY,                  -- resource_history.seq of the version parsed
-    content JSONB NOT NULL                   -- that version's body as JSONB
+    resource_type TEXT COLLATE "C" NOT NULL,
+    seq BIGINT NOT NULL,                     -- resource_history.seq of the version parsed
+    content JSONB NOT NULL,                  -- that version's body as JSONB
+    PRIMARY KEY (resource_type, seq)
 );
 
 -- The planner needs the table's size, not statistics of whole documents (views filter on
@@ -24,8 +28,8 @@ DO $$ BEGIN IF 'lz4' = ANY (SELECT unnest(enumvals) FROM pg_settings WHERE name 
 -- inlining and optimisation thresholds (~0.3-0.6 s of compilation per run on 60k rows).
 CREATE FUNCTION resource_body_jsonb(version_seq BIGINT) RETURNS jsonb LANGUAGE sql STABLE COST 1 AS $$ SELECT CAST(body AS jsonb) FROM resource_history WHERE seq = version_seq $$;
 
-INSERT INTO resource_json (seq, content)
-SELECT seq, content FROM resource_current WHERE content IS NOT NULL;
+INSERT INTO resource_json (resource_type, seq, content)
+SELECT resource_type, seq, content FROM resource_current WHERE content IS NOT NULL AND NOT deleted;
 
 -- Existing rows keep the dropped value's bytes until rewritten (by a later write of that
 -- resource, or VACUUM FULL resource_current at the operator's choice); new rows are narrow.
