@@ -1,7 +1,7 @@
 """SQL-on-FHIR view speed: rows/s per engine against hand-written DuckDB SQL, in one run.
 
     .venv/bin/python bench/bench_views.py [--people 42750] [--seed 1] [--repeat 3]
-        [--postgres postgresql://postgres@127.0.0.1:5432/yteso_test] [--spark]
+        [--postgres postgresql://postgres@127.0.0.1:5432/yteso_test] [--pg-schema NAME] [--spark]
         [--python-limit 20000]
 
 About 23.7 resources per synthetic person: 42,750 people give ~1,000,000 resources (generated
@@ -15,10 +15,13 @@ unit, subject, effective time).
 - ``hand-written``: DuckDB SQL with typed ``read_ndjson`` extracting the same columns (the
   practical limit), same DuckDB connection and files; the two tables are checked identical;
 - ``postgres`` (with ``--postgres``): the view on the live store, after loading the two types
-  through ``yteso.store.load_paths`` into schema ``bench_views_<people>_<seed>`` (kept for
-  reruns; load time not counted): ``run_view`` (dicts), our compiled SQL fetched as tuples, and
-  hand-written PostgreSQL SQL (``->``/``->>`` on ``resource_current.content``, the fair limit
-  there) fetched the same way; its ratio column is to the hand-written PostgreSQL SQL;
+  through ``yteso.store.load_paths`` into schema ``--pg-schema`` (default
+  ``bench_views_<people>_<seed>``; kept for reruns; load time not counted): ``run_view``'s first
+  run (timed once: on a fresh load it parses the type's bodies into the store's JSONB cache,
+  ``resource_json``), then ``run_view`` (dicts), our compiled SQL fetched as tuples, and
+  hand-written PostgreSQL SQL (``->``/``->>`` on the cached JSONB, the fair limit there; on a
+  store from before migration 0016, ``resource_current.content``) fetched the same way; its
+  ratio column is to the hand-written PostgreSQL SQL;
 - peers (with ``--peers``): ``fhir4ds`` and ``fhir4ds-v2`` from PyPI, each in its own venv
   (``/tmp/peers-venv``, ``/tmp/peers-venv2``, created here when absent) so that their
   dependencies never touch ours, run by ``bench/peers_views.py`` on the same view and NDJSON
@@ -70,14 +73,14 @@ HAND_WRITTEN = {
             subject: 'STRUCT(reference VARCHAR)', effectiveDateTime: 'VARCHAR'}})""",
 }
 TYPES = {"patient_demographics": "Patient", "observation": "Observation"}
+# {current}: the type's current JSONB as ``content`` (CACHED, or CONTENT before migration 0016)
 HAND_WRITTEN_PG = {
     "patient_demographics": """
         SELECT r.content ->> 'id', r.content ->> 'gender', r.content ->> 'birthDate',
                n ->> 'use', n ->> 'family',
                coalesce((SELECT string_agg(g, ' ')
                          FROM jsonb_array_elements_text(n -> 'given') g), '')
-        FROM resource_current r CROSS JOIN LATERAL jsonb_array_elements(r.content -> 'name') n
-        WHERE r.resource_type = 'Patient' AND NOT r.deleted""",
+        FROM {current} r CROSS JOIN LATERAL jsonb_array_elements(r.content -> 'name') n""",
     "observation": """
         SELECT content ->> 'id', content -> 'code' -> 'coding' -> 0 ->> 'system',
                content -> 'code' -> 'coding' -> 0 ->> 'code',
@@ -85,8 +88,13 @@ HAND_WRITTEN_PG = {
                content -> 'valueQuantity' ->> 'unit',
                substring(content -> 'subject' ->> 'reference' FROM '^Patient/([^/]+)$'),
                content ->> 'effectiveDateTime'
-        FROM resource_current WHERE resource_type = 'Observation' AND NOT deleted""",
+        FROM {current} r""",
 }
+CACHED = (
+    "(SELECT j.content FROM resource_current c JOIN resource_json j ON j.seq = c.seq"
+    " WHERE c.resource_type = '{kind}' AND NOT c.deleted)"
+)
+CONTENT = "(SELECT content FROM resource_current WHERE resource_type = '{kind}' AND NOT deleted)"
 PEERS = {"fhir4ds": Path("/tmp/peers-venv"), "fhir4ds-v2": Path("/tmp/peers-venv2")}
 
 
@@ -179,6 +187,15 @@ def pg_fetch(url: str, sql: str) -> int:
         return len(connection.execute(sql.encode()).fetchall())
 
 
+def pg_hand_written(url: str, name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        cached = connection.execute("SELECT to_regclass('resource_json')").fetchone()
+    current = CACHED if cached and cached[0] else CONTENT
+    return HAND_WRITTEN_PG[name].format(current=current.format(kind=TYPES[name]))
+
+
 def line(name: str, engine: str, seconds: float, rows: int, baseline: float | None) -> None:
     ratio = f"{seconds / baseline:5.2f}x" if baseline else "     "
     print(f"{name:22} {engine:14} {rows:>10,} rows {seconds:8.3f} s {rows / seconds:>12,.0f} rows/s"
@@ -191,6 +208,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--postgres", default=None)
+    parser.add_argument("--pg-schema", default=None, help="default bench_views_<people>_<seed>")
     parser.add_argument("--python-limit", type=int, default=20_000)
     parser.add_argument("--spark", action="store_true", help="also Spark local mode")
     parser.add_argument("--peers", action="store_true", help="also fhir4ds and fhir4ds-v2")
@@ -198,7 +216,7 @@ def main() -> None:
     folder = population(args.people, args.seed)
     total = sum(1 for path in folder.glob("*.ndjson") for _ in path.open("rb"))
     print(f"{total:,} resources in {folder}")
-    schema = f"bench_views_{args.people}_{args.seed}"
+    schema = args.pg_schema or f"bench_views_{args.people}_{args.seed}"
     pg = postgres_url(args.postgres, folder, schema) if args.postgres else None
     spark = None
     if args.spark:
@@ -240,14 +258,17 @@ def bench_view(
 
         relation = CURRENT_RESOURCES.format(kind=f"'{checked.resource}'")
         pg_sql = compile_postgres_view(checked, relation).sql
-        hand_time, hand_rows = best(args.repeat, lambda: pg_fetch(pg, HAND_WRITTEN_PG[name]))
+        first_time, first_rows = best(1, lambda: len(run_view(view, pg)))
+        line(name, "pg first run", first_time, first_rows, base_time)
+        hand_sql = pg_hand_written(pg, name)
+        hand_time, hand_rows = best(args.repeat, lambda: pg_fetch(pg, hand_sql))
         line(name, "pg hand-written", hand_time, hand_rows, base_time)
         sql_time, sql_rows = best(args.repeat, lambda: pg_fetch(pg, pg_sql))
         line(name, "pg compiled SQL", sql_time, sql_rows, base_time)
         print(f"{'':22} {'':14} ratio to hand-written PostgreSQL: {sql_time / hand_time:.2f}")
         pg_time, pg_rows = best(args.repeat, lambda: len(run_view(view, pg)))
         line(name, "pg run_view", pg_time, pg_rows, base_time)
-        assert sql_rows == hand_rows == pg_rows == base_rows, (name, sql_rows, hand_rows)
+        assert sql_rows == hand_rows == pg_rows == first_rows == base_rows, (name, sql_rows)
     if spark is not None:
         spark_seconds(spark, view, folder)  # warm-up: JVM code paths, file listing
         spark_time, spark_rows = best(args.repeat, lambda: spark_seconds(spark, view, folder)[1])

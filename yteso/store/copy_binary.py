@@ -117,23 +117,17 @@ def history_stream(rows: Sequence[VersionRow], seqs: Sequence[int]) -> bytes:
 
 
 def current_stream(rows: Sequence[tuple[VersionRow, int]]) -> bytes:
-    """The COPY binary stream of the ``copy_current`` statement for ``(row, seq)`` pairs; the
-    body (as JSONB) is NULL for a delete marker (an empty body)."""
+    """The COPY binary stream of the ``copy_current`` statement for ``(row, seq)`` pairs: no
+    body (the row points to its history row by ``seq``; migration 0016)."""
     texts: dict[str, bytes] = {}
     instants: dict[datetime, int] = {}
     parts = [_HEADER]
     for row, seq in rows:
         moment = _instant(instants, row.last_updated)
-        parts.append(_CURRENT_FIXED.pack(8, 4, row.version, 8, seq, 8, moment, 1, row.deleted))
+        parts.append(_CURRENT_FIXED.pack(7, 4, row.version, 8, seq, 8, moment, 1, row.deleted))
         parts.append(_repeated_text(texts, row.resource_type))
         parts.append(_text(row.id))
         parts.append(_NULL if row.compartment is None else _text(row.compartment))
-        if row.body:
-            parts.append(_LENGTH.pack(len(row.body) + 1))
-            parts.append(_JSONB_VERSION)
-            parts.append(row.body)
-        else:
-            parts.append(_NULL)
     parts.append(_TRAILER)
     return b"".join(parts)
 

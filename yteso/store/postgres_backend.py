@@ -3,8 +3,8 @@
 Writers of one resource (or of one set of conditional criteria) serialise on a transaction
 advisory lock keyed by a hash of the text (https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS),
 so version-aware updates and conditional creates are exact under READ COMMITTED without
-serialisation retries. The current version is also kept as JSONB (``content``) for JSON
-queries; reads serve the exact stored text.
+serialisation retries. Reads serve the exact stored text; the warehouse keeps its own JSONB
+copies of current versions (``resource_json``, filled when a view needs them; migration 0016).
 """
 
 from __future__ import annotations
@@ -282,5 +282,4 @@ def _current_params(row: VersionRow, seq: int) -> tuple[object, ...]:
         row.last_updated,
         row.deleted,
         row.compartment,
-        row.body.decode() if row.body else None,
     )

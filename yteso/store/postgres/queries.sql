@@ -30,15 +30,14 @@ VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s);
 
 -- name: upsert_current
 INSERT INTO resource_current
-    (resource_type, id, version, seq, last_updated, deleted, compartment, content)
-VALUES (%s, %s, %s, %s, %s, %s, %s, CAST(%s AS jsonb))
+    (resource_type, id, version, seq, last_updated, deleted, compartment)
+VALUES (%s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (resource_type, id) DO UPDATE SET
     version = excluded.version,
     seq = excluded.seq,
     last_updated = excluded.last_updated,
     deleted = excluded.deleted,
-    compartment = excluded.compartment,
-    content = excluded.content;
+    compartment = excluded.compartment;
 
 -- name: existing_versions
 SELECT id, version FROM resource_current
@@ -94,9 +93,10 @@ COPY resource_history
 FROM STDIN (FORMAT binary);
 
 -- name: copy_current
--- copy_binary.py, current_stream; the fixed-width columns first.
+-- copy_binary.py, current_stream; the fixed-width columns first. No JSONB copy of the body:
+-- the warehouse parses a version into resource_json when a view first needs it (0016).
 COPY resource_current
-    (version, seq, last_updated, deleted, resource_type, id, compartment, content)
+    (version, seq, last_updated, deleted, resource_type, id, compartment)
 FROM STDIN (FORMAT binary);
 
 -- name: insert_version
@@ -105,20 +105,18 @@ WITH h AS (
     INSERT INTO resource_history
         (resource_type, id, version, last_updated, deleted, method, compartment, body)
     VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
-    RETURNING seq, resource_type, id, version, last_updated, deleted, compartment, body
+    RETURNING seq, resource_type, id, version, last_updated, deleted, compartment
 )
 INSERT INTO resource_current AS c
-    (resource_type, id, version, seq, last_updated, deleted, compartment, content)
-SELECT resource_type, id, version, seq, last_updated, deleted, compartment,
-       CASE WHEN deleted THEN NULL ELSE CAST(body AS jsonb) END
+    (resource_type, id, version, seq, last_updated, deleted, compartment)
+SELECT resource_type, id, version, seq, last_updated, deleted, compartment
 FROM h
 ON CONFLICT (resource_type, id) DO UPDATE SET
     version = excluded.version,
     seq = excluded.seq,
     last_updated = excluded.last_updated,
     deleted = excluded.deleted,
-    compartment = excluded.compartment,
-    content = excluded.content
+    compartment = excluded.compartment
 RETURNING c.seq;
 
 -- name: deferred_index_table
@@ -167,10 +165,12 @@ SELECT set_config('maintenance_work_mem', '256MB', true),
 
 -- name: analyzed_tables
 -- Only this store's schema, not every schema of the database; not the history: only read by
--- primary key, and a quarter of the time (bodies). Largest first (they run side by side).
+-- primary key, and a quarter of the time (bodies); not the warehouse's cache, which a load
+-- does not change (a view run analyzes it after filling it). Largest first (they run side
+-- by side).
 SELECT quote_ident(c.relname) FROM pg_class c
 WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p')
-    AND c.relname <> 'resource_history'
+    AND c.relname NOT IN ('resource_history', 'resource_json')
 ORDER BY pg_relation_size(c.oid) DESC, c.relname;
 
 -- name: bulk_load_lock

@@ -1,0 +1,3 @@
+-- PostgreSQL only: it moves resource_current's JSONB copy of the body into resource_json, the
+-- warehouse's cache; SQLite's resource_current never had that column (views over a SQLite store
+-- read the history's text). Kept so both backends number their migrations alike.
