@@ -110,8 +110,17 @@ class ChildPlan:
     plain: bool = False
 
 
+# Elements that hold extensions: in a resource without any (``extensions=False`` below), types
+# visited only for the rules of what an extension may hold need no visit.
+EXTENSION_KEYS: Final = frozenset({"extension", "modifierExtension"})
+
+
 @cache
-def child_plan(parent_type: str, key: str) -> ChildPlan | None:
+def child_plan(parent_type: str, key: str, extensions: bool = True) -> ChildPlan | None:
+    """The plan of ``<parent_type>.<key>``; ``extensions=False``: for a resource known to hold
+    no ``extension`` or ``modifierExtension`` anywhere (the same rules, fewer visits)."""
+    if not extensions and key in EXTENSION_KEYS:
+        return None
     found = model.child(parent_type, key)
     name, label, type_name = key, key, None
     if found is not None and found.type is not None:
@@ -129,7 +138,7 @@ def child_plan(parent_type: str, key: str) -> ChildPlan | None:
     own = type_rules(type_name) if type_name not in RESOURCE_TYPES else ()
     keys = {rule.key for rule in element_rules}
     rules = element_rules + tuple(r for r in own if r.key not in keys)
-    descend = type_name is not None and needs_visit(type_name)
+    descend = type_name is not None and needs_visit(type_name, extensions=extensions)
     visit = bool(rules) or descend or type_name in RESOURCE_TYPES
     leaf = not rules and model.is_primitive(type_name)
     is_reference = type_name == "Reference"
@@ -149,8 +158,11 @@ def _element_names(type_name: str) -> list[str]:
 
 
 @cache
-def needs_visit(type_name: str | None, _seen: frozenset[str] = frozenset()) -> bool:
-    """Whether a node of this type, or anything below it, has rules to evaluate."""
+def needs_visit(
+    type_name: str | None, _seen: frozenset[str] = frozenset(), extensions: bool = True
+) -> bool:
+    """Whether a node of this type, or anything below it, has rules to evaluate
+    (``extensions=False``: leaving out what its extensions could hold)."""
     if type_name is None or type_name in RESOURCE_TYPES or model.is_resource_type(type_name):
         return True
     if type_name in _seen:
@@ -159,14 +171,16 @@ def needs_visit(type_name: str | None, _seen: frozenset[str] = frozenset()) -> b
         return True
     seen = _seen | {type_name}
     for name in _element_names(type_name):
+        if not extensions and name in EXTENSION_KEYS:
+            continue
         found = model.child(type_name, name)
         if found is None:
             continue
         types = [found.type] if found.type else list(found.choices.values())
-        if found.type is None and any(needs_visit(t, seen) for t in types):
+        if found.type is None and any(needs_visit(t, seen, extensions) for t in types):
             return True
         if found.type is not None and (
-            _has_element_rules(type_name, name) or needs_visit(found.type, seen)
+            _has_element_rules(type_name, name) or needs_visit(found.type, seen, extensions)
         ):
             return True
     return False

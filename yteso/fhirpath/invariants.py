@@ -58,6 +58,11 @@ _PLANS: Final[dict[str, dict[str, ChildPlan | None]]] = {}
 # with nothing to check below, leaf primitives): an object whose keys all are is skipped with one
 # set test in C (a Coding, an Identifier without extensions) instead of a walk of its keys.
 _SKIPPABLE: Final[dict[str, set[str]]] = {}
+# The same for resources without any extension (``child_plan(..., extensions=False)``): a
+# CodeableConcept is visited in case a Coding holds an extension with a Period or Reference
+# inside; with none in the resource it is skipped whole.
+_PLANS_NO_EXTENSIONS: Final[dict[str, dict[str, ChildPlan | None]]] = {}
+_SKIPPABLE_NO_EXTENSIONS: Final[dict[str, set[str]]] = {}
 _DOM_3: Final = "dom-3"
 # the names model.is_resource_type() accepted: an interpreted call per resource otherwise
 _RESOURCE_NAMES: Final[set[str]] = set()
@@ -103,11 +108,18 @@ class _Checker:
 
     fast = True
 
-    def __init__(self, services: Services | None, well_formed: bool = False) -> None:
+    def __init__(
+        self, services: Services | None, well_formed: bool = False, extensions: bool = True
+    ) -> None:
         self.services = services
         self.well_formed = well_formed and self.fast
+        # ``extensions=False``: the caller knows the resource holds none (only trusted with
+        # well-formed data, where every key is where its element belongs)
+        self.extensions = extensions or not self.well_formed
+        self.plans = _PLANS if self.extensions else _PLANS_NO_EXTENSIONS
+        self.skip_sets = _SKIPPABLE if self.extensions else _SKIPPABLE_NO_EXTENSIONS
         # malformed data is walked whole: a string where an object belongs is looked at
-        self.skippable = _SKIPPABLE if self.well_formed else None
+        self.skippable = self.skip_sets if self.well_formed else None
         self.issues: list[Issue] = []
         # ``reference`` values starting with ``#`` of the Reference nodes walked so far
         self.local_references: list[str] = []
@@ -164,16 +176,17 @@ class _Checker:
     def children(
         self, data: Json, type_name: str, scope: _Scope, location: Location, root: _Scope
     ) -> None:
-        plans = _PLANS.get(type_name)
+        plans = self.plans.get(type_name)
         if plans is None:
-            plans = _PLANS[type_name] = {}
+            plans = self.plans[type_name] = {}
         for key, value in data.items():
             plan = plans.get(key, _UNPLANNED)
             if plan is _UNPLANNED:
                 ignored = key.startswith("_") or key == "resourceType"
-                plan = plans[key] = None if ignored else child_plan(type_name, key)
+                plan = None if ignored else child_plan(type_name, key, self.extensions)
+                plans[key] = plan
                 if plan is None or not plan.visit or plan.leaf:
-                    _SKIPPABLE.setdefault(type_name, set()).add(key)
+                    self.skip_sets.setdefault(type_name, set()).add(key)
             if plan is None or not plan.visit or (plan.leaf and self.well_formed):
                 continue
             # A plain value that is no object, or whose keys all need no visit, has nothing
@@ -302,7 +315,11 @@ def _all_referenced(contained: Any, references: list[str]) -> bool:
 
 
 def check_invariants(
-    resource: Json, services: Services | None = None, *, well_formed: bool = False
+    resource: Json,
+    services: Services | None = None,
+    *,
+    well_formed: bool = False,
+    extensions: bool = True,
 ) -> list[Issue]:
     """Every violated R4 invariant of ``resource`` as an OperationOutcome issue.
 
@@ -310,9 +327,11 @@ def check_invariants(
     ``"<key>: <human>"``; ``expression`` is the FHIRPath location of the node
     (``Patient.contact[0]``). Run it after the structural validator; ``well_formed`` says
     that it found no error (every primitive element holds a JSON primitive), which lets the
-    walk skip primitives without rules.
+    walk skip primitives without rules. ``extensions=False`` (with ``well_formed``) says that
+    no object in it has an ``extension`` or ``modifierExtension`` key, which lets the walk skip
+    values that could only hold rules inside an extension (the same issues).
     """
-    checker = _Checker(services, well_formed)
+    checker = _Checker(services, well_formed, extensions)
     checker.resource(resource, "", None)
     return checker.issues
 

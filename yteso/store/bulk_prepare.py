@@ -40,7 +40,7 @@ def prepare_resource(
     ``id`` overrides the resource's own id (a Bundle entry's ``request.url``); with neither,
     the server assigns one (``POST``). ``text``: orjson's own text of ``resource``, which the
     stored body is spliced from when it can be (the same bytes, without writing them again)."""
-    issues = resource_issues(resource)
+    issues = resource_issues(resource, text=text)
     if rejecting(issues):
         return issues
     resource_id = id or resource.get("id")

@@ -10,6 +10,8 @@ of them at once
 
 from __future__ import annotations
 
+from typing import Final
+
 from yteso.fhir.errors import Invalid, Issue
 from yteso.fhir.types import Json
 from yteso.fhir.validation import ValidationOptions, has_errors, validate
@@ -18,20 +20,27 @@ from yteso.fhirpath.invariants import check_invariants
 from yteso.store.custom_params import key_clashes
 
 _REJECTING = frozenset({"error", "fatal"})
+_EXTENSION_KEY_END: Final = b'xtension"'  # the end of "extension" and "modifierExtension"
 
 
-def resource_issues(resource: Json, options: ValidationOptions | None = None) -> list[Issue]:
+def resource_issues(
+    resource: Json, options: ValidationOptions | None = None, *, text: bytes | None = None
+) -> list[Issue]:
     """All issues (any severity) the checkers report for ``resource``.
 
     ``options`` selects the validator's optional checks (the HL7 validator suite runs the Java
-    validator's settings through here); writes use the platform's defaults.
+    validator's settings through here); writes use the platform's defaults. ``text``: orjson's
+    own text of ``resource`` (``json_codec.loads_text``), when the caller has it.
     """
     if not isinstance(resource, dict):
         return [Issue("fatal", "structure", "a resource must be a JSON object")]
     if options is not None:
         return _issues_with_options(resource, options)
     issues = validate(resource)
-    issues += check_invariants(resource, well_formed=not has_errors(issues))
+    # orjson writes keys unescaped: text without ``xtension"`` has no ``extension`` or
+    # ``modifierExtension`` key anywhere, and the invariant walk can skip more (same issues)
+    extensions = text is None or _EXTENSION_KEY_END in text
+    issues += check_invariants(resource, well_formed=not has_errors(issues), extensions=extensions)
     if resource.get("resourceType") == "Patient":  # VN Core identifier rules (CCCD, BHYT)
         issues += check_patient_identifiers(resource)
     if resource.get("resourceType") == "SearchParameter":  # its index rows' key (param_keys)
