@@ -115,7 +115,7 @@ def main() -> None:
     tasks = _tasks(files, PostgresBackend.index_block_format)
     chunks = [
         ([tuple.__new__(PreparedResource, fields) for fields in prepared], block)
-        for prepared, _, block in _prepared_stream(tasks, os.cpu_count() or 1)
+        for prepared, _, block in filter(None, _prepared_stream(tasks, os.cpu_count() or 1))
     ]
     for _ in range(args.repeat):
         print(replay(chunks), flush=True)

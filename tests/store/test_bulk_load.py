@@ -154,13 +154,37 @@ def test_worker_stream_keeps_input_order_and_ends_its_processes(
     path = write_ndjson(tmp_path / "many.ndjson", [patient(i) for i in range(600)])
     tasks = list(bulk_load._tasks([path]))
     assert len(tasks) > 2 * bulk_load.IN_FLIGHT_PER_WORKER
-    ids = [
-        fields[1]
-        for prepared, _, _ in bulk_load._prepared_stream(iter(tasks), 2)
-        for fields in prepared
-    ]
+    items = list(bulk_load._prepared_stream(iter(tasks), 2))
+    ids = [fields[1] for item in items if item is not None for fields in item[0]]
     assert ids == [f"p{i}" for i in range(600)]
+    assert (
+        None not in items[: len(tasks) - 2 * bulk_load.IN_FLIGHT_PER_WORKER]
+    )  # not before the tail
     stream = bulk_load._prepared_stream(iter(tasks), 2)
     assert next(stream)[0][0][1] == "p0"
     stream.close()
     assert multiprocessing.active_children() == []
+
+
+def test_the_writer_writes_what_it_holds_while_the_last_chunks_are_prepared(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``None`` from the stream (every task out, the next chunk not ready): the batch held so
+    far is written at once instead of with the last chunk."""
+    monkeypatch.setattr(bulk_load, "CHUNK_BYTES", 2048)
+    path = write_ndjson(tmp_path / "many.ndjson", [patient(i) for i in range(60)])
+    chunks = [bulk_load.prepare_task(task) for task in bulk_load._tasks([path])]
+    assert len(chunks) >= 3
+    stream = [chunks[0], chunks[1], None, None, *chunks[2:]]
+    monkeypatch.setattr(bulk_load, "_prepared_stream", lambda *_: iter(stream))
+    written: list[list[str]] = []
+
+    def write(batch: list[bulk_load.PreparedResource], blocks: object) -> int:
+        written.append([item.id for item in batch])
+        return len(batch)
+
+    report = bulk_load._load(write, "rows", [path], None, None, 2, 10_000)
+    held = len(chunks[0][0]) + len(chunks[1][0])
+    assert [len(ids) for ids in written] == [held, 60 - held]
+    assert [i for ids in written for i in ids] == [f"p{i}" for i in range(60)]
+    assert report.loaded == 60

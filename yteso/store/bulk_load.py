@@ -209,9 +209,13 @@ def _prepare_one(item: SourcedResource, now: datetime) -> PreparedResource | lis
 
 def _prepared_stream(
     tasks: Iterator[_Task], workers: int, fork: bool = False
-) -> Iterator[_Prepared]:
+) -> Iterator[_Prepared | None]:
     """Prepared chunks in input order, at most a few chunks per worker in flight.
     ``fork``: the caller's database allows forked workers (:func:`_worker_context`).
+    ``None``: every task is out and the next chunk is not ready yet, so the writer may write
+    what it holds instead of waiting (the last chunks' preparation then hides all but the last
+    small write; otherwise a last batch of up to ``BATCH_SIZE`` is written with the workers
+    done: ~0.4 s of one idle core per load, docs/benchmarks.md "Session 13").
 
     A ``ProcessPoolExecutor``, not a ``multiprocessing.Pool``: the pool's worker-handler
     thread also waits on the result pipe, so from the moment a worker starts sending a ~2 MB
@@ -234,6 +238,8 @@ def _prepared_stream(
             if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
                 yield pending.popleft().result()
         while pending:
+            if not pending[0].done():
+                yield None
             yield pending.popleft().result()
     finally:  # on an early exit, chunks not yet started are dropped
         pool.shutdown(cancel_futures=True)
@@ -339,7 +345,15 @@ def _load(
     # The writer's unpickled batches are freed by reference counting, like the workers' parts,
     # yet young collections kept scanning them: the collector is off while it writes.
     with collector_paused():
-        for prepared, failures, block in stream:
+        for item in stream:
+            if item is None:  # the tail of the input: write while the last chunks are prepared
+                if batch:
+                    report.record(batch, write_prepared(batch, blocks))
+                    batch, blocks = [], []
+                    if progress is not None:
+                        progress(done, total)
+                continue
+            prepared, failures, block = item
             batch.extend([tuple.__new__(PreparedResource, fields) for fields in prepared])
             blocks.append(block)
             report.failures.extend(failures)
