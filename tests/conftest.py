@@ -13,9 +13,13 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import pytest
+
+if TYPE_CHECKING:
+    from yteso.store import SqlStore
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 REPO = Path(__file__).resolve().parent.parent
@@ -74,6 +78,20 @@ def drop_pg_schema(base_url: str, schema: str) -> None:
 
     with psycopg.connect(base_url, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture
+def pg_store(pg_base_url: str) -> Iterator[tuple[SqlStore, str]]:
+    """A store on a fresh PostgreSQL schema of its own, and its URL (the schema dropped after)."""
+    from yteso.store import open_store
+
+    url, schema = fresh_pg_url(pg_base_url)
+    store = open_store(url)
+    try:
+        yield store, url
+    finally:
+        store.close()
+        drop_pg_schema(pg_base_url, schema)
 
 
 @contextmanager

@@ -3,15 +3,13 @@ was built with it (migrations 0014 and 0016), and serves them byte-exact as befo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import psycopg
 import pytest
 
-from tests.conftest import drop_pg_schema, fresh_pg_url
-from yteso.store import SqlStore, load_paths, open_store
+from yteso.store import SqlStore, load_paths
 from yteso.warehouse.postgres_views import fill_cache
 
 # ~20 KB of text: past the ~2 KB at which TOAST compresses a row's values
@@ -21,17 +19,6 @@ BIG = {
     "id": "big",
     "text": {"status": "generated", "div": DIV + "</div>"},
 }
-
-
-@pytest.fixture
-def pg_store(pg_base_url: str) -> Iterator[tuple[SqlStore, str]]:
-    url, schema = fresh_pg_url(pg_base_url)
-    store = open_store(url)
-    try:
-        yield store, url
-    finally:
-        store.close()
-        drop_pg_schema(pg_base_url, schema)
 
 
 def server_has_lz4(url: str) -> bool:

@@ -5,7 +5,6 @@ from a store migrated with JSONB already in ``resource_current.content``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,17 +28,6 @@ PEOPLE = [
 OTHER = {"resourceType": "Observation", "id": "o1", "status": "final", "code": {"text": "x"}}
 
 
-@pytest.fixture
-def pg(pg_base_url: str) -> Iterator[tuple[SqlStore, str]]:
-    url, schema = fresh_pg_url(pg_base_url)
-    store = open_store(url)
-    try:
-        yield store, url
-    finally:
-        store.close()
-        drop_pg_schema(pg_base_url, schema)
-
-
 def _rows(url: str) -> list[tuple[str, str]]:
     return sorted((row["id"], row["gender"]) for row in run_view(VIEW, url))
 
@@ -58,8 +46,10 @@ def _expected(people: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return sorted((p["id"], p["gender"]) for p in people)
 
 
-def test_a_view_after_a_load_fills_the_cache(pg: tuple[SqlStore, str], tmp_path: Path) -> None:
-    store, url = pg
+def test_a_view_after_a_load_fills_the_cache(
+    pg_store: tuple[SqlStore, str], tmp_path: Path
+) -> None:
+    store, url = pg_store
     lines = b"\n".join(orjson.dumps(r) for r in [*PEOPLE, OTHER])
     (tmp_path / "all.ndjson").write_bytes(lines + b"\n")
     assert load_paths(store, [tmp_path / "all.ndjson"]).loaded == 7
@@ -69,8 +59,8 @@ def test_a_view_after_a_load_fills_the_cache(pg: tuple[SqlStore, str], tmp_path:
     assert _rows(url) == _expected(PEOPLE)  # the cached run
 
 
-def test_an_update_is_seen_and_its_old_entry_dropped(pg: tuple[SqlStore, str]) -> None:
-    store, url = pg
+def test_an_update_is_seen_and_its_old_entry_dropped(pg_store: tuple[SqlStore, str]) -> None:
+    store, url = pg_store
     store.bulk_write(PEOPLE)
     assert _rows(url) == _expected(PEOPLE)
     with store.session() as session:
@@ -80,8 +70,8 @@ def test_an_update_is_seen_and_its_old_entry_dropped(pg: tuple[SqlStore, str]) -
     assert _cached(url) == [(p["id"], p["gender"]) for p in changed]  # one entry per Patient
 
 
-def test_a_delete_leaves_the_view_and_the_cache(pg: tuple[SqlStore, str]) -> None:
-    store, url = pg
+def test_a_delete_leaves_the_view_and_the_cache(pg_store: tuple[SqlStore, str]) -> None:
+    store, url = pg_store
     store.bulk_write(PEOPLE)
     assert _rows(url) == _expected(PEOPLE)
     with store.session() as session:
@@ -92,10 +82,10 @@ def test_a_delete_leaves_the_view_and_the_cache(pg: tuple[SqlStore, str]) -> Non
 
 
 def test_a_write_between_the_fill_and_the_view_is_seen(
-    pg: tuple[SqlStore, str], monkeypatch: pytest.MonkeyPatch
+    pg_store: tuple[SqlStore, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The new version has no entry yet: the view parses its body itself."""
-    store, url = pg
+    store, url = pg_store
     store.bulk_write(PEOPLE)
 
     def fill_then_write(connection: psycopg.Connection[Any], resource_type: str) -> int | None:
@@ -110,10 +100,10 @@ def test_a_write_between_the_fill_and_the_view_is_seen(
     assert ("p2", "unknown") not in _cached(url)  # not cached by that run
 
 
-def test_a_view_inside_the_callers_transaction(pg: tuple[SqlStore, str]) -> None:
+def test_a_view_inside_the_callers_transaction(pg_store: tuple[SqlStore, str]) -> None:
     """The fill is a savepoint of the caller's transaction: its entries commit or roll back
     with it, and the caller's own uncommitted writes are seen."""
-    store, url = pg
+    store, url = pg_store
     store.bulk_write(PEOPLE[:3])
     with psycopg.connect(url) as connection:
         connection.execute(
@@ -138,8 +128,8 @@ def test_a_view_inside_the_callers_transaction(pg: tuple[SqlStore, str]) -> None
     assert len(_cached(url)) == 3
 
 
-def test_a_read_only_view_runs_without_the_fill(pg: tuple[SqlStore, str]) -> None:
-    store, url = pg
+def test_a_read_only_view_runs_without_the_fill(pg_store: tuple[SqlStore, str]) -> None:
+    store, url = pg_store
     store.bulk_write(PEOPLE)
     read_only = url + "%20-cdefault_transaction_read_only%3Don"
     assert sorted((r["id"], r["gender"]) for r in run_view(VIEW, read_only)) == _expected(PEOPLE)
@@ -151,12 +141,12 @@ def test_a_read_only_view_runs_without_the_fill(pg: tuple[SqlStore, str]) -> Non
     assert sorted((r["id"], r["gender"]) for r in rows) == _expected(PEOPLE)
 
 
-def test_the_cached_path_does_not_read_the_history(pg: tuple[SqlStore, str]) -> None:
+def test_the_cached_path_does_not_read_the_history(pg_store: tuple[SqlStore, str]) -> None:
     """The plan scans no resource_history, and the fallback function (counted by the
     transaction's function statistics) is called only for a row without an entry."""
     from yteso.warehouse.postgres_paths import compile_postgres_view
 
-    store, url = pg
+    store, url = pg_store
     store.bulk_write(PEOPLE)
     relation = postgres_views.CURRENT_RESOURCES.format(kind="'Patient'")
     sql = compile_postgres_view(read_view(VIEW), relation).sql
@@ -218,10 +208,10 @@ def test_migration_0016_moves_the_jsonb(pg_base_url: str, monkeypatch: pytest.Mo
 
 
 def test_a_large_fill_on_its_own_connection_is_analyzed(
-    pg: tuple[SqlStore, str], monkeypatch: pytest.MonkeyPatch
+    pg_store: tuple[SqlStore, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The planner then knows the cache's size (never analyzed, it guessed from the pages)."""
-    store, url = pg
+    store, url = pg_store
     store.bulk_write(PEOPLE)
     monkeypatch.setattr(postgres_views, "ANALYZE_AFTER", len(PEOPLE))
     assert _rows(url) == _expected(PEOPLE)
@@ -232,10 +222,10 @@ def test_a_large_fill_on_its_own_connection_is_analyzed(
     assert found == (len(PEOPLE),)
 
 
-def test_a_run_touches_only_its_own_types_entries(pg: tuple[SqlStore, str]) -> None:
+def test_a_run_touches_only_its_own_types_entries(pg_store: tuple[SqlStore, str]) -> None:
     """Check, fill and prune follow the view's type: a Patient run neither caches nor prunes
     Observations (its cost follows the Patients, not the store)."""
-    store, url = pg
+    store, url = pg_store
     store.bulk_write([*PEOPLE, OTHER])
     observations = {**VIEW, "resource": "Observation"}
     observations["select"] = [{"column": [{"name": "id", "path": "id"}]}]
