@@ -60,7 +60,7 @@ def _describe(value: object) -> str:
 
 def _valid_calendar_day(text: str) -> bool:
     """Regexes allow 2023-02-30; the spec says dates SHALL be valid dates."""
-    if len(text) < 10:
+    if len(text) < 10 or text[8:10] <= "28":  # every month has days 01-28 (~1k instructions)
         return True
     year, month, day = int(text[0:4]), int(text[5:7]), int(text[8:10])
     if month == 2 and day == 29:
@@ -71,6 +71,64 @@ def _valid_calendar_day(text: str) -> bool:
 # R4's string and markdown regex. Under re.ASCII, \S is every character but the six ASCII
 # whitespace ones, so with space, CR, LF and tab added back it excludes only \v and \f.
 _ANY_TEXT: Final = r"[ \r\n\t\S]+"
+_ID: Final = r"[A-Za-z0-9\-\.]{1,64}"
+
+
+def id_shaped(text: str) -> bool:
+    """Whether ``text`` matches R4's id regex ``[A-Za-z0-9\\-\\.]{1,64}``, by string methods (the
+    regex was ~1k instructions a call, on nearly every id and reference of a bulk load, each
+    new): once ``-`` and ``.`` are replaced by a letter, an ASCII text is all letters and digits
+    exactly when ``isalnum`` says so."""
+    return (
+        0 < len(text) <= 64
+        and text.isascii()
+        and text.replace("-", "a").replace(".", "a").isalnum()
+    )
+
+
+# Calendar types whose common shapes :func:`_calendar_shaped` tells without the regex.
+_DATE_ONLY: Final = 1
+_DATE_TIME: Final = 2
+_INSTANT: Final = 3
+_CALENDAR_KINDS: Final = {"date": _DATE_ONLY, "dateTime": _DATE_TIME, "instant": _INSTANT}
+
+
+def _calendar_shaped(text: str, kind: int) -> bool:
+    """True only when R4's regex of the kind (date, dateTime, instant) matches ``text``: a day
+    ``YYYY-MM-DD``, or a day and a time to the second with an optional fraction and a zone. The
+    regex was ~2k instructions a call, on nearly every new date of a bulk load. ``False`` says
+    nothing (a year or a month alone, an odd text): the regex decides then. Two-digit fields are
+    compared as text, which orders ASCII digits as numbers."""
+    size = len(text)
+    if size < 10 or not text.isascii() or text[4] != "-" or text[7] != "-":
+        return False
+    year, month, day = text[:4], text[5:7], text[8:10]
+    if not (year.isdigit() and month.isdigit() and day.isdigit()) or year == "0000":
+        return False  # the year regex takes any four digits but 0000
+    if not ("01" <= month <= "12" and "01" <= day <= "31"):
+        return False
+    if size == 10:
+        return kind != _INSTANT
+    if kind == _DATE_ONLY or size < 20 or text[10] != "T" or text[13] != ":" or text[16] != ":":
+        return False
+    hour, minute, second = text[11:13], text[14:16], text[17:19]
+    if not (hour.isdigit() and minute.isdigit() and second.isdigit()):
+        return False
+    if hour > "23" or minute > "59" or second > "60":
+        return False
+    rest = text[19:]
+    if rest[-1] == "Z":
+        fraction = rest[:-1]
+    else:
+        zone, fraction = rest[-6:], rest[:-6]
+        if len(zone) != 6 or zone[0] not in "+-" or zone[3] != ":":
+            return False
+        hours, minutes = zone[1:3], zone[4:]
+        if not (hours.isdigit() and minutes.isdigit()):
+            return False
+        if not ((hours <= "13" and minutes <= "59") or (hours == "14" and minutes == "00")):
+            return False
+    return not fraction or (fraction[0] == "." and fraction[1:].isdigit())
 
 
 def _string_check(type_name: str) -> PrimitiveCheck:
@@ -78,9 +136,12 @@ def _string_check(type_name: str) -> PrimitiveCheck:
     regex = definition.regex if definition is not None else None
     if regex == _ANY_TEXT:
         return _text_check(type_name, re.compile(regex, re.ASCII | re.DOTALL).fullmatch)
+    if regex == _ID:
+        return _id_check(type_name, re.compile(regex, re.ASCII | re.DOTALL).fullmatch)
     # re.ASCII: the spec's regexes are Java ones, where \s and \S are ASCII-only classes.
     fullmatch = re.compile(regex or ".+", re.ASCII | re.DOTALL).fullmatch
     calendar = type_name in ("date", "dateTime", "instant")
+    kind = _CALENDAR_KINDS.get(type_name, 0)
     # Values already found valid (codes, systems, dates repeat across a bulk load): a set lookup
     # instead of the regex. Bounded, and short values only, so memory stays small.
     known_valid: set[str] = set()
@@ -91,7 +152,7 @@ def _string_check(type_name: str) -> PrimitiveCheck:
         if (
             type(value) is str
             and value  # JSON primitives are never empty (json.html), whatever the regex allows
-            and fullmatch(value) is not None
+            and ((kind and _calendar_shaped(value, kind)) or fullmatch(value) is not None)
             and len(value) <= MAX_STRING_LENGTH
             and (not calendar or _valid_calendar_day(value))
         ):
@@ -116,6 +177,18 @@ def _text_check(type_name: str, fullmatch: Matcher) -> PrimitiveCheck:
             and "\f" not in value
             and len(value) <= MAX_STRING_LENGTH
         ):
+            return None
+        return _string_problem(type_name, value, fullmatch)
+
+    return check
+
+
+def _id_check(type_name: str, fullmatch: Matcher) -> PrimitiveCheck:
+    """``id``: :func:`id_shaped` is the regex's verdict (ids are mostly new in a bulk load, so
+    remembering them saved nothing); the problem, when there is one, is the regex path's."""
+
+    def check(value: object) -> Problem | None:
+        if type(value) is str and id_shaped(value):
             return None
         return _string_problem(type_name, value, fullmatch)
 

@@ -21,6 +21,7 @@ from yteso.fhir.definitions import (
     is_value_set_url,
 )
 from yteso.fhir.errors import Issue
+from yteso.fhir.validation.primitives import id_shaped
 
 _RELATIVE: Final = re.compile(
     r"([A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/([A-Za-z0-9\-.]{1,64}))?"
@@ -77,16 +78,27 @@ def check_reference(
         return
     type_name = _RELATIVE_TYPES.get(reference)
     if type_name is None:
-        relative = _RELATIVE.fullmatch(reference)
-        if relative is None:
+        type_name = _relative_type(reference)
+        if type_name is None:
             message = f"relative references must be [Type]/[id], found {reference!r}"
             _issue(issues, message, path + ".reference")
             return
-        type_name = relative.group(1)
         if len(_RELATIVE_TYPES) >= _MAX_RELATIVE_TYPES:
             _RELATIVE_TYPES.clear()
         _RELATIVE_TYPES[reference] = type_name
     _check_type(type_name, targets, path, issues)
+
+
+def _relative_type(reference: str) -> str | None:
+    """``_RELATIVE``'s type group, or ``None`` when it does not match. ``Type/id``, the shape
+    nearly all are, is told by string methods (~5x cheaper than the regex; its type group holds
+    no ``/``, so the text splits at the first one); the rest (``/_history/``, bad texts) by the
+    regex."""
+    type_name, slash, rest = reference.partition("/")
+    if slash and type_name.isascii() and type_name.isalpha() and id_shaped(rest):
+        return type_name
+    relative = _RELATIVE.fullmatch(reference)
+    return None if relative is None else relative.group(1)
 
 
 def check_coding_system(value: dict[str, Any], path: str, issues: list[Issue]) -> None:
