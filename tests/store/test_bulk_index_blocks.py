@@ -166,13 +166,8 @@ Entry = tuple[str, str, list[IndexRow]]
 
 
 def per_value_copy_text(rows: list[tuple[object, ...]]) -> bytes:
-    """The plain reference: every value of every insert tuple escaped on its own, the rows of
-    one (type, parameter) together in their order, parameters as they first appear."""
-    groups: dict[tuple[object, object], list[tuple[object, ...]]] = {}
-    for row in rows:
-        groups.setdefault((row[0], row[2]), []).append(row)
-    ordered = [row for group in groups.values() for row in group]
-    return "".join("\t".join(map(copy_format._field, row)) + "\n" for row in ordered).encode()
+    """The plain reference: every value of every insert tuple escaped on its own."""
+    return "".join("\t".join(map(copy_format._field, row)) + "\n" for row in rows).encode()
 
 
 def component_observation() -> dict[str, object]:
@@ -210,43 +205,6 @@ def test_copy_tables_equal_per_value_escaping_of_insert_tuples(entries: list[Ent
     }
     assert copy_tables(entries) == expected
     assert list(copy_tables(entries)) == list(expected)  # the same tables, in the same order
-
-
-def test_copy_tables_put_the_rows_of_one_parameter_together() -> None:
-    # the lookup indexes lead with the parameter key: their build sorts less when a chunk's
-    # rows of one parameter lie together (docs/benchmarks.md, "Session 14")
-    entries: list[Entry] = [
-        (
-            "Patient",
-            "p1",
-            [("token", "gender", (None, "f", None)), ("token", "active", (None, "t", None))],
-        ),
-        ("Observation", "o1", [("token", "status", (None, "final", None))]),
-        ("Patient", "p2", [("token", "gender", (None, "m", None)), ("string", "name", ("a", "A"))]),
-        (
-            "Patient",
-            "p3",
-            [("token", "active", (None, "f", None)), ("token", "gender", (None, "x", None))],
-        ),
-        ("Observation", "o2", [("token", "status", (None, "amended", None))]),
-    ]
-    order = [line.split(b"\t")[:6] for line in copy_tables(entries)["token"].splitlines()]
-    assert [(row[0], row[1], row[2], row[5]) for row in order] == [
-        (b"Patient", b"p1", b"gender", b"f"),
-        (b"Patient", b"p2", b"gender", b"m"),
-        (b"Patient", b"p3", b"gender", b"x"),
-        (b"Patient", b"p1", b"active", b"t"),
-        (b"Patient", b"p3", b"active", b"f"),
-        (b"Observation", b"o1", b"status", b"final"),
-        (b"Observation", b"o2", b"status", b"amended"),
-    ]
-    expected = rows_by_table(entries)
-    stored = {table: sorted(text.splitlines()) for table, text in copy_tables(entries).items()}
-    assert stored == {  # the same rows, only their order changes
-        table: sorted(per_value_copy_text(rows).splitlines())
-        for table, rows in expected.items()
-        if rows
-    }
 
 
 def test_merged_blocks_keep_every_row_in_order() -> None:

@@ -84,8 +84,7 @@ def _unchecked(value: object, seen: list[str]) -> str:
 
 def copy_tables(entries: Iterable[tuple[str, str, list[IndexRow]]]) -> dict[str, bytes]:
     """Per index table (those with rows), the COPY text of the ``(type, id, rows)`` entries'
-    rows ``(type, id, param, pkey, *values)``: the rows of one (type, parameter) together, in
-    the entries' order, the parameters in the order they first appear (:func:`_tables`).
+    rows ``(type, id, param, pkey, *values)``, in order: what ``copy_statement`` reads.
 
     Written straight from the index rows, one string per row: the type and id once per
     resource, the parameter and its key once per process (:data:`_HEADS`). String values are
@@ -98,60 +97,33 @@ def copy_tables(entries: Iterable[tuple[str, str, list[IndexRow]]]) -> dict[str,
     tables = _tables(listed, seen)
     if not _clean("".join(seen)):  # rare: a tab, line break or backslash in some value
         tables = _tables(listed, None)
-    return {
-        table: "".join(["".join(group) for group in groups]).encode()
-        for table, groups in tables.items()
-        if groups
-    }
+    return {table: "".join(found).encode() for table, found in tables.items() if found}
 
 
 def _tables(
     entries: list[tuple[str, str, list[IndexRow]]], seen: list[str] | None
-) -> dict[str, list[list[str]]]:
-    """Each table's lines in groups, one per (type, parameter); string values unescaped and
-    kept in ``seen``, or (``None``) escaped.
-
-    Grouped because every lookup index of the search tables leads with the parameter key
-    (``pkey``): PostgreSQL's deferred index build sorts the table's rows, and its sort costs
-    ~25 % less CPU when a chunk's rows of one parameter lie together in the heap than when
-    each resource's rows of every parameter come in turn (docs/benchmarks.md, "Session 14").
-    No reader depends on the rows' physical order."""
-    # the tables in INDEX_COLUMNS order (composite component tables after them), as before
-    lines: dict[str, list[list[str]]] = {table: [] for table in INDEX_COLUMNS}
-    # per type, per table, per parameter: its head (``_HEADS``) and its group of lines
-    slots: dict[str, dict[str, dict[str, tuple[str, list[str]]]]] = {}
+) -> dict[str, list[str]]:
+    """Each table's lines; string values unescaped and kept in ``seen``, or (``None``) escaped."""
+    # the tables in INDEX_COLUMNS order (composite component tables after them), as before:
+    # ``token`` and ``token+element`` both fill search_token, so this keeps its row order
+    lines: dict[str, list[str]] = {table: [] for table in INDEX_COLUMNS}
     for resource_type, id, rows in entries:
-        by_table = slots.get(resource_type)
-        if by_table is None:
-            by_table = slots[resource_type] = {}
+        heads = _HEADS.get(resource_type)
+        if heads is None:
+            heads = _HEADS[resource_type] = {}
         key = f"{_field(resource_type)}\t{_field(id)}\t"
         for table, param, values in rows:
-            by_param = by_table.get(table)
-            if by_param is None:
-                by_param = by_table[table] = {}
-            slot = by_param.get(param)
-            if slot is None:
-                slot = by_param[param] = (_head(resource_type, param), [])
-                groups = lines.get(table)
-                if groups is None:  # composite component rows (``token+element``)
-                    groups = lines[table] = []
-                groups.append(slot[1])
-            head, found = slot
+            head = heads.get(param)
+            if head is None:
+                head = heads[param] = f"{_field(param)}\t{cached_key(resource_type, param)}\t"
+            found = lines.get(table)
+            if found is None:  # composite component rows (``token+element``)
+                found = lines[table] = []
             if seen is None:
                 found.append(_line(key, head, values))
             else:
                 found.append(_fast(key, head, values, seen))
     return lines
-
-
-def _head(resource_type: str, param: str) -> str:
-    heads = _HEADS.get(resource_type)
-    if heads is None:
-        heads = _HEADS[resource_type] = {}
-    head = heads.get(param)
-    if head is None:
-        head = heads[param] = f"{_field(param)}\t{cached_key(resource_type, param)}\t"
-    return head
 
 
 # Per resource type, per parameter: the COPY text of ``param`` and its key, tabs after each.
