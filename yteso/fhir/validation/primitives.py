@@ -140,8 +140,7 @@ def _string_check(type_name: str) -> PrimitiveCheck:
         return _id_check(type_name, re.compile(regex, re.ASCII | re.DOTALL).fullmatch)
     # re.ASCII: the spec's regexes are Java ones, where \s and \S are ASCII-only classes.
     fullmatch = re.compile(regex or ".+", re.ASCII | re.DOTALL).fullmatch
-    calendar = type_name in ("date", "dateTime", "instant")
-    kind = _CALENDAR_KINDS.get(type_name, 0)
+    kind = _CALENDAR_KINDS.get(type_name, 0)  # 0: not a calendar type
     # Values already found valid (codes, systems, dates repeat across a bulk load): a set lookup
     # instead of the regex. Bounded, and short values only, so memory stays small.
     known_valid: set[str] = set()
@@ -154,7 +153,7 @@ def _string_check(type_name: str) -> PrimitiveCheck:
             and value  # JSON primitives are never empty (json.html), whatever the regex allows
             and ((kind and _calendar_shaped(value, kind)) or fullmatch(value) is not None)
             and len(value) <= MAX_STRING_LENGTH
-            and (not calendar or _valid_calendar_day(value))
+            and (not kind or _valid_calendar_day(value))
         ):
             if len(value) <= _REMEMBERED_LENGTH and len(known_valid) < _REMEMBERED_VALUES:
                 known_valid.add(value)
