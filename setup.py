@@ -1,8 +1,10 @@
-"""Build: the bulk loader's hot path compiled with mypyc (docs/dev/native.md).
+"""Build: the bulk loader's hot path compiled with mypyc, and its hand-written C extensions
+(docs/dev/native.md).
 
-Metadata lives in pyproject.toml; this file only adds the compiled modules listed in
-yteso/native.py. mypyc runs when build_ext is prepared (wheel and editable builds), not
-for the metadata steps pip runs first. Set YTESO_PURE_BUILD=1 to build without compiling.
+Metadata lives in pyproject.toml; this file only adds the compiled modules and the C
+extensions listed in yteso/native.py. mypyc runs when build_ext is prepared (wheel and
+editable builds), not for the metadata steps pip runs first. Set YTESO_PURE_BUILD=1 to build
+without compiling.
 """
 
 from __future__ import annotations
@@ -39,8 +41,16 @@ class MypycBuildExt(build_ext):
         os.chdir(ROOT)  # mypy derives module names from paths relative to the package root
         sources = [os.path.relpath(native.source_path(m, "yteso")) for m in native.COMPILED]
         # Before compiling: an edit made while the build runs then reads as stale, never fresh.
-        self.record = native.build_record(native.COMPILED, "yteso")
-        self.distribution.ext_modules = mypycify(
+        self.record = native.build_record(native.built_modules(), "yteso")
+        hand_written = [
+            Extension(
+                module,
+                sources=[os.path.relpath(native.source_path(module, "yteso"))],
+                extra_compile_args=["-O2", "-Wall", "-Werror"],
+            )
+            for module in native.C_EXTENSIONS
+        ]
+        self.distribution.ext_modules = hand_written + mypycify(
             # No project config: the build environment lacks yteso's dependencies (Any here).
             ["--config-file=", "--ignore-missing-imports", "--python-version=3.11", *sources],
             group_name=native.GROUP,

@@ -25,18 +25,20 @@ import importlib, yteso, yteso.native as n
 print(n.mode)
 for name in n.COMPILED:
     print(name, type(importlib.import_module(name).__loader__).__name__)
+for name in n.C_EXTENSIONS:
+    print("C", name, n.c_extension(name) is not None)
 """
 
 
 def fake_package(root: Path, record: bool = True) -> Path:
     """A package directory with every compiled module's source and extension file."""
-    for module in native.COMPILED:
+    for module in native.built_modules():
         source = Path(native.source_path(module, str(root)))
         source.parent.mkdir(parents=True, exist_ok=True)
         source.write_text(f"# {module}\n", encoding="utf-8")
-        Path(str(source)[:-3] + EXTENSION_SUFFIXES[0]).write_bytes(b"")
+        source.with_suffix(EXTENSION_SUFFIXES[0]).write_bytes(b"")
     if record:
-        text = native.build_record(native.COMPILED, str(root))
+        text = native.build_record(native.built_modules(), str(root))
         (root / native.BUILD_RECORD).write_text(text, encoding="utf-8")
     return root
 
@@ -82,7 +84,13 @@ def probe(root: Path, **env: str) -> subprocess.CompletedProcess[str]:
 
 
 def loaders(output: str) -> set[str]:
-    return {line.split()[1] for line in output.splitlines()[1:]}
+    return {line.split()[1] for line in output.splitlines()[1:] if not line.startswith("C ")}
+
+
+def c_extensions_handed_out(output: str) -> dict[str, bool]:
+    """Per C extension, whether ``c_extension`` gave the module (else: the Python twin runs)."""
+    lines = [line.split() for line in output.splitlines() if line.startswith("C ")]
+    return {name: given == "True" for _, name, given in lines}
 
 
 @pytest.fixture
@@ -99,6 +107,7 @@ def test_a_fresh_build_runs_compiled(package_copy: Path) -> None:
     result = probe(package_copy)
     assert result.stdout.splitlines()[0] == "compiled"
     assert loaders(result.stdout) == {ExtensionFileLoader.__name__}
+    assert c_extensions_handed_out(result.stdout) == dict.fromkeys(native.C_EXTENSIONS, True)
     assert "older than their sources" not in result.stderr
 
 
@@ -109,6 +118,7 @@ def test_an_edited_source_runs_every_compiled_module_from_source(package_copy: P
     result = probe(package_copy)
     assert result.stdout.splitlines()[0] == "stale"
     assert loaders(result.stdout) == {SourceFileLoader.__name__}
+    assert c_extensions_handed_out(result.stdout) == dict.fromkeys(native.C_EXTENSIONS, False)
     assert result.stderr.count("older than their sources") == 1
     assert edited in result.stderr
 
@@ -117,6 +127,7 @@ def test_yteso_pure_runs_every_compiled_module_from_source(package_copy: Path) -
     result = probe(package_copy, YTESO_PURE="1")
     assert result.stdout.splitlines()[0] == "pure"
     assert loaders(result.stdout) == {SourceFileLoader.__name__}
+    assert c_extensions_handed_out(result.stdout) == dict.fromkeys(native.C_EXTENSIONS, False)
     assert "older than their sources" not in result.stderr
 
 
@@ -126,3 +137,11 @@ def test_ci_tests_the_compiled_build() -> None:
     assert native.mode == "compiled"
     for name in native.COMPILED:
         assert isinstance(importlib.import_module(name).__loader__, ExtensionFileLoader), name
+    for name in native.C_EXTENSIONS:
+        module = native.c_extension(name)
+        assert module is not None and isinstance(module.__loader__, ExtensionFileLoader), name
+
+
+def test_only_listed_c_extensions_are_handed_out() -> None:
+    with pytest.raises(ValueError, match="C_EXTENSIONS"):
+        native.c_extension("yteso.store.index_rows")

@@ -8,6 +8,10 @@ missing or any source changed since (an editable install edited and not rebuilt)
 ``YTESO_PURE=1`` is set, every compiled module loads from its ``.py`` instead. All or none:
 modules of one group call each other natively, so a fresh module would still call a stale one.
 
+Hand-written C extensions (``C_EXTENSIONS``) join the same build, record and rule: each is the
+twin of a pure-Python function its caller keeps, and :func:`c_extension` hands it out only
+while the compiled build is current, so ``YTESO_PURE=1`` or a stale build runs the Python twin.
+
 Standard library only: ``setup.py`` loads this file before anything is installed.
 """
 
@@ -18,11 +22,15 @@ import sys
 import warnings
 import zlib
 from collections.abc import Sequence
+from importlib import import_module
 from importlib.abc import MetaPathFinder
 from importlib.machinery import EXTENSION_SUFFIXES, ModuleSpec
 from importlib.util import spec_from_file_location
 from types import ModuleType
 
+# Hand-written C twins of hot pure-Python functions (docs/dev/native.md, "C extensions"):
+# ``yteso.store._x`` is built from ``yteso/store/_x.c``. Chosen by measurement, like COMPILED.
+C_EXTENSIONS: tuple[str, ...] = ()
 # Chosen by measurement (docs/benchmarks.md): the worker's path through the bulk loader. Not
 # here: modules whose tests monkeypatch functions the group would call natively (bulk_load,
 # search_filters, sql_store), and those where compiling measured no gain.
@@ -61,8 +69,15 @@ mode = "absent"
 
 
 def source_path(module: str, package_dir: str = PACKAGE_DIR) -> str:
-    """``yteso.store.index_rows`` -> ``<package_dir>/store/index_rows.py``."""
-    return os.path.join(package_dir, *module.split(".")[1:]) + ".py"
+    """``yteso.store.index_rows`` -> ``<package_dir>/store/index_rows.py``; a C extension's
+    source is its ``.c`` file."""
+    suffix = ".c" if module in C_EXTENSIONS else ".py"
+    return os.path.join(package_dir, *module.split(".")[1:]) + suffix
+
+
+def built_modules() -> tuple[str, ...]:
+    """Everything the build compiles and records: the mypyc group and the C extensions."""
+    return COMPILED + C_EXTENSIONS
 
 
 def source_checksum(path: str) -> str:
@@ -87,15 +102,16 @@ def stale_modules(package_dir: str = PACKAGE_DIR) -> list[str] | None:
             recorded = dict(line.split() for line in file if line.strip())
     except OSError:
         return None
-    stale = [module for module in COMPILED if module not in recorded]
+    built = built_modules()
+    stale = [module for module in built if module not in recorded]
     for module, checksum in recorded.items():
         source = source_path(module, package_dir)
-        extension = source[:-3] + EXTENSION_SUFFIXES[0]
+        extension = os.path.splitext(source)[0] + EXTENSION_SUFFIXES[0]
         try:
             current = source_checksum(source)
         except OSError:
             current = ""
-        if current != checksum or not os.path.exists(extension) or module not in COMPILED:
+        if current != checksum or not os.path.exists(extension) or module not in built:
             stale.append(module)
     return stale
 
@@ -137,3 +153,11 @@ def select() -> str:
             stacklevel=3,
         )
     return mode
+
+
+def c_extension(module: str) -> ModuleType | None:
+    """The C extension ``module`` when the compiled build is current, else None: the caller
+    then runs the function's Python twin (``YTESO_PURE=1``, a stale or absent build)."""
+    if module not in C_EXTENSIONS:
+        raise ValueError(f"{module} is not listed in C_EXTENSIONS")
+    return import_module(module) if select() == "compiled" else None
