@@ -38,15 +38,14 @@
 /* Deeper values go to the Python twin: this walk recurses on the C stack. */
 #define MAX_DEPTH 500
 
-/* fold_table[c]: the folded ASCII character c, or SPACE where str.split() splits
+/* ascii_folds[c]: the folded ASCII character c, or SPACE where str.split() splits
  * (Py_UNICODE_ISSPACE: \t \n \v \f \r, \x1c-\x1f and the space). No ASCII character folds
  * to 0x80. */
 #define SPACE 0x80
-static unsigned char fold_table[128];
+static unsigned char ascii_folds[128];
 
 /* A stack buffer holds most resources' text; longer ones move to the heap. */
 #define INLINE_CAPACITY 2048
-
 
 typedef struct {
     char *data;
@@ -136,7 +135,7 @@ text_add_ascii_words(Text *text, const unsigned char *chars, Py_ssize_t n)
     char *out = start + text->length;
     const unsigned char *const end = chars + n;
     while (chars < end) {
-        unsigned char folded = fold_table[*chars++];
+        unsigned char folded = ascii_folds[*chars++];
         if (folded == SPACE) {
             continue;
         }
@@ -144,7 +143,7 @@ text_add_ascii_words(Text *text, const unsigned char *chars, Py_ssize_t n)
             *out++ = ' ';
         }
         *out++ = (char)folded;
-        while (chars < end && (folded = fold_table[*chars]) != SPACE) {
+        while (chars < end && (folded = ascii_folds[*chars]) != SPACE) {
             *out++ = (char)folded;
             chars++;
         }
@@ -166,7 +165,7 @@ text_add_narrative(Text *text, const unsigned char *chars, Py_ssize_t n)
     int in_word = 0;
     int tags = 1;
     for (Py_ssize_t i = 0; i < n; i++) {
-        unsigned char folded = fold_table[chars[i]];
+        unsigned char folded = ascii_folds[chars[i]];
         if (tags && chars[i] == '<') {
             const unsigned char *end = memchr(chars + i + 1, '>', (size_t)(n - i - 1));
             if (end != NULL) {
@@ -209,7 +208,7 @@ text_add_table_of_kind(Text *text, const void *data, Py_ssize_t n, int kind)
         const unsigned char *letters;
         unsigned char length;
         if (code < 128) {
-            letters = &fold_table[code];
+            letters = &ascii_folds[code];
             length = *letters == SPACE ? ENTRY_SPACE : 1;
         }
         else if (code < table_size) {
@@ -577,22 +576,22 @@ static struct PyModuleDef module_def = {
 };
 
 static void
-fill_fold_table(void)
+fill_ascii_folds(void)
 {
     for (int c = 0; c < 128; c++) {
-        fold_table[c] = (unsigned char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+        ascii_folds[c] = (unsigned char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
     }
     /* str.split()'s ASCII whitespace (_Py_ascii_whitespace) */
     static const unsigned char spaces[] = {'\t', '\n', '\v', '\f', '\r', 0x1c, 0x1d, 0x1e,
                                            0x1f, ' '};
     for (size_t k = 0; k < sizeof(spaces); k++) {
-        fold_table[spaces[k]] = SPACE;
+        ascii_folds[spaces[k]] = SPACE;
     }
 }
 
 PyMODINIT_FUNC
 PyInit__text(void)
 {
-    fill_fold_table();
+    fill_ascii_folds();
     return PyModule_Create(&module_def);
 }
