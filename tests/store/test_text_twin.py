@@ -173,7 +173,8 @@ _HANDLED = [
     {"a": [{"div": None}], "b": "yes"},
     {"a": "no", "b": ["no", {"c": "no"}], "div": "last"},  # text before the div is dropped
     {"a": {"b": "no", "c": "Đặng", "div": 1}, "d": "yes", "e": {"f": "x", "div": {}}},
-    {k: f"v-{k}" for k in sorted(_NOT_CONTENT)},
+    # each machinery key alone beside content ("div" would drop the whole object)
+    *({k: f"v-{k}", "content": "kept"} for k in sorted(_NOT_CONTENT - {"div"})),
     # keys of the machinery keys' lengths that are not machinery
     {k: k for k in ["ix", "Id", "ID", "urn", "dib", "Div", "mets", "code", "sistem", "systems"]},
     {k: k for k in ["referenci", "resourcetype", "resourceTypo", "idé", "métà", "ĩd"]},
