@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from functools import cache, partial
 from typing import Any, Final
 
+from yteso import native
 from yteso.fhir.definitions import search_parameters
 from yteso.fhir.types import Json
 from yteso.fhirpath import CompiledExpression, FhirPathError, Services, compile
@@ -52,13 +53,21 @@ from yteso.store.index_values import (
     uri_values,
 )
 from yteso.store.shared_rows import RESOLVE_IS, shared_params
-from yteso.store.text_folding import fold_parts, fold_text
+from yteso.store.text_folding import FOLDED, fold_parts, fold_table, fold_text
 
 # Columns of resource_current, or special: not extracted into index tables.
 COLUMN_PARAMS: Final = frozenset({"_id", "_lastUpdated"})
 _TAGS: Final = re.compile(r"<[^>]*>")
 # Keys whose strings are machinery rather than content (ids, systems, references).
 _NOT_CONTENT: Final = frozenset({"id", "meta", "resourceType", "reference", "system", "url", "div"})
+# C twins of fold_content and fold_narrative (yteso/store/_text.c), None unless the compiled
+# build is current: content(resource, _FOLD_TABLE, FOLDED, fold_text, fold_content) and
+# narrative(div, fold_narrative), each calling the Python twin it is given for what it does
+# not handle. Bound once: a module attribute read costs a lookup at every call.
+_C_TEXT: Final = native.c_extension("yteso.store._text")
+_FOLD_TABLE: Final = b"" if _C_TEXT is None else fold_table()  # ~2 ms, once per process
+_C_CONTENT: Final[Callable[..., str | None] | None] = None if _C_TEXT is None else _C_TEXT.content
+_C_NARRATIVE: Final[Callable[..., str] | None] = None if _C_TEXT is None else _C_TEXT.narrative
 
 
 Extractor = Callable[[str, list[Any]], Iterator[IndexRow]]
@@ -349,13 +358,34 @@ def _direct(
 def _text_rows(resource: Json) -> Iterator[IndexRow]:
     narrative = resource.get("text")
     if isinstance(narrative, dict) and isinstance(narrative.get("div"), str):
-        yield ("text", "_text", (fold_text(_TAGS.sub(" ", narrative["div"])),))
+        div = narrative["div"]
+        text = fold_narrative(div) if _C_NARRATIVE is None else _C_NARRATIVE(div, fold_narrative)
+        yield ("text", "_text", (text,))
+    if _C_CONTENT is None:
+        content = fold_content(resource)
+    else:
+        content = _C_CONTENT(resource, _FOLD_TABLE, FOLDED, fold_text, fold_content)
+    if content is not None:
+        yield ("text", "_content", (content,))
+
+
+def fold_narrative(div: str) -> str:
+    """``_text``: the narrative's text folded, its tags read as spaces. The reference for its
+    C twin (``_text.narrative``)."""
+    return fold_text(_TAGS.sub(" ", div))
+
+
+def fold_content(resource: object) -> str | None:
+    """``_content``: every string of the resource but machinery and narrative, folded and
+    joined by spaces; None when it holds no string. The reference for its C twin
+    (``_text.content``), which does the walk and the fold in one pass."""
     strings: list[str] = []
     _collect_strings(resource, strings)
-    if strings:
-        # folding the joined text equals joining the folded strings (tested): folding works
-        # character by character and collapses whitespace runs
-        yield ("text", "_content", (fold_parts(strings),))
+    if not strings:
+        return None
+    # folding the joined text equals joining the folded strings (tested): folding works
+    # character by character and collapses whitespace runs
+    return fold_parts(strings)
 
 
 def _collect_strings(value: object, out: list[str]) -> None:

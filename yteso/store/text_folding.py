@@ -90,6 +90,53 @@ def _fold(text: str) -> str:
     return " ".join(_MARKS.sub("", decomposed).casefold().split())
 
 
+# The code points whose fold the C twin of ``_content`` reads from :func:`fold_table`: Latin
+# letters (Vietnamese among them), the combining marks, and the Unicode spaces.
+_TABLE_RANGES: Final = (
+    (0x80, 0x250),
+    (0x300, 0x370),
+    (0x1E00, 0x1F00),
+    (0x2000, 0x2030),
+    (0x205F, 0x2060),
+    (0x3000, 0x3001),
+)
+TABLE_NOT_FOLDED: Final = 0xFF  # the string goes through _fold
+TABLE_SPACE: Final = 0xFE  # where str.split() splits
+
+
+def fold_table() -> bytes:
+    """Each code point's fold by :func:`_fold`'s own steps, for the C twin of ``_content``
+    (``yteso/store/_text.c``): four bytes a code point, up to the last of ``_TABLE_RANGES``:
+    the fold's length and its ASCII letters (a tone mark: length 0), ``TABLE_SPACE`` for
+    whitespace, or ``TABLE_NOT_FOLDED`` (a fold that is not ASCII, or any code point outside
+    the ranges). Folding a string whose every character has an entry is folding each on its
+    own, because ``_fold`` works character by character (each replacement, decomposition
+    and case folding), except NFD's reordering of combining marks: an entry is refused to
+    a character that decomposes with a combining mark ``_MARKS`` keeps, so every reordered
+    mark is then removed. Built from the running Python's Unicode data, like ``_fold``."""
+    size = _TABLE_RANGES[-1][1]
+    table = bytearray([TABLE_NOT_FOLDED]) * (size * 4)
+    for first, last in _TABLE_RANGES:
+        for code in range(first, last):
+            entry = _table_entry(chr(code))
+            table[code * 4 : code * 4 + len(entry)] = entry
+    return bytes(table)
+
+
+def _table_entry(char: str) -> bytes:
+    for letter, plain in _EXTRA:
+        char = char.replace(letter, plain)
+    decomposed = unicodedata.normalize("NFD", char)
+    if any(unicodedata.combining(c) and not _MARKS.fullmatch(c) for c in decomposed):
+        return bytes([TABLE_NOT_FOLDED])  # a kept mark: NFD may reorder it past its neighbours
+    folded = _MARKS.sub("", decomposed).casefold()
+    if folded and folded.isspace():
+        return bytes([TABLE_SPACE])
+    if not folded.isascii() or len(folded) > 3 or any(c.isspace() for c in folded):
+        return bytes([TABLE_NOT_FOLDED])
+    return bytes([len(folded)]) + folded.encode("ascii")
+
+
 def like_escape(text: str) -> str:
     """Escape ``%``, ``_`` and ``\\`` so a bound LIKE pattern matches them literally."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
