@@ -49,15 +49,19 @@ def test_ndjson_reports_bad_lines_and_loads_the_rest(store: SqlStore, tmp_path: 
         patient(2),
         b"",
         {"resourceType": "Patient", "gender": 5},
+        b"[1, 2]",
     ]
     path = write_ndjson(tmp_path / "patients.ndjson", rows)
     calls: list[tuple[int, int | None]] = []
     report = load_paths(store, [path], progress=lambda done, total: calls.append((done, total)))
-    assert report.loaded == 2 and report.failed == 2
-    assert [(f.file, f.line) for f in report.failures] == [(str(path), 2), (str(path), 5)]
+    assert report.loaded == 2 and report.failed == 3
+    lines = [(f.file, f.line) for f in report.failures]
+    assert lines == [(str(path), 2), (str(path), 5), (str(path), 6)]
+    assert "not valid JSON" in str(report.failures[0])
     assert "gender" in str(report.failures[1])
+    assert "must be a JSON object" in str(report.failures[2])
     assert store.counts() == {"Patient": 2}
-    assert calls[-1] == (4, 4)
+    assert calls[-1] == (5, 5)
     assert report.by_type == {"Patient": 2} and "Loaded 2" in report.summary()
 
 

@@ -24,8 +24,15 @@ from pathlib import Path
 
 from yteso.fhir.errors import Issue
 from yteso.store.base import Store
-from yteso.store.bulk_prepare import PreparedResource, collector_paused, prepare_resource
-from yteso.store.bundle_entries import SourcedResource, json_file_resources, ndjson_resources
+from yteso.store.bulk_prepare import (
+    NOT_AN_OBJECT,
+    PreparedFields,
+    PreparedResource,
+    collector_paused,
+    prepare_ndjson,
+    prepare_resource,
+)
+from yteso.store.bundle_entries import SourcedResource, json_file_resources
 from yteso.store.custom_params import Snapshot, adopt, snapshot
 from yteso.store.deferred_indexes import (
     defer_bulk_indexes,
@@ -33,7 +40,6 @@ from yteso.store.deferred_indexes import (
     store_is_empty,
 )
 from yteso.store.index_blocks import BlockFormat, IndexBlock, index_block
-from yteso.store.index_values import IndexRow
 from yteso.store.instants import now_utc
 from yteso.store.orphan_guard import exit_with_parent
 from yteso.store.sql_backend import Backend
@@ -115,12 +121,9 @@ class _Task:
     index_format: BlockFormat = "rows"  # how the writer's database wants the index rows
 
 
-# The resources (their ``index_rows`` emptied: the block holds them), the rejected ones, and
-# the chunk's index rows grouped for the writer. A resource crosses as a plain tuple of
-# PreparedResource's fields: a NamedTuple pickles and unpickles through a Python-level call
-# each (``__getnewargs__``, ``__new__``; ~1.5 µs per resource); the writer rebuilds it in C.
-_Fields = tuple[str, str, datetime, str, str | None, bytes, list[IndexRow]]
-_Prepared = tuple[list[_Fields], list[LoadFailure], IndexBlock]
+# The resources (``bulk_prepare.PreparedFields``: the writer rebuilds each PreparedResource in
+# C), the rejected ones, and the chunk's index rows grouped for the writer.
+_Prepared = tuple[list[PreparedFields], list[LoadFailure], IndexBlock]
 
 
 def input_files(paths: Sequence[Path | str]) -> list[Path]:
@@ -179,15 +182,14 @@ def prepare_task(task: _Task) -> _Prepared:
 
 def _prepare_chunk(task: _Task) -> _Prepared:
     adopt(task.registry)
-    sourced = (
-        json_file_resources(task.content)
-        if task.first_line is None
-        else ndjson_resources(task.content.split(b"\n"), task.first_line)
-    )
     now = now_utc()
+    if task.first_line is not None:  # NDJSON: the per-line loop is compiled (bulk_prepare)
+        fields, rejected, entries = prepare_ndjson(task.content.split(b"\n"), task.first_line, now)
+        failures = [LoadFailure(task.file, line, None, tuple(found)) for line, found in rejected]
+        return fields, failures, index_block(entries, task.index_format)
     prepared: list[PreparedResource] = []
-    failures: list[LoadFailure] = []
-    for item in sourced:
+    failures = []
+    for item in json_file_resources(task.content):
         outcome = _prepare_one(item, now)
         if isinstance(outcome, PreparedResource):
             prepared.append(outcome)
@@ -203,8 +205,8 @@ def _prepare_one(item: SourcedResource, now: datetime) -> PreparedResource | lis
     if item.problem is not None:
         return [item.problem]
     if not isinstance(item.resource, dict):
-        return [Issue("fatal", "structure", "a resource must be a JSON object")]
-    return prepare_resource(item.resource, now, id=item.id, text=item.text)
+        return [NOT_AN_OBJECT]
+    return prepare_resource(item.resource, now, id=item.id)
 
 
 def _prepared_stream(

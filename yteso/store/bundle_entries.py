@@ -1,4 +1,5 @@
-"""The resources a file holds, with where they came from: NDJSON lines and Bundle entries.
+"""The resources a JSON file holds, with where they came from: a resource or Bundle entries
+(NDJSON lines: ``bulk_prepare.prepare_ndjson``).
 
 Transaction and batch Bundles honour ``request`` for PUT (the id comes from ``request.url``)
 and POST (a new server id, with ``urn:uuid:`` references to the entry rewritten across the
@@ -22,7 +23,7 @@ _REQUEST_TYPES = ("transaction", "batch")
 
 class SourcedResource(NamedTuple):
     """One resource to load, or the problem that stops it (``resource`` is then ``None``).
-    A NamedTuple: made once per NDJSON line, and a frozen dataclass sets each field through
+    A NamedTuple: made once per entry, and a frozen dataclass sets each field through
     ``object.__setattr__``."""
 
     line: int | None
@@ -30,23 +31,6 @@ class SourcedResource(NamedTuple):
     resource: object  # parsed JSON; anything but an object is reported
     id: str | None = None  # overrides the resource's id (PUT url, POST assignment)
     problem: Issue | None = None
-    # the NDJSON line when it is orjson's own text of ``resource`` (``json_codec.loads_text``)
-    text: bytes | None = None
-
-
-def ndjson_resources(lines: list[bytes], first_line: int) -> list[SourcedResource]:
-    found = []
-    for offset, raw in enumerate(lines):
-        if not raw.strip():
-            continue
-        line = first_line + offset
-        try:
-            resource, exact = json_codec.loads_text(raw)
-        except orjson.JSONDecodeError as exc:
-            found.append(SourcedResource(line, None, None, problem=_bad_json(exc)))
-            continue
-        found.append(SourcedResource(line, None, resource, text=raw if exact else None))
-    return found
 
 
 def json_file_resources(content: bytes) -> list[SourcedResource]:
@@ -54,7 +38,7 @@ def json_file_resources(content: bytes) -> list[SourcedResource]:
     try:
         document = json_codec.loads(content)
     except orjson.JSONDecodeError as exc:
-        return [SourcedResource(None, None, None, problem=_bad_json(exc))]
+        return [SourcedResource(None, None, None, problem=bad_json(exc))]
     if not isinstance(document, dict) or document.get("resourceType") != "Bundle":
         return [SourcedResource(None, None, document)]
     entries = document.get("entry") or []
@@ -124,5 +108,5 @@ def _rewrite_references(value: object, assigned: dict[str, str]) -> object:
     return value
 
 
-def _bad_json(exc: orjson.JSONDecodeError) -> Issue:
+def bad_json(exc: orjson.JSONDecodeError) -> Issue:
     return Issue("fatal", "structure", f"not valid JSON: {exc}")
