@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
+from yteso import native
 from yteso.store.index_values import (
     HIGHEST,
     LOWEST,
@@ -374,3 +375,23 @@ BUILDERS: dict[str, Builder] = {
     "reference": reference_rows,
     "uri": uri_rows,
 }
+
+# The C twins of token_rows and date_rows (yteso/store/_builders.c; docs/dev/native.md, "C
+# extensions"): the same rows, handing back to the functions above whatever they do not
+# handle. None (YTESO_PURE=1, a stale or absent build): the Python builders run.
+C_BUILDERS: Final = native.c_extension("yteso.store._builders")
+if C_BUILDERS is not None:
+    C_BUILDERS.bind(
+        token_rows,
+        date_rows,
+        _string_span,
+        _SPANS,
+        FOLDED,
+        fold_text,
+        _LOWEST_TEXT,
+        _HIGHEST_TEXT,
+        _MAX_SPANS,
+        _CUT,
+    )
+    BUILDERS["token"] = C_BUILDERS.token_rows
+    BUILDERS["date"] = C_BUILDERS.date_rows

@@ -1,0 +1,801 @@
+/* yteso.store._builders: C twins of index_builders.token_rows and index_builders.date_rows.
+ *
+ * Each twin has the Python builder's signature, build(param, found, out), and appends the
+ * same rows in the same order. The Python builders stay the reference: whatever these do
+ * not handle with certainty (a value of an unexpected type, a str or dict subclass, a date
+ * text outside the two common shapes) goes to the Python twin, for that one value (the rows
+ * this code appended for it are cut off first) or for the whole call. index_builders binds
+ * the twins and the caches they share (bind()) before it hands these out.
+ *
+ * Why C: under mypyc each row still costs boxed calls of str methods (~1.1k instructions
+ * each through PyObject_VectorcallMethod), and a new dateTime text ~21k instructions of
+ * integer objects; here a date text is parsed and formatted on the stack.
+ *
+ * Plain CPython C API (3.11+). The bound objects are process-wide statics: yteso loads this
+ * module in the main interpreter only (single-phase init).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <string.h>
+
+typedef long long i64;
+
+/* What bind() received: the Python twins, the caches, the constants. */
+static PyObject *py_token_rows;   /* index_builders.token_rows */
+static PyObject *py_date_rows;    /* index_builders.date_rows */
+static PyObject *py_string_span;  /* index_builders._string_span: the general date path */
+static PyObject *spans;           /* index_builders._SPANS: date text -> (low, high) | None */
+static PyObject *folded;          /* text_folding.FOLDED: text -> folded text */
+static PyObject *fold_text;       /* text_folding.fold_text */
+static PyObject *lowest_text;     /* index_builders._LOWEST_TEXT */
+static PyObject *highest_text;    /* index_builders._HIGHEST_TEXT */
+static Py_ssize_t max_spans;      /* index_builders._MAX_SPANS */
+static Py_ssize_t cut = -1;       /* text_folding.MAX_INDEXED_LENGTH; -1 until bound */
+
+/* Interned strings: dict keys and row texts. */
+static PyObject *s_token, *s_date, *s_true, *s_false, *s_of_type;
+static PyObject *k_coding, *k_text, *k_code, *k_display, *k_system, *k_value, *k_type;
+static PyObject *k_assigner, *k_start, *k_end;
+
+/* Results of the per-value handlers. */
+#define DONE 0
+#define FAILED -1
+#define TO_PYTHON 1
+
+/* ---------------------------------------------------------------- rows */
+
+/* out.append((table, param, values)); steals values (NULL: an error already set). */
+static int
+append_row(PyObject *out, PyObject *table, PyObject *param, PyObject *values)
+{
+    if (values == NULL)
+        return FAILED;
+    PyObject *row = PyTuple_Pack(3, table, param, values);
+    Py_DECREF(values);
+    if (row == NULL)
+        return FAILED;
+    int status = PyList_Append(out, row);
+    Py_DECREF(row);
+    return status < 0 ? FAILED : DONE;
+}
+
+/* A three-value row (system, code, display); NULL items stand for None. */
+static PyObject *
+triple(PyObject *a, PyObject *b, PyObject *c)
+{
+    return PyTuple_Pack(3, a ? a : Py_None, b ? b : Py_None, c ? c : Py_None);
+}
+
+/* text[:MAX_INDEXED_LENGTH] of an exact str: the same object when it is short enough. */
+static PyObject *
+cut_text(PyObject *text)
+{
+    return PyUnicode_Substring(text, 0, cut);
+}
+
+/* The Python twin for one value: rows appended since ``mark`` (this value's, before the C
+ * code gave up on it) are removed first, so none is doubled. */
+static int
+python_value(PyObject *twin, PyObject *param, PyObject *value, PyObject *out, Py_ssize_t mark)
+{
+    if (PyList_GET_SIZE(out) > mark
+        && PyList_SetSlice(out, mark, PyList_GET_SIZE(out), NULL) < 0)
+        return FAILED;
+    PyObject *one = PyList_New(1);
+    if (one == NULL)
+        return FAILED;
+    Py_INCREF(value);
+    PyList_SET_ITEM(one, 0, value);
+    PyObject *args[3] = {param, one, out};
+    PyObject *result = PyObject_Vectorcall(twin, args, 3, NULL);
+    Py_DECREF(one);
+    if (result == NULL)
+        return FAILED;
+    Py_DECREF(result);
+    return DONE;
+}
+
+/* The builder loop shared by both twins: unusual arguments go whole to the Python twin,
+ * each value through ``handle``, and a value it declines through the Python twin. */
+static PyObject *
+build(PyObject *const *args, Py_ssize_t nargs, PyObject *twin,
+      int (*handle)(PyObject *, PyObject *, PyObject *))
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "a builder takes (param, found, out)");
+        return NULL;
+    }
+    PyObject *param = args[0], *found = args[1], *out = args[2];
+    if (twin == NULL) { /* bind() not called: index_builders binds before handing these out */
+        PyErr_SetString(PyExc_RuntimeError, "yteso.store._builders is not bound");
+        return NULL;
+    }
+    if (cut < 0 || !PyUnicode_CheckExact(param) || !PyList_CheckExact(found)
+        || !PyList_CheckExact(out) || found == out)
+        return PyObject_Vectorcall(twin, args, 3, NULL);
+    /* the size is read at each turn and the item held: a Python callback could change both */
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(found); i++) {
+        PyObject *value = PyList_GET_ITEM(found, i);
+        Py_INCREF(value);
+        Py_ssize_t mark = PyList_GET_SIZE(out);
+        int status = handle(param, value, out);
+        if (status == TO_PYTHON)
+            status = python_value(twin, param, value, out, mark);
+        Py_DECREF(value);
+        if (status == FAILED)
+            return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* Borrowed value of ``key`` in an exact dict, NULL when absent (check PyErr_Occurred). */
+static PyObject *
+get(PyObject *dict, PyObject *key)
+{
+    return PyDict_GetItemWithError(dict, key);
+}
+
+/* ---------------------------------------------------------------- tokens */
+
+/* index_builders._display: the folded, cut text of a str, None for anything else.
+ * *result gets a new reference. A str subclass goes to Python (its hash or slicing may be
+ * its own). */
+static int
+display_of(PyObject *value, PyObject **result)
+{
+    *result = NULL;
+    if (value == NULL || !PyUnicode_Check(value)) {
+        *result = Py_NewRef(Py_None);
+        return DONE;
+    }
+    if (!PyUnicode_CheckExact(value))
+        return TO_PYTHON;
+    PyObject *fold = get(folded, value);
+    if (fold != NULL)
+        Py_INCREF(fold);
+    else if (PyErr_Occurred())
+        return FAILED;
+    else if ((fold = PyObject_CallOneArg(fold_text, value)) == NULL)
+        return FAILED;
+    if (!PyUnicode_CheckExact(fold)) {
+        Py_DECREF(fold);
+        return TO_PYTHON;
+    }
+    *result = cut_text(fold);
+    Py_DECREF(fold);
+    return *result == NULL ? FAILED : DONE;
+}
+
+/* The rows of one Coding of a CodeableConcept (``text``: the concept's folded text or
+ * None). */
+static int
+coding_row(PyObject *param, PyObject *coding, PyObject *text, PyObject *out)
+{
+    if (!PyDict_CheckExact(coding))
+        return TO_PYTHON;
+    PyObject *display = NULL;
+    int status;
+    /* ``text or _display(coding.get("display"))``, computed before the code is looked at,
+     * as the Python twin does (it may fill the fold cache) */
+    if (text != Py_None && PyUnicode_GET_LENGTH(text) > 0) {
+        display = Py_NewRef(text);
+    } else {
+        PyObject *raw = get(coding, k_display);
+        if (raw == NULL && PyErr_Occurred())
+            return FAILED;
+        if ((status = display_of(raw, &display)) != DONE)
+            return status;
+    }
+    PyObject *code = get(coding, k_code);
+    if (code == NULL && PyErr_Occurred()) {
+        Py_DECREF(display);
+        return FAILED;
+    }
+    status = DONE;
+    if (code != NULL && PyUnicode_Check(code)) {
+        PyObject *system = get(coding, k_system);
+        if (system == NULL && PyErr_Occurred())
+            status = FAILED;
+        else
+            status = append_row(out, s_token, param, triple(system, code, display));
+    }
+    Py_DECREF(display);
+    return status;
+}
+
+/* A CodeableConcept (or a text alone): a row per Coding with a code, or the text's row. */
+static int
+concept_rows(PyObject *param, PyObject *value, PyObject *out)
+{
+    PyObject *raw = get(value, k_text);
+    if (raw == NULL && PyErr_Occurred())
+        return FAILED;
+    PyObject *text;
+    int status = display_of(raw, &text);
+    if (status != DONE)
+        return status;
+    PyObject *codings = get(value, k_coding);
+    if (codings == NULL && PyErr_Occurred())
+        status = FAILED;
+    else if (codings != NULL && codings != Py_None && !PyList_CheckExact(codings))
+        status = TO_PYTHON; /* ``codings or []`` of another type: Python decides */
+    if (status != DONE) {
+        Py_DECREF(text);
+        return status;
+    }
+    Py_ssize_t count = 0;
+    if (codings != NULL && codings != Py_None) {
+        Py_INCREF(codings);
+        for (Py_ssize_t i = 0; status == DONE && i < PyList_GET_SIZE(codings); i++) {
+            PyObject *coding = Py_NewRef(PyList_GET_ITEM(codings, i));
+            status = coding_row(param, coding, text, out);
+            Py_DECREF(coding);
+        }
+        count = PyList_GET_SIZE(codings);
+        Py_DECREF(codings);
+    }
+    if (status == DONE && text != Py_None && PyUnicode_GET_LENGTH(text) > 0 && count == 0)
+        status = append_row(out, s_token, param, triple(NULL, NULL, text));
+    Py_DECREF(text);
+    return status;
+}
+
+/* A Coding, a Quantity-like value or anything with a ``code``. */
+static int
+code_row(PyObject *param, PyObject *value, PyObject *out)
+{
+    PyObject *code = get(value, k_code);
+    if (code == NULL)
+        return PyErr_Occurred() ? FAILED : DONE;
+    if (!PyUnicode_Check(code))
+        return DONE;
+    PyObject *raw = get(value, k_display);
+    if (raw == NULL && PyErr_Occurred())
+        return FAILED;
+    PyObject *display;
+    int status = display_of(raw, &display);
+    if (status != DONE)
+        return status;
+    PyObject *system = get(value, k_system);
+    if (system == NULL && PyErr_Occurred())
+        status = FAILED;
+    else
+        status = append_row(out, s_token, param, triple(system, code, display));
+    Py_DECREF(display);
+    return status;
+}
+
+/* index_values._is_identifier: 1 for an Identifier, 0 for a ContactPoint. */
+static int
+is_identifier(PyObject *value)
+{
+    int found = PyDict_Contains(value, k_type);
+    if (found == 0)
+        found = PyDict_Contains(value, k_assigner);
+    if (found != 0)
+        return found < 0 ? FAILED : 1;
+    PyObject *system = get(value, k_system);
+    if (system == NULL)
+        return PyErr_Occurred() ? FAILED : 0;
+    if (!PyUnicode_Check(system))
+        return 0;
+    if (!PyUnicode_CheckExact(system))
+        return TO_PYTHON + 1; /* a subclass's ``in`` may be its own */
+    Py_ssize_t at = PyUnicode_FindChar(system, ':', 0, PyUnicode_GET_LENGTH(system), 1);
+    return at == -2 ? FAILED : at >= 0;
+}
+
+/* One ``type.coding`` entry of an Identifier: the ``:of-type`` row ``code|value``. */
+static int
+of_type_row(PyObject *param, PyObject *coding, PyObject *identifier, PyObject *out)
+{
+    if (!PyDict_Check(coding))
+        return DONE;
+    if (!PyDict_CheckExact(coding))
+        return TO_PYTHON;
+    PyObject *code = get(coding, k_code);
+    if (code == NULL)
+        return PyErr_Occurred() ? FAILED : DONE;
+    if (!PyUnicode_Check(code))
+        return DONE;
+    if (!PyUnicode_CheckExact(code))
+        return TO_PYTHON; /* an f-string formats a subclass its own way */
+    PyObject *system = get(coding, k_system);
+    if (system == NULL && PyErr_Occurred())
+        return FAILED;
+    PyObject *joined = PyUnicode_FromFormat("%U|%U", code, identifier);
+    if (joined == NULL)
+        return FAILED;
+    PyObject *typed = PyUnicode_Concat(param, s_of_type);
+    if (typed == NULL) {
+        Py_DECREF(joined);
+        return FAILED;
+    }
+    int status = append_row(out, s_token, typed, triple(system, joined, NULL));
+    Py_DECREF(typed);
+    Py_DECREF(joined);
+    return status;
+}
+
+/* index_values._identifier_rows: the Identifier's row, then one per typed coding. */
+static int
+identifier_rows(PyObject *param, PyObject *value, PyObject *identifier, PyObject *out)
+{
+    PyObject *kind = get(value, k_type);
+    if (kind == NULL && PyErr_Occurred())
+        return FAILED;
+    if (kind == Py_None)
+        kind = NULL;
+    if (kind != NULL && !PyDict_CheckExact(kind))
+        return TO_PYTHON; /* ``(value.get("type") or {})`` of another type */
+    PyObject *raw = kind ? get(kind, k_text) : NULL;
+    if (raw == NULL && PyErr_Occurred())
+        return FAILED;
+    PyObject *text;
+    int status = display_of(raw, &text);
+    if (status != DONE)
+        return status;
+    PyObject *system = get(value, k_system);
+    if (system == NULL && PyErr_Occurred())
+        status = FAILED;
+    else
+        status = append_row(out, s_token, param, triple(system, identifier, text));
+    Py_DECREF(text);
+    PyObject *codings = (status == DONE && kind) ? get(kind, k_coding) : NULL;
+    if (codings == NULL || codings == Py_None)
+        return PyErr_Occurred() ? FAILED : status;
+    if (!PyList_CheckExact(codings))
+        return TO_PYTHON;
+    Py_INCREF(codings);
+    for (Py_ssize_t i = 0; status == DONE && i < PyList_GET_SIZE(codings); i++) {
+        PyObject *coding = Py_NewRef(PyList_GET_ITEM(codings, i));
+        status = of_type_row(param, coding, identifier, out);
+        Py_DECREF(coding);
+    }
+    Py_DECREF(codings);
+    return status;
+}
+
+/* An Identifier (its rows) or a ContactPoint (its value alone). */
+static int
+identifier_or_contact(PyObject *param, PyObject *value, PyObject *out)
+{
+    PyObject *identifier = get(value, k_value);
+    if (identifier == NULL)
+        return PyErr_Occurred() ? FAILED : DONE;
+    if (!PyUnicode_Check(identifier))
+        return DONE;
+    if (!PyUnicode_CheckExact(identifier))
+        return TO_PYTHON;
+    Py_INCREF(identifier);
+    int status, kind = is_identifier(value);
+    if (kind == FAILED || kind == TO_PYTHON + 1)
+        status = kind == FAILED ? FAILED : TO_PYTHON;
+    else if (kind)
+        status = identifier_rows(param, value, identifier, out);
+    else
+        status = append_row(out, s_token, param, triple(NULL, identifier, NULL));
+    Py_DECREF(identifier);
+    return status;
+}
+
+/* One value of token_rows. */
+static int
+token_value(PyObject *param, PyObject *value, PyObject *out)
+{
+    if (value == Py_True || value == Py_False)
+        return append_row(out, s_token, param,
+                          triple(NULL, value == Py_True ? s_true : s_false, NULL));
+    if (PyUnicode_CheckExact(value)) {
+        PyObject *code = cut_text(value);
+        if (code == NULL)
+            return FAILED;
+        int status = append_row(out, s_token, param, triple(NULL, code, NULL));
+        Py_DECREF(code);
+        return status;
+    }
+    if (!PyDict_CheckExact(value))
+        return PyUnicode_Check(value) || PyDict_Check(value) ? TO_PYTHON : DONE;
+    /* ``"coding" in value or ("text" in value and "code" not in value)``, in that order */
+    int concept = PyDict_Contains(value, k_coding);
+    int text = concept ? 0 : PyDict_Contains(value, k_text);
+    if (concept < 0 || text < 0)
+        return FAILED;
+    int code = text ? PyDict_Contains(value, k_code) : 0;
+    if (code < 0)
+        return FAILED;
+    if (concept || (text && !code))
+        return concept_rows(param, value, out);
+    code = PyDict_Contains(value, k_code);
+    if (code < 0)
+        return FAILED;
+    return code ? code_row(param, value, out) : identifier_or_contact(param, value, out);
+}
+
+static PyObject *
+token_rows(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    return build(args, nargs, py_token_rows, token_value);
+}
+
+/* ---------------------------------------------------------------- dates */
+
+static const int MONTH_DAYS[13] = {0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+static const i64 DAY_US = 86400000000LL;
+
+/* The value of ``n`` ASCII digits at ``s``; -1 if one is not a digit. */
+static int
+digits(const Py_UCS1 *s, int n)
+{
+    int value = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        value = value * 10 + (s[i] - '0');
+    }
+    return value;
+}
+
+/* index_builders._day_number: days from 1970-01-01 of a valid date of years 2-9998
+ * (H. Hinnant's days_from_civil); 0 when invalid. */
+static int
+day_number(int year, int month, int day, i64 *days)
+{
+    if (!(1 < year && year < 9999 && 1 <= month && month <= 12 && day >= 1))
+        return 0;
+    int leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    if (day > MONTH_DAYS[month] + (month == 2 && leap))
+        return 0;
+    i64 shifted = month <= 2 ? year - 1 : year; /* >= 1: plain division is floor division */
+    i64 era = shifted / 400;
+    i64 of_era = shifted - era * 400;
+    i64 of_year = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
+    *days = era * 146097 + of_era * 365 + of_era / 4 - of_era / 100 + of_year - 719468;
+    return 1;
+}
+
+static void
+put_digits(Py_UCS1 *at, int value, int width)
+{
+    for (int i = width - 1; i >= 0; i--) {
+        at[i] = (Py_UCS1)('0' + value % 10);
+        value /= 10;
+    }
+}
+
+/* index_builders._instant_text: ``YYYY-MM-DDThh:mm:ss.mmmZ`` of microseconds since
+ * 1970-01-01 UTC (milliseconds truncated). NULL without an error for a year outside
+ * 1-9999 (never reached from the parser's ranges; Python then decides). */
+static PyObject *
+instant_text(i64 micros)
+{
+    i64 days = micros / DAY_US, within = micros % DAY_US;
+    if (within < 0) { /* floor division, as Python's divmod */
+        within += DAY_US;
+        days -= 1;
+    }
+    /* civil_from_days, the inverse of day_number */
+    i64 shifted = days + 719468;
+    if (shifted < 0)
+        return NULL;
+    i64 era = shifted / 146097;
+    i64 of_era = shifted - era * 146097;
+    i64 year_of_era = (of_era - of_era / 1460 + of_era / 36524 - of_era / 146096) / 365;
+    i64 of_year = of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    i64 march_month = (5 * of_year + 2) / 153;
+    int day = (int)(of_year - (153 * march_month + 2) / 5 + 1);
+    int month = (int)(march_month < 10 ? march_month + 3 : march_month - 9);
+    i64 year = year_of_era + era * 400 + (month <= 2 ? 1 : 0);
+    if (year < 1 || year > 9999)
+        return NULL;
+    i64 seconds = within / 1000000;
+    PyObject *text = PyUnicode_New(24, 127);
+    if (text == NULL)
+        return NULL;
+    Py_UCS1 *at = PyUnicode_1BYTE_DATA(text);
+    put_digits(at, (int)year, 4);
+    at[4] = '-';
+    put_digits(at + 5, month, 2);
+    at[7] = '-';
+    put_digits(at + 8, day, 2);
+    at[10] = 'T';
+    put_digits(at + 11, (int)(seconds / 3600), 2);
+    at[13] = ':';
+    put_digits(at + 14, (int)(seconds / 60 % 60), 2);
+    at[16] = ':';
+    put_digits(at + 17, (int)(seconds % 60), 2);
+    at[19] = '.';
+    put_digits(at + 20, (int)(within / 1000 % 1000), 3);
+    at[23] = 'Z';
+    return text;
+}
+
+/* The (low, high) tuple of two instants; NULL (an error set or not) as instant_text. */
+static PyObject *
+span_of(i64 low, i64 high)
+{
+    PyObject *first = instant_text(low);
+    if (first == NULL)
+        return NULL;
+    PyObject *second = instant_text(high);
+    if (second == NULL) {
+        Py_DECREF(first);
+        return NULL;
+    }
+    PyObject *span = PyTuple_Pack(2, first, second);
+    Py_DECREF(first);
+    Py_DECREF(second);
+    return span;
+}
+
+/* ``±hh:mm`` (any two digits each, as index_builders._is_offset): its seconds east of UTC
+ * in *seconds, 1; 0 for any other text. */
+static int
+offset_seconds(const Py_UCS1 *zone, Py_ssize_t size, i64 *seconds)
+{
+    if (size != 6 || (zone[0] != '+' && zone[0] != '-') || zone[3] != ':')
+        return 0;
+    int hours = digits(zone + 1, 2), minutes = digits(zone + 4, 2);
+    if (hours < 0 || minutes < 0)
+        return 0;
+    *seconds = (zone[0] == '+' ? 1 : -1) * (i64)(hours * 3600 + minutes * 60);
+    return 1;
+}
+
+/* ``YYYY-MM-DD``: its day, to the next day. */
+static PyObject *
+day_span(const Py_UCS1 *s)
+{
+    if (s[4] != '-' || s[7] != '-')
+        return NULL;
+    int year = digits(s, 4), month = digits(s + 5, 2), day = digits(s + 8, 2);
+    i64 days;
+    if (year < 0 || month < 0 || day < 0 || !day_number(year, month, day, &days))
+        return NULL;
+    return span_of(days * DAY_US, (days + 1) * DAY_US);
+}
+
+/* The fraction ``.d+`` at s (size characters): int(float(fraction) * 1_000_000), as the
+ * Python twin computes it (float's own parser, so the same rounding); -1 when unsure. */
+static i64
+fraction_micros(const Py_UCS1 *s, Py_ssize_t size)
+{
+    char *end = NULL;
+    double value = PyOS_string_to_double((const char *)s, &end, NULL);
+    if (value == -1.0 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return -1;
+    }
+    if (end != (const char *)s + size || !(value >= 0.0 && value < 1.0))
+        return -1;
+    return (i64)(value * 1000000.0);
+}
+
+/* ``YYYY-MM-DDThh:mm:ss[.f+][Z|±hh:mm]``: its instant, to the next step of its precision. */
+static PyObject *
+datetime_span(const Py_UCS1 *s, Py_ssize_t size)
+{
+    if (s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':')
+        return NULL;
+    int year = digits(s, 4), month = digits(s + 5, 2), day = digits(s + 8, 2);
+    int hour = digits(s + 11, 2), minute = digits(s + 14, 2), second = digits(s + 17, 2);
+    if (year < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0)
+        return NULL;
+    Py_ssize_t at = 19, fraction = 0; /* fraction: its length with the dot */
+    if (at < size && s[at] == '.') {
+        fraction = 1;
+        while (at + fraction < size && s[at + fraction] >= '0' && s[at + fraction] <= '9')
+            fraction++;
+        if (fraction == 1)
+            return NULL;
+    }
+    const Py_UCS1 *zone = s + at + fraction;
+    Py_ssize_t zone_size = size - at - fraction;
+    i64 east = 0;
+    if (!(zone_size == 0 || (zone_size == 1 && zone[0] == 'Z')
+          || offset_seconds(zone, zone_size, &east)))
+        return NULL;
+    i64 days, micro = fraction ? fraction_micros(s + at, fraction) : 0;
+    if (!day_number(year, month, day, &days) || hour > 23 || minute > 59 || second > 59
+        || micro < 0 || micro > 999999)
+        return NULL;
+    i64 start = days * DAY_US + ((i64)(hour * 3600 + minute * 60 + second) - east) * 1000000
+                + micro;
+    /* the fraction's precision: 10 ** -(digits) seconds, at least a microsecond */
+    i64 step = 1000000;
+    for (Py_ssize_t digit = 1; fraction && digit < fraction; digit++)
+        step = step > 1 ? step / 10 : 1;
+    return span_of(start, start + step);
+}
+
+/* index_builders._common_span: the (low, high) texts of the two common shapes; NULL
+ * without an error for any other text (the Python twin decides). */
+static PyObject *
+common_span(PyObject *text)
+{
+    if (!PyUnicode_IS_ASCII(text))
+        return NULL;
+    Py_ssize_t size = PyUnicode_GET_LENGTH(text);
+    const Py_UCS1 *s = PyUnicode_1BYTE_DATA(text);
+    if (size == 10)
+        return day_span(s);
+    return size >= 19 ? datetime_span(s, size) : NULL;
+}
+
+/* index_builders._string_span: the cached values of a date text (a new reference: a tuple
+ * or None), computed here for the common shapes, by the Python twin otherwise. */
+static PyObject *
+string_span(PyObject *text)
+{
+    PyObject *cached = get(spans, text);
+    if (cached != NULL)
+        return Py_NewRef(cached);
+    if (PyErr_Occurred())
+        return NULL;
+    PyObject *values = common_span(text);
+    if (values == NULL)
+        return PyErr_Occurred() ? NULL : PyObject_CallOneArg(py_string_span, text);
+    if (PyDict_GET_SIZE(spans) >= max_spans)
+        PyDict_Clear(spans);
+    if (PyDict_SetItem(spans, text, values) < 0) {
+        Py_DECREF(values);
+        return NULL;
+    }
+    return values;
+}
+
+/* One end of a Period: the ``index`` item of its span, or ``open`` when it has none. */
+static int
+period_end(PyObject *period, PyObject *key, Py_ssize_t index, PyObject *open, PyObject **end)
+{
+    PyObject *text = get(period, key);
+    if (text == NULL && PyErr_Occurred())
+        return FAILED;
+    if (text == NULL || !PyUnicode_Check(text)) {
+        *end = Py_NewRef(open);
+        return DONE;
+    }
+    if (!PyUnicode_CheckExact(text))
+        return TO_PYTHON;
+    Py_INCREF(text);
+    PyObject *span = string_span(text);
+    Py_DECREF(text);
+    if (span == NULL)
+        return FAILED;
+    int status = DONE;
+    if (span == Py_None)
+        *end = Py_NewRef(open);
+    else if (PyTuple_CheckExact(span) && PyTuple_GET_SIZE(span) == 2)
+        *end = Py_NewRef(PyTuple_GET_ITEM(span, index));
+    else
+        status = TO_PYTHON;
+    Py_DECREF(span);
+    return status;
+}
+
+/* index_builders._period_span: each end's bound from its own text, an open or unreadable
+ * end unbounded. */
+static int
+period_row(PyObject *param, PyObject *period, PyObject *out)
+{
+    PyObject *low, *high;
+    int status = period_end(period, k_start, 0, lowest_text, &low);
+    if (status != DONE)
+        return status;
+    status = period_end(period, k_end, 1, highest_text, &high);
+    if (status != DONE) {
+        Py_DECREF(low);
+        return status;
+    }
+    PyObject *values = PyTuple_Pack(2, low, high);
+    Py_DECREF(low);
+    Py_DECREF(high);
+    return append_row(out, s_date, param, values);
+}
+
+/* One value of date_rows: a date text or a Period here, the rest (Timing, subclasses,
+ * values of other types) by the Python twin. */
+static int
+date_value(PyObject *param, PyObject *value, PyObject *out)
+{
+    if (PyUnicode_CheckExact(value)) {
+        PyObject *values = string_span(value);
+        if (values == NULL)
+            return FAILED;
+        if (values == Py_None) {
+            Py_DECREF(values);
+            return DONE;
+        }
+        return append_row(out, s_date, param, values);
+    }
+    if (!PyDict_CheckExact(value))
+        return TO_PYTHON;
+    int period = PyDict_Contains(value, k_start);
+    if (period == 0)
+        period = PyDict_Contains(value, k_end);
+    if (period < 0)
+        return FAILED;
+    return period ? period_row(param, value, out) : TO_PYTHON;
+}
+
+static PyObject *
+date_rows(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    return build(args, nargs, py_date_rows, date_value);
+}
+
+/* ---------------------------------------------------------------- binding */
+
+static void
+set_bound(PyObject **slot, PyObject *value)
+{
+    Py_INCREF(value);
+    Py_XSETREF(*slot, value);
+}
+
+static PyObject *
+bind(PyObject *module, PyObject *args)
+{
+    PyObject *token, *date, *span, *span_cache, *fold_cache, *fold, *low, *high;
+    Py_ssize_t span_limit, length;
+    if (!PyArg_ParseTuple(args, "OOOO!O!OUUnn:bind", &token, &date, &span, &PyDict_Type,
+                          &span_cache, &PyDict_Type, &fold_cache, &fold, &low, &high,
+                          &span_limit, &length))
+        return NULL;
+    if (!PyDict_CheckExact(span_cache) || !PyDict_CheckExact(fold_cache)
+        || !PyUnicode_CheckExact(low) || !PyUnicode_CheckExact(high) || span_limit < 1
+        || length < 0) {
+        PyErr_SetString(PyExc_TypeError, "bind: exact dicts, strs and positive sizes");
+        return NULL;
+    }
+    set_bound(&py_token_rows, token);
+    set_bound(&py_date_rows, date);
+    set_bound(&py_string_span, span);
+    set_bound(&spans, span_cache);
+    set_bound(&folded, fold_cache);
+    set_bound(&fold_text, fold);
+    set_bound(&lowest_text, low);
+    set_bound(&highest_text, high);
+    max_spans = span_limit;
+    cut = length;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"bind", bind, METH_VARARGS,
+     "bind(token_rows, date_rows, string_span, spans, folded, fold_text, lowest, highest, "
+     "max_spans, max_length): the Python twins and the caches shared with them."},
+    {"token_rows", (PyCFunction)(void (*)(void))token_rows, METH_FASTCALL,
+     "token_rows(param, found, out): index_builders.token_rows in C."},
+    {"date_rows", (PyCFunction)(void (*)(void))date_rows, METH_FASTCALL,
+     "date_rows(param, found, out): index_builders.date_rows in C."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "yteso.store._builders",
+    "C twins of yteso.store.index_builders' token_rows and date_rows.", -1, methods,
+};
+
+/* An interned str kept for the process's life. */
+static int
+intern(PyObject **slot, const char *text)
+{
+    *slot = PyUnicode_InternFromString(text);
+    return *slot == NULL ? -1 : 0;
+}
+
+PyMODINIT_FUNC
+PyInit__builders(void)
+{
+    if (intern(&s_token, "token") || intern(&s_date, "date") || intern(&s_true, "true")
+        || intern(&s_false, "false") || intern(&s_of_type, ":of-type")
+        || intern(&k_coding, "coding") || intern(&k_text, "text") || intern(&k_code, "code")
+        || intern(&k_display, "display") || intern(&k_system, "system")
+        || intern(&k_value, "value") || intern(&k_type, "type")
+        || intern(&k_assigner, "assigner") || intern(&k_start, "start")
+        || intern(&k_end, "end"))
+        return NULL;
+    return PyModule_Create(&module_def);
+}
