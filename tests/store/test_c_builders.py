@@ -1,12 +1,14 @@
-"""The C twins of the token and date row builders (``yteso/store/_builders.c``) give the
-Python builders' rows.
+"""The C twins of the token, date and reference row builders (``yteso/store/_builders.c``)
+give the Python builders' rows.
 
-Differential: every ``token_rows`` and ``date_rows`` call that indexing all 100,000 bench
+Differential: every ``token_rows``, ``date_rows`` and ``reference_rows`` call that indexing
+all 100,000 bench
 resources and every Synthea resource (../shared/data/synthea) makes is replayed on the C
 twin and on the Python builder imported from :mod:`index_builders` (the reference), with
 the date cache emptied before each side, so each side computes its own spans. Rows must be
 equal with their types (``True`` is not ``1``, a ``str`` subclass is not a ``str``). Then
-hand-made edge cases and seeded fuzz of date texts, Periods, Timings and token shapes.
+hand-made edge cases and seeded fuzz of date texts, Periods, Timings, token shapes and
+references.
 """
 
 from __future__ import annotations
@@ -26,7 +28,14 @@ from tests.conftest import REPO, shared_path
 from yteso import native
 from yteso.fhir.types import Json
 from yteso.store import index_builders
-from yteso.store.index_builders import _SPANS, BUILDERS, date_rows, token_rows
+from yteso.store.index_builders import (
+    _SPANS,
+    _TARGETS,
+    BUILDERS,
+    date_rows,
+    reference_rows,
+    token_rows,
+)
 from yteso.store.index_rows import _FAST_PLANS, extract_index_rows
 
 Builder = Callable[[str, list[Any], list[Any]], None]
@@ -56,15 +65,23 @@ def _typed(value: Any) -> Any:
 
 
 def _rows(builder: Builder, param: str, found: list[Any]) -> Any:
-    _SPANS.clear()  # each side computes its spans (the C twin shares the Python cache)
+    _SPANS.clear()  # each side computes its spans (the C twin shares the Python caches)
+    _TARGETS.clear()
     out: list[Any] = []
     builder(param, found, out)
     return _typed(out)
 
 
+PYTHON_TWINS: dict[str, Builder] = {
+    "token": token_rows,
+    "date": date_rows,
+    "reference": reference_rows,
+}
+
+
 def _same(c_builders: ModuleType, kind: str, param: str, found: list[Any]) -> None:
-    python = token_rows if kind == "token" else date_rows
-    twin = c_builders.token_rows if kind == "token" else c_builders.date_rows
+    python = PYTHON_TWINS[kind]
+    twin = getattr(c_builders, f"{kind}_rows")
     assert _rows(twin, param, found) == _rows(python, param, found), (kind, param, found)
 
 
@@ -81,7 +98,7 @@ def _recorded_calls(resources: Iterator[Json]) -> Iterator[Call]:
 
         return record
 
-    BUILDERS.update(token=recorder("token"), date=recorder("date"))
+    BUILDERS.update({kind: recorder(kind) for kind in PYTHON_TWINS})
     _FAST_PLANS.clear()  # plans hold the builders they were made with
     try:
         for resource in resources:
@@ -122,7 +139,7 @@ def _synthea_resources() -> Iterator[Json]:
 
 
 def _replay(c_builders: ModuleType, resources: Iterator[Json]) -> dict[str, int]:
-    counts = {"token": 0, "date": 0}
+    counts = dict.fromkeys(PYTHON_TWINS, 0)
     for kind, param, found in _recorded_calls(resources):
         _same(c_builders, kind, param, found)
         counts[kind] += 1
@@ -132,25 +149,28 @@ def _replay(c_builders: ModuleType, resources: Iterator[Json]) -> dict[str, int]
 def test_bench_data(c_builders: ModuleType) -> None:
     counts = _replay(c_builders, _bench_resources())
     assert counts["token"] > 300_000 and counts["date"] > 100_000, counts
+    assert counts["reference"] > 100_000, counts
 
 
 def test_synthea_files(c_builders: ModuleType) -> None:
     counts = _replay(c_builders, _synthea_resources())
     assert counts["token"] > 50_000 and counts["date"] > 10_000, counts
+    assert counts["reference"] > 10_000, counts
 
 
 def test_extraction_uses_the_c_twins_and_gives_the_same_rows(c_builders: ModuleType) -> None:
-    assert BUILDERS["token"] is c_builders.token_rows
-    assert BUILDERS["date"] is c_builders.date_rows
+    twins = {kind: getattr(c_builders, f"{kind}_rows") for kind in PYTHON_TWINS}
+    assert all(BUILDERS[kind] is twin for kind, twin in twins.items())
     resources = [r for _, r in zip(range(800), _bench_resources(), strict=False)]
     with_c = [extract_index_rows(r) for r in resources]
-    BUILDERS.update(token=token_rows, date=date_rows)
+    BUILDERS.update(PYTHON_TWINS)
     _FAST_PLANS.clear()
     try:
         _SPANS.clear()
+        _TARGETS.clear()
         assert [extract_index_rows(r) for r in resources] == with_c
     finally:
-        BUILDERS.update(token=c_builders.token_rows, date=c_builders.date_rows)
+        BUILDERS.update(twins)
         _FAST_PLANS.clear()
 
 
@@ -379,8 +399,11 @@ def _bind(c_builders: ModuleType, string_span: Callable[[str], Any]) -> None:
     c_builders.bind(
         token_rows,
         date_rows,
+        reference_rows,
         string_span,
+        b.target_of,
         _SPANS,
+        _TARGETS,
         b.FOLDED,
         b.fold_text,
         b._LOWEST_TEXT,
@@ -420,6 +443,68 @@ def test_unusual_arguments_go_to_python(c_builders: ModuleType) -> None:
             assert _outcome(twin, param, found) == _outcome(python, param, found)
     with pytest.raises(TypeError):
         c_builders.token_rows("code", [])
+
+
+REFERENCES: list[Any] = [
+    "Patient/p1",
+    "http://hl7.org/fhir/ValueSet/x|4.0.1",
+    "",
+    _LONG,
+    Text("Patient/sub"),
+    None,
+    5,
+    True,
+    [],
+    {},
+    {"reference": "Patient/p1"},
+    {"reference": "Patient/p1", "display": "Nguyễn Văn Đức"},
+    {"reference": "Patient/p1/_history/2"},
+    {"reference": "http://example.org/fhir/Observation/o1"},
+    {"reference": "urn:uuid:1234"},
+    {"reference": "#contained"},
+    {"reference": "#"},
+    {"reference": ""},
+    {"reference": "patient/p1"},
+    {"reference": "Patient/"},
+    {"reference": "Đ/Ư"},
+    {"reference": "Patient/" + _LONG},
+    {"reference": None},
+    {"reference": 5},
+    {"reference": Text("Patient/sub")},
+    {"reference": Text("#sub")},
+    {"identifier": {"system": "http://cccd.gov.vn", "value": "001"}},
+    {"reference": "Patient/p1", "identifier": {"system": "urn:s", "value": "001"}},
+    {"reference": "Patient/p1", "identifier": None},
+    {"reference": "Patient/p1", "identifier": {"value": 5}},
+    {"reference": "Patient/p1", "identifier": "bad"},
+    {"type": "Patient", "display": "no reference"},
+    Mapping(reference="Patient/m1"),
+    {1: "non-str key", "reference": "Group/g1"},
+]
+
+
+@pytest.mark.parametrize("value", REFERENCES, ids=range(len(REFERENCES)))
+def test_reference_edge_cases(c_builders: ModuleType, value: Any) -> None:
+    _same(c_builders, "reference", "subject", [value])
+
+
+def test_reference_values_together(c_builders: ModuleType) -> None:
+    _same(c_builders, "reference", "subject", REFERENCES)
+    _TARGETS.clear()  # the cache filled by one side is read by the other: both ways agree
+    out: list[Any] = []
+    reference_rows("subject", REFERENCES, out)
+    again: list[Any] = []
+    c_builders.reference_rows("subject", REFERENCES, again)
+    assert _typed(again) == _typed(out)
+
+
+def test_fuzzed_references(c_builders: ModuleType) -> None:
+    rng = random.Random(15)
+    parts = ["Patient", "patient", "p1", "", "_history", "2", "http:", "#x", "Đ", "a|b", " "]
+    for _ in range(5_000):
+        text = "/".join(rng.choice(parts) for _ in range(rng.randint(0, 6)))
+        value = rng.choice([text, {"reference": text}, {"reference": text, "display": "d"}])
+        _same(c_builders, "reference", "subject", [value, {"reference": text}])
 
 
 def _accepted(builder: Builder, value: Any) -> bool:

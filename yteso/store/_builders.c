@@ -1,4 +1,4 @@
-/* yteso.store._builders: C twins of index_builders.token_rows and index_builders.date_rows.
+/* yteso.store._builders: C twins of index_builders' token_rows, date_rows and reference_rows.
  *
  * Each twin has the Python builder's signature, build(param, found, out), and appends the
  * same rows in the same order. The Python builders stay the reference: whatever these do
@@ -24,7 +24,10 @@ typedef long long i64;
 /* What bind() received: the Python twins, the caches, the constants. */
 static PyObject *py_token_rows;   /* index_builders.token_rows */
 static PyObject *py_date_rows;    /* index_builders.date_rows */
+static PyObject *py_reference_rows; /* index_builders.reference_rows */
 static PyObject *py_string_span;  /* index_builders._string_span: the general date path */
+static PyObject *py_target_of;    /* index_builders.target_of: a reference's (type, id) */
+static PyObject *targets;         /* index_builders._TARGETS: reference -> (type, id) */
 static PyObject *spans;           /* index_builders._SPANS: date text -> (low, high) | None */
 static PyObject *folded;          /* text_folding.FOLDED: text -> folded text */
 static PyObject *fold_text;       /* text_folding.fold_text */
@@ -34,9 +37,9 @@ static Py_ssize_t max_spans;      /* index_builders._MAX_SPANS */
 static Py_ssize_t cut = -1;       /* text_folding.MAX_INDEXED_LENGTH; -1 until bound */
 
 /* Interned strings: dict keys and row texts. */
-static PyObject *s_token, *s_date, *s_true, *s_false, *s_of_type;
+static PyObject *s_token, *s_date, *s_reference, *s_true, *s_false, *s_of_type;
 static PyObject *k_coding, *k_text, *k_code, *k_display, *k_system, *k_value, *k_type;
-static PyObject *k_assigner, *k_start, *k_end;
+static PyObject *k_assigner, *k_start, *k_end, *k_reference, *k_identifier;
 
 /* Results of the per-value handlers. */
 #define DONE 0
@@ -725,6 +728,82 @@ date_rows(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return build(args, nargs, py_date_rows, date_value);
 }
 
+/* ---------------------------------------------------------------- references */
+
+/* index_builders.target_of: the cached (type, id) of a reference text, a new reference; the
+ * Python twin splits (and caches) a text not seen yet. */
+static PyObject *
+target_of(PyObject *reference)
+{
+    PyObject *found = get(targets, reference);
+    if (found != NULL)
+        return Py_NewRef(found);
+    return PyErr_Occurred() ? NULL : PyObject_CallOneArg(py_target_of, reference);
+}
+
+/* A Reference's row: (target type, target id, text) of a ``reference`` not starting ``#``. */
+static int
+reference_row(PyObject *param, PyObject *reference, PyObject *out)
+{
+    if (PyUnicode_GET_LENGTH(reference) > 0 && PyUnicode_READ_CHAR(reference, 0) == '#')
+        return DONE; /* contained: no row */
+    PyObject *target = target_of(reference);
+    if (target == NULL)
+        return FAILED;
+    int status = TO_PYTHON;
+    if (PyTuple_CheckExact(target) && PyTuple_GET_SIZE(target) == 2) {
+        PyObject *text = cut_text(reference);
+        if (text == NULL)
+            status = FAILED;
+        else
+            status = append_row(out, s_reference, param,
+                                triple(PyTuple_GET_ITEM(target, 0), PyTuple_GET_ITEM(target, 1),
+                                       text));
+        Py_XDECREF(text);
+    }
+    Py_DECREF(target);
+    return status;
+}
+
+/* One value of reference_rows: a Reference or a canonical/uri text here; a Reference with
+ * an ``identifier``, and subclasses, by the Python twin. */
+static int
+reference_value(PyObject *param, PyObject *value, PyObject *out)
+{
+    if (PyUnicode_CheckExact(value)) {
+        PyObject *text = cut_text(value);
+        if (text == NULL)
+            return FAILED;
+        int status = append_row(out, s_reference, param, triple(NULL, NULL, text));
+        Py_DECREF(text);
+        return status;
+    }
+    if (!PyDict_CheckExact(value))
+        return PyUnicode_Check(value) || PyDict_Check(value) ? TO_PYTHON : DONE;
+    PyObject *reference = get(value, k_reference);
+    if (reference == NULL && PyErr_Occurred())
+        return FAILED;
+    if (reference != NULL && PyUnicode_Check(reference)) {
+        if (!PyUnicode_CheckExact(reference))
+            return TO_PYTHON;
+        Py_INCREF(reference);
+        int status = reference_row(param, reference, out);
+        Py_DECREF(reference);
+        if (status != DONE)
+            return status;
+    }
+    PyObject *identifier = get(value, k_identifier);
+    if (identifier == NULL)
+        return PyErr_Occurred() ? FAILED : DONE;
+    return identifier == Py_None ? DONE : TO_PYTHON; /* its :identifier token: Python's */
+}
+
+static PyObject *
+reference_rows(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    return build(args, nargs, py_reference_rows, reference_value);
+}
+
 /* ---------------------------------------------------------------- binding */
 
 static void
@@ -737,13 +816,15 @@ set_bound(PyObject **slot, PyObject *value)
 static PyObject *
 bind(PyObject *module, PyObject *args)
 {
-    PyObject *token, *date, *span, *span_cache, *fold_cache, *fold, *low, *high;
+    PyObject *token, *date, *reference, *span, *target, *span_cache, *target_cache;
+    PyObject *fold_cache, *fold, *low, *high;
     Py_ssize_t span_limit, length;
-    if (!PyArg_ParseTuple(args, "OOOO!O!OUUnn:bind", &token, &date, &span, &PyDict_Type,
-                          &span_cache, &PyDict_Type, &fold_cache, &fold, &low, &high,
-                          &span_limit, &length))
+    if (!PyArg_ParseTuple(args, "OOOOOO!O!O!OUUnn:bind", &token, &date, &reference, &span,
+                          &target, &PyDict_Type, &span_cache, &PyDict_Type, &target_cache,
+                          &PyDict_Type, &fold_cache, &fold, &low, &high, &span_limit, &length))
         return NULL;
-    if (!PyDict_CheckExact(span_cache) || !PyDict_CheckExact(fold_cache)
+    if (!PyDict_CheckExact(span_cache) || !PyDict_CheckExact(target_cache)
+        || !PyDict_CheckExact(fold_cache)
         || !PyUnicode_CheckExact(low) || !PyUnicode_CheckExact(high) || span_limit < 1
         || length < 0) {
         PyErr_SetString(PyExc_TypeError, "bind: exact dicts, strs and positive sizes");
@@ -751,8 +832,11 @@ bind(PyObject *module, PyObject *args)
     }
     set_bound(&py_token_rows, token);
     set_bound(&py_date_rows, date);
+    set_bound(&py_reference_rows, reference);
     set_bound(&py_string_span, span);
+    set_bound(&py_target_of, target);
     set_bound(&spans, span_cache);
+    set_bound(&targets, target_cache);
     set_bound(&folded, fold_cache);
     set_bound(&fold_text, fold);
     set_bound(&lowest_text, low);
@@ -764,18 +848,21 @@ bind(PyObject *module, PyObject *args)
 
 static PyMethodDef methods[] = {
     {"bind", bind, METH_VARARGS,
-     "bind(token_rows, date_rows, string_span, spans, folded, fold_text, lowest, highest, "
-     "max_spans, max_length): the Python twins and the caches shared with them."},
+     "bind(token_rows, date_rows, reference_rows, string_span, target_of, spans, targets, "
+     "folded, fold_text, lowest, highest, max_spans, max_length): the Python twins and the "
+     "caches shared with them."},
     {"token_rows", (PyCFunction)(void (*)(void))token_rows, METH_FASTCALL,
      "token_rows(param, found, out): index_builders.token_rows in C."},
     {"date_rows", (PyCFunction)(void (*)(void))date_rows, METH_FASTCALL,
      "date_rows(param, found, out): index_builders.date_rows in C."},
+    {"reference_rows", (PyCFunction)(void (*)(void))reference_rows, METH_FASTCALL,
+     "reference_rows(param, found, out): index_builders.reference_rows in C."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT, "yteso.store._builders",
-    "C twins of yteso.store.index_builders' token_rows and date_rows.", -1, methods,
+    "C twins of yteso.store.index_builders' token_rows, date_rows and reference_rows.", -1, methods,
 };
 
 /* An interned str kept for the process's life. */
@@ -789,13 +876,15 @@ intern(PyObject **slot, const char *text)
 PyMODINIT_FUNC
 PyInit__builders(void)
 {
-    if (intern(&s_token, "token") || intern(&s_date, "date") || intern(&s_true, "true")
+    if (intern(&s_token, "token") || intern(&s_date, "date")
+        || intern(&s_reference, "reference") || intern(&s_true, "true")
         || intern(&s_false, "false") || intern(&s_of_type, ":of-type")
         || intern(&k_coding, "coding") || intern(&k_text, "text") || intern(&k_code, "code")
         || intern(&k_display, "display") || intern(&k_system, "system")
         || intern(&k_value, "value") || intern(&k_type, "type")
         || intern(&k_assigner, "assigner") || intern(&k_start, "start")
-        || intern(&k_end, "end"))
+        || intern(&k_end, "end") || intern(&k_reference, "reference")
+        || intern(&k_identifier, "identifier"))
         return NULL;
     return PyModule_Create(&module_def);
 }

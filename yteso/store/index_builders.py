@@ -376,16 +376,20 @@ BUILDERS: dict[str, Builder] = {
     "uri": uri_rows,
 }
 
-# The C twins of token_rows and date_rows (yteso/store/_builders.c; docs/dev/native.md, "C
-# extensions"): the same rows, handing back to the functions above whatever they do not
-# handle. None (YTESO_PURE=1, a stale or absent build): the Python builders run.
+# The C twins of token_rows, date_rows and reference_rows (yteso/store/_builders.c;
+# docs/dev/native.md, "C extensions"): the same rows, handing back to the functions above
+# whatever they do not handle. None (YTESO_PURE=1, a stale or absent build): the Python
+# builders run.
 C_BUILDERS: Final = native.c_extension("yteso.store._builders")
 if C_BUILDERS is not None:
     C_BUILDERS.bind(
         token_rows,
         date_rows,
+        reference_rows,
         _string_span,
+        target_of,
         _SPANS,
+        _TARGETS,
         FOLDED,
         fold_text,
         _LOWEST_TEXT,
@@ -395,3 +399,4 @@ if C_BUILDERS is not None:
     )
     BUILDERS["token"] = C_BUILDERS.token_rows
     BUILDERS["date"] = C_BUILDERS.date_rows
+    BUILDERS["reference"] = C_BUILDERS.reference_rows
