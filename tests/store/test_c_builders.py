@@ -409,6 +409,7 @@ def _bind(c_builders: ModuleType, string_span: Callable[[str], Any]) -> None:
         b._LOWEST_TEXT,
         b._HIGHEST_TEXT,
         b._MAX_SPANS,
+        b._MAX_TARGETS,
         b._CUT,
     )
 
@@ -459,6 +460,14 @@ REFERENCES: list[Any] = [
     {"reference": "Patient/p1"},
     {"reference": "Patient/p1", "display": "Nguyễn Văn Đức"},
     {"reference": "Patient/p1/_history/2"},
+    {"reference": "http://x.org/fhir/Patient/p1/_history/2"},
+    {"reference": "Patient/_history/2"},
+    {"reference": "_history/2"},
+    {"reference": "/Patient/p1/_history/"},
+    {"reference": "Patient/p1/"},
+    {"reference": "/p1"},
+    {"reference": "Ärzte/p1"},
+    {"reference": "Patient/Đ"},
     {"reference": "http://example.org/fhir/Observation/o1"},
     {"reference": "urn:uuid:1234"},
     {"reference": "#contained"},
@@ -500,7 +509,7 @@ def test_reference_values_together(c_builders: ModuleType) -> None:
 
 def test_fuzzed_references(c_builders: ModuleType) -> None:
     rng = random.Random(15)
-    parts = ["Patient", "patient", "p1", "", "_history", "2", "http:", "#x", "Đ", "a|b", " "]
+    parts = ["Patient", "patient", "p1", "", "_history", "2", "http:", "#x", "Đ", "a|b", " ", "B"]
     for _ in range(5_000):
         text = "/".join(rng.choice(parts) for _ in range(rng.randint(0, 6)))
         value = rng.choice([text, {"reference": text}, {"reference": text, "display": "d"}])

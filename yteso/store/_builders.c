@@ -34,6 +34,7 @@ static PyObject *fold_text;       /* text_folding.fold_text */
 static PyObject *lowest_text;     /* index_builders._LOWEST_TEXT */
 static PyObject *highest_text;    /* index_builders._HIGHEST_TEXT */
 static Py_ssize_t max_spans;      /* index_builders._MAX_SPANS */
+static Py_ssize_t max_targets;    /* index_builders._MAX_TARGETS */
 static Py_ssize_t cut = -1;       /* text_folding.MAX_INDEXED_LENGTH; -1 until bound */
 
 /* Interned strings: dict keys and row texts. */
@@ -207,38 +208,36 @@ coding_row(PyObject *param, PyObject *coding, PyObject *text, PyObject *out)
     return status;
 }
 
-/* A CodeableConcept (or a text alone): a row per Coding with a code, or the text's row. */
+/* A CodeableConcept (or a text alone): a row per Coding with a code, or the text's row.
+ * ``raw_text`` and ``codings``: the borrowed ``text`` and ``coding`` items, NULL if absent. */
 static int
-concept_rows(PyObject *param, PyObject *value, PyObject *out)
+concept_rows(PyObject *param, PyObject *raw_text, PyObject *codings, PyObject *out)
 {
-    PyObject *raw = get(value, k_text);
-    if (raw == NULL && PyErr_Occurred())
-        return FAILED;
+    if (codings == Py_None)
+        codings = NULL;
+    if (codings != NULL && !PyList_CheckExact(codings))
+        return TO_PYTHON; /* ``codings or []`` of another type: Python decides */
+    /* held: fold_text, a Python call, runs before they are read */
+    Py_XINCREF(raw_text);
+    Py_XINCREF(codings);
     PyObject *text;
-    int status = display_of(raw, &text);
-    if (status != DONE)
-        return status;
-    PyObject *codings = get(value, k_coding);
-    if (codings == NULL && PyErr_Occurred())
-        status = FAILED;
-    else if (codings != NULL && codings != Py_None && !PyList_CheckExact(codings))
-        status = TO_PYTHON; /* ``codings or []`` of another type: Python decides */
-    if (status != DONE) {
-        Py_DECREF(text);
-        return status;
-    }
+    int status = display_of(raw_text, &text);
+    Py_XDECREF(raw_text);
     Py_ssize_t count = 0;
-    if (codings != NULL && codings != Py_None) {
-        Py_INCREF(codings);
+    if (status == DONE && codings != NULL) {
         for (Py_ssize_t i = 0; status == DONE && i < PyList_GET_SIZE(codings); i++) {
             PyObject *coding = Py_NewRef(PyList_GET_ITEM(codings, i));
             status = coding_row(param, coding, text, out);
             Py_DECREF(coding);
         }
         count = PyList_GET_SIZE(codings);
-        Py_DECREF(codings);
     }
-    if (status == DONE && text != Py_None && PyUnicode_GET_LENGTH(text) > 0 && count == 0)
+    Py_XDECREF(codings);
+    if (status != DONE) {
+        Py_XDECREF(text);
+        return status;
+    }
+    if (text != Py_None && PyUnicode_GET_LENGTH(text) > 0 && count == 0)
         status = append_row(out, s_token, param, triple(NULL, NULL, text));
     Py_DECREF(text);
     return status;
@@ -246,26 +245,25 @@ concept_rows(PyObject *param, PyObject *value, PyObject *out)
 
 /* A Coding, a Quantity-like value or anything with a ``code``. */
 static int
-code_row(PyObject *param, PyObject *value, PyObject *out)
+code_row(PyObject *param, PyObject *value, PyObject *code, PyObject *out)
 {
-    PyObject *code = get(value, k_code);
-    if (code == NULL)
-        return PyErr_Occurred() ? FAILED : DONE;
     if (!PyUnicode_Check(code))
         return DONE;
     PyObject *raw = get(value, k_display);
     if (raw == NULL && PyErr_Occurred())
         return FAILED;
+    Py_INCREF(code); /* held: display_of may call fold_text, a Python function */
     PyObject *display;
     int status = display_of(raw, &display);
-    if (status != DONE)
-        return status;
-    PyObject *system = get(value, k_system);
-    if (system == NULL && PyErr_Occurred())
-        status = FAILED;
-    else
-        status = append_row(out, s_token, param, triple(system, code, display));
-    Py_DECREF(display);
+    if (status == DONE) {
+        PyObject *system = get(value, k_system);
+        if (system == NULL && PyErr_Occurred())
+            status = FAILED;
+        else
+            status = append_row(out, s_token, param, triple(system, code, display));
+        Py_DECREF(display);
+    }
+    Py_DECREF(code);
     return status;
 }
 
@@ -400,20 +398,18 @@ token_value(PyObject *param, PyObject *value, PyObject *out)
     }
     if (!PyDict_CheckExact(value))
         return PyUnicode_Check(value) || PyDict_Check(value) ? TO_PYTHON : DONE;
-    /* ``"coding" in value or ("text" in value and "code" not in value)``, in that order */
-    int concept = PyDict_Contains(value, k_coding);
-    int text = concept ? 0 : PyDict_Contains(value, k_text);
-    if (concept < 0 || text < 0)
+    /* ``"coding" in value or ("text" in value and "code" not in value)``: one lookup per key
+     * (a key present with null is in the dict: ``get`` gives Py_None, not NULL) */
+    PyObject *codings = get(value, k_coding), *text = NULL, *code = NULL;
+    if (codings == NULL && PyErr_Occurred())
         return FAILED;
-    int code = text ? PyDict_Contains(value, k_code) : 0;
-    if (code < 0)
+    if ((text = get(value, k_text)) == NULL && PyErr_Occurred())
         return FAILED;
-    if (concept || (text && !code))
-        return concept_rows(param, value, out);
-    code = PyDict_Contains(value, k_code);
-    if (code < 0)
+    if (codings == NULL && (code = get(value, k_code)) == NULL && PyErr_Occurred())
         return FAILED;
-    return code ? code_row(param, value, out) : identifier_or_contact(param, value, out);
+    if (codings != NULL || (text != NULL && code == NULL))
+        return concept_rows(param, text, codings, out);
+    return code ? code_row(param, value, code, out) : identifier_or_contact(param, value, out);
 }
 
 static PyObject *
@@ -730,15 +726,67 @@ date_rows(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 
 /* ---------------------------------------------------------------- references */
 
-/* index_builders.target_of: the cached (type, id) of a reference text, a new reference; the
- * Python twin splits (and caches) a text not seen yet. */
+/* The last slash of s[0:end] (-1: none). */
+static Py_ssize_t
+last_slash(const Py_UCS1 *s, Py_ssize_t end)
+{
+    while (--end >= 0 && s[end] != '/')
+        ;
+    return end;
+}
+
+/* index_values.split_reference of an ASCII text: ``Type/id``, ``Type/id/_history/n`` or a
+ * URL ending so gives (type, id), anything else (None, None); NULL without an error for a
+ * text that is not ASCII (``isupper`` of a non-ASCII letter: the Python twin's). */
+static PyObject *
+split_reference(PyObject *reference)
+{
+    if (!PyUnicode_IS_ASCII(reference))
+        return NULL;
+    const Py_UCS1 *s = PyUnicode_1BYTE_DATA(reference);
+    Py_ssize_t end = PyUnicode_GET_LENGTH(reference), slashes = 0;
+    for (Py_ssize_t i = 0; i < end; i++)
+        slashes += s[i] == '/';
+    Py_ssize_t last = last_slash(s, end), before = last >= 0 ? last_slash(s, last) : -1;
+    /* ``len(parts) >= 4 and parts[-2] == "_history"``: drop the last two parts */
+    if (slashes >= 3 && last - before - 1 == 8 && memcmp(s + before + 1, "_history", 8) == 0) {
+        end = before;
+        last = last_slash(s, end);
+        before = last_slash(s, last);
+        slashes -= 2;
+    }
+    /* ``len(parts) >= 2 and parts[-2][:1].isupper() and parts[-1]`` */
+    if (slashes >= 1 && last - before > 1 && s[before + 1] >= 'A' && s[before + 1] <= 'Z'
+        && end - last > 1) {
+        PyObject *type = PyUnicode_Substring(reference, before + 1, last);
+        PyObject *id = type ? PyUnicode_Substring(reference, last + 1, end) : NULL;
+        PyObject *pair = id ? PyTuple_Pack(2, type, id) : NULL;
+        Py_XDECREF(type);
+        Py_XDECREF(id);
+        return pair;
+    }
+    return PyTuple_Pack(2, Py_None, Py_None);
+}
+
+/* index_builders.target_of: the cached (type, id) of a reference text, a new reference;
+ * a text not seen yet split here (ASCII) or by the Python twin, and cached. */
 static PyObject *
 target_of(PyObject *reference)
 {
     PyObject *found = get(targets, reference);
     if (found != NULL)
         return Py_NewRef(found);
-    return PyErr_Occurred() ? NULL : PyObject_CallOneArg(py_target_of, reference);
+    if (PyErr_Occurred())
+        return NULL;
+    if ((found = split_reference(reference)) == NULL)
+        return PyErr_Occurred() ? NULL : PyObject_CallOneArg(py_target_of, reference);
+    if (PyDict_GET_SIZE(targets) >= max_targets)
+        PyDict_Clear(targets);
+    if (PyDict_SetItem(targets, reference, found) < 0) {
+        Py_DECREF(found);
+        return NULL;
+    }
+    return found;
 }
 
 /* A Reference's row: (target type, target id, text) of a ``reference`` not starting ``#``. */
@@ -818,15 +866,16 @@ bind(PyObject *module, PyObject *args)
 {
     PyObject *token, *date, *reference, *span, *target, *span_cache, *target_cache;
     PyObject *fold_cache, *fold, *low, *high;
-    Py_ssize_t span_limit, length;
-    if (!PyArg_ParseTuple(args, "OOOOOO!O!O!OUUnn:bind", &token, &date, &reference, &span,
+    Py_ssize_t span_limit, target_limit, length;
+    if (!PyArg_ParseTuple(args, "OOOOOO!O!O!OUUnnn:bind", &token, &date, &reference, &span,
                           &target, &PyDict_Type, &span_cache, &PyDict_Type, &target_cache,
-                          &PyDict_Type, &fold_cache, &fold, &low, &high, &span_limit, &length))
+                          &PyDict_Type, &fold_cache, &fold, &low, &high, &span_limit,
+                          &target_limit, &length))
         return NULL;
     if (!PyDict_CheckExact(span_cache) || !PyDict_CheckExact(target_cache)
         || !PyDict_CheckExact(fold_cache)
         || !PyUnicode_CheckExact(low) || !PyUnicode_CheckExact(high) || span_limit < 1
-        || length < 0) {
+        || target_limit < 1 || length < 0) {
         PyErr_SetString(PyExc_TypeError, "bind: exact dicts, strs and positive sizes");
         return NULL;
     }
@@ -842,6 +891,7 @@ bind(PyObject *module, PyObject *args)
     set_bound(&lowest_text, low);
     set_bound(&highest_text, high);
     max_spans = span_limit;
+    max_targets = target_limit;
     cut = length;
     Py_RETURN_NONE;
 }
@@ -849,8 +899,8 @@ bind(PyObject *module, PyObject *args)
 static PyMethodDef methods[] = {
     {"bind", bind, METH_VARARGS,
      "bind(token_rows, date_rows, reference_rows, string_span, target_of, spans, targets, "
-     "folded, fold_text, lowest, highest, max_spans, max_length): the Python twins and the "
-     "caches shared with them."},
+     "folded, fold_text, lowest, highest, max_spans, max_targets, max_length): the Python "
+     "twins and the caches shared with them."},
     {"token_rows", (PyCFunction)(void (*)(void))token_rows, METH_FASTCALL,
      "token_rows(param, found, out): index_builders.token_rows in C."},
     {"date_rows", (PyCFunction)(void (*)(void))date_rows, METH_FASTCALL,

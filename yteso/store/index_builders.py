@@ -395,6 +395,7 @@ if C_BUILDERS is not None:
         _LOWEST_TEXT,
         _HIGHEST_TEXT,
         _MAX_SPANS,
+        _MAX_TARGETS,
         _CUT,
     )
     BUILDERS["token"] = C_BUILDERS.token_rows
