@@ -29,14 +29,19 @@ from yteso import native
 from yteso.fhir.types import Json
 from yteso.store import index_builders
 from yteso.store.index_builders import (
+    _QUANTITIES,
     _SPANS,
     _TARGETS,
+    _UNIT_SCALES,
     BUILDERS,
     date_rows,
+    quantity_rows,
     reference_rows,
+    string_rows,
     token_rows,
 )
 from yteso.store.index_rows import _FAST_PLANS, extract_index_rows
+from yteso.store.text_folding import FOLDED
 
 Builder = Callable[[str, list[Any], list[Any]], None]
 Call = tuple[str, str, list[Any]]  # (builder kind, param, found)
@@ -64,9 +69,13 @@ def _typed(value: Any) -> Any:
     return (type(value), value)
 
 
-def _rows(builder: Builder, param: str, found: list[Any]) -> Any:
+def _rows(builder: Builder, param: str, found: list[Any], *, folds: bool = False) -> Any:
+    if folds:  # each side folds its new texts (string_rows folds in C on a miss)
+        FOLDED.clear()
     _SPANS.clear()  # each side computes its spans (the C twin shares the Python caches)
     _TARGETS.clear()
+    _QUANTITIES.clear()
+    _UNIT_SCALES.clear()
     out: list[Any] = []
     builder(param, found, out)
     return _typed(out)
@@ -76,13 +85,17 @@ PYTHON_TWINS: dict[str, Builder] = {
     "token": token_rows,
     "date": date_rows,
     "reference": reference_rows,
+    "string": string_rows,
+    "quantity": quantity_rows,
 }
 
 
 def _same(c_builders: ModuleType, kind: str, param: str, found: list[Any]) -> None:
     python = PYTHON_TWINS[kind]
     twin = getattr(c_builders, f"{kind}_rows")
-    assert _rows(twin, param, found) == _rows(python, param, found), (kind, param, found)
+    folds = kind == "string"
+    expected = _rows(python, param, found, folds=folds)
+    assert _rows(twin, param, found, folds=folds) == expected, (kind, param, found)
 
 
 def _recorded_calls(resources: Iterator[Json]) -> Iterator[Call]:
@@ -150,12 +163,14 @@ def test_bench_data(c_builders: ModuleType) -> None:
     counts = _replay(c_builders, _bench_resources())
     assert counts["token"] > 300_000 and counts["date"] > 100_000, counts
     assert counts["reference"] > 100_000, counts
+    assert counts["string"] > 30_000 and counts["quantity"] > 100_000, counts
 
 
 def test_synthea_files(c_builders: ModuleType) -> None:
     counts = _replay(c_builders, _synthea_resources())
     assert counts["token"] > 50_000 and counts["date"] > 10_000, counts
     assert counts["reference"] > 10_000, counts
+    assert counts["string"] > 1_000 and counts["quantity"] > 1_000, counts
 
 
 def test_extraction_uses_the_c_twins_and_gives_the_same_rows(c_builders: ModuleType) -> None:
@@ -168,6 +183,8 @@ def test_extraction_uses_the_c_twins_and_gives_the_same_rows(c_builders: ModuleT
     try:
         _SPANS.clear()
         _TARGETS.clear()
+        _QUANTITIES.clear()
+        _UNIT_SCALES.clear()
         assert [extract_index_rows(r) for r in resources] == with_c
     finally:
         BUILDERS.update(twins)
@@ -592,3 +609,213 @@ def test_a_missing_module_is_not_skipped_under_ci() -> None:
     if os.environ.get("CI") == "true":
         assert native.c_extension("yteso.store._builders") is not None
     assert Path(REPO / "yteso" / "store" / "_builders.c").is_file()
+
+
+_NAME = {"use": "official", "family": "Nguyễn", "given": ["Văn", "Đức"], "text": "Nguyễn Văn Đức"}
+_ADDRESS = {"line": ["12 Lê Lợi", "  Phường  Bến Nghé "], "city": "Hồ Chí Minh", "country": "VN"}
+
+STRINGS: list[Any] = [
+    "",
+    " ",
+    "Nguyễn",
+    "NGUYỄN  văn\tĐức ",
+    "ASCII  Text ",
+    _LONG,
+    "x" * 300,
+    None,
+    5,
+    1.5,
+    True,
+    [],
+    {},
+    ["a", ["b", ["c", ["a"]]]],
+    _NAME,
+    {**_NAME, "prefix": ["Ông"], "suffix": ["Jr"], "period": {"start": "2020"}},
+    {"given": ["Lan", 5, None, ["Hoa"]]},
+    {"family": None},
+    _ADDRESS,
+    {**_ADDRESS, "district": "Quận 1", "state": "HCM", "postalCode": "700000"},
+    {"text": "only text"},
+    {"id": "x", "system": "s", "use": "home", "extension": [{"valueString": "e"}]},
+    {"id": "x", "value": "v", "other": {"deeper": ["w", {"use": "u", "x": "y"}]}},
+    {"value": "v", 1: "non-str key"},
+    {"family": "F", 1: "non-str key ignored"},
+    Text("sub"),
+    [Text("sub in list")],
+    {"family": Text("sub family")},
+    Mapping(family="m"),
+    Items(["in a list subclass"]),
+    ("a", "tuple"),
+    {"x": ("a", "tuple")},
+    b"bytes",
+]
+
+
+def _same_strings(c_builders: ModuleType, found: list[Any]) -> None:
+    """Equal rows, or the same exception: a compiled ``_strings_of`` raises TypeError for a
+    dict whose fallback keys are neither five nor seven (mypyc checks its ``parts`` type)."""
+    FOLDED.clear()
+    expected = _outcome(string_rows, "name", found)
+    FOLDED.clear()
+    assert _outcome(c_builders.string_rows, "name", found) == expected
+
+
+@pytest.mark.parametrize("value", STRINGS, ids=range(len(STRINGS)))
+def test_string_edge_cases(c_builders: ModuleType, value: Any) -> None:
+    _same_strings(c_builders, [value])
+    _same_strings(c_builders, [value, value, "Nguyễn", value])
+
+
+def test_string_values_together(c_builders: ModuleType) -> None:
+    _same_strings(c_builders, STRINGS)
+    _same_strings(c_builders, STRINGS[::-1])
+    usable = [v for v in STRINGS if _accepted(string_rows, v)]
+    _same(c_builders, "string", "name", usable + usable[::-1])
+    many = [f"t{n % 23}" for n in range(200)]  # more than the 16 compared pairwise
+    _same(c_builders, "string", "name", [many, _NAME, many[::-1]])
+    deep: Any = "bottom"
+    for _ in range(200):  # deeper than the C walk goes: the Python twin
+        deep = [deep, "x"]
+    _same(c_builders, "string", "name", [deep])
+
+
+_FOLDS = [
+    "ASCII  Text\x1c\x1fEnd\t\n\x0b\x0c\r ",
+    "Đặng  THỊ\u00a0Đào\u2003x",
+    "Straße İstanbul ǅemal ﬁne Ωmega",
+    "a\u0301 \u0301\u0302 b\u0323\u0302",
+    "Ø ø Ł ł ð Đ đ",
+    "\u3000漢字\u3000かな ",
+    "x" * 70 + " Ấ",
+    "ấ" * 63,
+    "ấ" * 64,
+    "ấ" * 65,
+    "a" * 64,
+    "A" * 65,
+    "\x85next\u2028line\u2029par",
+]
+
+
+def test_folds_by_word_as_fold_text(c_builders: ModuleType) -> None:
+    """A text not in the fold cache is folded in C (ASCII) or word by word through the
+    cache: the same text as fold_text's, and cached as fold_text caches it."""
+    for text in _FOLDS:
+        FOLDED.clear()
+        python = _outcome(string_rows, "name", [text])
+        cached = dict(FOLDED)
+        FOLDED.clear()
+        assert _outcome(c_builders.string_rows, "name", [text]) == python, text
+        assert FOLDED.get(text) == cached.get(text), text
+    FOLDED.clear()
+    _same_strings(c_builders, _FOLDS)
+
+
+def test_fuzzed_strings(c_builders: ModuleType) -> None:
+    rng = random.Random(15)
+    texts = ["", "a", "A", "Đà Nẵng", "đà nẵng", " a  b ", "x" * 250, None, 3, *_FOLDS]
+    keys = ["family", "given", "text", "line", "city", "id", "use", "value", "period"]
+
+    def shape(depth: int) -> Any:
+        roll = rng.random()
+        if depth > 3 or roll < 0.4:
+            return rng.choice(texts)
+        if roll < 0.6:
+            return [shape(depth + 1) for _ in range(rng.randint(0, 4))]
+        return {rng.choice(keys): shape(depth + 1) for _ in range(rng.randint(0, 4))}
+
+    for _ in range(5_000):
+        _same_strings(c_builders, [shape(0) for _ in range(rng.randint(0, 4))])
+
+
+_UCUM = "http://unitsofmeasure.org"
+
+QUANTITIES: list[Any] = [
+    None,
+    5,
+    "5",
+    [],
+    {},
+    {"value": 120.5, "system": _UCUM, "code": "mm[Hg]", "unit": "mmHg"},
+    {"value": 70.2, "system": _UCUM, "code": "kg"},
+    {"value": 70, "system": _UCUM, "code": "kg"},
+    {"value": 5.4, "system": _UCUM, "code": "mmol/L"},
+    {"value": 12.5, "system": _UCUM, "code": "g/dL"},
+    {"value": 180, "system": _UCUM, "code": "cm"},
+    {"value": 0.1, "system": _UCUM, "code": "mg"},
+    {"value": 1e16, "system": _UCUM, "code": "kg"},
+    {"value": 1.5e-7, "system": _UCUM, "code": "mmol/L"},
+    {"value": 1.7976931348623157e308, "system": _UCUM, "code": "kg"},
+    {"value": 5e-324, "system": _UCUM, "code": "mg"},
+    {"value": -0.0, "system": _UCUM, "code": "kg"},
+    {"value": 2**53, "system": _UCUM, "code": "kg"},
+    {"value": 2**53 + 1, "system": _UCUM, "code": "kg"},
+    {"value": -(2**63), "system": _UCUM, "code": "kg"},
+    {"value": 10**30, "system": _UCUM, "code": "kg"},
+    {"value": float("inf"), "system": _UCUM, "code": "kg"},
+    {"value": float("nan"), "system": _UCUM, "code": "kg"},
+    {"value": "7.25", "system": _UCUM, "code": "kg"},
+    {"value": "abc", "system": _UCUM, "code": "kg"},
+    {"value": True, "system": _UCUM, "code": "kg"},
+    {"value": None, "system": _UCUM, "code": "kg"},
+    {"system": _UCUM, "code": "kg"},
+    {"value": 36.6, "system": _UCUM, "code": "Cel"},
+    {"value": 72, "system": _UCUM, "code": "/min"},
+    {"value": 1, "system": _UCUM, "code": "[in_i]"},
+    {"value": 3.3, "system": _UCUM, "code": "not-a-unit"},
+    {"value": 3.3, "system": "http://other", "code": "kg"},
+    {"value": 3.3, "code": "kg"},
+    {"value": 3.3, "unit": "kg"},
+    {"value": 3.3, "system": _UCUM, "unit": "kg"},
+    {"value": 3.3, "system": _UCUM, "code": "", "unit": "kg"},
+    {"value": 3.3, "system": _UCUM, "code": None, "unit": None},
+    {"value": 3.3, "system": _UCUM, "code": 0, "unit": "kg"},
+    {"value": 3.3, "system": _UCUM, "code": 5},
+    {"value": 3.3, "system": 5, "code": "kg"},
+    {"value": 3.3, "system": Text(_UCUM), "code": "kg"},
+    {"value": 3.3, "system": _UCUM, "code": Text("kg")},
+    {"value": 3.3, "system": _UCUM, "code": "kg", "unit": 5},
+    {"value": 3.3, "system": _UCUM, "code": "", "unit": 5},
+    Mapping(value=1.5, system=_UCUM, code="kg"),
+    {1: "non-str key", "value": 2.5, "system": _UCUM, "code": "kg"},
+]
+
+
+def _quantity_outcome(builder: Builder, found: list[Any]) -> Any:
+    _QUANTITIES.clear()
+    _UNIT_SCALES.clear()
+    out: list[Any] = []
+    try:
+        builder("value-quantity", found, out)
+    except Exception as error:  # the Python twin's own failure, raised by both
+        return type(error)
+    # repr: nan and -0.0 compared by their text
+    return repr(_typed(out))
+
+
+@pytest.mark.parametrize("value", QUANTITIES, ids=range(len(QUANTITIES)))
+def test_quantity_edge_cases(c_builders: ModuleType, value: Any) -> None:
+    python = _quantity_outcome(quantity_rows, [value])
+    assert _quantity_outcome(c_builders.quantity_rows, [value]) == python
+    twice = _quantity_outcome(quantity_rows, [value, value])  # the second from the cache
+    assert _quantity_outcome(c_builders.quantity_rows, [value, value]) == twice
+
+
+def test_quantity_values_together(c_builders: ModuleType) -> None:
+    found = [v for v in QUANTITIES if _accepted(quantity_rows, v)]
+    for values in (found, found[::-1], found + found):
+        python = _quantity_outcome(quantity_rows, values)
+        assert _quantity_outcome(c_builders.quantity_rows, values) == python
+
+
+def test_fuzzed_quantities(c_builders: ModuleType) -> None:
+    rng = random.Random(15)
+    units = ["kg", "g", "mg", "mmol/L", "g/dL", "cm", "mm", "Cel", "/min", "%", "L", "km/h", "x"]
+    for _ in range(5_000):
+        digits = rng.randint(1, 17)
+        value = round(rng.uniform(-1e6, 1e6) * 10.0 ** rng.randint(-12, 12), digits)
+        power = 10.0 ** rng.randint(-20, 20)
+        raw = rng.choice([value, int(value), float(f"{value:.{digits}g}"), power])
+        code = rng.choice(units)
+        quantity = {"value": raw, "system": rng.choice([_UCUM, _UCUM, None]), "code": code}
+        python = _quantity_outcome(quantity_rows, [quantity, quantity])
+        assert _quantity_outcome(c_builders.quantity_rows, [quantity, quantity]) == python, quantity

@@ -1,4 +1,5 @@
-/* yteso.store._builders: C twins of index_builders' token_rows, date_rows and reference_rows.
+/* yteso.store._builders: C twins of index_builders' token_rows, date_rows, reference_rows,
+ * string_rows and quantity_rows.
  *
  * Each twin has the Python builder's signature, build(param, found, out), and appends the
  * same rows in the same order. The Python builders stay the reference: whatever these do
@@ -17,6 +18,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef long long i64;
@@ -861,6 +864,550 @@ set_bound(PyObject **slot, PyObject *value)
     Py_XSETREF(*slot, value);
 }
 
+/* ---------------------------------------------------------------- strings */
+
+/* What bind_values() received. */
+static PyObject *py_string_rows;   /* index_builders.string_rows */
+static PyObject *py_quantity_rows; /* index_builders.quantity_rows */
+static PyObject *py_unit_scale;    /* index_builders._unit_scale */
+static PyObject *quantities;       /* index_builders._QUANTITIES: (type, value, system, code) */
+static PyObject *unit_scales;      /* index_builders._UNIT_SCALES: (system, code) -> (unit, k) */
+static Py_ssize_t max_quantities;  /* index_builders._MAX_QUANTITIES */
+static PyObject *name_parts;       /* index_values._NAME_PARTS */
+static PyObject *address_parts;    /* index_values._ADDRESS_PARTS */
+
+static Py_ssize_t cached_length;  /* text_folding._CACHED_LENGTH */
+static Py_ssize_t max_cached;     /* text_folding._MAX_CACHED */
+
+static PyObject *s_string, *s_quantity, *s_space, *k_family, *k_given, *k_unit;
+
+#define MAX_DEPTH 64 /* deeper nesting: the Python twin (and its recursion limit) */
+
+/* A value _strings_of ignores for certain: not a str, list or dict (exact JSON types). */
+static int
+ignored(PyObject *value)
+{
+    return value == Py_None || PyBool_Check(value) || PyLong_CheckExact(value)
+           || PyFloat_CheckExact(value);
+}
+
+static int collect_strings(PyObject *value, PyObject *strings, int depth);
+
+/* The strings of the ``parts`` (a tuple or list of keys) of a dict, in order. */
+static int
+collect_parts(PyObject *value, PyObject *parts, PyObject *strings, int depth)
+{
+    int status = DONE;
+    for (Py_ssize_t i = 0; status == DONE && i < PySequence_Fast_GET_SIZE(parts); i++) {
+        PyObject *item = get(value, PySequence_Fast_GET_ITEM(parts, i));
+        if (item == NULL) {
+            if (PyErr_Occurred())
+                return FAILED;
+            continue; /* value.get(key): None, ignored */
+        }
+        Py_INCREF(item);
+        status = collect_strings(item, strings, depth + 1);
+        Py_DECREF(item);
+    }
+    return status;
+}
+
+/* index_values._strings_of of a dict: a HumanName's or an Address's parts, else every key
+ * but extension, id, system and use (the Python twin). */
+static int
+collect_dict(PyObject *value, PyObject *strings, int depth)
+{
+    int named = PyDict_Contains(value, k_family);
+    if (named == 0)
+        named = PyDict_Contains(value, k_given);
+    if (named < 0)
+        return FAILED;
+    PyObject *parts = named ? name_parts : address_parts;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(parts); i++) {
+        int found = PyDict_Contains(value, PyTuple_GET_ITEM(parts, i));
+        if (found < 0)
+            return FAILED;
+        if (found)
+            return collect_parts(value, parts, strings, depth);
+    }
+    /* none of them: every key but extension, id, system and use, which mypyc's build of
+     * _strings_of takes only when five or seven keys are left (TypeError otherwise, its
+     * ``parts`` being typed as one of the two tuples): the Python twin's, whichever runs */
+    return TO_PYTHON;
+}
+
+/* index_values._strings_of: the strings of a value, appended to ``strings`` (exact strs
+ * only: a subclass, or a value of a type JSON does not give, goes to Python). */
+static int
+collect_strings(PyObject *value, PyObject *strings, int depth)
+{
+    if (PyUnicode_CheckExact(value))
+        return PyList_Append(strings, value) < 0 ? FAILED : DONE;
+    if (depth > MAX_DEPTH)
+        return TO_PYTHON;
+    if (PyList_CheckExact(value)) {
+        int status = DONE;
+        for (Py_ssize_t i = 0; status == DONE && i < PyList_GET_SIZE(value); i++) {
+            PyObject *item = Py_NewRef(PyList_GET_ITEM(value, i));
+            status = collect_strings(item, strings, depth + 1);
+            Py_DECREF(item);
+        }
+        return status;
+    }
+    if (PyDict_CheckExact(value))
+        return collect_dict(value, strings, depth);
+    return ignored(value) ? DONE : TO_PYTHON;
+}
+
+/* Two exact strs with the same text. */
+static int
+same_text(PyObject *a, PyObject *b)
+{
+    if (a == b)
+        return 1;
+    Py_ssize_t size = PyUnicode_GET_LENGTH(a);
+    return size == PyUnicode_GET_LENGTH(b) && PyUnicode_KIND(a) == PyUnicode_KIND(b)
+           && memcmp(PyUnicode_DATA(a), PyUnicode_DATA(b), size * PyUnicode_KIND(a)) == 0;
+}
+
+/* ``dict.fromkeys(strings)`` of exact strs: the first of each text, in order (a new list). */
+static PyObject *
+distinct(PyObject *strings)
+{
+    Py_ssize_t size = PyList_GET_SIZE(strings);
+    if (size <= 1)
+        return Py_NewRef(strings);
+    PyObject *kept = PyList_New(0);
+    if (kept == NULL)
+        return NULL;
+    if (size <= 16) {
+        for (Py_ssize_t i = 0; i < size; i++) {
+            PyObject *text = PyList_GET_ITEM(strings, i);
+            Py_ssize_t j = 0;
+            while (j < PyList_GET_SIZE(kept) && !same_text(PyList_GET_ITEM(kept, j), text))
+                j++;
+            if (j == PyList_GET_SIZE(kept) && PyList_Append(kept, text) < 0) {
+                Py_DECREF(kept);
+                return NULL;
+            }
+        }
+        return kept;
+    }
+    PyObject *seen = PySet_New(NULL);
+    if (seen == NULL) {
+        Py_DECREF(kept);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < size; i++) {
+        PyObject *text = PyList_GET_ITEM(strings, i);
+        int found = PySet_Contains(seen, text);
+        if (found < 0 || (found == 0 && (PySet_Add(seen, text) < 0
+                                         || PyList_Append(kept, text) < 0))) {
+            Py_DECREF(seen);
+            Py_DECREF(kept);
+            return NULL;
+        }
+    }
+    Py_DECREF(seen);
+    return kept;
+}
+
+/* str.isspace of an ASCII character. */
+static int
+ascii_space(Py_UCS1 c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
+}
+
+/* text_folding._fold of an ASCII str: `` " ".join(text.lower().split())`` (a new str). */
+static PyObject *
+fold_ascii(PyObject *text)
+{
+    Py_ssize_t size = PyUnicode_GET_LENGTH(text), length = 0;
+    const Py_UCS1 *s = PyUnicode_1BYTE_DATA(text);
+    PyObject *result = PyUnicode_New(size, 127);
+    if (result == NULL)
+        return NULL;
+    Py_UCS1 *to = PyUnicode_1BYTE_DATA(result);
+    for (Py_ssize_t i = 0; i < size; i++) {
+        if (ascii_space(s[i])) {
+            if (length > 0 && to[length - 1] != ' ')
+                to[length++] = ' ';
+        } else
+            to[length++] = s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i];
+    }
+    if (length > 0 && to[length - 1] == ' ')
+        length--;
+    if (length == size)
+        return result;
+    PyObject *cut_result = PyUnicode_Substring(result, 0, length);
+    Py_DECREF(result);
+    return cut_result;
+}
+
+/* One word's fold: the cache's, ASCII here, else text_folding.fold_text's (a new str;
+ * NULL: an error, or not a str, then *status is TO_PYTHON). */
+static PyObject *
+fold_word(PyObject *word, int *status)
+{
+    PyObject *fold = get(folded, word);
+    if (fold != NULL)
+        Py_INCREF(fold);
+    else if (PyErr_Occurred())
+        return NULL;
+    else if (PyUnicode_IS_ASCII(word))
+        return fold_ascii(word);
+    else if ((fold = PyObject_CallOneArg(fold_text, word)) == NULL)
+        return NULL;
+    if (!PyUnicode_CheckExact(fold)) {
+        Py_DECREF(fold);
+        *status = TO_PYTHON;
+        return NULL;
+    }
+    return fold;
+}
+
+/* text_folding.fold_text of a text not in the cache, word by word through the cache (its
+ * rule, fold_words': folding maps each character on its own, never to or from whitespace,
+ * then splits on whitespace); cached as fold_text caches it. */
+static PyObject *
+fold_new(PyObject *text, int *status)
+{
+    PyObject *fold = NULL;
+    if (PyUnicode_IS_ASCII(text))
+        fold = fold_ascii(text);
+    else {
+        PyObject *words = PyList_New(0);
+        if (words == NULL)
+            return NULL;
+        Py_ssize_t size = PyUnicode_GET_LENGTH(text), at = 0;
+        int kind = PyUnicode_KIND(text);
+        const void *data = PyUnicode_DATA(text);
+        int ok = 1;
+        while (ok && at < size) {
+            while (at < size && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, at)))
+                at++;
+            Py_ssize_t end = at;
+            while (end < size && !Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, end)))
+                end++;
+            if (end == at)
+                break;
+            PyObject *word = PyUnicode_Substring(text, at, end);
+            PyObject *part = word ? fold_word(word, status) : NULL;
+            Py_XDECREF(word);
+            ok = part != NULL && (PyUnicode_GET_LENGTH(part) == 0
+                                  || PyList_Append(words, part) == 0);
+            Py_XDECREF(part);
+            at = end;
+        }
+        if (ok)
+            fold = PyUnicode_Join(s_space, words);
+        Py_DECREF(words);
+    }
+    if (fold == NULL)
+        return NULL;
+    if (PyUnicode_GET_LENGTH(text) <= cached_length) {
+        if (PyDict_GET_SIZE(folded) >= max_cached)
+            PyDict_Clear(folded);
+        if (PyDict_SetItem(folded, text, fold) < 0) {
+            Py_DECREF(fold);
+            return NULL;
+        }
+    }
+    return fold;
+}
+
+/* One row: (fold[:cut], text[:cut]) of an exact str. */
+static int
+string_row(PyObject *param, PyObject *text, PyObject *out)
+{
+    int status = DONE;
+    PyObject *fold = get(folded, text);
+    if (fold != NULL)
+        Py_INCREF(fold);
+    else if (PyErr_Occurred())
+        return FAILED;
+    else if ((fold = fold_new(text, &status)) == NULL)
+        return status == TO_PYTHON ? TO_PYTHON : FAILED;
+    if (!PyUnicode_CheckExact(fold)) {
+        Py_DECREF(fold);
+        return TO_PYTHON;
+    }
+    PyObject *low = cut_text(fold);
+    Py_DECREF(fold);
+    if (low == NULL)
+        return FAILED;
+    PyObject *high = cut_text(text);
+    if (high == NULL) {
+        Py_DECREF(low);
+        return FAILED;
+    }
+    PyObject *values = PyTuple_Pack(2, low, high);
+    Py_DECREF(low);
+    Py_DECREF(high);
+    return append_row(out, s_string, param, values);
+}
+
+/* index_builders.string_rows: the strings of every value, each text once, in order. Any
+ * value it does not handle sends the whole call to the Python twin (the rows depend on all
+ * the values together); the rows appended before are cut off first. */
+static PyObject *
+string_rows(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "a builder takes (param, found, out)");
+        return NULL;
+    }
+    PyObject *param = args[0], *found = args[1], *out = args[2];
+    if (py_string_rows == NULL || fold_text == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "yteso.store._builders is not bound");
+        return NULL;
+    }
+    if (cut < 0 || !PyUnicode_CheckExact(param) || !PyList_CheckExact(found)
+        || !PyList_CheckExact(out) || found == out)
+        return PyObject_Vectorcall(py_string_rows, args, 3, NULL);
+    PyObject *strings = PyList_New(0);
+    if (strings == NULL)
+        return NULL;
+    int status = collect_strings(found, strings, 0);
+    PyObject *texts = status == DONE ? distinct(strings) : NULL;
+    Py_DECREF(strings);
+    if (status == DONE && texts == NULL)
+        return NULL;
+    Py_ssize_t mark = PyList_GET_SIZE(out);
+    for (Py_ssize_t i = 0; status == DONE && i < PyList_GET_SIZE(texts); i++) {
+        PyObject *text = Py_NewRef(PyList_GET_ITEM(texts, i));
+        status = string_row(param, text, out);
+        Py_DECREF(text);
+    }
+    Py_XDECREF(texts);
+    if (status == FAILED)
+        return NULL;
+    if (status == TO_PYTHON) {
+        if (PyList_GET_SIZE(out) > mark
+            && PyList_SetSlice(out, mark, PyList_GET_SIZE(out), NULL) < 0)
+            return NULL;
+        return PyObject_Vectorcall(py_string_rows, args, 3, NULL);
+    }
+    Py_RETURN_NONE;
+}
+
+/* ---------------------------------------------------------------- quantities */
+
+/* An item of a Quantity for the cache key: NULL (absent) or None as None, an exact str as
+ * itself; 0 for any other value (the Python twin decides). */
+static int
+text_or_none(PyObject **item)
+{
+    if (*item == NULL || *item == Py_None) {
+        *item = Py_None;
+        return 1;
+    }
+    return PyUnicode_CheckExact(*item);
+}
+
+/* The cached (canonical unit, k) of (system, code), a new reference; from the Python
+ * _unit_scale on a miss. */
+static PyObject *
+unit_scale(PyObject *system, PyObject *code)
+{
+    PyObject *key = PyTuple_Pack(2, system, code);
+    if (key == NULL)
+        return NULL;
+    PyObject *scale = get(unit_scales, key);
+    if (scale != NULL) {
+        Py_DECREF(key);
+        return Py_NewRef(scale);
+    }
+    if (PyErr_Occurred()) {
+        Py_DECREF(key);
+        return NULL;
+    }
+    PyObject *pair[2] = {system, code};
+    scale = PyObject_Vectorcall(py_unit_scale, pair, 2, NULL);
+    if (scale == NULL) {
+        Py_DECREF(key);
+        return NULL;
+    }
+    if (PyDict_GET_SIZE(unit_scales) >= max_quantities)
+        PyDict_Clear(unit_scales);
+    int status = PyDict_SetItem(unit_scales, key, scale);
+    Py_DECREF(key);
+    if (status < 0) {
+        Py_DECREF(scale);
+        return NULL;
+    }
+    return scale;
+}
+
+/* float(Decimal(str(raw)) * Decimal(10) ** k) of a finite float or an int of at most 2**53:
+ * the product is exact (17 digits at most), and float() of a Decimal parses its text, so
+ * parsing the value's text with k added to its exponent gives the same double. */
+static int
+scaled_value(PyObject *raw, long long whole, int k, double *scaled)
+{
+    char text[64];
+    if (PyFloat_CheckExact(raw)) {
+        char *digits = PyOS_double_to_string(PyFloat_AS_DOUBLE(raw), 'r', 0, 0, NULL);
+        if (digits == NULL)
+            return FAILED;
+        char *e = strchr(digits, 'e');
+        int exponent = k;
+        if (e != NULL) {
+            exponent += atoi(e + 1);
+            *e = '\0';
+        }
+        int size = PyOS_snprintf(text, sizeof(text), "%se%d", digits, exponent);
+        PyMem_Free(digits);
+        if (size < 0 || (size_t)size >= sizeof(text))
+            return TO_PYTHON;
+    } else {
+        int size = PyOS_snprintf(text, sizeof(text), "%llde%d", whole, k);
+        if (size < 0 || (size_t)size >= sizeof(text))
+            return TO_PYTHON;
+    }
+    *scaled = PyOS_string_to_double(text, NULL, NULL);
+    if (*scaled == -1.0 && PyErr_Occurred())
+        return FAILED;
+    return DONE;
+}
+
+/* One value of quantity_rows. */
+static int
+quantity_value(PyObject *param, PyObject *value, PyObject *out)
+{
+    if (!PyDict_CheckExact(value))
+        return ignored(value) || PyUnicode_CheckExact(value) || PyList_CheckExact(value)
+                   ? DONE
+                   : TO_PYTHON;
+    PyObject *raw = get(value, k_value), *system = NULL, *code = NULL;
+    if (raw == NULL && PyErr_Occurred())
+        return FAILED;
+    if ((system = get(value, k_system)) == NULL && PyErr_Occurred())
+        return FAILED;
+    if ((code = get(value, k_code)) == NULL && PyErr_Occurred())
+        return FAILED;
+    /* ``value.get("code") or value.get("unit")`` */
+    if (code == NULL || code == Py_None
+        || (PyUnicode_CheckExact(code) && PyUnicode_GET_LENGTH(code) == 0)) {
+        if ((code = get(value, k_unit)) == NULL && PyErr_Occurred())
+            return FAILED;
+    }
+    if (!text_or_none(&system) || !text_or_none(&code))
+        return TO_PYTHON;
+    if (raw == NULL || raw == Py_None)
+        return DONE; /* _decimal(None) is None */
+    if (!PyFloat_CheckExact(raw) && !PyLong_CheckExact(raw))
+        return TO_PYTHON; /* a text, a bool, a Decimal, ...: Python's */
+    long long whole = 0;
+    if (PyFloat_CheckExact(raw)) {
+        if (!isfinite(PyFloat_AS_DOUBLE(raw)))
+            return TO_PYTHON;
+    } else {
+        int overflow = 0;
+        whole = PyLong_AsLongLongAndOverflow(raw, &overflow);
+        if (whole == -1 && PyErr_Occurred())
+            return FAILED;
+        if (overflow || whole > (1LL << 53) || whole < -(1LL << 53))
+            return TO_PYTHON;
+    }
+    PyObject *key = PyTuple_Pack(4, (PyObject *)Py_TYPE(raw), raw, system, code);
+    if (key == NULL)
+        return FAILED;
+    PyObject *values = get(quantities, key);
+    if (values != NULL) {
+        Py_DECREF(key);
+        return append_row(out, s_quantity, param, Py_NewRef(values));
+    }
+    if (PyErr_Occurred()) {
+        Py_DECREF(key);
+        return FAILED;
+    }
+    int status = TO_PYTHON;
+    PyObject *scale = unit_scale(system, code);
+    if (scale == NULL)
+        status = FAILED;
+    else if (PyTuple_CheckExact(scale) && PyTuple_GET_SIZE(scale) == 2
+             && PyUnicode_CheckExact(PyTuple_GET_ITEM(scale, 0))
+             && PyLong_CheckExact(PyTuple_GET_ITEM(scale, 1))) {
+        long k = PyLong_AsLong(PyTuple_GET_ITEM(scale, 1));
+        double number = PyFloat_CheckExact(raw) ? PyFloat_AS_DOUBLE(raw) : (double)whole;
+        double scaled = number;
+        if (k == -1 && PyErr_Occurred())
+            status = FAILED;
+        else if (k < -300 || k > 300)
+            status = TO_PYTHON;
+        else
+            status = k == 0 ? DONE : scaled_value(raw, whole, (int)k, &scaled);
+        if (status == DONE) {
+            PyObject *first = PyFloat_FromDouble(number);
+            PyObject *second = first ? PyFloat_FromDouble(scaled) : NULL;
+            values = second ? PyTuple_Pack(5, system, code, first, PyTuple_GET_ITEM(scale, 0),
+                                           second)
+                            : NULL;
+            Py_XDECREF(first);
+            Py_XDECREF(second);
+            if (values == NULL)
+                status = FAILED;
+            else {
+                if (PyDict_GET_SIZE(quantities) >= max_quantities)
+                    PyDict_Clear(quantities);
+                if (PyDict_SetItem(quantities, key, values) < 0) {
+                    Py_DECREF(values);
+                    status = FAILED;
+                } else
+                    status = append_row(out, s_quantity, param, values);
+            }
+        }
+    }
+    Py_XDECREF(scale);
+    Py_DECREF(key);
+    return status;
+}
+
+static PyObject *
+quantity_rows(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (py_unit_scale == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "yteso.store._builders is not bound");
+        return NULL;
+    }
+    return build(args, nargs, py_quantity_rows, quantity_value);
+}
+
+static PyObject *
+bind_values(PyObject *module, PyObject *args)
+{
+    PyObject *strings, *quantity, *scale, *cache, *scales, *names, *addresses;
+    Py_ssize_t limit, fold_length, fold_limit;
+    if (!PyArg_ParseTuple(args, "OOOO!O!nO!O!nn:bind_values", &strings, &quantity, &scale,
+                          &PyDict_Type, &cache, &PyDict_Type, &scales, &limit, &PyTuple_Type,
+                          &names, &PyTuple_Type, &addresses, &fold_length, &fold_limit))
+        return NULL;
+    int exact = PyDict_CheckExact(cache) && PyDict_CheckExact(scales) && limit >= 1
+                && fold_length >= 0 && fold_limit >= 1
+                && PyTuple_CheckExact(names) && PyTuple_CheckExact(addresses);
+    for (Py_ssize_t i = 0; exact && i < PyTuple_GET_SIZE(names); i++)
+        exact = PyUnicode_CheckExact(PyTuple_GET_ITEM(names, i));
+    for (Py_ssize_t i = 0; exact && i < PyTuple_GET_SIZE(addresses); i++)
+        exact = PyUnicode_CheckExact(PyTuple_GET_ITEM(addresses, i));
+    if (!exact) {
+        PyErr_SetString(PyExc_TypeError, "bind_values: exact dicts, tuples of strs, a size");
+        return NULL;
+    }
+    set_bound(&py_string_rows, strings);
+    set_bound(&py_quantity_rows, quantity);
+    set_bound(&py_unit_scale, scale);
+    set_bound(&quantities, cache);
+    set_bound(&unit_scales, scales);
+    set_bound(&name_parts, names);
+    set_bound(&address_parts, addresses);
+    max_quantities = limit;
+    cached_length = fold_length;
+    max_cached = fold_limit;
+    Py_RETURN_NONE;
+}
+
 static PyObject *
 bind(PyObject *module, PyObject *args)
 {
@@ -907,12 +1454,20 @@ static PyMethodDef methods[] = {
      "date_rows(param, found, out): index_builders.date_rows in C."},
     {"reference_rows", (PyCFunction)(void (*)(void))reference_rows, METH_FASTCALL,
      "reference_rows(param, found, out): index_builders.reference_rows in C."},
+    {"bind_values", bind_values, METH_VARARGS,
+     "bind_values(string_rows, quantity_rows, unit_scale, quantities, unit_scales, "
+     "max_quantities, name_parts, address_parts, cached_length, max_cached): the Python twins and caches of the string "
+     "and quantity builders."},
+    {"string_rows", (PyCFunction)(void (*)(void))string_rows, METH_FASTCALL,
+     "string_rows(param, found, out): index_builders.string_rows in C."},
+    {"quantity_rows", (PyCFunction)(void (*)(void))quantity_rows, METH_FASTCALL,
+     "quantity_rows(param, found, out): index_builders.quantity_rows in C."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT, "yteso.store._builders",
-    "C twins of yteso.store.index_builders' token_rows, date_rows and reference_rows.", -1, methods,
+    "C twins of yteso.store.index_builders' row builders.", -1, methods,
 };
 
 /* An interned str kept for the process's life. */
@@ -934,7 +1489,9 @@ PyInit__builders(void)
         || intern(&k_value, "value") || intern(&k_type, "type")
         || intern(&k_assigner, "assigner") || intern(&k_start, "start")
         || intern(&k_end, "end") || intern(&k_reference, "reference")
-        || intern(&k_identifier, "identifier"))
+        || intern(&k_identifier, "identifier") || intern(&s_string, "string")
+        || intern(&s_quantity, "quantity") || intern(&s_space, " ") || intern(&k_family, "family")
+        || intern(&k_given, "given") || intern(&k_unit, "unit"))
         return NULL;
     return PyModule_Create(&module_def);
 }
