@@ -32,6 +32,7 @@ from types import ModuleType
 # ``yteso.store._x`` is built from ``yteso/store/_x.c``. Chosen by measurement, like COMPILED.
 C_EXTENSIONS: tuple[str, ...] = (
     "yteso.store._text",  # index_rows.fold_content and fold_narrative
+    "yteso.store._builders",  # index_builders.token_rows, date_rows
 )
 # Chosen by measurement (docs/benchmarks.md): the worker's path through the bulk loader. Not
 # here: modules whose tests monkeypatch functions the group would call natively (bulk_load,

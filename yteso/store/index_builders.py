@@ -9,9 +9,13 @@ times per resource written, and those layers were half of their cost.
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any, Final
 
+from yteso import native
 from yteso.store.index_values import (
+    _ADDRESS_PARTS,
+    _NAME_PARTS,
     HIGHEST,
     LOWEST,
     IndexRow,
@@ -23,7 +27,13 @@ from yteso.store.index_values import (
     split_reference,
 )
 from yteso.store.instants import format_instant
-from yteso.store.text_folding import FOLDED, MAX_INDEXED_LENGTH, fold_text
+from yteso.store.text_folding import (
+    _CACHED_LENGTH,
+    _MAX_CACHED,
+    FOLDED,
+    MAX_INDEXED_LENGTH,
+    fold_text,
+)
 from yteso.store.ucum_units import canonical_quantity
 
 Rows = list[IndexRow]
@@ -300,6 +310,22 @@ def quantity_rows(param: str, found: list[Any], out: Rows) -> None:
 
 _TEXT: Final = (str, type(None))
 
+# (system, code) -> (canonical unit, its factor as a power of ten or None): for the C twin of
+# quantity_rows, which scales a new value's decimal text by that power (the exact product
+# Decimal gives) and leaves any other factor to quantity_rows.
+_UNIT_SCALES: Final[dict[tuple[str | None, str | None], tuple[str, int | None]]] = {}
+_ONE: Final = Decimal(1)
+
+
+def _unit_scale(system: str | None, code: str | None) -> tuple[str, int | None]:
+    """:func:`canonical_quantity`'s unit for ``(system, code)`` and ``k`` when its factor is
+    ``10 ** k`` (``None`` for any other factor)."""
+    canonical, factor = canonical_quantity(_ONE, system, code)
+    sign, digits, exponent = factor.normalize().as_tuple()
+    if sign == 0 and digits == (1,) and isinstance(exponent, int):
+        return canonical, exponent
+    return canonical, None
+
 
 # Reference text -> (type, id): a patient's resources all name it (and its encounter), and
 # ``patient``/``subject`` read the same reference twice (the ``resolve() is`` filter, the row).
@@ -374,3 +400,43 @@ BUILDERS: dict[str, Builder] = {
     "reference": reference_rows,
     "uri": uri_rows,
 }
+
+# The C twins of token_rows, date_rows, reference_rows, string_rows and quantity_rows
+# (yteso/store/_builders.c; docs/dev/native.md, "C extensions"): the same rows, handing
+# back to the functions above whatever they do not handle. None (YTESO_PURE=1, a stale or
+# absent build): the Python builders run.
+C_BUILDERS: Final = native.c_extension("yteso.store._builders")
+if C_BUILDERS is not None:
+    C_BUILDERS.bind_values(
+        string_rows,
+        quantity_rows,
+        _unit_scale,
+        _QUANTITIES,
+        _UNIT_SCALES,
+        _MAX_QUANTITIES,
+        _NAME_PARTS,
+        _ADDRESS_PARTS,
+        _CACHED_LENGTH,
+        _MAX_CACHED,
+    )
+    C_BUILDERS.bind(
+        token_rows,
+        date_rows,
+        reference_rows,
+        _string_span,
+        target_of,
+        _SPANS,
+        _TARGETS,
+        FOLDED,
+        fold_text,
+        _LOWEST_TEXT,
+        _HIGHEST_TEXT,
+        _MAX_SPANS,
+        _MAX_TARGETS,
+        _CUT,
+    )
+    BUILDERS["token"] = C_BUILDERS.token_rows
+    BUILDERS["date"] = C_BUILDERS.date_rows
+    BUILDERS["reference"] = C_BUILDERS.reference_rows
+    BUILDERS["string"] = C_BUILDERS.string_rows
+    BUILDERS["quantity"] = C_BUILDERS.quantity_rows
