@@ -34,6 +34,7 @@ C_EXTENSIONS: tuple[str, ...] = (
     "yteso.store._text",  # index_rows.fold_content and fold_narrative
     "yteso.store._builders",  # index_builders.token_rows, date_rows
 )
+C_EXTENSIONS: tuple[str, ...] = ("yteso.fhir.validation._structure",)
 # Chosen by measurement (docs/benchmarks.md): the worker's path through the bulk loader. Not
 # here: modules whose tests monkeypatch functions the group would call natively (bulk_load,
 # search_filters, sql_store), and those where compiling measured no gain.

@@ -15,12 +15,16 @@ from typing import Final
 from yteso.fhir.errors import Invalid, Issue
 from yteso.fhir.types import Json
 from yteso.fhir.validation import ValidationOptions, has_errors, validate
+from yteso.fhir.validation.verdict import certainly_valid_function
 from yteso.fhir.vn_identifiers import check_patient_identifiers
 from yteso.fhirpath.invariants import check_invariants
 from yteso.store.custom_params import key_clashes
 
 _REJECTING = frozenset({"error", "fatal"})
 _EXTENSION_KEY_END: Final = b'xtension"'  # the end of "extension" and "modifierExtension"
+# The structure walk's verdict in C (verdict.py): True only when ``validate`` would report no
+# issue, so the walk runs only for resources it is not sure of. None: the Python walk always.
+_CERTAINLY_VALID: Final = certainly_valid_function()
 
 
 def resource_issues(
@@ -36,7 +40,10 @@ def resource_issues(
         return [Issue("fatal", "structure", "a resource must be a JSON object")]
     if options is not None:
         return _issues_with_options(resource, options)
-    issues = validate(resource)
+    if _CERTAINLY_VALID is not None and _CERTAINLY_VALID(resource):
+        issues: list[Issue] = []
+    else:
+        issues = validate(resource)
     # orjson writes keys unescaped: text without ``xtension"`` has no ``extension`` or
     # ``modifierExtension`` key anywhere, and the invariant walk can skip more (same issues)
     extensions = text is None or _EXTENSION_KEY_END in text

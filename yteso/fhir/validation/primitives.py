@@ -43,6 +43,27 @@ _XML_ENTITIES: Final = frozenset({"lt", "gt", "amp", "quot", "apos"})
 _XHTML_TEXT: Final = re.compile(r">\s*[^<\s]")  # some character content after a tag
 _XHTML_IMAGE: Final = re.compile(r"<img\b", re.IGNORECASE)
 
+# Checks whose verdict the structure walk's C twin (``_structure.c``) gives by itself: each
+# kind names exactly what the check below accepts. Registered where the check is made, so a
+# check that changes its rule without changing its kind is visible in one place.
+TEXT_KIND: Final = 1  # non-empty str without \v or \f, at most MAX_STRING_LENGTH (_text_check)
+ID_KIND: Final = 2  # id_shaped (_id_check)
+BOOLEAN_KIND: Final = 3  # bool (_check_boolean)
+DECIMAL_KIND: Final = 4  # int or float (_number_check("decimal")); a Decimal is not claimed
+INTEGER_KIND: Final = 5  # int in [INTEGER_MIN, INTEGER_MAX]
+POSITIVE_KIND: Final = 6  # int in [1, INTEGER_MAX]
+UNSIGNED_KIND: Final = 7  # int in [0, INTEGER_MAX]
+URI_KIND: Final = 8  # R4's \S* (uri, url): non-empty, no ASCII whitespace, at most 1 MB
+CODE_KIND: Final = 9  # R4's code regex: single ASCII whitespace between non-whitespace runs
+# date, dateTime, instant: valid where _calendar_shaped and _valid_calendar_day say so (at
+# most 1 MB); anything else is the check's own to judge (the twin calls it)
+DATE_KIND: Final = 10
+DATE_TIME_KIND: Final = 11
+INSTANT_KIND: Final = 12
+_URI_REGEX: Final = r"\S*"
+_CODE_REGEX: Final = r"[^\s]+(\s[^\s]+)*"
+_SIMPLE_KINDS: Final[dict[object, int]] = {}
+
 
 def _describe(value: object) -> str:
     if isinstance(value, bool):
@@ -91,6 +112,11 @@ _DATE_ONLY: Final = 1
 _DATE_TIME: Final = 2
 _INSTANT: Final = 3
 _CALENDAR_KINDS: Final = {"date": _DATE_ONLY, "dateTime": _DATE_TIME, "instant": _INSTANT}
+_SIMPLE_CALENDAR_KINDS: Final = {
+    _DATE_ONLY: DATE_KIND,
+    _DATE_TIME: DATE_TIME_KIND,
+    _INSTANT: INSTANT_KIND,
+}
 
 
 def _calendar_shaped(text: str, kind: int) -> bool:
@@ -160,6 +186,13 @@ def _string_check(type_name: str) -> PrimitiveCheck:
             return None
         return _string_problem(type_name, value, fullmatch)
 
+    simple = _SIMPLE_CALENDAR_KINDS.get(kind, 0)
+    if not kind and regex == _URI_REGEX:
+        simple = URI_KIND
+    elif not kind and regex == _CODE_REGEX:
+        simple = CODE_KIND
+    if simple:
+        _SIMPLE_KINDS[check] = simple
     return check
 
 
@@ -179,6 +212,7 @@ def _text_check(type_name: str, fullmatch: Matcher) -> PrimitiveCheck:
             return None
         return _string_problem(type_name, value, fullmatch)
 
+    _SIMPLE_KINDS[check] = TEXT_KIND
     return check
 
 
@@ -191,6 +225,7 @@ def _id_check(type_name: str, fullmatch: Matcher) -> PrimitiveCheck:
             return None
         return _string_problem(type_name, value, fullmatch)
 
+    _SIMPLE_KINDS[check] = ID_KIND
     return check
 
 
@@ -244,6 +279,10 @@ def _number_check(type_name: str) -> PrimitiveCheck:
         kind = "integer" if integral else "number"
         return ("structure", f"expected a JSON {kind} for {type_name}, found {found}")
 
+    if not integral:
+        _SIMPLE_KINDS[check] = DECIMAL_KIND
+    else:
+        _SIMPLE_KINDS[check] = {1: POSITIVE_KIND, 0: UNSIGNED_KIND}.get(minimum, INTEGER_KIND)
     return check
 
 
@@ -289,6 +328,14 @@ def _check_xhtml(value: object) -> Problem | None:
     return None
 
 
+_SIMPLE_KINDS[_check_boolean] = BOOLEAN_KIND
+
+
+def simple_kind(check: PrimitiveCheck) -> int:
+    """Which of the kinds above ``check`` is (0: none, the C twin calls it)."""
+    return _SIMPLE_KINDS.get(check, 0)
+
+
 def primitive_check(type_name: str) -> PrimitiveCheck:
     """The checker for one primitive type; unknown names get the string checker."""
     if type_name == "boolean":
@@ -307,4 +354,10 @@ def primitive_check(type_name: str) -> PrimitiveCheck:
     return _string_check(type_name)
 
 
-__all__ = ["MAX_STRING_LENGTH", "PrimitiveCheck", "Problem", "primitive_check"]
+__all__ = [
+    "MAX_STRING_LENGTH",
+    "PrimitiveCheck",
+    "Problem",
+    "primitive_check",
+    "simple_kind",
+]
