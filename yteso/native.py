@@ -31,10 +31,10 @@ from types import ModuleType
 # Hand-written C twins of hot pure-Python functions (docs/dev/native.md, "C extensions"):
 # ``yteso.store._x`` is built from ``yteso/store/_x.c``. Chosen by measurement, like COMPILED.
 C_EXTENSIONS: tuple[str, ...] = (
+    "yteso.fhir.validation._structure",  # verdict.certainly_valid: structure.validate's verdict
     "yteso.store._text",  # index_rows.fold_content and fold_narrative
-    "yteso.store._builders",  # index_builders.token_rows, date_rows
+    "yteso.store._builders",  # index_builders' token, date, reference, string, quantity rows
 )
-C_EXTENSIONS: tuple[str, ...] = ("yteso.fhir.validation._structure",)
 # Chosen by measurement (docs/benchmarks.md): the worker's path through the bulk loader. Not
 # here: modules whose tests monkeypatch functions the group would call natively (bulk_load,
 # search_filters, sql_store), and those where compiling measured no gain.
