@@ -31,7 +31,7 @@ from types import ModuleType
 # Hand-written C twins of hot pure-Python functions (docs/dev/native.md, "C extensions"):
 # ``yteso.store._x`` is built from ``yteso/store/_x.c``. Chosen by measurement, like COMPILED.
 C_EXTENSIONS: tuple[str, ...] = (
-X
+    "yteso.fhir.validation._structure",  # the structure walk's verdict (validation.verdict)
     "yteso.store._text",  # index_rows.fold_content and fold_narrative
     "yteso.store._builders",  # index_builders' token, date, reference, string, quantity rows
 )
