@@ -30,7 +30,9 @@ from types import ModuleType
 
 # Hand-written C twins of hot pure-Python functions (docs/dev/native.md, "C extensions"):
 # ``yteso.store._x`` is built from ``yteso/store/_x.c``. Chosen by measurement, like COMPILED.
-C_EXTENSIONS: tuple[str, ...] = ()
+C_EXTENSIONS: tuple[str, ...] = (
+    "yteso.store._blocks",  # copy_format.copy_tables: the COPY text of a chunk's index rows
+)
 # Chosen by measurement (docs/benchmarks.md): the worker's path through the bulk loader. Not
 # here: modules whose tests monkeypatch functions the group would call natively (bulk_load,
 # search_filters, sql_store), and those where compiling measured no gain.

@@ -47,8 +47,8 @@ def index_block(entries: Iterable[tuple[str, str, list[IndexRow]]], fmt: BlockFo
     keys = list(last)
     if fmt == "groups":
         return IndexBlock(keys, value_groups((key[0], key[1], rows) for key, rows in last.items()))
-    if fmt == "copy":
-        return IndexBlock(keys, copy_tables((key[0], key[1], rows) for key, rows in last.items()))
+    if fmt == "copy":  # a list, not a generator: copy_tables lists its entries first
+        return IndexBlock(keys, copy_tables([(key[0], key[1], rows) for key, rows in last.items()]))
     grouped = rows_by_table((key[0], key[1], rows) for key, rows in last.items())
     return IndexBlock(keys, {table: rows for table, rows in grouped.items() if rows})
 
