@@ -31,7 +31,8 @@ from types import ModuleType
 # Hand-written C twins of hot pure-Python functions (docs/dev/native.md, "C extensions"):
 # ``yteso.store._x`` is built from ``yteso/store/_x.c``. Chosen by measurement, like COMPILED.
 C_EXTENSIONS: tuple[str, ...] = (
-    "yteso.store._blocks",  # copy_format.copy_tables: the COPY text of a chunk's index rows
+    # copy_format.copy_tables (a chunk's index rows as COPY text), index_blocks.value_groups
+    "yteso.store._blocks",
 )
 # Chosen by measurement (docs/benchmarks.md): the worker's path through the bulk loader. Not
 # here: modules whose tests monkeypatch functions the group would call natively (bulk_load,

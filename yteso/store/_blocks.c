@@ -1,5 +1,6 @@
-/* The bulk-load worker's index blocks, written in C: the twin of
- * yteso.store.copy_format.python_copy_tables (docs/dev/native.md, "C extensions").
+/* The bulk-load worker's index blocks, written in C: the twins of
+ * yteso.store.copy_format.python_copy_tables and of
+ * yteso.store.index_blocks.python_value_groups (below) (docs/dev/native.md, "C extensions").
  *
  * The Python function is the reference. This one writes the same bytes for the inputs the
  * loader makes (exact str, int, float, bool and None values in tuples, rows in lists) and
@@ -629,17 +630,548 @@ copy_tables(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return result;
 }
 
+/* ---- value_groups: SQLite's keyed groups ------------------------------------------------ */
+
+/* The twin of yteso.store.index_blocks.python_value_groups. A group is those of one call's
+ * rows that share (type, table, parameter) content, at most the table's full size: its three
+ * shared values, then each row's id and values, all held. Groups are C arrays until the end,
+ * when each becomes a list of exactly its size (a PyList_Append per value cost ~30
+ * instructions; this, ~5). */
+typedef struct {
+    PyObject **items;
+    Py_ssize_t size;
+    Py_ssize_t capacity;
+    Py_ssize_t table; /* index in GroupTables */
+} Group;
+
+/* A table: its name (the first str object that named it, the output's key, as setdefault
+ * keeps it), its full group size (``sizes[table]``) and its number of groups. */
+typedef struct {
+    PyObject *name;
+    Py_ssize_t full;
+    Py_ssize_t groups;
+} GroupTable;
+
+/* An open group, by (type, table, parameter) content: the keys are held. */
+typedef struct {
+    Py_hash_t hash;
+    PyObject *type;
+    PyObject *table;
+    PyObject *param;
+    Py_ssize_t group; /* -1: empty slot */
+} OpenSlot;
+
+typedef struct {
+    Group *groups;
+    Py_ssize_t group_count;
+    Py_ssize_t group_capacity;
+    GroupTable *tables;
+    Py_ssize_t table_count;
+    Py_ssize_t table_capacity;
+    OpenSlot *slots;
+    Py_ssize_t slot_mask; /* slot count - 1, a power of two less one */
+    Py_ssize_t slot_used;
+    PyObject *keys_type; /* the type the keys below are of (held), NULL before the first */
+    PyObject *keys;      /* keys_of(keys_type) (held) */
+} Grouping;
+
+static void
+grouping_free(Grouping *grouping)
+{
+    for (Py_ssize_t i = 0; i < grouping->group_count; i++) {
+        Group *group = &grouping->groups[i];
+        for (Py_ssize_t j = 0; j < group->size; j++) {
+            Py_DECREF(group->items[j]);
+        }
+        PyMem_Free(group->items);
+    }
+    PyMem_Free(grouping->groups);
+    for (Py_ssize_t i = 0; i < grouping->table_count; i++) {
+        Py_DECREF(grouping->tables[i].name);
+    }
+    PyMem_Free(grouping->tables);
+    if (grouping->slots != NULL) {
+        for (Py_ssize_t i = 0; i <= grouping->slot_mask; i++) {
+            OpenSlot *slot = &grouping->slots[i];
+            if (slot->group >= 0) {
+                Py_DECREF(slot->type);
+                Py_DECREF(slot->table);
+                Py_DECREF(slot->param);
+            }
+        }
+    }
+    PyMem_Free(grouping->slots);
+    Py_XDECREF(grouping->keys_type);
+    Py_XDECREF(grouping->keys);
+}
+
+/* Room for ``more`` items in ``group``; -1 with MemoryError set when it cannot grow. */
+static int
+group_grow(Group *group, Py_ssize_t more)
+{
+    Py_ssize_t capacity = group->capacity < 16 ? 16 : group->capacity;
+    while (capacity - group->size < more) {
+        if (capacity > PY_SSIZE_T_MAX / 2 / (Py_ssize_t)sizeof(PyObject *)) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        capacity *= 2;
+    }
+    PyObject **items = PyMem_Realloc(group->items, (size_t)capacity * sizeof(PyObject *));
+    if (items == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    group->items = items;
+    group->capacity = capacity;
+    return 0;
+}
+
+static inline int
+group_reserve(Group *group, Py_ssize_t more)
+{
+    return group->capacity - group->size >= more ? 0 : group_grow(group, more);
+}
+
+/* An exact str's hash: the one it keeps once computed (PyObject_Hash's call and dispatch
+ * were ~10 instructions a row each), else PyObject_Hash. */
+static inline Py_hash_t
+text_hash(PyObject *text)
+{
+    Py_hash_t hash = ((PyASCIIObject *)text)->hash;
+    return hash != -1 ? hash : PyObject_Hash(text);
+}
+
+static inline Py_hash_t
+slot_hash(Py_hash_t type, Py_hash_t table, Py_hash_t param)
+{
+    uint64_t hash = (uint64_t)type * 0x9E3779B97F4A7C15u;
+    hash = (hash ^ (uint64_t)table) * 0xC2B2AE3D27D4EB4Fu;
+    hash = (hash ^ (uint64_t)param) * 0x165667B19E3779F9u;
+    return (Py_hash_t)(hash ^ (hash >> 29));
+}
+
+/* The slot of (type, table, param): the open one, or the empty one where it goes. */
+static OpenSlot *
+slot_of(Grouping *grouping, Py_hash_t hash, PyObject *type, PyObject *table, PyObject *param)
+{
+    size_t mask = (size_t)grouping->slot_mask;
+    size_t at = (size_t)hash & mask;
+    for (;;) {
+        OpenSlot *slot = &grouping->slots[at];
+        if (slot->group < 0 ||
+            (slot->hash == hash && same_text(slot->param, param) &&
+             same_text(slot->table, table) && same_text(slot->type, type))) {
+            return slot;
+        }
+        at = (at + 1) & mask;
+    }
+}
+
+/* Twice the slots, the open groups moved; -1 with MemoryError set when it cannot grow. */
+static int
+slots_grow(Grouping *grouping)
+{
+    Py_ssize_t count = grouping->slots == NULL ? 256 : 2 * (grouping->slot_mask + 1);
+    if (count > PY_SSIZE_T_MAX / (Py_ssize_t)sizeof(OpenSlot)) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    OpenSlot *slots = PyMem_Malloc((size_t)count * sizeof(OpenSlot));
+    if (slots == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        slots[i].group = -1;
+    }
+    OpenSlot *old = grouping->slots;
+    Py_ssize_t old_count = old == NULL ? 0 : grouping->slot_mask + 1;
+    grouping->slots = slots;
+    grouping->slot_mask = count - 1;
+    for (Py_ssize_t i = 0; i < old_count; i++) {
+        if (old[i].group >= 0) {
+            size_t at = (size_t)old[i].hash & (size_t)(count - 1);
+            while (slots[at].group >= 0) {
+                at = (at + 1) & (size_t)(count - 1);
+            }
+            slots[at] = old[i];
+        }
+    }
+    PyMem_Free(old);
+    return 0;
+}
+
+/* The index of ``name``'s table (by content), a new one (``sizes[table]`` from the row's
+ * ``width`` values through ``per_statement``) when first seen; -1 with an error set, or
+ * -2 to hand over. */
+static Py_ssize_t
+group_table(Grouping *grouping, PyObject *name, Py_ssize_t width, Py_ssize_t key_values,
+            PyObject *per_statement)
+{
+    for (Py_ssize_t i = 0; i < grouping->table_count; i++) {
+        if (same_text(grouping->tables[i].name, name)) {
+            return i;
+        }
+    }
+    /* sizes[table] = KEY_VALUES + own * keyed_rows_per_statement(own), own = 1 + len(values) */
+    Py_ssize_t own = 1 + width;
+    PyObject *own_object = PyLong_FromSsize_t(own);
+    if (own_object == NULL) {
+        return -1;
+    }
+    PyObject *count_object = PyObject_CallOneArg(per_statement, own_object);
+    Py_DECREF(own_object);
+    if (count_object == NULL) {
+        return -1;
+    }
+    if (!PyLong_CheckExact(count_object)) {
+        Py_DECREF(count_object);
+        return -2;
+    }
+    Py_ssize_t count = PyLong_AsSsize_t(count_object);
+    Py_DECREF(count_object);
+    if (count == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (count < 0 || count > (PY_SSIZE_T_MAX - key_values) / own) {
+        return -2; /* never from keyed_rows_per_statement; the Python's own ints then */
+    }
+    if (grouping->table_count == grouping->table_capacity) {
+        Py_ssize_t capacity = grouping->table_capacity == 0 ? 8 : 2 * grouping->table_capacity;
+        GroupTable *tables =
+            PyMem_Realloc(grouping->tables, (size_t)capacity * sizeof(GroupTable));
+        if (tables == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        grouping->tables = tables;
+        grouping->table_capacity = capacity;
+    }
+    GroupTable *table = &grouping->tables[grouping->table_count];
+    table->name = Py_NewRef(name);
+    table->full = key_values + own * count;
+    table->groups = 0;
+    return grouping->table_count++;
+}
+
+/* keys.get(param), or param_key(type, param) stored in keys: a new reference, NULL with an
+ * error set. */
+static PyObject *
+pkey_of(PyObject *keys, PyObject *type, PyObject *param, PyObject *param_key)
+{
+    PyObject *pkey = PyDict_GetItemWithError(keys, param);
+    if (pkey != NULL && pkey != Py_None) {
+        return Py_NewRef(pkey);
+    }
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    PyObject *call_args[2] = {type, param};
+    pkey = PyObject_Vectorcall(param_key, call_args, 2, NULL);
+    if (pkey == NULL) {
+        return NULL;
+    }
+    if (PyDict_SetItem(keys, param, pkey) < 0) {
+        Py_DECREF(pkey);
+        return NULL;
+    }
+    return pkey;
+}
+
+/* A new group [type, param, pkey] of ``table`` at ``slot`` (empty or the full group's). */
+static int
+group_open(Grouping *grouping, OpenSlot *slot, Py_ssize_t table, PyObject *type, PyObject *param,
+           PyObject *pkey)
+{
+    if (grouping->group_count == grouping->group_capacity) {
+        Py_ssize_t capacity = grouping->group_capacity == 0 ? 64 : 2 * grouping->group_capacity;
+        if (capacity > PY_SSIZE_T_MAX / (Py_ssize_t)sizeof(Group)) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        Group *groups = PyMem_Realloc(grouping->groups, (size_t)capacity * sizeof(Group));
+        if (groups == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        grouping->groups = groups;
+        grouping->group_capacity = capacity;
+    }
+    Group *group = &grouping->groups[grouping->group_count];
+    group->items = NULL;
+    group->size = 0;
+    group->capacity = 0;
+    group->table = table;
+    grouping->group_count++;
+    if (group_reserve(group, 3) < 0) {
+        return -1;
+    }
+    group->items[0] = Py_NewRef(type);
+    group->items[1] = Py_NewRef(param);
+    group->items[2] = Py_NewRef(pkey);
+    group->size = 3;
+    grouping->tables[table].groups++;
+    slot->group = grouping->group_count - 1;
+    return 0;
+}
+
+typedef struct {
+    PyObject *keys_of;
+    PyObject *param_key;
+    PyObject *per_statement;
+    Py_ssize_t key_values;
+} GroupingCalls;
+
+/* One row (table, param, values) of ``type``'s entry ``id``, into its group; ``key_type``: a str
+ * equal to ``type``, the one the open groups are found by. */
+static int
+group_row(Grouping *grouping, const GroupingCalls *calls, PyObject *row, PyObject *type,
+          PyObject *key_type, Py_hash_t type_hash, PyObject *id)
+{
+    /* exact tuples and str only: the compiled Python checks the annotations (a list for a
+     * tuple raises TypeError there), and a subclass could compare or hash as it likes */
+    if (!PyTuple_CheckExact(row) || PyTuple_GET_SIZE(row) != 3) {
+        return HAND_OVER;
+    }
+    PyObject *table = PyTuple_GET_ITEM(row, 0);
+    PyObject *param = PyTuple_GET_ITEM(row, 1);
+    PyObject *values = PyTuple_GET_ITEM(row, 2);
+    if (!PyUnicode_CheckExact(table) || !PyUnicode_CheckExact(param) ||
+        !PyTuple_CheckExact(values)) {
+        return HAND_OVER;
+    }
+    /* held: Python code (param_key, keyed_rows_per_statement) may run below */
+    Py_INCREF(table);
+    Py_INCREF(param);
+    Py_INCREF(values);
+    int outcome = FAILED;
+    Py_hash_t table_hash = text_hash(table);
+    Py_hash_t param_hash = text_hash(param);
+    if (table_hash == -1 || param_hash == -1) {
+        goto done;
+    }
+    Py_hash_t hash = slot_hash(type_hash, table_hash, param_hash);
+    OpenSlot *slot = slot_of(grouping, hash, key_type, table, param);
+    Group *group = slot->group >= 0 ? &grouping->groups[slot->group] : NULL;
+    if (group == NULL || group->size >= grouping->tables[group->table].full) {
+        PyObject *pkey = pkey_of(grouping->keys, type, param, calls->param_key);
+        if (pkey == NULL) {
+            goto done;
+        }
+        Py_ssize_t table_index;
+        if (group != NULL) {
+            table_index = group->table;
+        }
+        else {
+            table_index = group_table(grouping, table, PyTuple_GET_SIZE(values), calls->key_values,
+                                      calls->per_statement);
+            if (table_index < 0) {
+                Py_DECREF(pkey);
+                outcome = table_index == -2 ? HAND_OVER : FAILED;
+                goto done;
+            }
+        }
+        if (slot->group < 0) {
+            /* a new key: held by the slot; more than half the slots used, twice as many */
+            slot->hash = hash;
+            slot->type = Py_NewRef(key_type);
+            slot->table = Py_NewRef(table);
+            slot->param = Py_NewRef(param);
+            slot->group = PY_SSIZE_T_MAX; /* taken until group_open sets it */
+            grouping->slot_used++;
+        }
+        int opened = group_open(grouping, slot, table_index, type, param, pkey);
+        Py_DECREF(pkey);
+        if (opened < 0) {
+            goto done; /* a new slot stays taken (PY_SSIZE_T_MAX): its keys are freed */
+        }
+        group = &grouping->groups[slot->group];
+        if (2 * grouping->slot_used > grouping->slot_mask && slots_grow(grouping) < 0) {
+            goto done;
+        }
+    }
+    Py_ssize_t width = PyTuple_GET_SIZE(values);
+    if (group_reserve(group, 1 + width) < 0) {
+        goto done;
+    }
+    PyObject **items = group->items + group->size;
+    items[0] = Py_NewRef(id);
+    for (Py_ssize_t i = 0; i < width; i++) {
+        items[1 + i] = Py_NewRef(PyTuple_GET_ITEM(values, i));
+    }
+    group->size += 1 + width;
+    outcome = WRITTEN;
+done:
+    Py_DECREF(values);
+    Py_DECREF(param);
+    Py_DECREF(table);
+    return outcome;
+}
+
+/* One (type, id, rows) entry's rows into their groups. */
+static int
+group_entry(Grouping *grouping, const GroupingCalls *calls, PyObject *entry)
+{
+    if (!PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) != 3) {
+        return HAND_OVER;
+    }
+    PyObject *type = PyTuple_GET_ITEM(entry, 0);
+    PyObject *id = PyTuple_GET_ITEM(entry, 1);
+    PyObject *rows = PyTuple_GET_ITEM(entry, 2);
+    if (!PyUnicode_CheckExact(type) || !PyUnicode_CheckExact(id) || !PyList_CheckExact(rows)) {
+        return HAND_OVER;
+    }
+    Py_hash_t type_hash = text_hash(type);
+    if (type_hash == -1) {
+        return FAILED;
+    }
+    /* keys = keys_of(type), as the Python calls it for every entry: the same dict for the same
+     * type within a call, so called again only when the type changes */
+    if (grouping->keys_type == NULL || !same_text(grouping->keys_type, type)) {
+        PyObject *keys = PyObject_CallOneArg(calls->keys_of, type);
+        if (keys == NULL) {
+            return FAILED;
+        }
+        if (!PyDict_CheckExact(keys)) {
+            Py_DECREF(keys);
+            return HAND_OVER;
+        }
+        Py_XSETREF(grouping->keys, keys);
+        Py_XSETREF(grouping->keys_type, Py_NewRef(type));
+    }
+    /* the open groups are found by the type of the run of entries of this type: each entry's
+     * type is a new str (one memcmp a row), the run's first one a pointer compare */
+    PyObject *key_type = grouping->keys_type;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(rows); i++) {
+        PyObject *row = PyList_GET_ITEM(rows, i);
+        Py_INCREF(row);
+        int outcome = group_row(grouping, calls, row, type, key_type, type_hash, id);
+        Py_DECREF(row);
+        if (outcome != WRITTEN) {
+            return outcome;
+        }
+    }
+    return WRITTEN;
+}
+
+/* The groups per table, as a dict of lists of lists in the tables' order; the groups' items
+ * move into the lists. */
+static PyObject *
+groups_dict(Grouping *grouping)
+{
+    PyObject *result = PyDict_New();
+    if (result == NULL) {
+        return NULL;
+    }
+    PyObject **lists = PyMem_Calloc((size_t)(grouping->table_count + 1), sizeof(PyObject *));
+    Py_ssize_t *filled = PyMem_Calloc((size_t)(grouping->table_count + 1), sizeof(Py_ssize_t));
+    if (lists == NULL || filled == NULL) {
+        PyErr_NoMemory();
+        goto failed;
+    }
+    for (Py_ssize_t i = 0; i < grouping->table_count; i++) {
+        lists[i] = PyList_New(grouping->tables[i].groups);
+        if (lists[i] == NULL ||
+            PyDict_SetItem(result, grouping->tables[i].name, lists[i]) < 0) {
+            goto failed;
+        }
+    }
+    for (Py_ssize_t i = 0; i < grouping->group_count; i++) {
+        Group *group = &grouping->groups[i];
+        PyObject *list = PyList_New(group->size);
+        if (list == NULL) {
+            goto failed;
+        }
+        for (Py_ssize_t j = 0; j < group->size; j++) {
+            PyList_SET_ITEM(list, j, group->items[j]); /* the reference moves */
+        }
+        group->size = 0;
+        PyList_SET_ITEM(lists[group->table], filled[group->table]++, list);
+    }
+    for (Py_ssize_t i = 0; i < grouping->table_count; i++) {
+        Py_DECREF(lists[i]);
+    }
+    PyMem_Free(lists);
+    PyMem_Free(filled);
+    return result;
+failed:
+    /* lists not filled yet hold NULL items, which list_dealloc skips */
+    if (lists != NULL) {
+        for (Py_ssize_t i = 0; i < grouping->table_count; i++) {
+            Py_XDECREF(lists[i]);
+        }
+    }
+    PyMem_Free(lists);
+    PyMem_Free(filled);
+    Py_DECREF(result);
+    return NULL;
+}
+
+/* value_groups(entries, keys_of, param_key, keyed_rows_per_statement, KEY_VALUES): the
+ * groups of python_value_groups, or None: something here is not what the loader makes (or an
+ * error the Python will raise itself); the caller runs the Python twin. */
+static PyObject *
+value_groups(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError,
+                        "value_groups(entries, keys_of, param_key, keyed_rows_per_statement, "
+                        "key_values)");
+        return NULL;
+    }
+    PyObject *entries = args[0];
+    if (!PyList_CheckExact(entries) || !PyLong_CheckExact(args[4])) {
+        Py_RETURN_NONE;
+    }
+    GroupingCalls calls = {args[1], args[2], args[3], PyLong_AsSsize_t(args[4])};
+    if (calls.key_values == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    if (calls.key_values < 0 || calls.key_values > 1000000) {
+        Py_RETURN_NONE;
+    }
+    Py_INCREF(entries);
+    Grouping grouping;
+    memset(&grouping, 0, sizeof(grouping));
+    int outcome = slots_grow(&grouping) < 0 ? FAILED : WRITTEN;
+    for (Py_ssize_t i = 0; outcome == WRITTEN && i < PyList_GET_SIZE(entries); i++) {
+        PyObject *entry = PyList_GET_ITEM(entries, i);
+        Py_INCREF(entry);
+        outcome = group_entry(&grouping, &calls, entry);
+        Py_DECREF(entry);
+    }
+    PyObject *result = NULL;
+    if (outcome == WRITTEN) {
+        result = groups_dict(&grouping);
+        if (result == NULL) {
+            outcome = FAILED;
+        }
+    }
+    if (outcome == HAND_OVER || (outcome == FAILED && PyErr_ExceptionMatches(PyExc_Exception))) {
+        PyErr_Clear();
+        result = Py_NewRef(Py_None);
+    }
+    grouping_free(&grouping);
+    Py_DECREF(entries);
+    return result;
+}
+
 /* ---- the module ----------------------------------------------------------------------- */
 
 static PyMethodDef methods[] = {
     {"copy_tables", (PyCFunction)(void (*)(void))copy_tables, METH_FASTCALL,
      "The COPY text per index table of (type, id, rows) entries, or None: run the Python."},
+    {"value_groups", (PyCFunction)(void (*)(void))value_groups, METH_FASTCALL,
+     "SQLite's keyed groups per index table of (type, id, rows) entries, or None: run the "
+     "Python."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module_definition = {
     PyModuleDef_HEAD_INIT, "yteso.store._blocks",
-    "C twins of the bulk-load worker's index block functions (yteso.store.copy_format).", -1,
+    "C twins of the bulk-load worker's index block functions (copy_format, index_blocks).", -1,
     methods,
 };
 
