@@ -34,6 +34,7 @@ C_EXTENSIONS: tuple[str, ...] = (
     "yteso.fhir.validation._structure",  # the structure walk's verdict (validation.verdict)
     "yteso.store._text",  # index_rows.fold_content and fold_narrative
     "yteso.store._builders",  # index_builders' token, date, reference, string, quantity rows
+    "yteso.store._blocks",  # copy_format.copy_tables, index_blocks.value_groups
 )
 # Chosen by measurement (docs/benchmarks.md): the worker's path through the bulk loader. Not
 # here: modules whose tests monkeypatch functions the group would call natively (bulk_load,

@@ -15,8 +15,9 @@ instructions in the writer's stream, and smaller pickles).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Literal, NamedTuple
+from typing import Final, Literal, NamedTuple
 
+from yteso.native import c_extension
 from yteso.store.copy_format import copy_tables
 from yteso.store.index_tables import rows_by_table
 from yteso.store.index_values import IndexRow
@@ -45,18 +46,43 @@ def index_block(entries: Iterable[tuple[str, str, list[IndexRow]]], fmt: BlockFo
     for resource_type, id, rows in entries:
         last[(resource_type, id)] = rows
     keys = list(last)
-    if fmt == "groups":
-        return IndexBlock(keys, value_groups((key[0], key[1], rows) for key, rows in last.items()))
-    if fmt == "copy":
-        return IndexBlock(keys, copy_tables((key[0], key[1], rows) for key, rows in last.items()))
+    if fmt == "groups" or fmt == "copy":  # a list, not a generator: both twins list entries
+        listed = [(key[0], key[1], rows) for key, rows in last.items()]
+        if fmt == "groups":
+            return IndexBlock(keys, value_groups(listed))
+        return IndexBlock(keys, copy_tables(listed))
     grouped = rows_by_table((key[0], key[1], rows) for key, rows in last.items())
     return IndexBlock(keys, {table: rows for table, rows in grouped.items() if rows})
+
+
+# The C twin of python_value_groups (``_blocks.c``), None when the Python runs (docs/dev/native.md).
+_NATIVE: Final = c_extension("yteso.store._blocks")
 
 
 def value_groups(
     entries: Iterable[tuple[str, str, list[IndexRow]]],
 ) -> dict[str, list[list[object]]]:
-    """Per table, the rows ``(resource_type, id, param, pkey, *values)`` cut into groups that
+    """Per table, the rows cut into keyed groups: :func:`python_value_groups`.
+
+    Built in C (``_blocks.value_groups``) when the compiled build is current; the C twin
+    answers None for what the loader does not make (a subclass, rows of another shape), and
+    :func:`python_value_groups`, the reference, answers or raises then."""
+    listed = list(entries)
+    if _NATIVE is not None:
+        groups: dict[str, list[list[object]]] | None = _NATIVE.value_groups(
+            listed, keys_of, param_key, keyed_rows_per_statement, KEY_VALUES
+        )
+        if groups is not None:
+            return groups
+    return python_value_groups(listed)
+
+
+def python_value_groups(
+    entries: Iterable[tuple[str, str, list[IndexRow]]],
+) -> dict[str, list[list[object]]]:
+    """:func:`value_groups` in Python: the reference its C twin must equal.
+
+    Per table, the rows ``(resource_type, id, param, pkey, *values)`` cut into groups that
     share ``(resource_type, param, pkey)``: each group is those three values, then each row's
     ``(id, *values)``, at most :func:`keyed_rows_per_statement` rows (``sqlite_inserts``).
     Groups are listed in the order they were opened; a key's rows keep the entries' order."""
