@@ -27,8 +27,8 @@ import pytest
 from tests.conftest import IN_CI, REPO, shared_path
 from yteso import native
 from yteso.store import copy_format
-from yteso.store.bulk_prepare import PreparedResource, prepare_resource
-from yteso.store.bundle_entries import SourcedResource, json_file_resources, ndjson_resources
+from yteso.store.bulk_prepare import PreparedResource, prepare_ndjson, prepare_resource
+from yteso.store.bundle_entries import SourcedResource, json_file_resources
 from yteso.store.copy_format import python_copy_tables
 from yteso.store.index_tables import INDEX_COLUMNS
 from yteso.store.param_keys import cached_key
@@ -65,14 +65,19 @@ def assert_same(blocks: ModuleType, entries: list[Entry]) -> dict[str, bytes]:
     return found
 
 
+def ndjson_entries(lines: list[bytes]) -> list[Entry]:
+    """The ``(type, id, rows)`` entries of the NDJSON lines the loader would keep, as it makes
+    them (``bulk_prepare.prepare_ndjson``)."""
+    return list(prepare_ndjson(lines, 1, NOW)[2])
+
+
 def prepared_entries(sourced: list[SourcedResource]) -> list[Entry]:
-    """The ``(type, id, rows)`` entries of the resources the loader would keep, as it makes
-    them (``bulk_load._prepare_chunk``)."""
+    """The same for a JSON file's resources (``bulk_load._prepare_chunk``)."""
     entries: list[Entry] = []
     for item in sourced:
         if item.problem is not None or not isinstance(item.resource, dict):
             continue
-        outcome = prepare_resource(item.resource, NOW, id=item.id, text=item.text)
+        outcome = prepare_resource(item.resource, NOW, id=item.id)
         if isinstance(outcome, PreparedResource):
             entries.append((outcome.resource_type, outcome.id, outcome.index_rows))
     return entries
@@ -106,7 +111,7 @@ def bench_lines(patients: int) -> list[bytes]:
 
 
 def test_bench_resources_give_the_same_copy_text(blocks: ModuleType) -> None:
-    entries = prepared_entries(ndjson_resources(bench_lines(600), 1))
+    entries = ndjson_entries(bench_lines(600))
     assert len(entries) == 4800
     for chunk in chunks(entries):
         assert_same(blocks, chunk)
@@ -124,10 +129,9 @@ def test_every_synthea_file_gives_the_same_copy_text(blocks: ModuleType) -> None
     for path in files:
         content = path.read_bytes()
         if path.suffix == ".ndjson":
-            sourced = ndjson_resources(content.split(b"\n"), 1)
+            entries = ndjson_entries(content.split(b"\n"))
         else:
-            sourced = json_file_resources(content)
-        entries = prepared_entries(sourced)
+            entries = prepared_entries(json_file_resources(content))
         resources += len(entries)
         for chunk in chunks(entries):
             assert_same(blocks, chunk)

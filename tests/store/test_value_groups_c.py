@@ -26,12 +26,13 @@ from tests.store.test_copy_format_c import (
     chunks,
     fuzz_text,
     fuzz_value,
+    ndjson_entries,
     prepared_entries,
     synthea_files,
 )
 from yteso import native
 from yteso.store import index_blocks
-from yteso.store.bundle_entries import json_file_resources, ndjson_resources
+from yteso.store.bundle_entries import json_file_resources
 from yteso.store.index_blocks import python_value_groups
 from yteso.store.index_tables import INDEX_COLUMNS
 from yteso.store.param_keys import keys_of, param_key
@@ -89,7 +90,7 @@ def assert_same(blocks: ModuleType, entries: list[Entry]) -> Groups:
 
 
 def test_bench_resources_give_the_same_groups(blocks: ModuleType) -> None:
-    entries = prepared_entries(ndjson_resources(bench_lines(600), 1))
+    entries = ndjson_entries(bench_lines(600))
     assert len(entries) == 4800
     for chunk in chunks(entries):
         groups = assert_same(blocks, chunk)
@@ -105,10 +106,9 @@ def test_every_synthea_file_gives_the_same_groups(blocks: ModuleType) -> None:
     for path in files:
         content = path.read_bytes()
         if path.suffix == ".ndjson":
-            sourced = ndjson_resources(content.split(b"\n"), 1)
+            entries = ndjson_entries(content.split(b"\n"))
         else:
-            sourced = json_file_resources(content)
-        entries = prepared_entries(sourced)
+            entries = prepared_entries(json_file_resources(content))
         resources += len(entries)
         for chunk in chunks(entries):
             assert_same(blocks, chunk)
