@@ -25,6 +25,7 @@ from yteso.fhir.types import Json
 from yteso.store.composite_rows import ELEMENT
 from yteso.store.custom_params import definition_from_resource, register
 from yteso.store.index_rows import _collect_strings, extract_index_rows, indexed_params
+from yteso.store.index_values import string_values
 from yteso.store.shared_rows import unshared
 from yteso.store.text_folding import _fold, fold_parts, fold_text, fold_words
 from yteso.synth import iter_resources
@@ -316,3 +317,12 @@ def test_one_live_union_branch_still_deduplicates() -> None:
     assert [param for _, param, _ in rows].count("combo-code") == 1
     shared = [param for _, param, _ in extract_index_rows(observation)]
     assert shared.count("combo-code") == 0 and shared.count("component-code") == 2
+
+
+@pytest.mark.parametrize("keys", [1, 2, 3, 5, 6, 7, 9])
+def test_string_values_of_any_other_object(keys: int) -> None:
+    # neither a name nor an address: every key's strings but extension/id/system/use, whatever
+    # their number (compiled, the parts once had to be a 5- or 7-tuple: a TypeError otherwise)
+    value = {f"k{n}": f"Văn {n}" for n in range(keys)} | {"id": "x", "use": "official"}
+    rows = list(string_values("x", [value]))
+    assert rows == [("string", "x", (f"van {n}", f"Văn {n}")) for n in range(keys)]

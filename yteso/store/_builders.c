@@ -930,9 +930,8 @@ collect_dict(PyObject *value, PyObject *strings, int depth)
         if (found)
             return collect_parts(value, parts, strings, depth);
     }
-    /* none of them: every key but extension, id, system and use, which mypyc's build of
-     * _strings_of takes only when five or seven keys are left (TypeError otherwise, its
-     * ``parts`` being typed as one of the two tuples): the Python twin's, whichever runs */
+    /* none of them: every key but extension, id, system and use, left to the Python twin
+     * (rare: a string parameter whose value is neither a name nor an address) */
     return TO_PYTHON;
 }
 

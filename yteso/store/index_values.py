@@ -46,7 +46,10 @@ def _strings_of(value: Any, out: list[str]) -> None:
         for item in value:
             _strings_of(item, out)
     elif isinstance(value, dict):
-        parts = _NAME_PARTS if "family" in value or "given" in value else _ADDRESS_PARTS
+        # typed as any length: mypyc would otherwise check for a 5- or 7-tuple at run time
+        parts: tuple[str, ...] = (
+            _NAME_PARTS if "family" in value or "given" in value else _ADDRESS_PARTS
+        )
         if not any(key in value for key in parts):
             parts = tuple(k for k in value if k not in ("extension", "id", "system", "use"))
         for key in parts:
