@@ -12,7 +12,6 @@ walk appends any issue, the twin must answer False; where it appends none, the t
 from __future__ import annotations
 
 import copy
-import json
 import random
 import sys
 from collections import Counter
@@ -25,6 +24,7 @@ import orjson
 import pytest
 
 from tests.conftest import IN_CI, REPO, shared_path
+from tests.fhirpath.test_invariants_differential import validator_suite_inputs
 from yteso import native
 from yteso.fhir.types import Json
 from yteso.fhir.validation import validate
@@ -102,17 +102,13 @@ def _synthea_resources() -> list[Json]:
 
 
 def _validator_suite() -> list[Json]:
+    """The suite's inputs, each followed by its Bundle entries' resources."""
     found: list[Json] = []
-    for path in sorted(Path(shared_path("suites", "fhir-validator", "inputs")).rglob("*.json")):
-        try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError):
-            continue
-        if isinstance(document, dict):
-            found.append(document)
-            for entry in document.get("entry", []) if type(document.get("entry")) is list else []:
-                if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
-                    found.append(entry["resource"])
+    for document in validator_suite_inputs():
+        found.append(document)
+        for entry in document.get("entry", []) if type(document.get("entry")) is list else []:
+            if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
+                found.append(entry["resource"])
     return found
 
 

@@ -165,7 +165,8 @@ def _synthea() -> list[Json]:
     return found
 
 
-def _validator_suite() -> list[Json]:
+def validator_suite_inputs() -> list[Json]:
+    """The HL7 validator suite's inputs that parse as JSON objects."""
     found: list[Json] = []
     for path in sorted(Path(shared_path("suites", "fhir-validator", "inputs")).rglob("*.json")):
         try:
@@ -247,7 +248,7 @@ def test_synthea_samples_agree() -> None:
 
 
 def test_validator_suite_inputs_agree() -> None:
-    resources = _validator_suite()
+    resources = validator_suite_inputs()
     compared = _assert_identical(resources)
     print(f"{len(resources)} validator suite inputs, {compared} invariant issues compared")
     assert compared > 0

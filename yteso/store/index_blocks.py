@@ -46,11 +46,10 @@ def index_block(entries: Iterable[tuple[str, str, list[IndexRow]]], fmt: BlockFo
     for resource_type, id, rows in entries:
         last[(resource_type, id)] = rows
     keys = list(last)
-    if fmt == "groups" or fmt == "copy":  # a list, not a generator: both twins list entries
-        listed = [(key[0], key[1], rows) for key, rows in last.items()]
-        if fmt == "groups":
-            return IndexBlock(keys, value_groups(listed))
-        return IndexBlock(keys, copy_tables(listed))
+    if fmt == "groups":
+        return IndexBlock(keys, value_groups((key[0], key[1], rows) for key, rows in last.items()))
+    if fmt == "copy":
+        return IndexBlock(keys, copy_tables((key[0], key[1], rows) for key, rows in last.items()))
     grouped = rows_by_table((key[0], key[1], rows) for key, rows in last.items())
     return IndexBlock(keys, {table: rows for table, rows in grouped.items() if rows})
 
